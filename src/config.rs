@@ -1,0 +1,447 @@
+//! Configuration: built-in defaults <- config.toml <- `GATEHOUSE_*` environment.
+//!
+//! Everything is parsed into one typed struct and validated once at start-up,
+//! so the rest of the program never re-checks a setting. Every error names the
+//! key that is wrong.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Environment variables read by the CLI itself, not configuration keys.
+const CLI_ENV_VARS: &[&str] = &["CONFIG"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where gatehouse keeps its database, Hydra's database and the secrets.
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub hydra: HydraConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address of the one public listener.
+    pub listen: SocketAddr,
+    /// The origin users and apps see; also Hydra's issuer.
+    pub public_url: Url,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HydraMode {
+    Supervised,
+    External,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessTokenStrategy {
+    Opaque,
+    Jwt,
+}
+
+impl AccessTokenStrategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessTokenStrategy::Opaque => "opaque",
+            AccessTokenStrategy::Jwt => "jwt",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HydraConfig {
+    pub mode: HydraMode,
+    /// Hydra executable (supervised mode).
+    pub binary: PathBuf,
+    /// Hydra's public listener on 127.0.0.1 (supervised mode).
+    pub public_port: u16,
+    /// Hydra's admin listener on 127.0.0.1 (supervised mode).
+    pub admin_port: u16,
+    /// Hydra's admin API (external mode).
+    pub admin_url: Option<Url>,
+    /// Hydra's public API (external mode).
+    pub public_url: Option<Url>,
+    pub access_token_strategy: AccessTokenStrategy,
+    #[serde(with = "humantime_serde")]
+    pub access_token_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub id_token_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub auth_code_ttl: Duration,
+    /// How long a user may take to get through login and consent.
+    #[serde(with = "humantime_serde")]
+    pub login_consent_request_ttl: Duration,
+    /// How long to wait for Hydra to report ready at start-up.
+    #[serde(with = "humantime_serde")]
+    pub ready_timeout: Duration,
+    /// Hydra's own log level: trace, debug, info, warn, error.
+    pub log_level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter, e.g. "info" or "gatehouse=debug,info".
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./data"),
+            server: ServerConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 4455)),
+                public_url: Url::parse("http://localhost:4455").expect("static URL"),
+            },
+            hydra: HydraConfig {
+                mode: HydraMode::Supervised,
+                binary: PathBuf::from("./bin/hydra"),
+                public_port: 4444,
+                admin_port: 4445,
+                admin_url: None,
+                public_url: None,
+                access_token_strategy: AccessTokenStrategy::Opaque,
+                access_token_ttl: Duration::from_secs(3600),
+                refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+                id_token_ttl: Duration::from_secs(3600),
+                auth_code_ttl: Duration::from_secs(600),
+                login_consent_request_ttl: Duration::from_secs(1800),
+                ready_timeout: Duration::from_secs(60),
+                log_level: "info".into(),
+            },
+            log: LogConfig {
+                level: "info".into(),
+                format: LogFormat::Text,
+            },
+        }
+    }
+}
+
+/// A configuration problem, worded for the operator: it names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    fn key(key: &str, problem: impl std::fmt::Display) -> Self {
+        ConfigError(format!("configuration key `{key}`: {problem}"))
+    }
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(error: figment::Error) -> Self {
+        use figment::error::Kind;
+        // figment may collect several errors; the first one is enough to act on.
+        let error = error.into_iter().next().expect("figment error has one entry");
+        let source = error
+            .metadata
+            .as_ref()
+            .map(|m| match &m.source {
+                Some(source) => format!(" (from {} {source})", m.name),
+                None => format!(" (from {})", m.name),
+            })
+            .unwrap_or_default();
+        let mut path: Vec<String> = error.path.clone();
+        let problem = match &error.kind {
+            Kind::UnknownField(field, expected) => {
+                if path.last() != Some(field) {
+                    path.push(field.clone());
+                }
+                format!("unknown key; expected one of {}", expected.join(", "))
+            }
+            Kind::MissingField(field) => {
+                path.push(field.to_string());
+                "missing".to_string()
+            }
+            other => other.to_string(),
+        };
+        let key = if path.is_empty() {
+            "(top level)".to_string()
+        } else {
+            path.join(".")
+        };
+        ConfigError(format!("configuration key `{key}`: {problem}{source}"))
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the TOML file (the given path must exist; without
+    /// one, `./config.toml` is read when present), then `GATEHOUSE_*` variables.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match path {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(ConfigError(format!(
+                        "configuration file {} does not exist",
+                        path.display()
+                    )));
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            // Only the working directory, never its parents.
+            None if Path::new("config.toml").is_file() => {
+                figment = figment.merge(Toml::file_exact("config.toml"))
+            }
+            None => {}
+        }
+        Self::from_figment(figment.merge(environment()))
+    }
+
+    /// Parses and validates a figment; used by `load` and by tests.
+    pub fn from_figment(figment: Figment) -> Result<Config, ConfigError> {
+        let config: Config = figment.extract()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        check_origin("server.public_url", &self.server.public_url)?;
+        let hydra = &self.hydra;
+        match hydra.mode {
+            HydraMode::Supervised => {
+                if hydra.public_port == 0 {
+                    return Err(ConfigError::key("hydra.public_port", "must not be 0"));
+                }
+                if hydra.admin_port == 0 {
+                    return Err(ConfigError::key("hydra.admin_port", "must not be 0"));
+                }
+                if hydra.public_port == hydra.admin_port {
+                    return Err(ConfigError::key(
+                        "hydra.admin_port",
+                        "must differ from hydra.public_port",
+                    ));
+                }
+                if hydra.public_port == self.server.listen.port() {
+                    return Err(ConfigError::key(
+                        "hydra.public_port",
+                        "must differ from the port of server.listen",
+                    ));
+                }
+                if hydra.admin_port == self.server.listen.port() {
+                    return Err(ConfigError::key(
+                        "hydra.admin_port",
+                        "must differ from the port of server.listen",
+                    ));
+                }
+            }
+            HydraMode::External => {
+                let admin = hydra.admin_url.as_ref().ok_or_else(|| {
+                    ConfigError::key("hydra.admin_url", "required when hydra.mode = \"external\"")
+                })?;
+                check_http_url("hydra.admin_url", admin)?;
+                let public = hydra.public_url.as_ref().ok_or_else(|| {
+                    ConfigError::key("hydra.public_url", "required when hydra.mode = \"external\"")
+                })?;
+                check_http_url("hydra.public_url", public)?;
+            }
+        }
+        for (key, ttl) in [
+            ("hydra.access_token_ttl", hydra.access_token_ttl),
+            ("hydra.refresh_token_ttl", hydra.refresh_token_ttl),
+            ("hydra.id_token_ttl", hydra.id_token_ttl),
+            ("hydra.auth_code_ttl", hydra.auth_code_ttl),
+            ("hydra.login_consent_request_ttl", hydra.login_consent_request_ttl),
+            ("hydra.ready_timeout", hydra.ready_timeout),
+        ] {
+            if ttl.as_secs() == 0 {
+                return Err(ConfigError::key(key, "must be at least one second"));
+            }
+        }
+        if !matches!(
+            hydra.log_level.as_str(),
+            "trace" | "debug" | "info" | "warn" | "warning" | "error" | "fatal" | "panic"
+        ) {
+            return Err(ConfigError::key(
+                "hydra.log_level",
+                format!(
+                    "`{}` is not one of trace, debug, info, warn, error",
+                    hydra.log_level
+                ),
+            ));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return Err(ConfigError::key("log.level", e));
+        }
+        Ok(())
+    }
+
+    /// The public origin without a trailing slash, e.g. `https://id.example.com`.
+    pub fn public_origin(&self) -> String {
+        self.server.public_url.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// Hydra's admin API base URL, whatever the mode.
+    pub fn hydra_admin_url(&self) -> Url {
+        match self.hydra.mode {
+            HydraMode::Supervised => loopback_url(self.hydra.admin_port),
+            HydraMode::External => self.hydra.admin_url.clone().expect("validated"),
+        }
+    }
+
+    /// Hydra's public API base URL, whatever the mode.
+    pub fn hydra_public_url(&self) -> Url {
+        match self.hydra.mode {
+            HydraMode::Supervised => loopback_url(self.hydra.public_port),
+            HydraMode::External => self.hydra.public_url.clone().expect("validated"),
+        }
+    }
+
+    /// The effective configuration as TOML, for `gatehouse check-config`.
+    pub fn to_toml(&self) -> String {
+        // Durations print the way they are written ("1h", "30days").
+        toml::to_string_pretty(self).expect("the configuration serializes to TOML")
+    }
+}
+
+fn environment() -> Env {
+    Env::prefixed("GATEHOUSE_").ignore(CLI_ENV_VARS).split("__")
+}
+
+fn loopback_url(port: u16) -> Url {
+    Url::parse(&format!("http://127.0.0.1:{port}")).expect("loopback URL is valid")
+}
+
+fn check_http_url(key: &str, url: &Url) -> Result<(), ConfigError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ConfigError::key(
+            key,
+            format!("`{url}` must be an http:// or https:// URL"),
+        ));
+    }
+    if url.host_str().is_none() {
+        return Err(ConfigError::key(key, format!("`{url}` has no host")));
+    }
+    Ok(())
+}
+
+fn check_origin(key: &str, url: &Url) -> Result<(), ConfigError> {
+    check_http_url(key, url)?;
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::key(
+            key,
+            format!("`{url}` must be an origin such as https://id.example.com, without a path"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_toml(toml: &str) -> Result<Config, ConfigError> {
+        Config::from_figment(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)),
+        )
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = from_toml("").expect("defaults validate");
+        assert_eq!(config.public_origin(), "http://localhost:4455");
+        assert_eq!(config.hydra_admin_url().as_str(), "http://127.0.0.1:4445/");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = from_toml("[hydra]\nbinnary = \"/x\"\n").unwrap_err().to_string();
+        assert!(err.contains("`hydra.binnary`"), "{err}");
+        assert!(err.contains("unknown key"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let err = from_toml("[hydra]\npublic_port = \"many\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`hydra.public_port`"), "{err}");
+    }
+
+    #[test]
+    fn malformed_url_is_named() {
+        let err = from_toml("[server]\npublic_url = \"not a url\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`server.public_url`"), "{err}");
+    }
+
+    #[test]
+    fn public_url_with_path_is_refused() {
+        let err = from_toml("[server]\npublic_url = \"https://id.example.com/auth\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`server.public_url`"), "{err}");
+        assert!(err.contains("without a path"), "{err}");
+    }
+
+    #[test]
+    fn external_mode_requires_urls() {
+        let err = from_toml("[hydra]\nmode = \"external\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`hydra.admin_url`"), "{err}");
+    }
+
+    #[test]
+    fn durations_are_human() {
+        let config = from_toml("[hydra]\naccess_token_ttl = \"15m\"\n").unwrap();
+        assert_eq!(config.hydra.access_token_ttl, Duration::from_secs(900));
+        let err = from_toml("[hydra]\naccess_token_ttl = \"soon\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`hydra.access_token_ttl`"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("config.toml", "[server]\nlisten = \"127.0.0.1:1000\"\n")?;
+            jail.set_env("GATEHOUSE_SERVER__LISTEN", "127.0.0.1:2000");
+            jail.set_env("GATEHOUSE_DATA_DIR", "/var/lib/gatehouse");
+            jail.set_env("GATEHOUSE_CONFIG", "ignored-by-figment");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.server.listen.port(), 2000);
+            assert_eq!(config.data_dir, PathBuf::from("/var/lib/gatehouse"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_environment_key_is_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GATEHOUSE_SERVR__LISTEN", "127.0.0.1:2000");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("`servr`"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn printed_config_parses_back() {
+        let config = from_toml("[hydra]\nrefresh_token_ttl = \"7days\"\n").unwrap();
+        let again = from_toml(&config.to_toml()).expect("printed config is valid TOML");
+        assert_eq!(again.hydra.refresh_token_ttl, config.hydra.refresh_token_ttl);
+    }
+}

@@ -1,0 +1,105 @@
+//! Hydra's configuration, derived from gatehouse's, and the files it lives in.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::config::Config;
+
+/// Where the supervised Hydra keeps its files inside gatehouse's data dir.
+#[derive(Debug, Clone)]
+pub struct HydraPaths {
+    pub dir: PathBuf,
+    pub config_file: PathBuf,
+    pub database: PathBuf,
+    pub system_secret: PathBuf,
+    pub cookie_secret: PathBuf,
+}
+
+impl HydraPaths {
+    pub fn new(data_dir: &Path) -> HydraPaths {
+        let dir = data_dir.join("hydra");
+        let secrets = data_dir.join("secrets");
+        HydraPaths {
+            config_file: dir.join("hydra.yaml"),
+            database: dir.join("hydra.sqlite"),
+            system_secret: secrets.join("hydra-system.secret"),
+            cookie_secret: secrets.join("hydra-cookie.secret"),
+            dir,
+        }
+    }
+}
+
+/// Hydra needs `--dev` to accept a plain-http issuer; that is only for
+/// development on localhost.
+pub fn needs_dev_mode(config: &Config) -> bool {
+    config.server.public_url.scheme() == "http"
+}
+
+/// Go duration syntax, which Hydra's schema requires (`^(\d+(ns|us|ms|s|m|h))+$`).
+fn go_duration(duration: std::time::Duration) -> String {
+    format!("{}s", duration.as_secs())
+}
+
+/// Hydra's configuration document. JSON is valid YAML, so it is written as
+/// pretty JSON into `hydra.yaml`.
+pub fn render(config: &Config, paths: &HydraPaths, system_secret: &str, cookie_secret: &str) -> Value {
+    let origin = config.public_origin();
+    let hydra = &config.hydra;
+    json!({
+        "serve": {
+            "public": { "host": "127.0.0.1", "port": hydra.public_port },
+            "admin": { "host": "127.0.0.1", "port": hydra.admin_port },
+            // Gatehouse is the only client of both listeners and sets
+            // X-Forwarded-Proto from its public URL.
+            "tls": { "allow_termination_from": ["127.0.0.1/32", "::1/128"] },
+            "cookies": { "same_site_mode": "Lax" },
+        },
+        "dsn": format!("sqlite://{}?_fk=true&_journal_mode=WAL&_busy_timeout=5000", paths.database.display()),
+        "urls": {
+            "self": { "issuer": origin, "public": origin },
+            "login": format!("{origin}/login"),
+            "consent": format!("{origin}/consent"),
+            "logout": format!("{origin}/logout"),
+            "error": format!("{origin}/error"),
+            "post_logout_redirect": format!("{origin}/logged-out"),
+        },
+        "secrets": { "system": [system_secret], "cookie": [cookie_secret] },
+        "oauth2": { "pkce": { "enforced_for_public_clients": true } },
+        "strategies": { "access_token": hydra.access_token_strategy.as_str() },
+        "ttl": {
+            "access_token": go_duration(hydra.access_token_ttl),
+            "refresh_token": go_duration(hydra.refresh_token_ttl),
+            "id_token": go_duration(hydra.id_token_ttl),
+            "auth_code": go_duration(hydra.auth_code_ttl),
+            "login_consent_request": go_duration(hydra.login_consent_request_ttl),
+        },
+        "log": { "level": hydra.log_level, "format": "json", "leak_sensitive_values": false },
+        "sqa": { "opt_out": true },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hydra_config_points_back_at_gatehouse() {
+        let mut config = Config::default();
+        config.server.public_url = "https://id.example.com".parse().unwrap();
+        let paths = HydraPaths::new(Path::new("/var/lib/gatehouse"));
+        let doc = render(&config, &paths, "s".repeat(64).as_str(), "c".repeat(64).as_str());
+        assert_eq!(doc["urls"]["self"]["issuer"], "https://id.example.com");
+        assert_eq!(doc["urls"]["login"], "https://id.example.com/login");
+        assert_eq!(doc["serve"]["admin"]["host"], "127.0.0.1");
+        assert_eq!(doc["serve"]["public"]["host"], "127.0.0.1");
+        assert_eq!(doc["ttl"]["refresh_token"], "2592000s");
+        assert_eq!(doc["oauth2"]["pkce"]["enforced_for_public_clients"], true);
+        assert!(doc["dsn"]
+            .as_str()
+            .unwrap()
+            .starts_with("sqlite:///var/lib/gatehouse/hydra/hydra.sqlite?"));
+        assert!(!needs_dev_mode(&config));
+        assert!(needs_dev_mode(&Config::default()));
+    }
+}

@@ -1,0 +1,486 @@
+//! Runs Hydra as a child process and keeps it running.
+//!
+//! Start-up: secrets (created once, mode 0600) -> Hydra config file (0600,
+//! it holds the secrets) -> `hydra migrate sql up` -> `hydra serve all` ->
+//! wait for `/health/ready`. Afterwards a task restarts Hydra with backoff
+//! whenever it exits, until [`HydraSupervisor::stop`] stops it with SIGTERM.
+//! Hydra dies with gatehouse even on SIGKILL (PR_SET_PDEATHSIG).
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::{Ipv4Addr, TcpListener};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::client::HydraClient;
+use super::config_file::{self, HydraPaths};
+use crate::config::Config;
+use crate::secrets;
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A Hydra that ran this long before exiting counts as healthy: backoff resets.
+const STABLE_AFTER: Duration = Duration::from_secs(60);
+const STOP_GRACE: Duration = Duration::from_secs(10);
+const MIGRATE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Log lines kept to explain a failed start.
+const RECENT_LINES: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    #[error(
+        "configuration key `hydra.binary`: {0} is not an executable file; \
+         run scripts/install-hydra or point hydra.binary at a Hydra v2.3.0 binary"
+    )]
+    MissingBinary(PathBuf),
+    #[error("configuration key `{key}`: port {port} on 127.0.0.1 is already in use")]
+    PortInUse { key: &'static str, port: u16 },
+    #[error("cannot prepare Hydra's files in {path}: {source}")]
+    Files { path: PathBuf, source: io::Error },
+    #[error("cannot start {binary}: {source}")]
+    Spawn { binary: PathBuf, source: io::Error },
+    #[error("`hydra migrate sql up` failed ({status}):\n{output}")]
+    Migrate { status: String, output: String },
+    #[error("`hydra migrate sql up` did not finish within {0:?}")]
+    MigrateTimeout(Duration),
+    #[error("Hydra exited during start-up ({status}); its last lines:\n{output}")]
+    ExitedEarly { status: String, output: String },
+    #[error(
+        "Hydra did not become ready within {timeout:?} (configuration key `hydra.ready_timeout`); \
+         last error: {last_error}"
+    )]
+    NotReady {
+        timeout: Duration,
+        last_error: String,
+    },
+}
+
+/// How to start Hydra: fixed once at start-up.
+#[derive(Debug, Clone)]
+struct Launch {
+    binary: PathBuf,
+    config_file: PathBuf,
+    dev: bool,
+    ready_timeout: Duration,
+}
+
+impl Launch {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .args(args)
+            .arg("--config")
+            .arg(&self.config_file)
+            // Hydra reads its settings from environment variables too (DSN,
+            // SECRETS_SYSTEM, ...): only the config file may configure it.
+            .env_clear()
+            .envs(std::env::vars().filter(|(k, _)| matches!(k.as_str(), "PATH" | "HOME" | "TZ")))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        // SAFETY: only async-signal-safe libc calls between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                // Own process group: a Ctrl-C in the terminal reaches gatehouse
+                // only, which then stops Hydra in order.
+                if libc::setpgid(0, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // Die with the parent, even if it is SIGKILLed.
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // The parent may have died before prctl took effect.
+                if libc::getppid() == 1 {
+                    return Err(io::Error::other("parent exited"));
+                }
+                Ok(())
+            });
+        }
+        command
+    }
+
+    fn spawn_serve(&self, recent: &RecentLines) -> Result<Child, SupervisorError> {
+        let mut args = vec!["serve", "all", "--sqa-opt-out"];
+        if self.dev {
+            args.push("--dev");
+        }
+        let mut child = self
+            .command(&args)
+            .spawn()
+            .map_err(|source| SupervisorError::Spawn {
+                binary: self.binary.clone(),
+                source,
+            })?;
+        if let Some(stdout) = child.stdout.take() {
+            tokio::spawn(forward_logs(stdout, recent.clone()));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(forward_logs(stderr, recent.clone()));
+        }
+        Ok(child)
+    }
+}
+
+pub struct HydraSupervisor {
+    status: HydraStatus,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// A cheap, cloneable view of the supervised Hydra.
+#[derive(Clone, Default)]
+pub struct HydraStatus {
+    pid: Arc<AtomicU32>,
+    restarts: Arc<AtomicU32>,
+}
+
+impl HydraStatus {
+    /// The current Hydra process id (None while it is being restarted).
+    pub fn pid(&self) -> Option<u32> {
+        Some(self.pid.load(Ordering::SeqCst)).filter(|pid| *pid != 0)
+    }
+
+    /// How many times Hydra was restarted after an unexpected exit.
+    pub fn restarts(&self) -> u32 {
+        self.restarts.load(Ordering::SeqCst)
+    }
+}
+
+impl HydraSupervisor {
+    /// Prepares and starts Hydra, returning once it reports ready.
+    pub async fn start(config: &Config, client: HydraClient) -> Result<Self, SupervisorError> {
+        let binary = config.hydra.binary.clone();
+        if !is_executable(&binary) {
+            return Err(SupervisorError::MissingBinary(binary));
+        }
+        let paths = HydraPaths::new(&absolute(&config.data_dir));
+        prepare_files(config, &paths)?;
+        ensure_port_free("hydra.public_port", config.hydra.public_port)?;
+        ensure_port_free("hydra.admin_port", config.hydra.admin_port)?;
+
+        let launch = Launch {
+            binary,
+            config_file: paths.config_file.clone(),
+            dev: config_file::needs_dev_mode(config),
+            ready_timeout: config.hydra.ready_timeout,
+        };
+        if launch.dev {
+            tracing::warn!(
+                public_url = %config.server.public_url,
+                "server.public_url is plain http: Hydra runs in --dev mode, for development only"
+            );
+        }
+        migrate(&launch).await?;
+
+        let recent = RecentLines::default();
+        let mut child = launch.spawn_serve(&recent)?;
+        if let Err(e) = wait_ready(&mut child, &client, &recent, launch.ready_timeout).await {
+            let _ = child.kill().await;
+            return Err(e);
+        }
+        let status = HydraStatus::default();
+        status.pid.store(child.id().unwrap_or(0), Ordering::SeqCst);
+        tracing::info!(pid = child.id(), "hydra is ready");
+
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(supervise(
+            child,
+            launch,
+            client,
+            recent,
+            status.clone(),
+            stop_rx,
+        ));
+        Ok(HydraSupervisor { status, stop, task })
+    }
+
+    pub fn status(&self) -> HydraStatus {
+        self.status.clone()
+    }
+
+    /// Stops Hydra gracefully (SIGTERM, then SIGKILL after a grace period).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+fn prepare_files(config: &Config, paths: &HydraPaths) -> Result<(), SupervisorError> {
+    let files_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SupervisorError::Files { path, source }
+    };
+    let secrets_dir = paths.system_secret.parent().expect("secret has a parent dir");
+    secrets::create_private_dir(secrets_dir).map_err(files_error(secrets_dir))?;
+    secrets::create_private_dir(&paths.dir).map_err(files_error(&paths.dir))?;
+    let system = secrets::load_or_create(&paths.system_secret)
+        .map_err(files_error(&paths.system_secret))?;
+    let cookie = secrets::load_or_create(&paths.cookie_secret)
+        .map_err(files_error(&paths.cookie_secret))?;
+    let document = config_file::render(config, paths, &system, &cookie);
+    let text = serde_json::to_string_pretty(&document).expect("JSON value serializes");
+    secrets::write_private(&paths.config_file, text.as_bytes())
+        .map_err(files_error(&paths.config_file))
+}
+
+fn ensure_port_free(key: &'static str, port: u16) -> Result<(), SupervisorError> {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .map(drop)
+        .map_err(|_| SupervisorError::PortInUse { key, port })
+}
+
+async fn migrate(launch: &Launch) -> Result<(), SupervisorError> {
+    let started = Instant::now();
+    let mut command = launch.command(&["migrate", "sql", "up", "--read-from-env", "--yes"]);
+    let output = tokio::time::timeout(MIGRATE_TIMEOUT, command.output())
+        .await
+        .map_err(|_| SupervisorError::MigrateTimeout(MIGRATE_TIMEOUT))?
+        .map_err(|source| SupervisorError::Spawn {
+            binary: launch.binary.clone(),
+            source,
+        })?;
+    if !output.status.success() {
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        return Err(SupervisorError::Migrate {
+            status: describe(output.status),
+            output: tail(&text, RECENT_LINES),
+        });
+    }
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "hydra database migrated");
+    Ok(())
+}
+
+async fn wait_ready(
+    child: &mut Child,
+    client: &HydraClient,
+    recent: &RecentLines,
+    timeout: Duration,
+) -> Result<(), SupervisorError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().ok().flatten() {
+            // Let the log forwarders drain the last lines.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return Err(SupervisorError::ExitedEarly {
+                status: describe(status),
+                output: recent.joined(),
+            });
+        }
+        let last_error = match client.ready().await {
+            Ok(()) => return Ok(()),
+            Err(e) => e.to_string(),
+        };
+        if Instant::now() >= deadline {
+            return Err(SupervisorError::NotReady {
+                timeout,
+                last_error,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Watches the running Hydra and restarts it until told to stop.
+async fn supervise(
+    child: Child,
+    launch: Launch,
+    client: HydraClient,
+    recent: RecentLines,
+    status: HydraStatus,
+    mut stop: watch::Receiver<bool>,
+) {
+    let HydraStatus { pid, restarts } = status;
+    let mut child = Some(child);
+    let mut started = Instant::now();
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        if let Some(running) = child.as_mut() {
+            tokio::select! {
+                status = running.wait() => {
+                    pid.store(0, Ordering::SeqCst);
+                    let status = status.map(describe).unwrap_or_else(|e| e.to_string());
+                    if started.elapsed() >= STABLE_AFTER {
+                        backoff = FIRST_BACKOFF;
+                    }
+                    tracing::error!(%status, restart_in = ?backoff, "hydra exited unexpectedly; restarting it");
+                    child = None;
+                }
+                _ = stop.changed() => {
+                    terminate(running).await;
+                    pid.store(0, Ordering::SeqCst);
+                    return;
+                }
+            }
+        }
+
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.changed() => return,
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        match launch.spawn_serve(&recent) {
+            Ok(mut new) => {
+                started = Instant::now();
+                pid.store(new.id().unwrap_or(0), Ordering::SeqCst);
+                restarts.fetch_add(1, Ordering::SeqCst);
+                let outcome = tokio::select! {
+                    ready = wait_ready(&mut new, &client, &recent, launch.ready_timeout) => Some(ready),
+                    _ = stop.changed() => None,
+                };
+                match outcome {
+                    Some(Ok(())) => tracing::info!(pid = new.id(), "hydra restarted and ready"),
+                    Some(Err(e)) => tracing::error!(error = %e, "restarted hydra is not ready"),
+                    None => {
+                        terminate(&mut new).await;
+                        pid.store(0, Ordering::SeqCst);
+                        return;
+                    }
+                }
+                child = Some(new);
+            }
+            Err(e) => tracing::error!(error = %e, retry_in = ?backoff, "cannot restart hydra"),
+        }
+    }
+}
+
+async fn terminate(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGTERM);
+        }
+        match tokio::time::timeout(STOP_GRACE, child.wait()).await {
+            Ok(status) => {
+                let status = status.map(describe).unwrap_or_else(|e| e.to_string());
+                tracing::info!(%status, "hydra stopped");
+                return;
+            }
+            Err(_) => tracing::warn!(grace = ?STOP_GRACE, "hydra did not stop in time; killing it"),
+        }
+    }
+    let _ = child.kill().await;
+}
+
+fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => status.to_string(),
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// The last few Hydra log lines, to explain a failed start.
+#[derive(Clone, Default)]
+struct RecentLines(Arc<Mutex<VecDeque<String>>>);
+
+impl RecentLines {
+    fn push(&self, line: &str) {
+        let mut lines = self.0.lock().expect("log buffer lock");
+        if lines.len() == RECENT_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line.to_string());
+    }
+
+    fn joined(&self) -> String {
+        let lines = self.0.lock().expect("log buffer lock");
+        lines.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// Forwards Hydra's JSON log lines into gatehouse's log under target `hydra`.
+async fn forward_logs(stream: impl AsyncRead + Unpin, recent: RecentLines) {
+    let mut lines = BufReader::new(stream).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        recent.push(&line);
+        emit_hydra_line(&line);
+    }
+}
+
+fn emit_hydra_line(line: &str) {
+    let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_str(line) else {
+        tracing::info!(target: "hydra", "{line}");
+        return;
+    };
+    let level = fields
+        .remove("level")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let msg = fields
+        .remove("msg")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    fields.remove("time");
+    let rest = serde_json::Value::Object(fields).to_string();
+    // Hydra logs every request twice at info; that is debug detail here.
+    let per_request = matches!(
+        msg.as_str(),
+        "started handling request" | "completed handling request"
+    );
+    match level.as_str() {
+        _ if per_request => tracing::debug!(target: "hydra", details = %rest, "{msg}"),
+        "trace" | "debug" => tracing::debug!(target: "hydra", details = %rest, "{msg}"),
+        "warning" | "warn" => tracing::warn!(target: "hydra", details = %rest, "{msg}"),
+        "error" | "fatal" | "panic" => tracing::error!(target: "hydra", details = %rest, "{msg}"),
+        _ => tracing::info!(target: "hydra", details = %rest, "{msg}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_last_lines() {
+        assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
+        assert_eq!(tail("a", 5), "a");
+    }
+
+    #[test]
+    fn recent_lines_are_bounded() {
+        let recent = RecentLines::default();
+        for i in 0..(RECENT_LINES + 5) {
+            recent.push(&i.to_string());
+        }
+        let joined = recent.joined();
+        assert!(joined.starts_with("5\n"), "{joined}");
+        assert_eq!(joined.lines().count(), RECENT_LINES);
+    }
+
+    #[test]
+    fn occupied_port_is_named() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let err = ensure_port_free("hydra.admin_port", port).unwrap_err().to_string();
+        assert!(err.contains("`hydra.admin_port`"), "{err}");
+        assert!(err.contains(&port.to_string()), "{err}");
+    }
+}

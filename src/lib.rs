@@ -1,0 +1,135 @@
+//! Gatehouse: a phone-OTP login, consent and logout provider for Ory Hydra.
+//!
+//! [`Application::build`] opens the store, starts (or connects to) Hydra and
+//! binds the public listener; [`Application::run_until_stopped`] serves until
+//! a shutdown signal, then stops Hydra. The binary and the tests both use it.
+
+pub mod config;
+pub mod hydra;
+pub mod secrets;
+pub mod store;
+pub mod telemetry;
+pub mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::config::{Config, HydraMode};
+use crate::hydra::supervisor::{HydraStatus, SupervisorError};
+use crate::hydra::{HydraClient, HydraSupervisor};
+use crate::store::{Store, StoreError};
+use crate::web::HydraProxy;
+
+/// Shared by every request handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub hydra: HydraClient,
+    pub proxy: HydraProxy,
+}
+
+/// Why gatehouse could not start, worded for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("configuration key `server.listen`: cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("configuration key `data_dir`: cannot use {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hydra(#[from] SupervisorError),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    supervisor: Option<HydraSupervisor>,
+}
+
+impl Application {
+    /// Starts everything gatehouse needs and returns once it can serve.
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        // Bind first: a port that is taken fails at once, not after Hydra started.
+        let addr = config.server.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Listen { addr, source })?;
+
+        let data_dir = config.data_dir.clone();
+        secrets::create_private_dir(&data_dir).map_err(|source| StartupError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
+        let database = data_dir.join("gatehouse.sqlite");
+        let store = tokio::task::spawn_blocking(move || Store::open(&database))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
+
+        let hydra = HydraClient::new(config.hydra_admin_url());
+        let supervisor = match config.hydra.mode {
+            HydraMode::Supervised => Some(HydraSupervisor::start(&config, hydra.clone()).await?),
+            HydraMode::External => None,
+        };
+        let proxy = HydraProxy::new(&config.hydra_public_url(), &config.server.public_url);
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+            hydra,
+            proxy,
+        };
+        Ok(Application {
+            listener,
+            state,
+            supervisor,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The supervised Hydra's status handle (None in external mode).
+    pub fn hydra_status(&self) -> Option<HydraStatus> {
+        self.supervisor.as_ref().map(HydraSupervisor::status)
+    }
+
+    /// Serves until `shutdown` completes, then stops Hydra (if supervised).
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = web::router(self.state);
+        tracing::info!(
+            listen = %self.listener.local_addr()?,
+            "gatehouse is serving"
+        );
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        if let Some(supervisor) = self.supervisor {
+            supervisor.stop().await;
+        }
+        served
+    }
+}

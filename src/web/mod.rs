@@ -1,0 +1,56 @@
+//! HTTP routes on the one public port.
+
+mod health;
+mod proxy;
+
+use axum::http::{header, HeaderValue};
+use axum::routing::{any, get};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use proxy::HydraProxy;
+
+use crate::AppState;
+
+/// Hydra's public paths, served through gatehouse's own origin.
+const HYDRA_PUBLIC_PATHS: &[&str] = &[
+    "/oauth2/{*rest}",
+    "/.well-known/{*rest}",
+    "/userinfo",
+];
+
+pub fn router(state: AppState) -> Router {
+    let own = with_security_headers(
+        Router::new()
+            .route("/healthz", get(health::healthz))
+            .route("/readyz", get(health::readyz))
+            .fallback(health::not_found),
+    );
+
+    let mut hydra = Router::new();
+    for path in HYDRA_PUBLIC_PATHS {
+        hydra = hydra.route(path, any(proxy::forward));
+    }
+    own.merge(hydra).with_state(state)
+}
+
+/// Headers every page gatehouse renders itself carries. Hydra's responses
+/// keep Hydra's own headers.
+fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
+    let headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    ];
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
+}

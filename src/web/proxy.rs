@@ -1,0 +1,169 @@
+//! Reverse proxy for Hydra's public endpoints, so that Hydra lives on
+//! gatehouse's origin (one TLS upstream, first-party cookies).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use url::Url;
+
+use crate::AppState;
+
+/// Headers that describe one connection and must not be forwarded.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+#[derive(Clone)]
+pub struct HydraProxy {
+    http: reqwest::Client,
+    upstream: String,
+    forwarded_proto: HeaderValue,
+    forwarded_host: HeaderValue,
+}
+
+impl HydraProxy {
+    /// `upstream` is Hydra's public URL; `public_url` is what clients see.
+    pub fn new(upstream: &Url, public_url: &Url) -> HydraProxy {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("reqwest client with static settings");
+        let host = match public_url.port() {
+            Some(port) => format!("{}:{port}", public_url.host_str().unwrap_or_default()),
+            None => public_url.host_str().unwrap_or_default().to_string(),
+        };
+        HydraProxy {
+            http,
+            upstream: upstream.as_str().trim_end_matches('/').to_string(),
+            forwarded_proto: HeaderValue::from_str(public_url.scheme()).expect("scheme is ASCII"),
+            forwarded_host: HeaderValue::from_str(&host).expect("host is ASCII"),
+        }
+    }
+
+    /// Headers for a request to Hydra's public port on behalf of a client.
+    fn upstream_headers(&self, incoming: &HeaderMap, peer: SocketAddr) -> HeaderMap {
+        let mut headers = strip_hop_by_hop(incoming);
+        headers.remove(header::HOST);
+        // Never trust a client's own claim about the scheme or host.
+        headers.insert("x-forwarded-proto", self.forwarded_proto.clone());
+        headers.insert("x-forwarded-host", self.forwarded_host.clone());
+        let forwarded_for = match incoming.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+            Some(chain) => format!("{chain}, {}", peer.ip()),
+            None => peer.ip().to_string(),
+        };
+        if let Ok(value) = HeaderValue::from_str(&forwarded_for) {
+            headers.insert("x-forwarded-for", value);
+        }
+        headers
+    }
+}
+
+fn strip_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
+    // The Connection header may name further per-connection headers.
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
+        .collect();
+    let mut out = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let lower = name.as_str();
+        if HOP_BY_HOP.contains(&lower) || named.iter().any(|n| n == lower) {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    out
+}
+
+pub async fn forward(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let proxy = &state.proxy;
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
+    let url = format!("{}{}", proxy.upstream, path_and_query);
+    let method = request.method().clone();
+    let headers = proxy.upstream_headers(request.headers(), peer);
+    let body = reqwest::Body::wrap_stream(request.into_body().into_data_stream());
+
+    let upstream = match proxy
+        .http
+        .request(method, &url)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+    {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::warn!(error = %e, %url, "hydra public endpoint unreachable");
+            return (
+                StatusCode::BAD_GATEWAY,
+                Json(json!({
+                    "error": "temporarily_unavailable",
+                    "error_description": "The authorization server is not reachable right now; try again shortly.",
+                })),
+            )
+                .into_response();
+        }
+    };
+
+    let status = upstream.status();
+    let headers = strip_hop_by_hop(upstream.headers());
+    let mut response = Response::new(Body::from_stream(upstream.bytes_stream()));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderName;
+
+    #[test]
+    fn forwarded_headers_come_from_public_url_not_client() {
+        let proxy = HydraProxy::new(
+            &"http://127.0.0.1:4444".parse().unwrap(),
+            &"https://id.example.com".parse().unwrap(),
+        );
+        let mut incoming = HeaderMap::new();
+        incoming.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+        incoming.insert(header::HOST, HeaderValue::from_static("evil.example"));
+        incoming.insert(header::CONNECTION, HeaderValue::from_static("close, x-secret"));
+        incoming.insert(HeaderName::from_static("x-secret"), HeaderValue::from_static("1"));
+        incoming.insert(header::COOKIE, HeaderValue::from_static("a=b"));
+        let out = proxy.upstream_headers(&incoming, "10.0.0.7:5555".parse().unwrap());
+        assert_eq!(out["x-forwarded-proto"], "https");
+        assert_eq!(out["x-forwarded-host"], "id.example.com");
+        assert_eq!(out["x-forwarded-for"], "10.0.0.7");
+        assert_eq!(out[header::COOKIE], "a=b");
+        assert!(out.get(header::HOST).is_none());
+        assert!(out.get("x-secret").is_none());
+        assert!(out.get(header::CONNECTION).is_none());
+    }
+}
