@@ -153,7 +153,10 @@ impl From<figment::Error> for ConfigError {
     fn from(error: figment::Error) -> Self {
         use figment::error::Kind;
         // figment may collect several errors; the first one is enough to act on.
-        let error = error.into_iter().next().expect("figment error has one entry");
+        let error = error
+            .into_iter()
+            .next()
+            .expect("figment error has one entry");
         let source = error
             .metadata
             .as_ref()
@@ -252,7 +255,10 @@ impl Config {
                 })?;
                 check_http_url("hydra.admin_url", admin)?;
                 let public = hydra.public_url.as_ref().ok_or_else(|| {
-                    ConfigError::key("hydra.public_url", "required when hydra.mode = \"external\"")
+                    ConfigError::key(
+                        "hydra.public_url",
+                        "required when hydra.mode = \"external\"",
+                    )
                 })?;
                 check_http_url("hydra.public_url", public)?;
             }
@@ -262,7 +268,10 @@ impl Config {
             ("hydra.refresh_token_ttl", hydra.refresh_token_ttl),
             ("hydra.id_token_ttl", hydra.id_token_ttl),
             ("hydra.auth_code_ttl", hydra.auth_code_ttl),
-            ("hydra.login_consent_request_ttl", hydra.login_consent_request_ttl),
+            (
+                "hydra.login_consent_request_ttl",
+                hydra.login_consent_request_ttl,
+            ),
             ("hydra.ready_timeout", hydra.ready_timeout),
         ] {
             if ttl.as_secs() == 0 {
@@ -289,7 +298,11 @@ impl Config {
 
     /// The public origin without a trailing slash, e.g. `https://id.example.com`.
     pub fn public_origin(&self) -> String {
-        self.server.public_url.as_str().trim_end_matches('/').to_string()
+        self.server
+            .public_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_string()
     }
 
     /// Hydra's admin API base URL, whatever the mode.
@@ -348,6 +361,7 @@ fn check_origin(key: &str, url: &Url) -> Result<(), ConfigError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
 mod tests {
     use super::*;
 
@@ -366,7 +380,9 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named() {
-        let err = from_toml("[hydra]\nbinnary = \"/x\"\n").unwrap_err().to_string();
+        let err = from_toml("[hydra]\nbinnary = \"/x\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`hydra.binnary`"), "{err}");
         assert!(err.contains("unknown key"), "{err}");
     }
@@ -442,6 +458,42 @@ mod tests {
     fn printed_config_parses_back() {
         let config = from_toml("[hydra]\nrefresh_token_ttl = \"7days\"\n").unwrap();
         let again = from_toml(&config.to_toml()).expect("printed config is valid TOML");
-        assert_eq!(again.hydra.refresh_token_ttl, config.hydra.refresh_token_ttl);
+        assert_eq!(
+            again.hydra.refresh_token_ttl,
+            config.hydra.refresh_token_ttl
+        );
+    }
+
+    #[test]
+    fn example_file_documents_every_key_with_its_default() {
+        let example = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml.example"),
+        )
+        .unwrap();
+        let defaults: toml::Value = toml::from_str(&Config::default().to_toml()).unwrap();
+        let documented: toml::Value = toml::from_str(&example).unwrap();
+        assert_eq!(
+            key_paths(&documented),
+            key_paths(&defaults),
+            "config.toml.example does not list exactly the configuration keys"
+        );
+        // Values compared after parsing, so "http://x" and "http://x/" agree.
+        let parsed: toml::Value = toml::from_str(&from_toml(&example).unwrap().to_toml()).unwrap();
+        assert_eq!(
+            parsed, defaults,
+            "config.toml.example shows a value that is not the default"
+        );
+    }
+
+    fn key_paths(value: &toml::Value) -> Vec<String> {
+        let mut paths = Vec::new();
+        if let toml::Value::Table(table) = value {
+            for (key, value) in table {
+                paths.push(key.clone());
+                paths.extend(key_paths(value).into_iter().map(|p| format!("{key}.{p}")));
+            }
+        }
+        paths.sort();
+        paths
     }
 }

@@ -12,7 +12,11 @@ use gatehouse::{telemetry, Application};
 const EXIT_CONFIG: u8 = 78;
 
 #[derive(Parser)]
-#[command(name = "gatehouse", version, about = "Phone-OTP login, consent and logout provider for Ory Hydra")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Phone-OTP login, consent and logout provider for Ory Hydra"
+)]
 struct Cli {
     /// Configuration file (default: ./config.toml when present).
     #[arg(long, short, global = true, env = "GATEHOUSE_CONFIG")]

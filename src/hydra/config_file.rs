@@ -43,7 +43,12 @@ fn go_duration(duration: std::time::Duration) -> String {
 
 /// Hydra's configuration document. JSON is valid YAML, so it is written as
 /// pretty JSON into `hydra.yaml`.
-pub fn render(config: &Config, paths: &HydraPaths, system_secret: &str, cookie_secret: &str) -> Value {
+pub fn render(
+    config: &Config,
+    paths: &HydraPaths,
+    system_secret: &str,
+    cookie_secret: &str,
+) -> Value {
     let origin = config.public_origin();
     let hydra = &config.hydra;
     json!({
@@ -88,7 +93,12 @@ mod tests {
         let mut config = Config::default();
         config.server.public_url = "https://id.example.com".parse().unwrap();
         let paths = HydraPaths::new(Path::new("/var/lib/gatehouse"));
-        let doc = render(&config, &paths, "s".repeat(64).as_str(), "c".repeat(64).as_str());
+        let doc = render(
+            &config,
+            &paths,
+            "s".repeat(64).as_str(),
+            "c".repeat(64).as_str(),
+        );
         assert_eq!(doc["urls"]["self"]["issuer"], "https://id.example.com");
         assert_eq!(doc["urls"]["login"], "https://id.example.com/login");
         assert_eq!(doc["serve"]["admin"]["host"], "127.0.0.1");

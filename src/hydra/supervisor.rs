@@ -232,13 +232,16 @@ fn prepare_files(config: &Config, paths: &HydraPaths) -> Result<(), SupervisorEr
         let path = path.to_path_buf();
         move |source| SupervisorError::Files { path, source }
     };
-    let secrets_dir = paths.system_secret.parent().expect("secret has a parent dir");
+    let secrets_dir = paths
+        .system_secret
+        .parent()
+        .expect("secret has a parent dir");
     secrets::create_private_dir(secrets_dir).map_err(files_error(secrets_dir))?;
     secrets::create_private_dir(&paths.dir).map_err(files_error(&paths.dir))?;
-    let system = secrets::load_or_create(&paths.system_secret)
-        .map_err(files_error(&paths.system_secret))?;
-    let cookie = secrets::load_or_create(&paths.cookie_secret)
-        .map_err(files_error(&paths.cookie_secret))?;
+    let system =
+        secrets::load_or_create(&paths.system_secret).map_err(files_error(&paths.system_secret))?;
+    let cookie =
+        secrets::load_or_create(&paths.cookie_secret).map_err(files_error(&paths.cookie_secret))?;
     let document = config_file::render(config, paths, &system, &cookie);
     let text = serde_json::to_string_pretty(&document).expect("JSON value serializes");
     secrets::write_private(&paths.config_file, text.as_bytes())
@@ -269,7 +272,10 @@ async fn migrate(launch: &Launch) -> Result<(), SupervisorError> {
             output: tail(&text, RECENT_LINES),
         });
     }
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "hydra database migrated");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "hydra database migrated"
+    );
     Ok(())
 }
 
@@ -479,7 +485,9 @@ mod tests {
     fn occupied_port_is_named() {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let err = ensure_port_free("hydra.admin_port", port).unwrap_err().to_string();
+        let err = ensure_port_free("hydra.admin_port", port)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`hydra.admin_port`"), "{err}");
         assert!(err.contains(&port.to_string()), "{err}");
     }

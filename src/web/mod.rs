@@ -13,11 +13,7 @@ pub use proxy::HydraProxy;
 use crate::AppState;
 
 /// Hydra's public paths, served through gatehouse's own origin.
-const HYDRA_PUBLIC_PATHS: &[&str] = &[
-    "/oauth2/{*rest}",
-    "/.well-known/{*rest}",
-    "/userinfo",
-];
+const HYDRA_PUBLIC_PATHS: &[&str] = &["/oauth2/{*rest}", "/.well-known/{*rest}", "/userinfo"];
 
 pub fn router(state: AppState) -> Router {
     let own = with_security_headers(

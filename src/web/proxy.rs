@@ -64,7 +64,10 @@ impl HydraProxy {
         // Never trust a client's own claim about the scheme or host.
         headers.insert("x-forwarded-proto", self.forwarded_proto.clone());
         headers.insert("x-forwarded-host", self.forwarded_host.clone());
-        let forwarded_for = match incoming.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        let forwarded_for = match incoming
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        {
             Some(chain) => format!("{chain}, {}", peer.ip()),
             None => peer.ip().to_string(),
         };
@@ -154,8 +157,14 @@ mod tests {
         let mut incoming = HeaderMap::new();
         incoming.insert("x-forwarded-proto", HeaderValue::from_static("http"));
         incoming.insert(header::HOST, HeaderValue::from_static("evil.example"));
-        incoming.insert(header::CONNECTION, HeaderValue::from_static("close, x-secret"));
-        incoming.insert(HeaderName::from_static("x-secret"), HeaderValue::from_static("1"));
+        incoming.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("close, x-secret"),
+        );
+        incoming.insert(
+            HeaderName::from_static("x-secret"),
+            HeaderValue::from_static("1"),
+        );
         incoming.insert(header::COOKIE, HeaderValue::from_static("a=b"));
         let out = proxy.upstream_headers(&incoming, "10.0.0.7:5555".parse().unwrap());
         assert_eq!(out["x-forwarded-proto"], "https");

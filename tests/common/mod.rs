@@ -1,0 +1,284 @@
+//! Test harness: a real gatehouse with a real supervised Hydra on free ports in
+//! a temp dir, plus an HTTP sink that captures webhook calls.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gatehouse::config::Config;
+use gatehouse::hydra::supervisor::HydraStatus;
+use gatehouse::Application;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The Hydra binary the tests run: `HYDRA_BINARY`, else `./bin/hydra`.
+pub fn hydra_binary() -> PathBuf {
+    let path = std::env::var_os("HYDRA_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bin/hydra"));
+    assert!(
+        path.is_file(),
+        "Hydra is not installed at {}: run scripts/install-hydra first",
+        path.display()
+    );
+    path
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+/// A configuration for a test instance: temp data dir, free ports, plain-http
+/// public URL on 127.0.0.1.
+pub fn test_config(data_dir: PathBuf) -> Config {
+    let mut config = Config::default();
+    let port = free_port();
+    config.data_dir = data_dir;
+    config.server.listen = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    config.server.public_url = format!("http://127.0.0.1:{port}").parse().unwrap();
+    config.hydra.binary = hydra_binary();
+    config.hydra.public_port = free_port();
+    config.hydra.admin_port = free_port();
+    config.log.level = "warn".into();
+    config
+}
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`, the one public port.
+    pub address: String,
+    /// Hydra's admin API (loopback only).
+    pub admin_url: String,
+    pub config: Config,
+    pub hydra: HydraStatus,
+    /// A client that does not follow redirects, like a careful OAuth client.
+    pub http: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with a configuration adjusted by `customize`.
+    pub async fn spawn_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+        init_test_logging();
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(data_dir.path().to_path_buf());
+        customize(&mut config);
+        Self::start(config, data_dir).await
+    }
+
+    async fn start(config: Config, data_dir: tempfile::TempDir) -> TestApp {
+        let app = Application::build(config.clone())
+            .await
+            .expect("gatehouse starts");
+        let address = format!("http://{}", app.local_addr());
+        let hydra = app.hydra_status().expect("supervised mode");
+        let (tx, rx) = oneshot::channel();
+        let server = tokio::spawn(app.run_until_stopped(async {
+            let _ = rx.await;
+        }));
+        TestApp {
+            address,
+            admin_url: config
+                .hydra_admin_url()
+                .as_str()
+                .trim_end_matches('/')
+                .to_string(),
+            config,
+            hydra,
+            http: http_client(),
+            data_dir,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    /// Stops gatehouse and starts it again on the same data dir and ports.
+    pub async fn restart(mut self) -> TestApp {
+        self.shutdown_and_wait().await;
+        let TestApp {
+            config, data_dir, ..
+        } = self;
+        Self::start(config, data_dir).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn admin(&self, path: &str) -> String {
+        format!("{}{}", self.admin_url, path)
+    }
+
+    /// Stops gatehouse the way SIGTERM does: HTTP first, then Hydra.
+    pub async fn stop(mut self) {
+        self.shutdown_and_wait().await;
+    }
+
+    async fn shutdown_and_wait(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server result");
+        }
+    }
+
+    /// Polls `/readyz` until it answers 200, or panics after `limit`.
+    pub async fn wait_ready(&self, limit: Duration) {
+        wait_ready(&self.address, limit).await;
+    }
+
+    /// Registers an OAuth2 client through Hydra's admin API.
+    pub async fn create_client(&self, body: Value) -> Value {
+        let response = self
+            .http
+            .post(self.admin("/admin/clients"))
+            .json(&body)
+            .send()
+            .await
+            .expect("admin API reachable");
+        assert_eq!(response.status(), 201, "client creation failed");
+        response.json().await.expect("client JSON")
+    }
+}
+
+/// Polls `{address}/readyz` until it answers 200, or panics after `limit`.
+pub async fn wait_ready(address: &str, limit: Duration) {
+    let http = http_client();
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(r) = http.get(format!("{address}/readyz")).send().await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{address}/readyz not 200 within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("reqwest client")
+}
+
+fn init_test_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// An HTTP server that records every request body it receives, to stand in
+/// for an SMS provider's webhook endpoint.
+#[derive(Clone)]
+pub struct WebhookSink {
+    pub url: String,
+    received: Arc<Mutex<Vec<ReceivedRequest>>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ReceivedRequest {
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl ReceivedRequest {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("webhook body is JSON")
+    }
+}
+
+impl WebhookSink {
+    /// A sink answering every request with `status`.
+    pub async fn start(status: u16) -> WebhookSink {
+        let received: Arc<Mutex<Vec<ReceivedRequest>>> = Arc::default();
+        let log = received.clone();
+        let app = axum::Router::new().fallback(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let log = log.clone();
+                async move {
+                    log.lock().unwrap().push(ReceivedRequest {
+                        headers,
+                        body: body.to_vec(),
+                    });
+                    axum::http::StatusCode::from_u16(status).unwrap()
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("bind sink");
+        let url = format!("http://{}/sms", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        WebhookSink { url, received }
+    }
+
+    pub fn received(&self) -> Vec<ReceivedRequest> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// Is a process gone (or a zombie nobody has reaped yet)?
+pub fn process_is_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // Field 3, after the parenthesised command name, is the state.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .map(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X'))
+            .unwrap_or(false),
+    }
+}
+
+/// Child processes of `parent`, from /proc.
+pub fn children_of(parent: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(parent) {
+            children.push(pid);
+        }
+    }
+    children
+}
+
+/// Polls `check` every 100 ms until it holds, or panics with `what` after `limit`.
+pub async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "{what} (waited {limit:?})");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
