@@ -1,19 +1,63 @@
 //! A typed client for the parts of Hydra's admin API gatehouse uses.
+//!
+//! Every method returns a [`HydraError`] that tells the cases callers treat
+//! differently apart: unknown (404), already handled (410, with where to send
+//! the browser), conflict (409), refused (400, with Hydra's OAuth2 error), and
+//! Hydra being down.
 
 use std::time::Duration;
 
+use reqwest::header::LINK;
+use reqwest::{RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use url::Url;
+
+use super::types::{
+    AcceptConsent, AcceptLogin, ConsentRequest, Introspection, LoginRequest, LogoutRequest,
+    NewClient, OAuth2Client, Redirect, Reject,
+};
+
+/// Clients asked for per page; any further pages are found through the
+/// `Link` header, so this is no cap.
+const CLIENT_PAGE_SIZE: u32 = 500;
+/// How much of an unexpected error body is kept in the error.
+const BODY_EXCERPT: usize = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HydraError {
     #[error("Hydra is not reachable at {url}: {source}")]
     Unreachable { url: String, source: reqwest::Error },
+    /// 404: no such challenge, client or resource.
+    #[error("Hydra knows nothing at {url}: {description}")]
+    NotFound { url: String, description: String },
+    /// 410: the request was already handled; Hydra names the URL that starts
+    /// the flow again. Hydra v2.3.0 login and consent challenges are
+    /// stateless and never answer 410 (only the consent verifier is single
+    /// use); a logout request does, once its verifier was used.
+    #[error("the request at {url} was already handled")]
+    Gone {
+        url: String,
+        redirect_to: Option<String>,
+    },
+    /// 409: for example a client id that already exists.
+    #[error("Hydra refused {url} as a conflict: {description}")]
+    Conflict { url: String, description: String },
+    /// 400: Hydra's OAuth2 error, e.g. `invalid_client_metadata`.
+    #[error("Hydra refused {url}: {description} ({error})")]
+    BadRequest {
+        url: String,
+        error: String,
+        description: String,
+    },
     #[error("Hydra answered {status} to {url}: {body}")]
     Status {
         url: String,
-        status: reqwest::StatusCode,
+        status: StatusCode,
         body: String,
     },
+    #[error("Hydra's answer from {url} is not what gatehouse expects: {message}")]
+    Decode { url: String, message: String },
 }
 
 #[derive(Clone)]
@@ -38,29 +82,494 @@ impl HydraClient {
         &self.admin_url
     }
 
-    fn endpoint(&self, path: &str) -> String {
-        format!("{}{}", self.admin_url.as_str().trim_end_matches('/'), path)
-    }
-
     /// `GET /health/ready` on the admin port, with a short timeout.
     pub async fn ready(&self) -> Result<(), HydraError> {
-        let url = self.endpoint("/health/ready");
-        let response = self
-            .http
-            .get(&url)
-            .timeout(Duration::from_secs(2))
+        let url = self.url(&["health", "ready"], &[]);
+        let request = self.http.get(url.clone()).timeout(Duration::from_secs(2));
+        self.send(request, &url).await.map(drop)
+    }
+
+    // --- login ---------------------------------------------------------------
+
+    pub async fn login_request(&self, challenge: &str) -> Result<LoginRequest, HydraError> {
+        let url = self.flow_url("login", None, "login_challenge", challenge);
+        self.json(self.http.get(url.clone()), &url).await
+    }
+
+    pub async fn accept_login(
+        &self,
+        challenge: &str,
+        accept: &AcceptLogin,
+    ) -> Result<Redirect, HydraError> {
+        let url = self.flow_url("login", Some("accept"), "login_challenge", challenge);
+        self.json(self.http.put(url.clone()).json(accept), &url)
+            .await
+    }
+
+    pub async fn reject_login(
+        &self,
+        challenge: &str,
+        reject: &Reject,
+    ) -> Result<Redirect, HydraError> {
+        let url = self.flow_url("login", Some("reject"), "login_challenge", challenge);
+        self.json(self.http.put(url.clone()).json(reject), &url)
+            .await
+    }
+
+    // --- consent -------------------------------------------------------------
+
+    pub async fn consent_request(&self, challenge: &str) -> Result<ConsentRequest, HydraError> {
+        let url = self.flow_url("consent", None, "consent_challenge", challenge);
+        self.json(self.http.get(url.clone()), &url).await
+    }
+
+    pub async fn accept_consent(
+        &self,
+        challenge: &str,
+        accept: &AcceptConsent,
+    ) -> Result<Redirect, HydraError> {
+        let url = self.flow_url("consent", Some("accept"), "consent_challenge", challenge);
+        self.json(self.http.put(url.clone()).json(accept), &url)
+            .await
+    }
+
+    pub async fn reject_consent(
+        &self,
+        challenge: &str,
+        reject: &Reject,
+    ) -> Result<Redirect, HydraError> {
+        let url = self.flow_url("consent", Some("reject"), "consent_challenge", challenge);
+        self.json(self.http.put(url.clone()).json(reject), &url)
+            .await
+    }
+
+    // --- logout --------------------------------------------------------------
+
+    pub async fn logout_request(&self, challenge: &str) -> Result<LogoutRequest, HydraError> {
+        let url = self.flow_url("logout", None, "logout_challenge", challenge);
+        self.json(self.http.get(url.clone()), &url).await
+    }
+
+    pub async fn accept_logout(&self, challenge: &str) -> Result<Redirect, HydraError> {
+        let url = self.flow_url("logout", Some("accept"), "logout_challenge", challenge);
+        self.json(self.http.put(url.clone()), &url).await
+    }
+
+    /// Hydra answers 204 without a body (the logout page decides what to
+    /// show) and forgets the request: fetching it again is `NotFound`.
+    pub async fn reject_logout(&self, challenge: &str) -> Result<(), HydraError> {
+        let url = self.flow_url("logout", Some("reject"), "logout_challenge", challenge);
+        self.send(self.http.put(url.clone()), &url).await.map(drop)
+    }
+
+    // --- tokens and sessions -------------------------------------------------
+
+    /// RFC 7662 introspection; `scope` makes Hydra also check the token has it.
+    pub async fn introspect(
+        &self,
+        token: &str,
+        scope: Option<&str>,
+    ) -> Result<Introspection, HydraError> {
+        let url = self.url(&["admin", "oauth2", "introspect"], &[]);
+        let mut form = vec![("token", token)];
+        if let Some(scope) = scope {
+            form.push(("scope", scope));
+        }
+        self.json(self.http.post(url.clone()).form(&form), &url)
+            .await
+    }
+
+    /// Forgets every remembered login of `subject`: the next login asks again.
+    /// Tokens already issued stay valid.
+    pub async fn revoke_login_sessions(&self, subject: &str) -> Result<(), HydraError> {
+        let url = self.url(
+            &["admin", "oauth2", "auth", "sessions", "login"],
+            &[("subject", subject)],
+        );
+        self.send(self.http.delete(url.clone()), &url)
+            .await
+            .map(drop)
+    }
+
+    /// Revokes the consents `subject` gave (to one client, or to all) and the
+    /// tokens issued under them.
+    pub async fn revoke_consent_sessions(
+        &self,
+        subject: &str,
+        client_id: Option<&str>,
+    ) -> Result<(), HydraError> {
+        let scope = match client_id {
+            Some(client_id) => ("client", client_id),
+            None => ("all", "true"),
+        };
+        let url = self.url(
+            &["admin", "oauth2", "auth", "sessions", "consent"],
+            &[("subject", subject), scope],
+        );
+        self.send(self.http.delete(url.clone()), &url)
+            .await
+            .map(drop)
+    }
+
+    // --- clients -------------------------------------------------------------
+
+    /// Registers a client. The answer carries `client_secret`, the only time
+    /// Hydra ever shows it.
+    pub async fn create_client(&self, client: &NewClient) -> Result<OAuth2Client, HydraError> {
+        let url = self.url(&["admin", "clients"], &[]);
+        self.json(self.http.post(url.clone()).json(client), &url)
+            .await
+    }
+
+    /// Every client, however many pages Hydra splits them into.
+    pub async fn list_clients(&self) -> Result<Vec<OAuth2Client>, HydraError> {
+        self.list_clients_paged(CLIENT_PAGE_SIZE).await
+    }
+
+    /// Like [`HydraClient::list_clients`], asking for `page_size` per page.
+    pub async fn list_clients_paged(
+        &self,
+        page_size: u32,
+    ) -> Result<Vec<OAuth2Client>, HydraError> {
+        let page_size = page_size.to_string();
+        let mut clients = Vec::new();
+        let mut page_token: Option<String> = None;
+        loop {
+            let mut query = vec![("page_size", page_size.as_str())];
+            if let Some(token) = page_token.as_deref() {
+                query.push(("page_token", token));
+            }
+            let url = self.url(&["admin", "clients"], &query);
+            let response = self.send(self.http.get(url.clone()), &url).await?;
+            let next = response
+                .headers()
+                .get_all(LINK)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .find_map(next_page_token);
+            let page: Vec<OAuth2Client> = decode(response, &url).await?;
+            let page_was_empty = page.is_empty();
+            clients.extend(page);
+            match next {
+                None => return Ok(clients),
+                // An empty page ends the list even if Hydra offers another link.
+                Some(_) if page_was_empty => return Ok(clients),
+                Some(token) if page_token.as_deref() == Some(token.as_str()) => {
+                    return Err(HydraError::Decode {
+                        url: url.to_string(),
+                        message: "the next-page link points at the same page".into(),
+                    })
+                }
+                Some(token) => page_token = Some(token),
+            }
+        }
+    }
+
+    pub async fn get_client(&self, client_id: &str) -> Result<OAuth2Client, HydraError> {
+        let url = self.client_url(client_id)?;
+        self.json(self.http.get(url.clone()), &url).await
+    }
+
+    pub async fn delete_client(&self, client_id: &str) -> Result<(), HydraError> {
+        let url = self.client_url(client_id)?;
+        self.send(self.http.delete(url.clone()), &url)
+            .await
+            .map(drop)
+    }
+
+    /// `/admin/clients/{id}`. Some ids cannot be addressed: URLs cannot carry
+    /// `.` or `..` as a segment (they would address `/admin/clients` itself),
+    /// and Hydra's router decodes `%2F` before routing.
+    fn client_url(&self, client_id: &str) -> Result<Url, HydraError> {
+        let url = self.url(&["admin", "clients", client_id], &[]);
+        if matches!(client_id, "" | "." | "..") || client_id.contains('/') {
+            return Err(HydraError::NotFound {
+                url: url.to_string(),
+                description: format!("{client_id:?} cannot be addressed as a client id"),
+            });
+        }
+        Ok(url)
+    }
+
+    // --- plumbing ------------------------------------------------------------
+
+    /// The admin URL with `segments` appended (each percent-encoded as one
+    /// segment) and `query` set.
+    fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut url = self.admin_url.clone();
+        // Only cannot-be-a-base URLs (mailto:, data:) have no path segments;
+        // the configuration accepts http(s) URLs only.
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url.set_query(None);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    /// `/admin/oauth2/auth/requests/{flow}[/{action}]?{param}={challenge}`.
+    fn flow_url(&self, flow: &str, action: Option<&str>, param: &str, challenge: &str) -> Url {
+        let mut segments = vec!["admin", "oauth2", "auth", "requests", flow];
+        segments.extend(action);
+        self.url(&segments, &[(param, challenge)])
+    }
+
+    /// Sends the request; any answer but 2xx becomes the matching error.
+    async fn send(
+        &self,
+        request: RequestBuilder,
+        url: &Url,
+    ) -> Result<reqwest::Response, HydraError> {
+        let response = request
             .send()
             .await
             .map_err(|source| HydraError::Unreachable {
-                url: url.clone(),
+                url: url.to_string(),
                 source,
             })?;
         let status = response.status();
         if status.is_success() {
-            Ok(())
-        } else {
-            let body = response.text().await.unwrap_or_default();
-            Err(HydraError::Status { url, status, body })
+            return Ok(response);
         }
+        // A body that cannot be read still leaves the status to go by.
+        let body = response.bytes().await.unwrap_or_default();
+        Err(error_from_answer(url, status, &body))
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+        url: &Url,
+    ) -> Result<T, HydraError> {
+        let response = self.send(request, url).await?;
+        decode(response, url).await
+    }
+}
+
+async fn decode<T: DeserializeOwned>(
+    response: reqwest::Response,
+    url: &Url,
+) -> Result<T, HydraError> {
+    let body = response
+        .bytes()
+        .await
+        .map_err(|source| HydraError::Unreachable {
+            url: url.to_string(),
+            source,
+        })?;
+    serde_json::from_slice(&body).map_err(|e| HydraError::Decode {
+        url: url.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Turns a non-2xx answer into a [`HydraError`]. Never fails, whatever the body.
+fn error_from_answer(url: &Url, status: StatusCode, body: &[u8]) -> HydraError {
+    let url = url.to_string();
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let (error, description) = oauth2_error(&json);
+    let description = description
+        .or_else(|| error.clone())
+        .unwrap_or_else(|| excerpt(body));
+    match status {
+        StatusCode::NOT_FOUND => HydraError::NotFound { url, description },
+        StatusCode::GONE => HydraError::Gone {
+            url,
+            redirect_to: json["redirect_to"].as_str().map(str::to_owned),
+        },
+        StatusCode::CONFLICT => HydraError::Conflict { url, description },
+        StatusCode::BAD_REQUEST => HydraError::BadRequest {
+            url,
+            error: error.unwrap_or_else(|| "invalid_request".into()),
+            description,
+        },
+        _ => HydraError::Status {
+            url,
+            status,
+            body: excerpt(body),
+        },
+    }
+}
+
+/// Reads Hydra's error document: usually the OAuth2 shape
+/// `{error, error_description}`, sometimes `{error: {status, message, reason}}`.
+fn oauth2_error(json: &Value) -> (Option<String>, Option<String>) {
+    let text = |value: &Value| {
+        value
+            .as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(one_line)
+    };
+    match &json["error"] {
+        Value::Object(inner) => {
+            let message = inner.get("message").and_then(text);
+            let reason = inner.get("reason").and_then(text);
+            let description = match (message, reason) {
+                (Some(m), Some(r)) => Some(format!("{m} {r}")),
+                (m, r) => m.or(r),
+            };
+            (inner.get("status").and_then(text), description)
+        }
+        error => (text(error), text(&json["error_description"])),
+    }
+}
+
+/// At most [`BODY_EXCERPT`] characters of `body`, on one line.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = one_line(&text);
+    match text.char_indices().nth(BODY_EXCERPT) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The `page_token` of the `rel="next"` target in an RFC 8288 `Link` header
+/// such as `</admin/clients?page_size=2&page_token=abc>; rel="next", <...>; rel="first"`.
+fn next_page_token(link: &str) -> Option<String> {
+    let mut rest = link;
+    while let Some(open) = rest.find('<') {
+        let after_open = &rest[open + 1..];
+        let close = after_open.find('>')?;
+        let target = &after_open[..close];
+        rest = &after_open[close + 1..];
+        let params = rest.split('<').next().unwrap_or_default();
+        let is_next = params.split([';', ',']).any(|param| {
+            let param = param.trim().replace(' ', "");
+            param.eq_ignore_ascii_case("rel=\"next\"") || param.eq_ignore_ascii_case("rel=next")
+        });
+        if is_next {
+            // The target may be relative; only its query matters.
+            let base = Url::parse("http://link.invalid/").ok()?;
+            let url = base.join(target).ok()?;
+            return url
+                .query_pairs()
+                .find(|(key, _)| key == "page_token")
+                .map(|(_, value)| value.into_owned());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(admin: &str) -> HydraClient {
+        HydraClient::new(Url::parse(admin).unwrap())
+    }
+
+    #[test]
+    fn challenges_and_ids_are_percent_encoded() {
+        let hydra = client("http://127.0.0.1:4445/");
+        let url = hydra.flow_url("login", Some("accept"), "login_challenge", "a&b=c d/é");
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:4445/admin/oauth2/auth/requests/login/accept?login_challenge=a%26b%3Dc+d%2F%C3%A9"
+        );
+        let url = hydra.client_url("a b?c#d%").unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:4445/admin/clients/a%20b%3Fc%23d%25"
+        );
+        for unaddressable in ["", ".", "..", "../x", "a/b"] {
+            let error = hydra.client_url(unaddressable).unwrap_err();
+            assert!(matches!(error, HydraError::NotFound { .. }), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn admin_url_with_a_path_prefix_is_kept() {
+        let hydra = client("https://hydra.internal/admin-api/");
+        let url = hydra.url(&["health", "ready"], &[]);
+        assert_eq!(
+            url.as_str(),
+            "https://hydra.internal/admin-api/health/ready"
+        );
+    }
+
+    #[test]
+    fn answers_map_to_error_variants() {
+        let url = Url::parse("http://h/x").unwrap();
+        let gone = error_from_answer(
+            &url,
+            StatusCode::GONE,
+            br#"{"redirect_to":"http://app/oauth2/auth?x=1"}"#,
+        );
+        assert!(
+            matches!(gone, HydraError::Gone { redirect_to: Some(ref r), .. } if r == "http://app/oauth2/auth?x=1"),
+            "{gone:?}"
+        );
+        let bad = error_from_answer(
+            &url,
+            StatusCode::BAD_REQUEST,
+            br#"{"error":"invalid_client_metadata","error_description":"The redirect URI\nis bad."}"#,
+        );
+        assert!(
+            matches!(&bad, HydraError::BadRequest { error, description, .. }
+                if error == "invalid_client_metadata" && description == "The redirect URI is bad."),
+            "{bad:?}"
+        );
+        let not_found = error_from_answer(
+            &url,
+            StatusCode::NOT_FOUND,
+            br#"{"error":{"code":404,"status":"Not Found","message":"Unable to locate the resource"}}"#,
+        );
+        assert!(
+            matches!(&not_found, HydraError::NotFound { description, .. } if description == "Unable to locate the resource"),
+            "{not_found:?}"
+        );
+        let conflict = error_from_answer(&url, StatusCode::CONFLICT, b"");
+        assert!(
+            matches!(conflict, HydraError::Conflict { .. }),
+            "{conflict:?}"
+        );
+        let gone_without_body = error_from_answer(&url, StatusCode::GONE, b"<html>");
+        assert!(matches!(
+            gone_without_body,
+            HydraError::Gone {
+                redirect_to: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn garbage_error_bodies_never_panic() {
+        let url = Url::parse("http://h/x").unwrap();
+        let long = "é".repeat(2 * BODY_EXCERPT);
+        for body in [
+            &[0xff, 0xfe, 0x00][..],
+            b"[1,2,3]",
+            b"null",
+            br#"{"error":42,"error_description":{"a":1}}"#,
+            long.as_bytes(),
+        ] {
+            for status in [400, 401, 404, 409, 410, 500, 503] {
+                let status = StatusCode::from_u16(status).unwrap();
+                let error = error_from_answer(&url, status, body).to_string();
+                assert!(!error.contains('\n'), "{error}");
+                assert!(error.chars().count() < BODY_EXCERPT + 200, "{error}");
+            }
+        }
+    }
+
+    #[test]
+    fn next_page_token_comes_from_the_next_link() {
+        let header = r#"<http://127.0.0.1:4445/admin/clients?page_size=2&page_token=abc%3D>; rel="next", </admin/clients?page_size=2>; rel="first""#;
+        assert_eq!(next_page_token(header).as_deref(), Some("abc="));
+        let first_only = r#"</admin/clients?page_size=2&page_token=zzz>; rel="first""#;
+        assert_eq!(next_page_token(first_only), None);
+        let relative = r#"</admin/clients?page_token=p2&page_size=2>;rel=next"#;
+        assert_eq!(next_page_token(relative).as_deref(), Some("p2"));
+        assert_eq!(next_page_token("garbage <unclosed"), None);
+        assert_eq!(next_page_token(""), None);
     }
 }

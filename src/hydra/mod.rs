@@ -4,6 +4,11 @@
 pub mod client;
 pub mod config_file;
 pub mod supervisor;
+pub mod types;
 
-pub use client::HydraClient;
+pub use client::{HydraClient, HydraError};
 pub use supervisor::HydraSupervisor;
+pub use types::{
+    AcceptConsent, AcceptLogin, ConsentRequest, ConsentSession, Introspection, LoginRequest,
+    LogoutRequest, NewClient, OAuth2Client, OidcContext, Redirect, Reject,
+};
