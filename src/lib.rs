@@ -4,6 +4,7 @@
 //! binds the public listener; [`Application::run_until_stopped`] serves until
 //! a shutdown signal, then stops Hydra. The binary and the tests both use it.
 
+pub mod cli;
 pub mod config;
 pub mod hydra;
 pub mod secrets;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use gatehouse::cli::clients::ClientsCommand;
 use gatehouse::config::Config;
 use gatehouse::store::Store;
 use gatehouse::{telemetry, Application};
@@ -33,6 +34,11 @@ enum Command {
     CheckConfig,
     /// Apply database migrations and exit.
     Migrate,
+    /// Register, list, show and delete OAuth2 clients in Hydra.
+    Clients {
+        #[command(subcommand)]
+        command: ClientsCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -68,6 +74,26 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve => serve(config),
+        Command::Clients { command } => clients(&config, command),
+    }
+}
+
+fn clients(config: &Config, command: ClientsCommand) -> ExitCode {
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+        .and_then(|runtime| {
+            runtime
+                .block_on(gatehouse::cli::clients::run(config, command))
+                .map_err(|e| e.to_string())
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gatehouse: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
