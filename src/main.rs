@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use gatehouse::cli::users::UsersCommand;
 use gatehouse::config::Config;
 use gatehouse::store::Store;
 use gatehouse::{telemetry, Application};
@@ -33,6 +34,11 @@ enum Command {
     CheckConfig,
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage users: add, list, show, disable, enable, import a CSV file.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -68,6 +74,36 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve => serve(config),
+        Command::Users { command } => {
+            let result = block_on(gatehouse::cli::users::run(&config, command));
+            report(result)
+        }
+    }
+}
+
+/// Runs a CLI task on a small runtime of its own.
+fn block_on<T>(task: impl std::future::Future<Output = T>) -> Option<T> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime.block_on(task)),
+        Err(e) => {
+            eprintln!("gatehouse: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
+/// One line on stderr for a failed command.
+fn report<E: std::fmt::Display>(result: Option<Result<(), E>>) -> ExitCode {
+    match result {
+        Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Err(e)) => {
+            eprintln!("gatehouse: {e}");
+            ExitCode::FAILURE
+        }
+        None => ExitCode::FAILURE,
     }
 }
 

@@ -1,0 +1,3 @@
+//! Subcommands that manage data rather than serve: `users`, `clients`.
+
+pub mod users;
