@@ -13,6 +13,8 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::domain::phone;
+
 /// Environment variables read by the CLI itself, not configuration keys.
 const CLI_ENV_VARS: &[&str] = &["CONFIG"];
 
@@ -23,6 +25,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub server: ServerConfig,
     pub hydra: HydraConfig,
+    pub users: UsersConfig,
+    pub otp: OtpConfig,
+    pub sms: SmsConfig,
+    pub jobs: JobsConfig,
     pub log: LogConfig,
 }
 
@@ -91,6 +97,112 @@ pub struct HydraConfig {
     pub log_level: String,
 }
 
+/// Who may sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signup {
+    /// A phone that verifies a code becomes a user (created on first verified login).
+    Auto,
+    /// Only phones already in the user table can sign in.
+    Closed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsersConfig {
+    pub signup: Signup,
+    /// ISO 3166 region (e.g. "US", "DE") for numbers typed without `+`;
+    /// unset means people must type the country code.
+    pub default_region: Option<String>,
+}
+
+/// One-time code policy (OWASP ASVS V2.7, NIST SP 800-63B 5.1.3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtpConfig {
+    /// Number of digits in a code.
+    pub length: u8,
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+    /// Wrong tries allowed per code; after that the code is dead.
+    pub max_attempts: u32,
+    /// Minimum time between two codes for the same phone.
+    #[serde(with = "humantime_serde")]
+    pub resend_cooldown: Duration,
+    pub max_per_phone_per_hour: u32,
+    /// Per client IP address (IPv6: per /64 network).
+    pub max_per_ip_per_hour: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsSenderKind {
+    /// Print codes on stdout: development only.
+    Stdout,
+    Webhook,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    pub sender: SmsSenderKind,
+    /// `{app}` and `{code}` are replaced; `{code}` is required.
+    pub template: String,
+    pub app_name: String,
+    pub webhook: WebhookConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: Option<Url>,
+    /// Deadline for one delivery, retries included.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Tries for transient failures (connection errors, 5xx), first one included.
+    pub max_attempts: u32,
+    /// Sent as `Authorization: Bearer <token>`.
+    pub bearer_token: Option<Secret>,
+    /// Signs the body: `X-Gatehouse-Signature: sha256=<hex HMAC-SHA256>`.
+    pub hmac_secret: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Cron expression with seconds: sec min hour day-of-month month day-of-week.
+    pub purge_schedule: String,
+}
+
+/// A secret setting: never printed, neither by `Debug` nor by `check-config`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(REDACTED)
+    }
+}
+
+const REDACTED: &str = "(redacted)";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -129,6 +241,33 @@ impl Default for Config {
                 login_consent_request_ttl: Duration::from_secs(1800),
                 ready_timeout: Duration::from_secs(60),
                 log_level: "info".into(),
+            },
+            users: UsersConfig {
+                signup: Signup::Auto,
+                default_region: None,
+            },
+            otp: OtpConfig {
+                length: 6,
+                ttl: Duration::from_secs(300),
+                max_attempts: 5,
+                resend_cooldown: Duration::from_secs(30),
+                max_per_phone_per_hour: 5,
+                max_per_ip_per_hour: 20,
+            },
+            sms: SmsConfig {
+                sender: SmsSenderKind::Stdout,
+                template: "Your {app} sign-in code is {code}".into(),
+                app_name: "Gatehouse".into(),
+                webhook: WebhookConfig {
+                    url: None,
+                    timeout: Duration::from_secs(10),
+                    max_attempts: 3,
+                    bearer_token: None,
+                    hmac_secret: None,
+                },
+            },
+            jobs: JobsConfig {
+                purge_schedule: "0 */5 * * * *".into(),
             },
             log: LogConfig {
                 level: "info".into(),
@@ -290,8 +429,104 @@ impl Config {
                 ),
             ));
         }
+        self.validate_users_and_otp()?;
+        self.validate_sms()?;
+        if tokio_cron_scheduler::Job::new_async(self.jobs.purge_schedule.as_str(), |_, _| {
+            Box::pin(async {})
+        })
+        .is_err()
+        {
+            return Err(ConfigError::key(
+                "jobs.purge_schedule",
+                format!(
+                    "`{}` is not a cron expression with seconds, e.g. \"0 */5 * * * *\"",
+                    self.jobs.purge_schedule
+                ),
+            ));
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError::key("log.level", e));
+        }
+        Ok(())
+    }
+
+    fn validate_users_and_otp(&self) -> Result<(), ConfigError> {
+        if let Some(region) = &self.users.default_region {
+            if phone::parse_region(region).is_none() {
+                return Err(ConfigError::key(
+                    "users.default_region",
+                    format!("`{region}` is not a region code such as \"US\" or \"DE\""),
+                ));
+            }
+        }
+        let otp = &self.otp;
+        if !(4..=10).contains(&otp.length) {
+            return Err(ConfigError::key("otp.length", "must be between 4 and 10"));
+        }
+        // NIST SP 800-63B: a short-lived secret; ten minutes at most.
+        if otp.ttl.as_secs() == 0 || otp.ttl > Duration::from_secs(600) {
+            return Err(ConfigError::key("otp.ttl", "must be between 1s and 10m"));
+        }
+        if !(1..=10).contains(&otp.max_attempts) {
+            return Err(ConfigError::key(
+                "otp.max_attempts",
+                "must be between 1 and 10",
+            ));
+        }
+        if otp.resend_cooldown > Duration::from_secs(3600) {
+            return Err(ConfigError::key(
+                "otp.resend_cooldown",
+                "must be at most 1h",
+            ));
+        }
+        for (key, cap) in [
+            ("otp.max_per_phone_per_hour", otp.max_per_phone_per_hour),
+            ("otp.max_per_ip_per_hour", otp.max_per_ip_per_hour),
+        ] {
+            if cap == 0 {
+                return Err(ConfigError::key(key, "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_sms(&self) -> Result<(), ConfigError> {
+        let sms = &self.sms;
+        if !sms.template.contains("{code}") {
+            return Err(ConfigError::key(
+                "sms.template",
+                "must contain {code}, where the code goes",
+            ));
+        }
+        let webhook = &sms.webhook;
+        if sms.sender == SmsSenderKind::Webhook {
+            let url = webhook.url.as_ref().ok_or_else(|| {
+                ConfigError::key("sms.webhook.url", "required when sms.sender = \"webhook\"")
+            })?;
+            check_http_url("sms.webhook.url", url)?;
+        }
+        if webhook.timeout.is_zero() {
+            return Err(ConfigError::key(
+                "sms.webhook.timeout",
+                "must be more than 0",
+            ));
+        }
+        if !(1..=10).contains(&webhook.max_attempts) {
+            return Err(ConfigError::key(
+                "sms.webhook.max_attempts",
+                "must be between 1 and 10",
+            ));
+        }
+        for (key, secret) in [
+            ("sms.webhook.bearer_token", &webhook.bearer_token),
+            ("sms.webhook.hmac_secret", &webhook.hmac_secret),
+        ] {
+            if secret
+                .as_ref()
+                .is_some_and(|s| s.expose().trim().is_empty())
+            {
+                return Err(ConfigError::key(key, "must not be empty when set"));
+            }
         }
         Ok(())
     }
@@ -452,6 +687,53 @@ mod tests {
             assert!(err.contains("`servr`"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn secrets_are_redacted_when_printed() {
+        let config = from_toml(
+            "[sms]\nsender = \"webhook\"\n[sms.webhook]\nurl = \"http://127.0.0.1:9/sms\"\n\
+             bearer_token = \"tok-SECRET-1\"\nhmac_secret = \"mac-SECRET-2\"\n",
+        )
+        .unwrap();
+        let webhook = &config.sms.webhook;
+        assert_eq!(
+            webhook.bearer_token.as_ref().unwrap().expose(),
+            "tok-SECRET-1"
+        );
+        for printed in [config.to_toml(), format!("{config:?}")] {
+            assert!(!printed.contains("SECRET"), "{printed}");
+            assert!(printed.contains("(redacted)"), "{printed}");
+        }
+    }
+
+    #[test]
+    fn sms_and_otp_settings_are_checked() {
+        for (toml, key) in [
+            ("[sms]\nsender = \"webhook\"\n", "`sms.webhook.url`"),
+            ("[sms]\ntemplate = \"hello\"\n", "`sms.template`"),
+            ("[sms]\nsender = \"pigeon\"\n", "`sms.sender`"),
+            ("[otp]\nttl = \"1h\"\n", "`otp.ttl`"),
+            ("[otp]\nlength = 2\n", "`otp.length`"),
+            (
+                "[otp]\nmax_per_ip_per_hour = 0\n",
+                "`otp.max_per_ip_per_hour`",
+            ),
+            (
+                "[users]\ndefault_region = \"Narnia\"\n",
+                "`users.default_region`",
+            ),
+            ("[users]\nsignup = \"open\"\n", "`users.signup`"),
+            (
+                "[jobs]\npurge_schedule = \"every day\"\n",
+                "`jobs.purge_schedule`",
+            ),
+        ] {
+            let err = from_toml(toml).unwrap_err().to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
+        let config = from_toml("[users]\ndefault_region = \"de\"\n").unwrap();
+        assert_eq!(config.users.default_region.as_deref(), Some("de"));
     }
 
     #[test]

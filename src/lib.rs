@@ -5,9 +5,14 @@
 //! a shutdown signal, then stops Hydra. The binary and the tests both use it.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod domain;
 pub mod hydra;
+pub mod jobs;
+pub mod otp;
 pub mod secrets;
+pub mod sms;
 pub mod store;
 pub mod telemetry;
 pub mod web;
@@ -18,10 +23,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio_cron_scheduler::{JobScheduler, JobSchedulerError};
+
+use crate::clock::Clock;
 
 use crate::config::{Config, HydraMode};
 use crate::hydra::supervisor::{HydraStatus, SupervisorError};
 use crate::hydra::{HydraClient, HydraSupervisor};
+use crate::otp::OtpService;
+use crate::sms::SmsSender;
 use crate::store::{Store, StoreError};
 use crate::web::HydraProxy;
 
@@ -32,6 +42,7 @@ pub struct AppState {
     pub store: Store,
     pub hydra: HydraClient,
     pub proxy: HydraProxy,
+    pub otp: OtpService,
 }
 
 /// Why gatehouse could not start, worded for the operator.
@@ -49,6 +60,13 @@ pub enum StartupError {
     },
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    #[error("cannot read or create the secret {path}: {source}")]
+    Secret {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start the clean-up jobs (jobs.purge_schedule): {0}")]
+    Jobs(#[from] JobSchedulerError),
     #[error(transparent)]
     Hydra(#[from] SupervisorError),
 }
@@ -57,11 +75,20 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     supervisor: Option<HydraSupervisor>,
+    jobs: JobScheduler,
 }
 
 impl Application {
     /// Starts everything gatehouse needs and returns once it can serve.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// Like [`Application::build`], with a clock tests can move.
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Clock,
+    ) -> Result<Application, StartupError> {
         // Bind first: a port that is taken fails at once, not after Hydra started.
         let addr = config.server.listen;
         let listener = TcpListener::bind(addr)
@@ -78,6 +105,29 @@ impl Application {
             .await
             .map_err(|e| StoreError::Task(e.to_string()))??;
 
+        let otp_key_path = data_dir.join("secrets").join("otp.secret");
+        let otp_key = secrets::create_private_dir(&data_dir.join("secrets"))
+            .and_then(|()| secrets::load_or_create(&otp_key_path))
+            .map_err(|source| StartupError::Secret {
+                path: otp_key_path,
+                source,
+            })?;
+        if config.sms.sender == config::SmsSenderKind::Stdout
+            && config.server.public_url.scheme() == "https"
+        {
+            tracing::warn!(
+                "sms.sender = \"stdout\" prints sign-in codes to the log: development only"
+            );
+        }
+        let otp = OtpService::new(
+            store.clone(),
+            SmsSender::from_config(&config.sms),
+            &config,
+            otp_key.as_bytes(),
+            clock.clone(),
+        );
+        let jobs = jobs::start(store.clone(), clock, &config.jobs.purge_schedule).await?;
+
         let hydra = HydraClient::new(config.hydra_admin_url());
         let supervisor = match config.hydra.mode {
             HydraMode::Supervised => Some(HydraSupervisor::start(&config, hydra.clone()).await?),
@@ -89,11 +139,13 @@ impl Application {
             store,
             hydra,
             proxy,
+            otp,
         };
         Ok(Application {
             listener,
             state,
             supervisor,
+            jobs,
         })
     }
 
@@ -128,6 +180,10 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        let mut jobs = self.jobs;
+        if let Err(error) = jobs.shutdown().await {
+            tracing::warn!(%error, "clean-up jobs did not stop cleanly");
+        }
         if let Some(supervisor) = self.supervisor {
             supervisor.stop().await;
         }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use gatehouse::cli::clients::ClientsCommand;
+use gatehouse::cli::users::UsersCommand;
 use gatehouse::config::Config;
 use gatehouse::store::Store;
 use gatehouse::{telemetry, Application};
@@ -34,6 +35,11 @@ enum Command {
     CheckConfig,
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage users: add, list, show, disable, enable, import a CSV file.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Register, list, show and delete OAuth2 clients in Hydra.
     Clients {
         #[command(subcommand)]
@@ -74,26 +80,40 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve => serve(config),
-        Command::Clients { command } => clients(&config, command),
+        Command::Users { command } => {
+            let result = block_on(gatehouse::cli::users::run(&config, command));
+            report(result)
+        }
+        Command::Clients { command } => {
+            let result = block_on(gatehouse::cli::clients::run(&config, command));
+            report(result)
+        }
     }
 }
 
-fn clients(config: &Config, command: ClientsCommand) -> ExitCode {
-    let result = tokio::runtime::Builder::new_current_thread()
+/// Runs a CLI task on a small runtime of its own.
+fn block_on<T>(task: impl std::future::Future<Output = T>) -> Option<T> {
+    match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
-        .and_then(|runtime| {
-            runtime
-                .block_on(gatehouse::cli::clients::run(config, command))
-                .map_err(|e| e.to_string())
-        });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    {
+        Ok(runtime) => Some(runtime.block_on(task)),
         Err(e) => {
+            eprintln!("gatehouse: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
+/// One line on stderr for a failed command.
+fn report<E: std::fmt::Display>(result: Option<Result<(), E>>) -> ExitCode {
+    match result {
+        Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Err(e)) => {
             eprintln!("gatehouse: {e}");
             ExitCode::FAILURE
         }
+        None => ExitCode::FAILURE,
     }
 }
 

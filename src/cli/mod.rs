@@ -1,3 +1,4 @@
-//! Subcommands of the `gatehouse` binary that do more than start the server.
+//! Subcommands that manage data rather than serve: `users`, `clients`.
 
 pub mod clients;
+pub mod users;

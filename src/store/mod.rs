@@ -7,7 +7,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::Connection;
+use rand::{RngCore, TryRngCore};
+use rusqlite::{Connection, OptionalExtension};
+
+pub mod otp;
+pub mod users;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -23,6 +27,13 @@ pub enum StoreError {
     Pool(#[from] r2d2::Error),
     #[error("database migration failed: {0}")]
     Migration(String),
+    #[error(
+        "the database was migrated by a newer gatehouse (schema version {found}, this binary \
+         knows up to {known}); run that newer version, or restore a backup made for this one"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("{0}")]
+    Conflict(String),
     #[error("database task failed: {0}")]
     Task(String),
 }
@@ -81,12 +92,80 @@ fn configure_connection(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
-/// Applies pending migrations; refuses a database migrated by a newer binary.
+/// Applies pending migrations; refuses a database migrated by a newer binary
+/// without touching it.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    embedded::migrations::runner()
+    let runner = embedded::migrations::runner();
+    let known = runner
+        .get_migrations()
+        .iter()
+        .map(|m| i64::from(m.version()))
+        .max()
+        .unwrap_or(0);
+    if let Some(found) = applied_schema_version(conn)? {
+        if found > known {
+            return Err(StoreError::TooNew { found, known });
+        }
+    }
+    runner
         .set_abort_divergent(true)
         .set_abort_missing(true)
         .run(conn)
         .map(|_| ())
         .map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// The highest migration recorded in the database, if it was ever migrated.
+fn applied_schema_version(conn: &Connection) -> Result<Option<i64>, StoreError> {
+    let has_history: Option<String> = conn
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if has_history.is_none() {
+        return Ok(None);
+    }
+    Ok(conn.query_row(
+        "SELECT MAX(version) FROM refinery_schema_history",
+        [],
+        |row| row.get(0),
+    )?)
+}
+
+/// `bytes` random bytes from the OS CSPRNG, as lowercase hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::rngs::OsRng.unwrap_err().fill_bytes(&mut buffer);
+    hex::encode(buffer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_from_a_newer_binary_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.sqlite");
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum)
+             VALUES (999, 'future', '2030-01-01T00:00:00Z', '1')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let before = std::fs::read(&path).unwrap();
+        let err = Store::open(&path).err().expect("refused").to_string();
+        assert!(err.contains("newer gatehouse"), "{err}");
+        assert!(err.contains("999"), "{err}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "the file was altered"
+        );
+    }
 }

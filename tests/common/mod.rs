@@ -57,6 +57,8 @@ pub struct TestApp {
     pub admin_url: String,
     pub config: Config,
     pub hydra: HydraStatus,
+    /// The app's OTP service, for tests that issue codes without the pages.
+    pub otp: gatehouse::otp::OtpService,
     /// A client that does not follow redirects, like a careful OAuth client.
     pub http: reqwest::Client,
     pub data_dir: tempfile::TempDir,
@@ -84,6 +86,7 @@ impl TestApp {
             .expect("gatehouse starts");
         let address = format!("http://{}", app.local_addr());
         let hydra = app.hydra_status().expect("supervised mode");
+        let otp = app.state().otp.clone();
         let (tx, rx) = oneshot::channel();
         let server = tokio::spawn(app.run_until_stopped(async {
             let _ = rx.await;
@@ -97,6 +100,7 @@ impl TestApp {
                 .to_string(),
             config,
             hydra,
+            otp,
             http: http_client(),
             data_dir,
             shutdown: Some(tx),
@@ -214,16 +218,39 @@ impl ReceivedRequest {
 impl WebhookSink {
     /// A sink answering every request with `status`.
     pub async fn start(status: u16) -> WebhookSink {
+        Self::scripted(vec![status]).await
+    }
+
+    /// A sink answering the n-th request with `statuses[n]` (the last one repeats).
+    pub async fn scripted(statuses: Vec<u16>) -> WebhookSink {
+        Self::serve(Some(statuses)).await
+    }
+
+    /// A sink that accepts requests and never answers.
+    pub async fn hanging() -> WebhookSink {
+        Self::serve(None).await
+    }
+
+    async fn serve(statuses: Option<Vec<u16>>) -> WebhookSink {
         let received: Arc<Mutex<Vec<ReceivedRequest>>> = Arc::default();
         let log = received.clone();
         let app = axum::Router::new().fallback(
             move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
                 let log = log.clone();
+                let statuses = statuses.clone();
                 async move {
-                    log.lock().unwrap().push(ReceivedRequest {
-                        headers,
-                        body: body.to_vec(),
-                    });
+                    let n = {
+                        let mut log = log.lock().unwrap();
+                        log.push(ReceivedRequest {
+                            headers,
+                            body: body.to_vec(),
+                        });
+                        log.len() - 1
+                    };
+                    let Some(statuses) = statuses else {
+                        return std::future::pending().await;
+                    };
+                    let status = statuses[n.min(statuses.len() - 1)];
                     axum::http::StatusCode::from_u16(status).unwrap()
                 }
             },
@@ -238,6 +265,16 @@ impl WebhookSink {
 
     pub fn received(&self) -> Vec<ReceivedRequest> {
         self.received.lock().unwrap().clone()
+    }
+
+    /// The code in the last message sent to `phone`, if any.
+    pub fn last_code_for(&self, phone: &str) -> Option<String> {
+        self.received()
+            .iter()
+            .rev()
+            .map(ReceivedRequest::json)
+            .find(|m| m["phone"] == phone)
+            .and_then(|m| m["code"].as_str().map(str::to_string))
     }
 }
 

@@ -1,0 +1,41 @@
+//! Wall-clock time in unix seconds, replaceable in tests so that expiry and
+//! rate-limit windows can be checked without waiting.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Clone, Default)]
+pub struct Clock {
+    manual: Option<Arc<AtomicI64>>,
+}
+
+impl Clock {
+    pub fn system() -> Clock {
+        Clock { manual: None }
+    }
+
+    /// A clock that stands still at `now` until [`Clock::advance`] moves it.
+    pub fn manual(now: i64) -> Clock {
+        Clock {
+            manual: Some(Arc::new(AtomicI64::new(now))),
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        match &self.manual {
+            Some(now) => now.load(Ordering::SeqCst),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0),
+        }
+    }
+
+    /// Moves a manual clock forward (a system clock ignores it).
+    pub fn advance(&self, seconds: i64) {
+        if let Some(now) = &self.manual {
+            now.fetch_add(seconds, Ordering::SeqCst);
+        }
+    }
+}

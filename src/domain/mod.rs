@@ -1,0 +1,7 @@
+//! Types that can only hold valid values: parse once at the edge, trust after.
+
+pub mod otp_code;
+pub mod phone;
+
+pub use otp_code::{OtpCode, OtpCodeError};
+pub use phone::{PhoneNumber, PhoneNumberError};

@@ -1,0 +1,46 @@
+//! Clean-up jobs on a cron schedule: expired or used OTP challenges and
+//! rate-limit rows older than the longest window.
+
+use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
+
+use crate::clock::Clock;
+use crate::store::otp::{self as otp_store, Purged};
+use crate::store::{Store, StoreError};
+
+/// Rate-limit rows are needed for the longest window, one hour.
+const LONGEST_LIMIT_WINDOW: i64 = 3600;
+
+/// Removes rows nobody can use any more and logs how many.
+pub async fn purge_expired(store: &Store, clock: &Clock) -> Result<Purged, StoreError> {
+    let now = clock.now();
+    let purged = store
+        .run(move |conn| otp_store::purge(conn, now, now - LONGEST_LIMIT_WINDOW))
+        .await?;
+    tracing::info!(
+        otp_challenges = purged.challenges,
+        rate_limit_events = purged.rate_limit_events,
+        "purged expired rows"
+    );
+    Ok(purged)
+}
+
+/// Starts the scheduler; the returned handle stops it.
+pub async fn start(
+    store: Store,
+    clock: Clock,
+    schedule: &str,
+) -> Result<JobScheduler, JobSchedulerError> {
+    let scheduler = JobScheduler::new().await?;
+    let job = Job::new_async(schedule, move |_, _| {
+        let store = store.clone();
+        let clock = clock.clone();
+        Box::pin(async move {
+            if let Err(error) = purge_expired(&store, &clock).await {
+                tracing::error!(%error, "purge job failed; it will run again on schedule");
+            }
+        })
+    })?;
+    scheduler.add(job).await?;
+    scheduler.start().await?;
+    Ok(scheduler)
+}

@@ -1,0 +1,341 @@
+//! One-time code policy: issue, verify, abuse limits and sign-up rules.
+//!
+//! The rules (ARCHITECTURE.md, "OTP policy"): codes come from the OS CSPRNG,
+//! are stored only as a keyed hash, compared in constant time, used once,
+//! allow a bounded number of wrong tries and expire. Sending is throttled per
+//! phone and per client network, with counters kept in SQLite.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use rand::{Rng, TryRngCore};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::clock::Clock;
+use crate::config::{OtpConfig, Signup};
+use crate::domain::{OtpCode, PhoneNumber};
+use crate::sms::{self, SmsError, SmsMessage, SmsSender};
+use crate::store::otp::{self as otp_store, Exceeded, NewChallenge, WindowLimit};
+use crate::store::users::{self, User};
+use crate::store::{random_hex, Store, StoreError};
+
+/// Which abuse limit stopped a code from being sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// A code was sent to this phone moments ago.
+    ResendCooldown,
+    PhonePerHour,
+    IpPerHour,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OtpError {
+    #[error("too many codes requested ({limit:?}); retry in {retry_after:?}")]
+    Throttled { limit: Limit, retry_after: Duration },
+    #[error("the code could not be sent: {0}")]
+    Sms(#[from] SmsError),
+    #[error("wrong code; {attempts_left} tries left")]
+    WrongCode { attempts_left: u32 },
+    #[error("too many wrong codes; request a new one")]
+    TooManyAttempts,
+    /// Expired, already used, replaced by a newer code, or never sent.
+    #[error("the code has expired or was already used")]
+    Expired,
+    #[error("this account is disabled")]
+    Disabled,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the person is told after a code was (or seemed to be) sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCode {
+    pub expires_in: Duration,
+    /// When "send a new code" may be used again.
+    pub resend_after: Duration,
+}
+
+#[derive(Clone)]
+pub struct OtpService {
+    store: Store,
+    sms: SmsSender,
+    policy: OtpConfig,
+    signup: Signup,
+    template: Arc<(String, String)>,
+    key: Arc<[u8]>,
+    clock: Clock,
+}
+
+impl OtpService {
+    /// `key` is the server secret that keys the code hashes.
+    pub fn new(
+        store: Store,
+        sms: SmsSender,
+        config: &crate::config::Config,
+        key: &[u8],
+        clock: Clock,
+    ) -> OtpService {
+        OtpService {
+            store,
+            sms,
+            policy: config.otp.clone(),
+            signup: config.users.signup,
+            template: Arc::new((config.sms.template.clone(), config.sms.app_name.clone())),
+            key: key.into(),
+            clock,
+        }
+    }
+
+    pub fn code_length(&self) -> usize {
+        usize::from(self.policy.length)
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Sends a new code to `phone`, replacing any previous one.
+    ///
+    /// With closed sign-up, an unknown (or disabled) phone gets the same
+    /// answer and the same limits as a known one, but no message: the answer
+    /// must not reveal who has an account.
+    pub async fn issue(
+        &self,
+        phone: &PhoneNumber,
+        client_ip: Option<IpAddr>,
+    ) -> Result<IssuedCode, OtpError> {
+        let now = self.clock.now();
+        let code = generate_code(self.policy.length);
+        let challenge_id = random_hex(16);
+        let code_hash = self.hash(&challenge_id, &code);
+        let limits = self.limits(phone, client_ip);
+        let expires_at = now + self.policy.ttl.as_secs() as i64;
+        let max_attempts = self.policy.max_attempts;
+        let signup = self.signup;
+
+        let (event_ids, deliver) = {
+            let phone = phone.clone();
+            let challenge_id = challenge_id.clone();
+            self.store
+                .run(move |conn| {
+                    let deliver = match users::find_by_phone(conn, &phone)? {
+                        Some(user) => !user.disabled,
+                        None => signup == Signup::Auto,
+                    };
+                    let issued = otp_store::issue_challenge(
+                        conn,
+                        &NewChallenge {
+                            id: &challenge_id,
+                            phone: phone.as_str(),
+                            code_hash: &code_hash,
+                            created_at: now,
+                            expires_at,
+                            max_attempts,
+                        },
+                        &limits,
+                    )?;
+                    Ok(issued.map(|ids| (ids, deliver)))
+                })
+                .await?
+                .map_err(|Exceeded { name, retry_after }| OtpError::Throttled {
+                    limit: name,
+                    retry_after: Duration::from_secs(retry_after.max(1) as u64),
+                })?
+        };
+
+        if deliver {
+            let text = sms::render(&self.template.0, &self.template.1, &code);
+            let message = SmsMessage {
+                phone,
+                code: &code,
+                text,
+            };
+            if let Err(error) = self.sms.send(&message).await {
+                // Withdraw the code and the counted attempt, so the person can retry.
+                let result = self
+                    .store
+                    .run(move |conn| otp_store::cancel_issue(conn, &challenge_id, &event_ids))
+                    .await;
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "could not withdraw an undelivered code");
+                }
+                return Err(OtpError::Sms(error));
+            }
+        } else {
+            tracing::info!(phone = %phone.masked(), "no code sent: no such user or account disabled");
+        }
+        Ok(IssuedCode {
+            expires_in: self.policy.ttl,
+            resend_after: self.policy.resend_cooldown,
+        })
+    }
+
+    /// Checks `code` against the phone's current code. On success the code is
+    /// used up and the user returned (created first with `signup = "auto"`).
+    pub async fn verify(&self, phone: &PhoneNumber, code: &OtpCode) -> Result<User, OtpError> {
+        let now = self.clock.now();
+        let key = self.key.clone();
+        let signup = self.signup;
+        let phone = phone.clone();
+        let code = code.clone();
+        self.store
+            .run(move |conn| {
+                let Some(challenge) = otp_store::current_challenge(conn, phone.as_str())? else {
+                    return Ok(Err(OtpError::Expired));
+                };
+                if challenge.consumed || challenge.expires_at <= now {
+                    return Ok(Err(OtpError::Expired));
+                }
+                if challenge.attempts >= challenge.max_attempts {
+                    return Ok(Err(OtpError::TooManyAttempts));
+                }
+                let expected = hash_code(&key, &challenge.id, &code);
+                let matches: bool = expected.ct_eq(challenge.code_hash.as_slice()).into();
+                if !matches {
+                    return Ok(Err(
+                        match otp_store::record_wrong_attempt(conn, &challenge.id)? {
+                            Some(used) if used < challenge.max_attempts => OtpError::WrongCode {
+                                attempts_left: challenge.max_attempts - used,
+                            },
+                            _ => OtpError::TooManyAttempts,
+                        },
+                    ));
+                }
+                // Right code: whoever consumes it first wins; everyone else
+                // finds it used, exactly as if they were a moment late.
+                if !otp_store::consume(conn, &challenge.id, now)? {
+                    return Ok(Err(OtpError::Expired));
+                }
+                let user = match users::find_by_phone(conn, &phone)? {
+                    Some(user) if user.disabled => return Ok(Err(OtpError::Disabled)),
+                    Some(mut user) => {
+                        users::mark_phone_verified(conn, &user.id, now)?;
+                        user.phone_verified = true;
+                        user
+                    }
+                    None if signup == Signup::Auto => users::find_or_create(conn, &phone, now)?,
+                    // Closed sign-up: no code was ever sent, so a match is a guess.
+                    None => return Ok(Err(OtpError::Expired)),
+                };
+                Ok(Ok(user))
+            })
+            .await?
+    }
+
+    fn hash(&self, challenge_id: &str, code: &OtpCode) -> Vec<u8> {
+        hash_code(&self.key, challenge_id, code)
+    }
+
+    fn limits(&self, phone: &PhoneNumber, client_ip: Option<IpAddr>) -> Vec<WindowLimit<Limit>> {
+        let mut limits = vec![
+            WindowLimit {
+                name: Limit::ResendCooldown,
+                kind: "phone",
+                key: phone.as_str().to_string(),
+                window: self.policy.resend_cooldown.as_secs() as i64,
+                max: 1,
+            },
+            WindowLimit {
+                name: Limit::PhonePerHour,
+                kind: "phone",
+                key: phone.as_str().to_string(),
+                window: 3600,
+                max: self.policy.max_per_phone_per_hour,
+            },
+        ];
+        if let Some(ip) = client_ip {
+            limits.push(WindowLimit {
+                name: Limit::IpPerHour,
+                kind: "ip",
+                key: network_key(ip),
+                window: 3600,
+                max: self.policy.max_per_ip_per_hour,
+            });
+        }
+        limits.retain(|limit| limit.window > 0);
+        limits
+    }
+}
+
+/// `length` uniformly random digits from the OS CSPRNG.
+fn generate_code(length: u8) -> OtpCode {
+    let upper = 10u64.pow(u32::from(length));
+    let value = rand::rngs::OsRng.unwrap_err().random_range(0..upper);
+    OtpCode::from_generated(format!("{value:0width$}", width = usize::from(length)))
+}
+
+/// HMAC-SHA256(server key, challenge id ":" code): a stolen database alone
+/// does not give the codes away, and equal codes hash differently.
+fn hash_code(key: &[u8], challenge_id: &str, code: &OtpCode) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(challenge_id.as_bytes());
+    mac.update(b":");
+    mac.update(code.digits().as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The key an address is throttled under: IPv4 per address, IPv6 per /64,
+/// since one IPv6 host commonly owns a whole /64.
+fn network_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_have_the_configured_length() {
+        for length in [4u8, 6, 8, 10] {
+            let code = generate_code(length);
+            assert_eq!(code.digits().len(), usize::from(length));
+            assert!(code.digits().bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+
+    #[test]
+    fn codes_are_not_constant() {
+        let codes: std::collections::HashSet<String> = (0..50)
+            .map(|_| generate_code(6).digits().to_string())
+            .collect();
+        assert!(
+            codes.len() > 40,
+            "50 codes gave only {} distinct values",
+            codes.len()
+        );
+    }
+
+    #[test]
+    fn hash_depends_on_key_challenge_and_code() {
+        let code = OtpCode::parse("123456", 6).unwrap();
+        let other = OtpCode::parse("123457", 6).unwrap();
+        let base = hash_code(b"k1", "c1", &code);
+        assert_ne!(base, hash_code(b"k2", "c1", &code));
+        assert_ne!(base, hash_code(b"k1", "c2", &code));
+        assert_ne!(base, hash_code(b"k1", "c1", &other));
+        assert_eq!(base, hash_code(b"k1", "c1", &code));
+    }
+
+    #[test]
+    fn ipv6_is_throttled_per_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(network_key(a), network_key(b));
+        assert_ne!(network_key(a), network_key(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(network_key(mapped), "192.0.2.7");
+    }
+}

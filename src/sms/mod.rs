@@ -1,0 +1,60 @@
+//! SMS delivery: stdout for development, an HTTP webhook for production.
+
+mod stdout;
+mod webhook;
+
+use crate::config::{SmsConfig, SmsSenderKind};
+use crate::domain::{OtpCode, PhoneNumber};
+
+pub use webhook::WebhookSender;
+
+/// One text message carrying a sign-in code.
+pub struct SmsMessage<'a> {
+    pub phone: &'a PhoneNumber,
+    pub code: &'a OtpCode,
+    /// The rendered template, ready to send.
+    pub text: String,
+}
+
+/// Why a message could not be sent. Never contains the code.
+#[derive(Debug, thiserror::Error)]
+pub enum SmsError {
+    #[error("SMS webhook did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("SMS webhook refused the message: HTTP {0}")]
+    Rejected(reqwest::StatusCode),
+    #[error("SMS webhook failed after {attempts} attempts: {last}")]
+    GaveUp { attempts: u32, last: String },
+}
+
+#[derive(Clone)]
+pub enum SmsSender {
+    Stdout,
+    Webhook(WebhookSender),
+}
+
+impl SmsSender {
+    pub fn from_config(config: &SmsConfig) -> SmsSender {
+        match config.sender {
+            SmsSenderKind::Stdout => SmsSender::Stdout,
+            SmsSenderKind::Webhook => SmsSender::Webhook(WebhookSender::new(&config.webhook)),
+        }
+    }
+
+    pub async fn send(&self, message: &SmsMessage<'_>) -> Result<(), SmsError> {
+        match self {
+            SmsSender::Stdout => {
+                stdout::send(message);
+                Ok(())
+            }
+            SmsSender::Webhook(webhook) => webhook.send(message).await,
+        }
+    }
+}
+
+/// Fills `{app}` and `{code}` in the configured template.
+pub fn render(template: &str, app_name: &str, code: &OtpCode) -> String {
+    template
+        .replace("{app}", app_name)
+        .replace("{code}", code.digits())
+}

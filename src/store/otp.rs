@@ -1,0 +1,217 @@
+//! OTP challenges and the rate-limit events that throttle them.
+//!
+//! Policy (how long, how many) lives in `crate::otp`; this module only
+//! stores and atomically changes rows.
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::StoreError;
+
+/// A challenge about to be stored.
+pub struct NewChallenge<'a> {
+    pub id: &'a str,
+    pub phone: &'a str,
+    pub code_hash: &'a [u8],
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub max_attempts: u32,
+}
+
+/// A stored challenge, as verification needs it.
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    pub id: String,
+    pub code_hash: Vec<u8>,
+    pub expires_at: i64,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub consumed: bool,
+}
+
+/// A sliding-window limit: at most `max` events for `key` within `window` seconds.
+#[derive(Debug, Clone)]
+pub struct WindowLimit<L> {
+    pub name: L,
+    pub kind: &'static str,
+    pub key: String,
+    pub window: i64,
+    pub max: u32,
+}
+
+/// A limit that is reached, and how many seconds until it frees up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exceeded<L> {
+    pub name: L,
+    pub retry_after: i64,
+}
+
+/// Checks the limits, and when none is reached records one event per key,
+/// supersedes the phone's previous challenges and stores the new one, all in
+/// one transaction. Returns the ids of the recorded events (see [`cancel_issue`]).
+pub fn issue_challenge<L: Clone>(
+    conn: &mut Connection,
+    challenge: &NewChallenge<'_>,
+    limits: &[WindowLimit<L>],
+) -> Result<Result<Vec<i64>, Exceeded<L>>, StoreError> {
+    let now = challenge.created_at;
+    // IMMEDIATE takes the write lock first, so two concurrent requests cannot
+    // both see room under a limit.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut worst: Option<Exceeded<L>> = None;
+    for limit in limits {
+        if let Some(retry_after) = retry_after(&tx, limit, now)? {
+            if worst.as_ref().is_none_or(|w| retry_after > w.retry_after) {
+                worst = Some(Exceeded {
+                    name: limit.name.clone(),
+                    retry_after,
+                });
+            }
+        }
+    }
+    if let Some(exceeded) = worst {
+        return Ok(Err(exceeded));
+    }
+
+    let mut keys: Vec<(&str, &str)> = limits.iter().map(|l| (l.kind, l.key.as_str())).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut event_ids = Vec::with_capacity(keys.len());
+    for (kind, key) in keys {
+        tx.execute(
+            "INSERT INTO rate_limit_events (kind, key, at) VALUES (?1, ?2, ?3)",
+            params![kind, key, now],
+        )?;
+        event_ids.push(tx.last_insert_rowid());
+    }
+    tx.execute(
+        "UPDATE otp_challenges SET superseded = 1 WHERE phone = ?1 AND superseded = 0",
+        [challenge.phone],
+    )?;
+    tx.execute(
+        "INSERT INTO otp_challenges (id, phone, code_hash, created_at, expires_at, max_attempts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            challenge.id,
+            challenge.phone,
+            challenge.code_hash,
+            challenge.created_at,
+            challenge.expires_at,
+            challenge.max_attempts
+        ],
+    )?;
+    tx.commit()?;
+    Ok(Ok(event_ids))
+}
+
+/// Seconds until `limit` has room again, or None when it has room now.
+fn retry_after<L>(
+    conn: &Connection,
+    limit: &WindowLimit<L>,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    // The event that must leave the window before one more fits.
+    let blocking: Option<i64> = conn
+        .query_row(
+            "SELECT at FROM rate_limit_events
+             WHERE kind = ?1 AND key = ?2 AND at > ?3
+             ORDER BY at DESC LIMIT 1 OFFSET ?4",
+            params![
+                limit.kind,
+                limit.key,
+                now - limit.window,
+                i64::from(limit.max) - 1
+            ],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(blocking.map(|at| (at + limit.window - now).max(1)))
+}
+
+/// Undoes an issue whose code could not be delivered: the code is withdrawn
+/// and the attempt does not count against the limits.
+pub fn cancel_issue(
+    conn: &mut Connection,
+    challenge_id: &str,
+    event_ids: &[i64],
+) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    tx.execute("DELETE FROM otp_challenges WHERE id = ?1", [challenge_id])?;
+    for id in event_ids {
+        tx.execute("DELETE FROM rate_limit_events WHERE id = ?1", [id])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The phone's current challenge (the newest, not superseded), whatever its state.
+pub fn current_challenge(conn: &Connection, phone: &str) -> Result<Option<Challenge>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, code_hash, expires_at, attempts, max_attempts, consumed_at IS NOT NULL
+             FROM otp_challenges WHERE phone = ?1 AND superseded = 0
+             ORDER BY created_at DESC LIMIT 1",
+            [phone],
+            |row| {
+                Ok(Challenge {
+                    id: row.get(0)?,
+                    code_hash: row.get(1)?,
+                    expires_at: row.get(2)?,
+                    attempts: row.get(3)?,
+                    max_attempts: row.get(4)?,
+                    consumed: row.get(5)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Counts a wrong try; returns the tries used so far, or None when the code
+/// was already dead or consumed (the count never goes past the maximum).
+pub fn record_wrong_attempt(conn: &Connection, id: &str) -> Result<Option<u32>, StoreError> {
+    Ok(conn
+        .query_row(
+            "UPDATE otp_challenges SET attempts = attempts + 1
+             WHERE id = ?1 AND consumed_at IS NULL AND attempts < max_attempts
+             RETURNING attempts",
+            [id],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Consumes a live challenge in one statement: of many concurrent callers
+/// exactly one gets `true`.
+pub fn consume(conn: &Connection, id: &str, now: i64) -> Result<bool, StoreError> {
+    let changed = conn.execute(
+        "UPDATE otp_challenges SET consumed_at = ?2
+         WHERE id = ?1 AND consumed_at IS NULL AND superseded = 0
+           AND attempts < max_attempts AND expires_at > ?2",
+        params![id, now],
+    )?;
+    Ok(changed == 1)
+}
+
+/// Rows removed by a purge.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub challenges: usize,
+    pub rate_limit_events: usize,
+}
+
+/// Deletes challenges that can no longer be used (expired, consumed or
+/// superseded) and rate-limit events older than `events_before`.
+pub fn purge(conn: &Connection, now: i64, events_before: i64) -> Result<Purged, StoreError> {
+    let challenges = conn.execute(
+        "DELETE FROM otp_challenges
+         WHERE expires_at <= ?1 OR consumed_at IS NOT NULL OR superseded = 1",
+        [now],
+    )?;
+    let rate_limit_events = conn.execute(
+        "DELETE FROM rate_limit_events WHERE at <= ?1",
+        [events_before],
+    )?;
+    Ok(Purged {
+        challenges,
+        rate_limit_events,
+    })
+}
