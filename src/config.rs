@@ -25,6 +25,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub server: ServerConfig,
     pub hydra: HydraConfig,
+    pub login: LoginConfig,
+    pub consent: ConsentConfig,
     pub users: UsersConfig,
     pub otp: OtpConfig,
     pub sms: SmsConfig,
@@ -39,6 +41,27 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// The origin users and apps see; also Hydra's issuer.
     pub public_url: Url,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client address
+    /// (used for the per-IP code limit).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginConfig {
+    /// How long "keep me signed in" lasts.
+    #[serde(with = "humantime_serde")]
+    pub remember_for: Duration,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentConfig {
+    /// Client ids whose consent is given without asking (first-party apps).
+    pub trusted_clients: Vec<String>,
+    /// How long "remember this decision" lasts.
+    #[serde(with = "humantime_serde")]
+    pub remember_for: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,6 +248,10 @@ impl Default for Config {
             server: ServerConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 4455)),
                 public_url: Url::parse("http://localhost:4455").expect("static URL"),
+                trusted_proxies: vec![
+                    std::net::IpAddr::from([127, 0, 0, 1]),
+                    std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+                ],
             },
             hydra: HydraConfig {
                 mode: HydraMode::Supervised,
@@ -241,6 +268,13 @@ impl Default for Config {
                 login_consent_request_ttl: Duration::from_secs(1800),
                 ready_timeout: Duration::from_secs(60),
                 log_level: "info".into(),
+            },
+            login: LoginConfig {
+                remember_for: Duration::from_secs(30 * 24 * 3600),
+            },
+            consent: ConsentConfig {
+                trusted_clients: Vec::new(),
+                remember_for: Duration::from_secs(180 * 24 * 3600),
             },
             users: UsersConfig {
                 signup: Signup::Auto,

@@ -4,6 +4,7 @@
 //! binds the public listener; [`Application::run_until_stopped`] serves until
 //! a shutdown signal, then stops Hydra. The binary and the tests both use it.
 
+pub mod claims;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod hydra;
 pub mod jobs;
 pub mod otp;
 pub mod secrets;
+pub mod signin;
 pub mod sms;
 pub mod store;
 pub mod telemetry;
@@ -43,6 +45,7 @@ pub struct AppState {
     pub hydra: HydraClient,
     pub proxy: HydraProxy,
     pub otp: OtpService,
+    pub csrf: web::Csrf,
 }
 
 /// Why gatehouse could not start, worded for the operator.
@@ -126,6 +129,16 @@ impl Application {
             otp_key.as_bytes(),
             clock.clone(),
         );
+        let csrf_key_path = data_dir.join("secrets").join("csrf.secret");
+        let csrf_key =
+            secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {
+                path: csrf_key_path,
+                source,
+            })?;
+        let csrf = web::Csrf::new(
+            csrf_key.as_bytes(),
+            config.server.public_url.scheme() == "https",
+        );
         let jobs = jobs::start(store.clone(), clock, &config.jobs.purge_schedule).await?;
 
         let hydra = HydraClient::new(config.hydra_admin_url());
@@ -140,6 +153,7 @@ impl Application {
             hydra,
             proxy,
             otp,
+            csrf,
         };
         Ok(Application {
             listener,

@@ -1,11 +1,20 @@
 //! HTTP routes on the one public port.
 
+mod client_ip;
+mod consent;
+pub mod csrf;
+mod error;
 mod health;
+mod login;
+mod logout;
 mod proxy;
+pub mod strings;
+mod views;
 
 use axum::http::{header, HeaderValue};
 use axum::routing::{any, get};
 use axum::Router;
+pub use csrf::Csrf;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use proxy::HydraProxy;
@@ -20,6 +29,12 @@ pub fn router(state: AppState) -> Router {
         Router::new()
             .route("/healthz", get(health::healthz))
             .route("/readyz", get(health::readyz))
+            .route("/login", get(login::show).post(login::submit))
+            .route("/consent", get(consent::show).post(consent::submit))
+            .route("/logout", get(logout::show).post(logout::submit))
+            .route("/logged-out", get(logout::logged_out))
+            .route("/error", get(error::show))
+            .route(views::STYLESHEET_PATH, get(views::stylesheet))
             .fallback(health::not_found),
     );
 

@@ -1,0 +1,129 @@
+//! The accept calls both sign-in flows (browser pages and headless API)
+//! make at Hydra: one code path for subjects, remembering and claims.
+
+use crate::claims;
+use crate::config::Config;
+use crate::hydra::{
+    AcceptConsent, AcceptLogin, ConsentRequest, ConsentSession, HydraClient, HydraError, Redirect,
+    Reject,
+};
+use crate::store::users::{self, User};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error(transparent)]
+    Hydra(#[from] HydraError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Accepts a login for `user` after a verified code.
+pub async fn accept_login(
+    hydra: &HydraClient,
+    config: &Config,
+    challenge: &str,
+    user: &User,
+    remember: bool,
+) -> Result<Redirect, HydraError> {
+    let accept = AcceptLogin {
+        subject: user.id.clone(),
+        remember,
+        remember_for: if remember {
+            config.login.remember_for.as_secs()
+        } else {
+            0
+        },
+        amr: vec!["sms".to_string()],
+        ..AcceptLogin::default()
+    };
+    hydra.accept_login(challenge, &accept).await
+}
+
+/// Accepts a login Hydra wants to skip (a remembered session), unless the
+/// remembered user is gone or disabled: then the login is refused.
+pub async fn accept_remembered_login(
+    hydra: &HydraClient,
+    store: &Store,
+    challenge: &str,
+    subject: &str,
+) -> Result<Redirect, SignInError> {
+    let id = subject.to_string();
+    let user = store.run(move |conn| users::find_by_id(conn, &id)).await?;
+    match user {
+        Some(user) if !user.disabled => {
+            let accept = AcceptLogin {
+                subject: user.id,
+                amr: vec!["sms".to_string()],
+                ..AcceptLogin::default()
+            };
+            Ok(hydra.accept_login(challenge, &accept).await?)
+        }
+        _ => Ok(hydra
+            .reject_login(
+                challenge,
+                &Reject {
+                    error: "access_denied".into(),
+                    error_description: "This account can no longer sign in.".into(),
+                    ..Reject::default()
+                },
+            )
+            .await?),
+    }
+}
+
+/// Is consent given without asking? (Hydra remembers it, the client was
+/// registered with skip_consent, or the operator trusts the client.)
+pub fn consent_is_automatic(config: &Config, request: &ConsentRequest) -> bool {
+    request.skip
+        || request.client.skip_consent
+        || config
+            .consent
+            .trusted_clients
+            .contains(&request.client.client_id)
+}
+
+/// Grants the requested scopes the client may have, with the claims the
+/// user's profile fills for them.
+pub async fn accept_consent(
+    hydra: &HydraClient,
+    store: &Store,
+    config: &Config,
+    request: &ConsentRequest,
+    remember: bool,
+) -> Result<Redirect, SignInError> {
+    let granted = claims::grantable_scopes(&request.requested_scope, &request.client.scope);
+    let subject = request.subject.clone();
+    let user = store
+        .run(move |conn| users::find_by_id(conn, &subject))
+        .await?;
+    let id_token = match &user {
+        Some(user) => claims::id_token_claims(&granted, user),
+        None => Default::default(),
+    };
+    let accept = AcceptConsent {
+        grant_scope: granted,
+        grant_access_token_audience: request.requested_access_token_audience.clone(),
+        // Hydra already remembers a skipped consent; do not extend it.
+        remember: remember && !request.skip,
+        remember_for: if remember {
+            config.consent.remember_for.as_secs()
+        } else {
+            0
+        },
+        session: ConsentSession {
+            id_token,
+            access_token: Default::default(),
+        },
+    };
+    Ok(hydra.accept_consent(&request.challenge, &accept).await?)
+}
+
+/// Refuses a login or consent because the person said no.
+pub fn access_denied(description: &str) -> Reject {
+    Reject {
+        error: "access_denied".into(),
+        error_description: description.into(),
+        ..Reject::default()
+    }
+}

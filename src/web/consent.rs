@@ -1,0 +1,186 @@
+//! `GET/POST /consent`: what the app will see, and the person's answer.
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+
+use super::csrf;
+use super::error::PageError;
+use super::strings;
+use super::views::{no_store, page};
+use crate::claims;
+use crate::hydra::ConsentRequest;
+use crate::signin::{self, SignInError};
+use crate::store::users::{self, User};
+use crate::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ConsentQuery {
+    consent_challenge: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ConsentForm {
+    consent_challenge: String,
+    csrf: String,
+    action: String,
+    remember: Option<String>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<ConsentQuery>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let Query(query) = query.map_err(|_| PageError::BadForm)?;
+    let challenge = query
+        .consent_challenge
+        .filter(|c| !c.trim().is_empty())
+        .ok_or(PageError::MissingChallenge)?;
+    let request = state.hydra.consent_request(&challenge).await?;
+    if signin::consent_is_automatic(&state.config, &request) {
+        let redirect =
+            signin::accept_consent(&state.hydra, &state.store, &state.config, &request, false)
+                .await
+                .map_err(page_error)?;
+        return Ok(Redirect::to(&redirect.redirect_to).into_response());
+    }
+    let subject = request.subject.clone();
+    let user = state
+        .store
+        .run(move |conn| users::find_by_id(conn, &subject))
+        .await?;
+    Ok(render(
+        &state,
+        &headers,
+        &challenge,
+        &request,
+        user.as_ref(),
+    ))
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<ConsentForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Form(form) = form.map_err(|_| PageError::BadForm)?;
+    let challenge = form.consent_challenge.trim();
+    if challenge.is_empty() {
+        return Err(PageError::MissingChallenge);
+    }
+    if !state.csrf.verify(&headers, challenge, &form.csrf) {
+        return Err(PageError::Csrf);
+    }
+    // The scopes come from Hydra again, never from the form.
+    let request = state.hydra.consent_request(challenge).await?;
+    let redirect = match form.action.as_str() {
+        "allow" => signin::accept_consent(
+            &state.hydra,
+            &state.store,
+            &state.config,
+            &request,
+            form.remember.is_some(),
+        )
+        .await
+        .map_err(page_error)?,
+        "deny" => {
+            state
+                .hydra
+                .reject_consent(
+                    challenge,
+                    &signin::access_denied("The person did not allow access."),
+                )
+                .await?
+        }
+        _ => return Err(PageError::BadForm),
+    };
+    Ok(Redirect::to(&redirect.redirect_to).into_response())
+}
+
+fn page_error(error: SignInError) -> PageError {
+    match error {
+        SignInError::Hydra(e) => e.into(),
+        SignInError::Store(e) => e.into(),
+    }
+}
+
+/// What a scope would share of this user, shown next to the scope.
+fn shared_value(scope: &str, user: Option<&User>) -> Option<String> {
+    let user = user?;
+    let profile = &user.profile;
+    let value = match scope {
+        "profile" => claims::full_name(user),
+        "email" => profile.email.clone(),
+        "phone" => Some(user.phone.clone()),
+        "address" => {
+            let parts: Vec<&str> = [
+                &profile.street_address,
+                &profile.locality,
+                &profile.region,
+                &profile.postal_code,
+                &profile.country,
+            ]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+            (!parts.is_empty()).then(|| parts.join(", "))
+        }
+        _ => return None,
+    };
+    Some(value.unwrap_or_else(|| strings::NOT_SET.to_string()))
+}
+
+fn render(
+    state: &AppState,
+    headers: &HeaderMap,
+    challenge: &str,
+    request: &ConsentRequest,
+    user: Option<&User>,
+) -> Response {
+    let client = if request.client.client_name.trim().is_empty() {
+        request.client.client_id.as_str()
+    } else {
+        request.client.client_name.as_str()
+    };
+    let title = format!("{}: {client}", strings::CONSENT_TITLE);
+    let secret = state.csrf.browser_secret(headers);
+    let token = state.csrf.token(&secret, challenge);
+    let scopes = claims::grantable_scopes(&request.requested_scope, &request.client.scope);
+    let body = html! {
+        h1 { (title) }
+        p { (strings::consent_intro(client)) }
+        ul.scopes {
+            @for scope in &scopes {
+                @let (what, shares) = strings::scope_description(scope);
+                li {
+                    strong { (what) }
+                    span.shares {
+                        (shares)
+                        @if let Some(value) = shared_value(scope, user) { ": " (value) }
+                    }
+                }
+            }
+        }
+        form method="post" action="/consent" {
+            input type="hidden" name="consent_challenge" value=(challenge);
+            input type="hidden" name=(csrf::FIELD) value=(token);
+            label.check { input type="checkbox" name="remember" value="1"; (strings::CONSENT_REMEMBER) }
+            div.row {
+                button.secondary type="submit" name="action" value="deny" { (strings::CONSENT_DENY) }
+                button type="submit" name="action" value="allow" { (strings::CONSENT_ALLOW) }
+            }
+        }
+    };
+    let mut response = (StatusCode::OK, no_store(), page(&title, body)).into_response();
+    if let Some(cookie) = secret.set_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}

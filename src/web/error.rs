@@ -1,0 +1,109 @@
+//! Friendly pages for everything that can go wrong in a browser flow, and
+//! the `/error` page Hydra sends people to.
+
+use axum::extract::Query;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+
+use super::strings;
+use super::views::{message_page, no_store, page};
+use crate::hydra::HydraError;
+
+/// A browser flow that cannot go on. Each becomes a page with a status.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("no challenge in the request")]
+    MissingChallenge,
+    #[error("unknown or expired challenge")]
+    UnknownChallenge,
+    #[error("the request was already handled")]
+    AlreadyHandled(String),
+    #[error("CSRF token missing or wrong")]
+    Csrf,
+    #[error("malformed form or query")]
+    BadForm,
+    #[error("Hydra unavailable: {0}")]
+    HydraDown(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<HydraError> for PageError {
+    fn from(error: HydraError) -> Self {
+        match error {
+            HydraError::NotFound { .. }
+            | HydraError::BadRequest { .. }
+            | HydraError::Conflict { .. } => PageError::UnknownChallenge,
+            HydraError::Gone {
+                redirect_to: Some(to),
+                ..
+            } => PageError::AlreadyHandled(to),
+            HydraError::Gone { .. } => PageError::UnknownChallenge,
+            other => PageError::HydraDown(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(error: crate::store::StoreError) -> Self {
+        PageError::Internal(error.to_string())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, message) = match &self {
+            PageError::MissingChallenge => (StatusCode::BAD_REQUEST, strings::MISSING_CHALLENGE),
+            PageError::UnknownChallenge => (StatusCode::NOT_FOUND, strings::UNKNOWN_CHALLENGE),
+            // Hydra knows where this browser should be: send it there.
+            PageError::AlreadyHandled(to) => return Redirect::to(to).into_response(),
+            PageError::Csrf => (StatusCode::FORBIDDEN, strings::FORM_EXPIRED),
+            PageError::BadForm => (StatusCode::BAD_REQUEST, strings::BAD_FORM),
+            PageError::HydraDown(detail) => {
+                tracing::error!(%detail, "Hydra's admin API failed during a browser flow");
+                (StatusCode::SERVICE_UNAVAILABLE, strings::HYDRA_DOWN)
+            }
+            PageError::Internal(detail) => {
+                tracing::error!(%detail, "internal error during a browser flow");
+                (StatusCode::INTERNAL_SERVER_ERROR, strings::SOMETHING_WRONG)
+            }
+        };
+        message_page(status, strings::ERROR_TITLE, message)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ErrorQuery {
+    error: Option<String>,
+    error_description: Option<String>,
+    error_hint: Option<String>,
+}
+
+/// `GET /error`: Hydra's error, explained.
+pub async fn show(
+    query: Result<Query<ErrorQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let code = query.error.as_deref().unwrap_or("unknown_error");
+    let body = html! {
+        h1 { (strings::ERROR_TITLE) }
+        p { (strings::oauth_error(code)) }
+        p { (strings::START_AGAIN) }
+        @if query.error_description.is_some() || query.error_hint.is_some() {
+            p.help {
+                "Details: " code { (code) }
+                @if let Some(description) = &query.error_description { " " (description) }
+                @if let Some(hint) = &query.error_hint { " " (hint) }
+            }
+        }
+    };
+    (
+        StatusCode::BAD_REQUEST,
+        no_store(),
+        page(strings::ERROR_TITLE, body),
+    )
+        .into_response()
+}

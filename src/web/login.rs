@@ -1,0 +1,323 @@
+//! `GET/POST /login`: phone number -> code by SMS -> accepted login.
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::client_ip::client_ip;
+use super::csrf::{self, BrowserSecret};
+use super::error::PageError;
+use super::strings;
+use super::views::{no_store, notices, page};
+use crate::domain::phone::parse_region;
+use crate::domain::{OtpCode, PhoneNumber};
+use crate::hydra::LoginRequest;
+use crate::otp::{Limit, OtpError};
+use crate::signin::{self, SignInError};
+use crate::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginQuery {
+    login_challenge: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    login_challenge: String,
+    csrf: String,
+    action: String,
+    phone: String,
+    code: String,
+    remember: Option<String>,
+}
+
+/// Which form the page shows.
+enum Stage<'a> {
+    Phone { prefill: &'a str },
+    Code { phone: &'a PhoneNumber },
+}
+
+/// What one rendering of the login page needs.
+struct View<'a> {
+    challenge: &'a str,
+    client_name: &'a str,
+    secret: BrowserSecret,
+    stage: Stage<'a>,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<LoginQuery>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let Query(query) = query.map_err(|_| PageError::BadForm)?;
+    let challenge = query
+        .login_challenge
+        .filter(|c| !c.trim().is_empty())
+        .ok_or(PageError::MissingChallenge)?;
+    let request = state.hydra.login_request(&challenge).await?;
+    if request.skip {
+        let redirect = signin::accept_remembered_login(
+            &state.hydra,
+            &state.store,
+            &challenge,
+            &request.subject,
+        )
+        .await
+        .map_err(page_error)?;
+        return Ok(Redirect::to(&redirect.redirect_to).into_response());
+    }
+    let hint = request.oidc_context.login_hint.clone().unwrap_or_default();
+    Ok(render(
+        View {
+            challenge: &challenge,
+            client_name: &client_name(&request),
+            secret: state.csrf.browser_secret(&headers),
+            stage: Stage::Phone {
+                prefill: hint.get(..64).unwrap_or(&hint),
+            },
+            notice: None,
+            error: None,
+            status: StatusCode::OK,
+        },
+        &state,
+    ))
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let Form(form) = form.map_err(|_| PageError::BadForm)?;
+    let challenge = form.login_challenge.trim();
+    if challenge.is_empty() {
+        return Err(PageError::MissingChallenge);
+    }
+    if !state.csrf.verify(&headers, challenge, &form.csrf) {
+        return Err(PageError::Csrf);
+    }
+    let request = state.hydra.login_request(challenge).await?;
+    let name = client_name(&request);
+    let view = |stage, notice: Option<String>, error: Option<String>, status| View {
+        challenge,
+        client_name: &name,
+        secret: state.csrf.browser_secret(&headers),
+        stage,
+        notice,
+        error,
+        status,
+    };
+    let region = state
+        .config
+        .users
+        .default_region
+        .as_deref()
+        .and_then(parse_region);
+
+    if form.action == "cancel" {
+        let redirect = state
+            .hydra
+            .reject_login(
+                challenge,
+                &signin::access_denied("The person cancelled the sign-in."),
+            )
+            .await?;
+        return Ok(Redirect::to(&redirect.redirect_to).into_response());
+    }
+    if form.action == "change" {
+        let stage = Stage::Phone {
+            prefill: &form.phone,
+        };
+        return Ok(render(view(stage, None, None, StatusCode::OK), &state));
+    }
+    if !matches!(form.action.as_str(), "send" | "resend" | "verify") {
+        return Err(PageError::BadForm);
+    }
+
+    let phone = match PhoneNumber::parse(&form.phone, region) {
+        Ok(phone) => phone,
+        Err(e) => {
+            let stage = Stage::Phone {
+                prefill: &form.phone,
+            };
+            let page = view(stage, None, Some(e.to_string()), StatusCode::BAD_REQUEST);
+            return Ok(render(page, &state));
+        }
+    };
+    let code_stage = Stage::Code { phone: &phone };
+
+    if form.action == "verify" {
+        let code = match OtpCode::parse(&form.code, state.otp.code_length()) {
+            Ok(code) => code,
+            Err(e) => {
+                let page = view(
+                    code_stage,
+                    None,
+                    Some(e.to_string()),
+                    StatusCode::BAD_REQUEST,
+                );
+                return Ok(render(page, &state));
+            }
+        };
+        return match state.otp.verify(&phone, &code).await {
+            Ok(user) => {
+                let remember = form.remember.is_some();
+                let redirect =
+                    signin::accept_login(&state.hydra, &state.config, challenge, &user, remember)
+                        .await?;
+                Ok(Redirect::to(&redirect.redirect_to).into_response())
+            }
+            Err(error) => {
+                let (message, status) = verify_failure(error)?;
+                Ok(render(
+                    view(code_stage, None, Some(message), status),
+                    &state,
+                ))
+            }
+        };
+    }
+
+    // "send" (first code) or "resend".
+    let ip = client_ip(peer, &headers, &state.config.server.trusted_proxies);
+    match state.otp.issue(&phone, Some(ip)).await {
+        Ok(_) => {
+            let notice = strings::code_sent(&phone.masked());
+            Ok(render(
+                view(code_stage, Some(notice), None, StatusCode::OK),
+                &state,
+            ))
+        }
+        // A code is on its way already: let them type it.
+        Err(OtpError::Throttled {
+            limit: Limit::ResendCooldown,
+            retry_after,
+        }) => {
+            let notice = strings::resend_wait(retry_after);
+            Ok(render(
+                view(code_stage, Some(notice), None, StatusCode::OK),
+                &state,
+            ))
+        }
+        Err(OtpError::Throttled { retry_after, .. }) => {
+            let error = strings::too_many_codes(retry_after);
+            let stage = if form.action == "resend" {
+                code_stage
+            } else {
+                Stage::Phone {
+                    prefill: &form.phone,
+                }
+            };
+            Ok(render(
+                view(stage, None, Some(error), StatusCode::TOO_MANY_REQUESTS),
+                &state,
+            ))
+        }
+        Err(OtpError::Sms(error)) => {
+            tracing::warn!(%error, phone = %phone.masked(), "sign-in code not delivered");
+            let stage = Stage::Phone {
+                prefill: &form.phone,
+            };
+            let page = view(
+                stage,
+                None,
+                Some(strings::SMS_FAILED.into()),
+                StatusCode::BAD_GATEWAY,
+            );
+            Ok(render(page, &state))
+        }
+        Err(other) => Err(PageError::Internal(other.to_string())),
+    }
+}
+
+/// A failed verification in words, with the status of the re-rendered page.
+fn verify_failure(error: OtpError) -> Result<(String, StatusCode), PageError> {
+    Ok(match error {
+        OtpError::WrongCode { attempts_left } => {
+            (strings::wrong_code(attempts_left), StatusCode::BAD_REQUEST)
+        }
+        OtpError::TooManyAttempts => (
+            strings::WRONG_CODE_DEAD.into(),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        OtpError::Expired => (strings::CODE_EXPIRED.into(), StatusCode::BAD_REQUEST),
+        OtpError::Disabled => (strings::ACCOUNT_DISABLED.into(), StatusCode::FORBIDDEN),
+        other => return Err(PageError::Internal(other.to_string())),
+    })
+}
+
+fn page_error(error: SignInError) -> PageError {
+    match error {
+        SignInError::Hydra(e) => e.into(),
+        SignInError::Store(e) => e.into(),
+    }
+}
+
+/// The client's display name, falling back to its id.
+pub fn client_name(request: &LoginRequest) -> String {
+    let client = &request.client;
+    if client.client_name.trim().is_empty() {
+        client.client_id.clone()
+    } else {
+        client.client_name.clone()
+    }
+}
+
+fn render(view: View<'_>, state: &AppState) -> Response {
+    let title = strings::sign_in_to(view.client_name);
+    let token = state.csrf.token(&view.secret, view.challenge);
+    let hidden = html! {
+        input type="hidden" name="login_challenge" value=(view.challenge);
+        input type="hidden" name=(csrf::FIELD) value=(token);
+    };
+    let form: Markup = match &view.stage {
+        Stage::Phone { prefill } => html! {
+            form method="post" action="/login" {
+                (hidden)
+                label for="phone" { (strings::PHONE_LABEL) }
+                input #phone type="tel" name="phone" value=(prefill) autocomplete="tel"
+                    inputmode="tel" required autofocus;
+                p.help { (strings::PHONE_HELP) }
+                button type="submit" name="action" value="send" { (strings::SEND_CODE) }
+                button.secondary type="submit" name="action" value="cancel" formnovalidate { (strings::CANCEL) }
+            }
+        },
+        Stage::Code { phone } => html! {
+            form method="post" action="/login" {
+                (hidden)
+                input type="hidden" name="phone" value=(phone.as_str());
+                label for="code" { (strings::CODE_LABEL) }
+                input #code type="text" name="code" autocomplete="one-time-code" inputmode="numeric"
+                    pattern="[0-9 -]*" maxlength="20" autofocus;
+                label.check { input type="checkbox" name="remember" value="1"; (strings::REMEMBER_ME) }
+                button type="submit" name="action" value="verify" { (strings::VERIFY) }
+                div.row {
+                    button.secondary type="submit" name="action" value="resend" formnovalidate { (strings::RESEND) }
+                    button.secondary type="submit" name="action" value="change" formnovalidate { (strings::CHANGE_NUMBER) }
+                }
+                button.link type="submit" name="action" value="cancel" formnovalidate { (strings::CANCEL) }
+            }
+        },
+    };
+    let body = html! {
+        h1 { (title) }
+        (notices(view.notice.as_deref(), view.error.as_deref()))
+        (form)
+    };
+    let mut response = (view.status, no_store(), page(&title, body)).into_response();
+    if let Some(cookie) = view.secret.set_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}

@@ -1,0 +1,157 @@
+//! Every sentence a person sees on gatehouse's pages, in one place so the
+//! wording can be reviewed and translated without touching the handlers.
+
+use std::time::Duration;
+
+pub const SIGN_IN: &str = "Sign in";
+pub const PHONE_LABEL: &str = "Phone number";
+pub const PHONE_HELP: &str = "We will text you a code to sign in.";
+pub const SEND_CODE: &str = "Send code";
+pub const CODE_LABEL: &str = "Code from the text message";
+pub const VERIFY: &str = "Sign in";
+pub const RESEND: &str = "Send a new code";
+pub const CHANGE_NUMBER: &str = "Use another number";
+pub const REMEMBER_ME: &str = "Keep me signed in on this device";
+pub const CANCEL: &str = "Cancel";
+
+pub const WRONG_CODE_DEAD: &str =
+    "Too many wrong codes. For your security this code no longer works: send a new code.";
+pub const CODE_EXPIRED: &str = "This code has expired or was already used. Send a new code.";
+pub const ACCOUNT_DISABLED: &str = "This account cannot sign in. Please contact support.";
+pub const SMS_FAILED: &str =
+    "We could not send the text message just now. Please try again in a moment.";
+pub const SOMETHING_WRONG: &str = "Something went wrong on our side. Please try again.";
+
+pub const CONSENT_TITLE: &str = "Allow access";
+pub const CONSENT_ALLOW: &str = "Allow";
+pub const CONSENT_DENY: &str = "Deny";
+pub const CONSENT_REMEMBER: &str = "Remember my decision for this app";
+pub const NOT_SET: &str = "(not set)";
+
+pub const LOGOUT_TITLE: &str = "Sign out";
+pub const LOGOUT_YES: &str = "Yes, sign me out";
+pub const LOGOUT_NO: &str = "No, stay signed in";
+pub const LOGOUT_QUESTION: &str = "Do you want to sign out?";
+pub const STILL_SIGNED_IN: &str = "You are still signed in. You can close this page.";
+pub const LOGGED_OUT: &str = "You are signed out. You can close this page.";
+
+pub const ERROR_TITLE: &str = "Something went wrong";
+pub const START_AGAIN: &str = "Go back to the app and start again.";
+pub const MISSING_CHALLENGE: &str =
+    "This page must be opened from an app's sign-in button. Go back to the app and start again.";
+pub const UNKNOWN_CHALLENGE: &str =
+    "This sign-in link has expired or was already used. Go back to the app and start again.";
+pub const FORM_EXPIRED: &str = "This form has expired, or it was opened in another browser or \
+     with cookies blocked. Go back to the app and start again.";
+pub const BAD_FORM: &str = "The form was not filled in the way we expected. Please try again.";
+pub const HYDRA_DOWN: &str =
+    "The sign-in service is not reachable right now. Please try again in a minute.";
+pub const NOT_FOUND: &str = "There is no page at this address.";
+
+pub fn sign_in_to(client: &str) -> String {
+    format!("Sign in to {client}")
+}
+
+pub fn code_sent(masked_phone: &str) -> String {
+    format!("We sent a code to {masked_phone}. It is valid for a few minutes.")
+}
+
+pub fn wrong_code(attempts_left: u32) -> String {
+    match attempts_left {
+        1 => "That code is not right. You have 1 try left.".to_string(),
+        n => format!("That code is not right. You have {n} tries left."),
+    }
+}
+
+pub fn resend_wait(wait: Duration) -> String {
+    format!(
+        "A code was sent moments ago: please use it. You can ask for a new code in {}.",
+        human_wait(wait)
+    )
+}
+
+pub fn too_many_codes(wait: Duration) -> String {
+    format!(
+        "Too many codes were requested. Please try again in {}.",
+        human_wait(wait)
+    )
+}
+
+pub fn consent_intro(client: &str) -> String {
+    format!("{client} would like to:")
+}
+
+pub fn logout_from(client: &str) -> String {
+    format!("Sign out of {client}")
+}
+
+/// A scope in human words, and what it shares.
+pub fn scope_description(scope: &str) -> (String, &'static str) {
+    let (title, shares) = match scope {
+        "openid" => ("Know who you are", "an identifier for your account"),
+        "profile" => ("See your name", "your name"),
+        "email" => ("See your email address", "your email address"),
+        "phone" => ("See your phone number", "your phone number"),
+        "address" => ("See your postal address", "your postal address"),
+        "offline_access" => (
+            "Stay signed in when you are not using it",
+            "access until you sign out",
+        ),
+        other => {
+            return (
+                format!("Use the permission \u{201c}{other}\u{201d}"),
+                "access the app asked for",
+            )
+        }
+    };
+    (title.to_string(), shares)
+}
+
+/// "45 seconds", "3 minutes", "1 hour".
+pub fn human_wait(wait: Duration) -> String {
+    let seconds = wait.as_secs().max(1);
+    let (n, unit) = if seconds < 90 {
+        (seconds, "second")
+    } else if seconds < 90 * 60 {
+        (seconds.div_ceil(60), "minute")
+    } else {
+        (seconds.div_ceil(3600), "hour")
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// Hydra's error codes in plain words for the error page.
+pub fn oauth_error(code: &str) -> &'static str {
+    match code {
+        "access_denied" => "Access was denied.",
+        "login_required" => "You need to sign in first.",
+        "consent_required" => "Your permission is needed first.",
+        "invalid_client" | "unauthorized_client" => "The app is not set up correctly for sign-in.",
+        "invalid_request" | "invalid_scope" | "unsupported_response_type" => {
+            "The app sent a sign-in request we cannot handle."
+        }
+        "request_forbidden" => {
+            "The sign-in could not be checked. This happens when it was started in another tab \
+             or browser, or when cookies are blocked."
+        }
+        "temporarily_unavailable" | "server_error" => HYDRA_DOWN,
+        _ => "The sign-in could not be completed.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_naturally() {
+        assert_eq!(human_wait(Duration::from_secs(1)), "1 second");
+        assert_eq!(human_wait(Duration::from_secs(29)), "29 seconds");
+        assert_eq!(human_wait(Duration::from_secs(3507)), "59 minutes");
+        assert_eq!(human_wait(Duration::from_secs(3600 * 2)), "2 hours");
+    }
+}

@@ -1,0 +1,60 @@
+//! The page layout and the stylesheet; pages fill in the body.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup, DOCTYPE};
+
+pub const STYLESHEET_PATH: &str = "/assets/style.css";
+const STYLESHEET: &str = include_str!("assets/style.css");
+
+/// A whole page: title, stylesheet, and `body` in one card.
+pub fn page(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) }
+                link rel="stylesheet" href=(STYLESHEET_PATH);
+            }
+            body {
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// A page with one message and no form, e.g. an error.
+pub fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = html! {
+        h1 { (title) }
+        p { (message) }
+    };
+    (status, no_store(), page(title, body)).into_response()
+}
+
+/// Optional notice and error paragraphs above a form.
+pub fn notices(notice: Option<&str>, error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(notice) = notice { p.notice role="status" { (notice) } }
+        @if let Some(error) = error { p.error role="alert" { (error) } }
+    }
+}
+
+/// Pages carry challenges and one-time state: never cache them.
+pub fn no_store() -> [(header::HeaderName, HeaderValue); 1] {
+    [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
