@@ -1,6 +1,9 @@
 //! Test harness: a real gatehouse with a real supervised Hydra on free ports in
-//! a temp dir, plus an HTTP sink that captures webhook calls.
+//! a temp dir, plus an HTTP sink that captures webhook calls, and a headless
+//! Chromium over WebDriver (`browser.rs`).
 #![allow(dead_code)] // each test binary uses a different part of the harness
+
+pub mod browser;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
