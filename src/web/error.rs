@@ -41,6 +41,10 @@ impl From<HydraError> for PageError {
                 ..
             } => PageError::AlreadyHandled(to),
             HydraError::Gone { .. } => PageError::UnknownChallenge,
+            // Hydra answers 401 request_unauthorized for an expired challenge.
+            HydraError::Status { status, .. } if status == StatusCode::UNAUTHORIZED => {
+                PageError::UnknownChallenge
+            }
             other => PageError::HydraDown(other.to_string()),
         }
     }

@@ -54,7 +54,7 @@ fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
         (header::REFERRER_POLICY, "no-referrer"),
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; \
              frame-ancestors 'none'; base-uri 'none'",
         ),
     ];

@@ -88,19 +88,19 @@ pub fn logout_from(client: &str) -> String {
 /// A scope in human words, and what it shares.
 pub fn scope_description(scope: &str) -> (String, &'static str) {
     let (title, shares) = match scope {
-        "openid" => ("Know who you are", "an identifier for your account"),
-        "profile" => ("See your name", "your name"),
-        "email" => ("See your email address", "your email address"),
-        "phone" => ("See your phone number", "your phone number"),
-        "address" => ("See your postal address", "your postal address"),
+        "openid" => ("Know who you are", "Shares an identifier for your account"),
+        "profile" => ("See your name", "Shares your name"),
+        "email" => ("See your email address", "Shares your email address"),
+        "phone" => ("See your phone number", "Shares your phone number"),
+        "address" => ("See your postal address", "Shares your postal address"),
         "offline_access" => (
             "Stay signed in when you are not using it",
-            "access until you sign out",
+            "Keeps access until you sign out",
         ),
         other => {
             return (
                 format!("Use the permission \u{201c}{other}\u{201d}"),
-                "access the app asked for",
+                "Gives the access the app asked for",
             )
         }
     };

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod browser;
+pub mod oauth;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -142,6 +143,11 @@ impl TestApp {
         }
     }
 
+    /// Gatehouse's typed client of this instance's Hydra admin API.
+    pub fn hydra_client(&self) -> gatehouse::hydra::HydraClient {
+        gatehouse::hydra::HydraClient::new(self.config.hydra_admin_url())
+    }
+
     /// Polls `/readyz` until it answers 200, or panics after `limit`.
     pub async fn wait_ready(&self, limit: Duration) {
         wait_ready(&self.address, limit).await;
@@ -210,6 +216,8 @@ pub struct WebhookSink {
 pub struct ReceivedRequest {
     pub headers: axum::http::HeaderMap,
     pub body: Vec<u8>,
+    /// Path and query, e.g. `/sms?code=...` when used as an OAuth callback.
+    pub uri: String,
 }
 
 impl ReceivedRequest {
@@ -238,13 +246,14 @@ impl WebhookSink {
         let received: Arc<Mutex<Vec<ReceivedRequest>>> = Arc::default();
         let log = received.clone();
         let app = axum::Router::new().fallback(
-            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
                 let log = log.clone();
                 let statuses = statuses.clone();
                 async move {
                     let n = {
                         let mut log = log.lock().unwrap();
                         log.push(ReceivedRequest {
+                            uri: uri.to_string(),
                             headers,
                             body: body.to_vec(),
                         });
