@@ -792,3 +792,17 @@ async fn jwt_access_tokens_verify_against_the_jwks() {
     .await;
     assert_eq!(access["sub"], id["sub"]);
 }
+
+#[tokio::test]
+async fn login_hint_prefills_the_phone() {
+    let world = World::new().await;
+    let client = world.client(trusted()).await;
+    let auth = client.authorize_with(&world.app, "openid", &[("login_hint", "+12015550152")]);
+    let login = world.open(&Browser::new(), &auth).await;
+    assert_eq!(login.status, 200);
+    assert!(
+        login.body.contains("name=\"phone\" value=\"+12015550152\""),
+        "{}",
+        login.body
+    );
+}
