@@ -44,6 +44,10 @@ pub struct ServerConfig {
     /// Reverse proxies whose `X-Forwarded-For` names the real client address
     /// (used for the per-IP code limit).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// On SIGTERM, how long in-flight requests may take before their
+    /// connections are closed.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -252,6 +256,7 @@ impl Default for Config {
                     std::net::IpAddr::from([127, 0, 0, 1]),
                     std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
                 ],
+                shutdown_timeout: Duration::from_secs(10),
             },
             hydra: HydraConfig {
                 mode: HydraMode::Supervised,
@@ -394,6 +399,14 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         check_origin("server.public_url", &self.server.public_url)?;
+        // systemd's TimeoutStopSec (30s in the shipped unit) must cover this
+        // plus Hydra's own 10s stop grace.
+        if self.server.shutdown_timeout > Duration::from_secs(600) {
+            return Err(ConfigError::key(
+                "server.shutdown_timeout",
+                "must be at most 10m",
+            ));
+        }
         let hydra = &self.hydra;
         match hydra.mode {
             HydraMode::Supervised => {

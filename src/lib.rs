@@ -4,13 +4,17 @@
 //! binds the public listener; [`Application::run_until_stopped`] serves until
 //! a shutdown signal, then stops Hydra. The binary and the tests both use it.
 
+pub mod backup;
 pub mod claims;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod doctor;
 pub mod domain;
 pub mod hydra;
 pub mod jobs;
+pub mod lock;
+pub mod notify;
 pub mod otp;
 pub mod secrets;
 pub mod signin;
@@ -19,7 +23,7 @@ pub mod store;
 pub mod telemetry;
 pub mod web;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,6 +36,7 @@ use crate::clock::Clock;
 use crate::config::{Config, HydraMode};
 use crate::hydra::supervisor::{HydraStatus, SupervisorError};
 use crate::hydra::{HydraClient, HydraSupervisor};
+use crate::lock::{DataDirLock, LockError};
 use crate::otp::OtpService;
 use crate::sms::SmsSender;
 use crate::store::{Store, StoreError};
@@ -72,6 +77,8 @@ pub enum StartupError {
     Jobs(#[from] JobSchedulerError),
     #[error(transparent)]
     Hydra(#[from] SupervisorError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
 }
 
 pub struct Application {
@@ -79,6 +86,8 @@ pub struct Application {
     state: AppState,
     supervisor: Option<HydraSupervisor>,
     jobs: JobScheduler,
+    /// Held until Hydra has stopped: nothing else may touch the data dir.
+    lock: DataDirLock,
 }
 
 impl Application {
@@ -92,17 +101,24 @@ impl Application {
         config: Config,
         clock: Clock,
     ) -> Result<Application, StartupError> {
-        // Bind first: a port that is taken fails at once, not after Hydra started.
-        let addr = config.server.listen;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartupError::Listen { addr, source })?;
-
+        // The data dir lock comes first: a second gatehouse on the same data
+        // dir is told so, rather than that its port is taken.
         let data_dir = config.data_dir.clone();
         secrets::create_private_dir(&data_dir).map_err(|source| StartupError::DataDir {
             path: data_dir.clone(),
             source,
         })?;
+        let lock = {
+            let data_dir = data_dir.clone();
+            tokio::task::spawn_blocking(move || lock::acquire(&data_dir))
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))??
+        };
+        // Bind next: a port that is taken fails at once, not after Hydra started.
+        let addr = config.server.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Listen { addr, source })?;
         let database = data_dir.join("gatehouse.sqlite");
         let store = tokio::task::spawn_blocking(move || Store::open(&database))
             .await
@@ -160,6 +176,7 @@ impl Application {
             state,
             supervisor,
             jobs,
+            lock,
         })
     }
 
@@ -178,22 +195,48 @@ impl Application {
         self.supervisor.as_ref().map(HydraSupervisor::status)
     }
 
-    /// Serves until `shutdown` completes, then stops Hydra (if supervised).
+    /// Serves until `shutdown` completes, lets in-flight requests finish for
+    /// at most `server.shutdown_timeout`, then stops Hydra (if supervised).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let grace = self.state.config.server.shutdown_timeout;
         let router = web::router(self.state);
         tracing::info!(
             listen = %self.listener.local_addr()?,
             "gatehouse is serving"
         );
-        let served = axum::serve(
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        })
+        .into_future();
+        // The grace period starts with the shutdown signal, not at start-up.
+        let deadline = async move {
+            if stopped.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        let served = tokio::select! {
+            served = server => served,
+            () = deadline => {
+                // Dropping the server stops waiting; the runtime's end (or
+                // the process exit) closes the connections still open.
+                tracing::warn!(
+                    timeout = ?grace,
+                    "in-flight requests did not finish within server.shutdown_timeout; closing them"
+                );
+                Ok(())
+            }
+        };
         let mut jobs = self.jobs;
         if let Err(error) = jobs.shutdown().await {
             tracing::warn!(%error, "clean-up jobs did not stop cleanly");
@@ -201,6 +244,7 @@ impl Application {
         if let Some(supervisor) = self.supervisor {
             supervisor.stop().await;
         }
+        drop(self.lock);
         served
     }
 }

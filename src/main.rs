@@ -8,7 +8,7 @@ use gatehouse::cli::clients::ClientsCommand;
 use gatehouse::cli::users::UsersCommand;
 use gatehouse::config::Config;
 use gatehouse::store::Store;
-use gatehouse::{telemetry, Application};
+use gatehouse::{backup, notify, telemetry, Application};
 
 /// sysexits.h EX_CONFIG: the unit file uses it to stop restarting on a bad config.
 const EXIT_CONFIG: u8 = 78;
@@ -45,6 +45,22 @@ enum Command {
         #[command(subcommand)]
         command: ClientsCommand,
     },
+    /// Copy the databases and secrets into DIR (new or empty) while serving.
+    Backup {
+        /// Where the backup goes; created with mode 0700.
+        dir: PathBuf,
+    },
+    /// Put a backup made by `gatehouse backup` into the data dir. Refused
+    /// while gatehouse runs on that data dir.
+    Restore {
+        dir: PathBuf,
+        /// Replace the databases and secrets of a data dir that is not empty.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the configuration, files, Hydra, ports, SMS webhook and
+    /// databases; print what to fix. Exits non-zero when something is wrong.
+    Doctor,
 }
 
 fn main() -> ExitCode {
@@ -52,7 +68,13 @@ fn main() -> ExitCode {
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("gatehouse: {e}");
+            if matches!(cli.command, Command::Doctor) {
+                println!(
+                    "problem: {e} -- fix: correct it, then check with `gatehouse check-config`"
+                );
+            } else {
+                eprintln!("gatehouse: {e}");
+            }
             return ExitCode::from(EXIT_CONFIG);
         }
     };
@@ -87,6 +109,40 @@ fn main() -> ExitCode {
         Command::Clients { command } => {
             let result = block_on(gatehouse::cli::clients::run(&config, command));
             report(result)
+        }
+        Command::Backup { dir } => {
+            let started = std::time::Instant::now();
+            let result = backup::backup(&config, &dir).map(|manifest| {
+                eprintln!(
+                    "gatehouse: backup written to {}: {} files, {} bytes, in {} ms",
+                    dir.display(),
+                    manifest.files.len(),
+                    manifest.total_bytes(),
+                    started.elapsed().as_millis()
+                );
+            });
+            report(Some(result))
+        }
+        Command::Restore { dir, force } => {
+            let result = backup::restore(&config, &dir, force).map(|manifest| {
+                eprintln!(
+                    "gatehouse: restored {} files into {} (backup of {} by gatehouse {})",
+                    manifest.files.len(),
+                    config.data_dir.display(),
+                    manifest.created_at,
+                    manifest.gatehouse_version
+                );
+            });
+            report(Some(result))
+        }
+        Command::Doctor => {
+            let healthy = block_on(gatehouse::doctor::run(&config, |finding| {
+                println!("{finding}")
+            }));
+            match healthy {
+                Some(true) => ExitCode::SUCCESS,
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -127,14 +183,19 @@ fn serve(config: Config) -> ExitCode {
         }
     };
     runtime.block_on(async {
+        notify::status("starting: opening the database and starting Hydra");
         let app = match Application::build(config).await {
             Ok(app) => app,
             Err(e) => {
                 tracing::error!("{e}");
                 eprintln!("gatehouse: {e}");
+                notify::status(&format!("failed to start: {e}"));
                 return ExitCode::FAILURE;
             }
         };
+        // The store is open and Hydra ready: only now may systemd start
+        // what depends on gatehouse.
+        notify::ready(&format!("serving on {}", app.local_addr()));
         match app.run_until_stopped(shutdown_signal()).await {
             Ok(()) => {
                 tracing::info!("gatehouse stopped");
@@ -158,4 +219,5 @@ async fn shutdown_signal() {
         _ = interrupt.recv() => "SIGINT",
     };
     tracing::info!(signal = name, "shutting down: stopping HTTP, then Hydra");
+    notify::stopping("stopping: finishing requests, then stopping Hydra");
 }

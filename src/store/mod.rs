@@ -96,12 +96,7 @@ fn configure_connection(conn: &mut Connection) -> Result<(), rusqlite::Error> {
 /// without touching it.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let runner = embedded::migrations::runner();
-    let known = runner
-        .get_migrations()
-        .iter()
-        .map(|m| i64::from(m.version()))
-        .max()
-        .unwrap_or(0);
+    let known = known_schema_version();
     if let Some(found) = applied_schema_version(conn)? {
         if found > known {
             return Err(StoreError::TooNew { found, known });
@@ -115,8 +110,65 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         .map_err(|e| StoreError::Migration(e.to_string()))
 }
 
+/// The newest schema version this binary's migrations know.
+pub fn known_schema_version() -> i64 {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| i64::from(m.version()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// `PRAGMA integrity_check` on `conn`: None when the file is sound, else
+/// SQLite's report.
+pub fn integrity_problems(conn: &Connection) -> Result<Option<String>, rusqlite::Error> {
+    let mut statement = conn.prepare("PRAGMA integrity_check")?;
+    let lines = statement
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(match lines.as_slice() {
+        [only] if only == "ok" => None,
+        _ => Some(lines.join("; ")),
+    })
+}
+
+/// Opens any SQLite file read-only (it is never created or migrated).
+pub fn open_read_only(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// Opening a WAL database (even read-only) may create its `-wal`/`-shm`
+/// files; when root does that, the service user could no longer open its own
+/// database. Hands them to the database file's owner. Best effort.
+pub fn give_sidecars_to_owner(path: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return;
+    }
+    let Ok(db) = std::fs::metadata(path) else {
+        return;
+    };
+    for suffix in ["-wal", "-shm"] {
+        let mut sidecar = path.as_os_str().to_owned();
+        sidecar.push(suffix);
+        let sidecar = std::path::PathBuf::from(sidecar);
+        if let Ok(meta) = std::fs::metadata(&sidecar) {
+            if meta.uid() != db.uid() || meta.gid() != db.gid() {
+                let _ = std::os::unix::fs::chown(&sidecar, Some(db.uid()), Some(db.gid()));
+            }
+        }
+    }
+}
+
 /// The highest migration recorded in the database, if it was ever migrated.
-fn applied_schema_version(conn: &Connection) -> Result<Option<i64>, StoreError> {
+pub fn applied_schema_version(conn: &Connection) -> Result<Option<i64>, StoreError> {
     let has_history: Option<String> = conn
         .query_row(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'",

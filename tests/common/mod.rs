@@ -84,7 +84,8 @@ impl TestApp {
         Self::start(config, data_dir).await
     }
 
-    async fn start(config: Config, data_dir: tempfile::TempDir) -> TestApp {
+    /// Starts gatehouse with exactly `config` on `data_dir` (e.g. a restored one).
+    pub async fn start(config: Config, data_dir: tempfile::TempDir) -> TestApp {
         let app = Application::build(config.clone())
             .await
             .expect("gatehouse starts");

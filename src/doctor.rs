@@ -1,0 +1,332 @@
+//! `gatehouse doctor`: checks a deployment and says what to fix.
+//!
+//! Every check reads only: no port is held, no database written, no SMS
+//! sent. Each result is one plain line: `ok: ...`, `problem: ... -- fix:
+//! ...`, or `skip: ...` when a check does not apply.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::{Config, HydraMode, SmsSenderKind};
+use crate::hydra::config_file::HydraPaths;
+use crate::hydra::HydraClient;
+use crate::{lock, store};
+
+/// The Hydra version gatehouse is designed against.
+pub const HYDRA_VERSION: &str = "v2.3.0";
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    Ok(String),
+    Problem { what: String, fix: String },
+    Skip(String),
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Finding::Ok(what) => write!(f, "ok: {what}"),
+            Finding::Problem { what, fix } => write!(f, "problem: {what} -- fix: {fix}"),
+            Finding::Skip(what) => write!(f, "skip: {what}"),
+        }
+    }
+}
+
+fn ok(what: impl Into<String>) -> Finding {
+    Finding::Ok(what.into())
+}
+
+fn problem(what: impl Into<String>, fix: impl Into<String>) -> Finding {
+    Finding::Problem {
+        what: what.into(),
+        fix: fix.into(),
+    }
+}
+
+fn skip(what: impl Into<String>) -> Finding {
+    Finding::Skip(what.into())
+}
+
+/// Runs every check, passing each finding to `report` as soon as it is known.
+pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
+    let mut healthy = true;
+    let mut emit = |finding: Finding| {
+        healthy &= !matches!(finding, Finding::Problem { .. });
+        report(&finding);
+    };
+    emit(ok("configuration is valid"));
+    for finding in data_dir_permissions(&config.data_dir) {
+        emit(finding);
+    }
+    let supervised = config.hydra.mode == HydraMode::Supervised;
+    if supervised {
+        emit(hydra_binary(&config.hydra.binary).await);
+    }
+    let running = match lock::holder(&config.data_dir) {
+        Ok(holder) => holder,
+        Err(e) => {
+            emit(problem(
+                format!("cannot tell whether gatehouse runs: {e}"),
+                "make the data dir readable by this user (run doctor as the service user)",
+            ));
+            None
+        }
+    };
+    emit(match running {
+        Some(pid) => ok(format!("gatehouse is running on this data dir (pid {pid})")),
+        None => ok("gatehouse is not running on this data dir"),
+    });
+    for finding in ports(config, running.is_some()) {
+        emit(finding);
+    }
+    emit(hydra_ready(config, running.is_some()).await);
+    emit(sms(config).await);
+    emit(database_integrity(
+        "gatehouse database",
+        &config.data_dir.join("gatehouse.sqlite"),
+    ));
+    if supervised {
+        emit(database_integrity(
+            "Hydra database",
+            &HydraPaths::new(&config.data_dir).database,
+        ));
+    }
+    healthy
+}
+
+/// The data dir and everything secret in it: private to the service user.
+fn data_dir_permissions(data_dir: &Path) -> Vec<Finding> {
+    let owner = match std::fs::metadata(data_dir) {
+        Ok(m) if m.is_dir() => m.uid(),
+        Ok(_) => {
+            return vec![problem(
+                format!("data dir {} is not a directory", data_dir.display()),
+                "point `data_dir` at a directory",
+            )]
+        }
+        Err(_) => {
+            return vec![problem(
+                format!("data dir {} does not exist", data_dir.display()),
+                "correct `data_dir`, or start gatehouse once: it creates the directory",
+            )]
+        }
+    };
+    let paths = HydraPaths::new(data_dir);
+    let mut checked: Vec<(PathBuf, u32)> = vec![
+        (data_dir.to_path_buf(), 0o700),
+        (data_dir.join("secrets"), 0o700),
+        (paths.dir.clone(), 0o700),
+        (paths.config_file.clone(), 0o600),
+    ];
+    if let Ok(entries) = std::fs::read_dir(data_dir.join("secrets")) {
+        let mut secrets: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        secrets.sort();
+        checked.extend(secrets.into_iter().map(|p| (p, 0o600)));
+    }
+    let mut findings = Vec::new();
+    let mut loose = 0;
+    for (path, wanted) in checked {
+        let Ok(metadata) = std::fs::metadata(&path) else {
+            continue; // created on first start
+        };
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            loose += 1;
+            findings.push(problem(
+                format!("{} has mode {mode:04o}, readable by others", path.display()),
+                format!("chmod {wanted:o} {}", path.display()),
+            ));
+        }
+        if metadata.uid() != owner {
+            loose += 1;
+            findings.push(problem(
+                format!(
+                    "{} belongs to uid {}, the data dir to uid {owner}",
+                    path.display(),
+                    metadata.uid()
+                ),
+                format!(
+                    "chown -R {owner}:{owner} {} (or the service user)",
+                    data_dir.display()
+                ),
+            ));
+        }
+    }
+    if loose == 0 {
+        findings.push(ok(format!(
+            "data dir {} is private (0700) and its secret files are 0600",
+            data_dir.display()
+        )));
+    }
+    findings
+}
+
+async fn hydra_binary(binary: &Path) -> Finding {
+    let fix = format!(
+        "install Hydra {HYDRA_VERSION} (scripts/install-hydra, or an official release) and \
+         point `hydra.binary` at it"
+    );
+    let executable = std::fs::metadata(binary)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false);
+    if !executable {
+        return problem(
+            format!(
+                "Hydra binary {} is missing or not executable",
+                binary.display()
+            ),
+            fix,
+        );
+    }
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .arg("version")
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let output = match tokio::time::timeout(PROBE_TIMEOUT, command.output()).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(e)) => return problem(format!("cannot run {} version: {e}", binary.display()), fix),
+        Err(_) => {
+            return problem(
+                format!(
+                    "`{} version` did not answer within {PROBE_TIMEOUT:?}",
+                    binary.display()
+                ),
+                fix,
+            )
+        }
+    };
+    let text = String::from_utf8_lossy(&output.stdout);
+    let version = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Version:"))
+        .map(str::trim)
+        .unwrap_or("unknown");
+    if version == HYDRA_VERSION {
+        ok(format!("Hydra binary {} is {version}", binary.display()))
+    } else {
+        problem(
+            format!(
+                "Hydra binary {} reports version {version}, gatehouse needs {HYDRA_VERSION}",
+                binary.display()
+            ),
+            fix,
+        )
+    }
+}
+
+fn ports(config: &Config, running: bool) -> Vec<Finding> {
+    let mut wanted = vec![("server.listen", config.server.listen)];
+    if config.hydra.mode == HydraMode::Supervised {
+        for (key, port) in [
+            ("hydra.public_port", config.hydra.public_port),
+            ("hydra.admin_port", config.hydra.admin_port),
+        ] {
+            wanted.push((key, SocketAddr::from((Ipv4Addr::LOCALHOST, port))));
+        }
+    }
+    wanted
+        .into_iter()
+        .map(|(key, addr)| {
+            let free = TcpListener::bind(addr).is_ok();
+            match (free, running) {
+                (true, false) => ok(format!("{key} {addr} is free")),
+                (false, true) => ok(format!("{key} {addr} is held by the running gatehouse")),
+                (true, true) => problem(
+                    format!("{key} {addr} is free although gatehouse runs on this data dir"),
+                    "run doctor with the service's configuration \
+                     (--config /etc/gatehouse/config.toml)",
+                ),
+                (false, false) => problem(
+                    format!("{key} {addr} is in use by another program"),
+                    format!(
+                        "stop that program (`ss -ltnp 'sport = :{}'` names it) or change `{key}`",
+                        addr.port()
+                    ),
+                ),
+            }
+        })
+        .collect()
+}
+
+async fn hydra_ready(config: &Config, running: bool) -> Finding {
+    if config.hydra.mode == HydraMode::Supervised && !running {
+        return skip("Hydra readiness: gatehouse (which runs Hydra) is not running");
+    }
+    let url = config.hydra_admin_url();
+    match HydraClient::new(url.clone()).ready().await {
+        Ok(()) => ok(format!("Hydra at {url} is ready")),
+        Err(e) => problem(
+            format!("Hydra at {url} is not ready: {e}"),
+            match config.hydra.mode {
+                HydraMode::Supervised => {
+                    "read Hydra's lines in gatehouse's log (journalctl -u gatehouse, target hydra)"
+                }
+                HydraMode::External => "check the Hydra named by `hydra.admin_url`",
+            },
+        ),
+    }
+}
+
+/// Reachability of the SMS webhook: a TCP connection, never a message.
+async fn sms(config: &Config) -> Finding {
+    let sms = &config.sms;
+    let url = match (sms.sender, sms.webhook.url.as_ref()) {
+        (SmsSenderKind::Webhook, Some(url)) => url,
+        _ if config.server.public_url.scheme() == "https" => {
+            return problem(
+                "sms.sender = \"stdout\" prints sign-in codes to the log of a production setup",
+                "set sms.sender = \"webhook\" and sms.webhook.url",
+            )
+        }
+        _ => return skip("SMS webhook: sms.sender is \"stdout\" (development)"),
+    };
+    let fix = "check `sms.webhook.url`, DNS and the firewall between this host and the gateway";
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return problem(format!("SMS webhook {url} names no host"), fix);
+    };
+    let timeout = sms.webhook.timeout.min(PROBE_TIMEOUT);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let connect = tokio::net::TcpStream::connect((host, port));
+    match tokio::time::timeout(timeout, connect).await {
+        Ok(Ok(_)) => ok(format!(
+            "SMS webhook {host}:{port} accepts connections (no message sent)"
+        )),
+        Ok(Err(e)) => problem(
+            format!("SMS webhook {host}:{port} is unreachable: {e}"),
+            fix,
+        ),
+        Err(_) => problem(
+            format!("SMS webhook {host}:{port} did not accept a connection within {timeout:?}"),
+            fix,
+        ),
+    }
+}
+
+fn database_integrity(name: &str, path: &Path) -> Finding {
+    if !path.is_file() {
+        return skip(format!(
+            "{name} {} does not exist yet (created on first start)",
+            path.display()
+        ));
+    }
+    let fix = "stop gatehouse and restore the latest backup (gatehouse restore --force DIR)";
+    let result = store::open_read_only(path).and_then(|conn| store::integrity_problems(&conn));
+    store::give_sidecars_to_owner(path);
+    match result {
+        Ok(None) => ok(format!("{name} {} passes integrity_check", path.display())),
+        Ok(Some(report)) => problem(
+            format!("{name} {} fails integrity_check: {report}", path.display()),
+            fix,
+        ),
+        Err(e) => problem(
+            format!("cannot check {name} {}: {e}", path.display()),
+            "run doctor as the service user (sudo -u gatehouse gatehouse doctor ...)",
+        ),
+    }
+}
