@@ -106,6 +106,10 @@ pub struct HydraConfig {
     pub access_token_ttl: Duration,
     #[serde(with = "humantime_serde")]
     pub refresh_token_ttl: Duration,
+    /// How long a used refresh token still works, so that an app's retried
+    /// or parallel refresh does not revoke the whole token chain (max 5m).
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_rotation_grace_period: Duration,
     #[serde(with = "humantime_serde")]
     pub id_token_ttl: Duration,
     #[serde(with = "humantime_serde")]
@@ -263,6 +267,7 @@ impl Default for Config {
                 access_token_strategy: AccessTokenStrategy::Opaque,
                 access_token_ttl: Duration::from_secs(3600),
                 refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+                refresh_token_rotation_grace_period: Duration::from_secs(5),
                 id_token_ttl: Duration::from_secs(3600),
                 auth_code_ttl: Duration::from_secs(600),
                 login_consent_request_ttl: Duration::from_secs(1800),
@@ -450,6 +455,12 @@ impl Config {
             if ttl.as_secs() == 0 {
                 return Err(ConfigError::key(key, "must be at least one second"));
             }
+        }
+        if hydra.refresh_token_rotation_grace_period > Duration::from_secs(300) {
+            return Err(ConfigError::key(
+                "hydra.refresh_token_rotation_grace_period",
+                "must be at most 5m (Hydra's limit)",
+            ));
         }
         if !matches!(
             hydra.log_level.as_str(),

@@ -46,6 +46,7 @@ pub struct AppState {
     pub proxy: HydraProxy,
     pub otp: OtpService,
     pub csrf: web::Csrf,
+    pub challenges: web::challenges::ChallengeMemory,
 }
 
 /// Why gatehouse could not start, worded for the operator.
@@ -147,6 +148,9 @@ impl Application {
             HydraMode::External => None,
         };
         let proxy = HydraProxy::new(&config.hydra_public_url(), &config.server.public_url);
+        let challenges = web::challenges::ChallengeMemory::new(
+            config.hydra.login_consent_request_ttl.as_secs() as i64,
+        );
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -154,6 +158,7 @@ impl Application {
             proxy,
             otp,
             csrf,
+            challenges,
         };
         Ok(Application {
             listener,

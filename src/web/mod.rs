@@ -1,5 +1,6 @@
 //! HTTP routes on the one public port.
 
+pub mod challenges;
 mod client_ip;
 mod consent;
 pub mod csrf;
