@@ -31,6 +31,7 @@ pub struct Config {
     pub otp: OtpConfig,
     pub sms: SmsConfig,
     pub jobs: JobsConfig,
+    pub forward_auth: ForwardAuthConfig,
     pub log: LogConfig,
 }
 
@@ -196,6 +197,29 @@ pub struct WebhookConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct ForwardAuthConfig {
+    /// Where reverse proxies ask whether a request's token is good.
+    pub path: String,
+    /// How long a good answer is reused; also how long a revoked token can
+    /// still pass. 0s disables the cache.
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl: Duration,
+    pub cache_max_entries: usize,
+    /// When set, tokens must carry this audience.
+    pub audience: Option<String>,
+    /// Scopes required per path prefix of the original request.
+    pub rules: Vec<ForwardAuthRule>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardAuthRule {
+    pub prefix: String,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JobsConfig {
     /// Cron expression with seconds: sec min hour day-of-month month day-of-week.
     pub purge_schedule: String,
@@ -307,6 +331,13 @@ impl Default for Config {
             },
             jobs: JobsConfig {
                 purge_schedule: "0 */5 * * * *".into(),
+            },
+            forward_auth: ForwardAuthConfig {
+                path: "/auth/verify".into(),
+                cache_ttl: Duration::from_secs(10),
+                cache_max_entries: 10_000,
+                audience: None,
+                rules: Vec::new(),
             },
             log: LogConfig {
                 level: "info".into(),
@@ -475,6 +506,19 @@ impl Config {
             ));
         }
         self.validate_users_and_otp()?;
+        let forward_auth = &self.forward_auth;
+        if !forward_auth.path.starts_with('/') || forward_auth.path.len() < 2 {
+            return Err(ConfigError::key(
+                "forward_auth.path",
+                "must be a path such as \"/auth/verify\"",
+            ));
+        }
+        if forward_auth.cache_max_entries == 0 {
+            return Err(ConfigError::key(
+                "forward_auth.cache_max_entries",
+                "must be at least 1",
+            ));
+        }
         self.validate_sms()?;
         if tokio_cron_scheduler::Job::new_async(self.jobs.purge_schedule.as_str(), |_, _| {
             Box::pin(async {})

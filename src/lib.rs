@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod forward_auth;
 pub mod hydra;
 pub mod jobs;
 pub mod otp;
@@ -47,6 +48,7 @@ pub struct AppState {
     pub otp: OtpService,
     pub csrf: web::Csrf,
     pub challenges: web::challenges::ChallengeMemory,
+    pub forward_auth: forward_auth::ForwardAuth,
 }
 
 /// Why gatehouse could not start, worded for the operator.
@@ -140,7 +142,7 @@ impl Application {
             csrf_key.as_bytes(),
             config.server.public_url.scheme() == "https",
         );
-        let jobs = jobs::start(store.clone(), clock, &config.jobs.purge_schedule).await?;
+        let jobs = jobs::start(store.clone(), clock.clone(), &config.jobs.purge_schedule).await?;
 
         let hydra = HydraClient::new(config.hydra_admin_url());
         let supervisor = match config.hydra.mode {
@@ -151,6 +153,8 @@ impl Application {
         let challenges = web::challenges::ChallengeMemory::new(
             config.hydra.login_consent_request_ttl.as_secs() as i64,
         );
+        let forward_auth =
+            forward_auth::ForwardAuth::new(hydra.clone(), &config.forward_auth, clock.clone());
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -159,6 +163,7 @@ impl Application {
             otp,
             csrf,
             challenges,
+            forward_auth,
         };
         Ok(Application {
             listener,

@@ -64,6 +64,8 @@ pub struct TestApp {
     pub hydra: HydraStatus,
     /// The app's OTP service, for tests that issue codes without the pages.
     pub otp: gatehouse::otp::OtpService,
+    /// Everything the handlers share (services, config), for white-box checks.
+    pub state: gatehouse::AppState,
     /// A client that does not follow redirects, like a careful OAuth client.
     pub http: reqwest::Client,
     pub data_dir: tempfile::TempDir,
@@ -92,6 +94,7 @@ impl TestApp {
         let address = format!("http://{}", app.local_addr());
         let hydra = app.hydra_status().expect("supervised mode");
         let otp = app.state().otp.clone();
+        let state = app.state().clone();
         let (tx, rx) = oneshot::channel();
         let server = tokio::spawn(app.run_until_stopped(async {
             let _ = rx.await;
@@ -106,6 +109,7 @@ impl TestApp {
             config,
             hydra,
             otp,
+            state,
             http: http_client(),
             data_dir,
             shutdown: Some(tx),
