@@ -37,7 +37,7 @@ pub enum Denied {
 pub struct ForwardAuth {
     hydra: HydraClient,
     config: Arc<ForwardAuthConfig>,
-    cache: Arc<Mutex<HashMap<[u8; 32], (Principal, i64)>>>,
+    cache: Arc<Mutex<Cache>>,
     clock: Clock,
     introspections: Arc<AtomicU64>,
     /// One lock per shard of token hashes: concurrent first requests with
@@ -46,6 +46,9 @@ pub struct ForwardAuth {
 }
 
 const IN_FLIGHT_SHARDS: usize = 64;
+
+/// Token hash -> (what it proved, unix second until which the answer holds).
+type Cache = HashMap<[u8; 32], (Principal, i64)>;
 
 impl ForwardAuth {
     pub fn new(hydra: HydraClient, config: &ForwardAuthConfig, clock: Clock) -> ForwardAuth {
@@ -171,7 +174,7 @@ impl ForwardAuth {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Principal, i64)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
