@@ -31,6 +31,7 @@ pub struct Config {
     pub otp: OtpConfig,
     pub sms: SmsConfig,
     pub jobs: JobsConfig,
+    pub forward_auth: ForwardAuthConfig,
     pub log: LogConfig,
 }
 
@@ -110,6 +111,10 @@ pub struct HydraConfig {
     pub access_token_ttl: Duration,
     #[serde(with = "humantime_serde")]
     pub refresh_token_ttl: Duration,
+    /// How long a used refresh token still works, so that an app's retried
+    /// or parallel refresh does not revoke the whole token chain (max 5m).
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_rotation_grace_period: Duration,
     #[serde(with = "humantime_serde")]
     pub id_token_ttl: Duration,
     #[serde(with = "humantime_serde")]
@@ -196,6 +201,29 @@ pub struct WebhookConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct ForwardAuthConfig {
+    /// Where reverse proxies ask whether a request's token is good.
+    pub path: String,
+    /// How long a good answer is reused; also how long a revoked token can
+    /// still pass. 0s disables the cache.
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl: Duration,
+    pub cache_max_entries: usize,
+    /// When set, tokens must carry this audience.
+    pub audience: Option<String>,
+    /// Scopes required per path prefix of the original request.
+    pub rules: Vec<ForwardAuthRule>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardAuthRule {
+    pub prefix: String,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JobsConfig {
     /// Cron expression with seconds: sec min hour day-of-month month day-of-week.
     pub purge_schedule: String,
@@ -268,6 +296,7 @@ impl Default for Config {
                 access_token_strategy: AccessTokenStrategy::Opaque,
                 access_token_ttl: Duration::from_secs(3600),
                 refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+                refresh_token_rotation_grace_period: Duration::from_secs(5),
                 id_token_ttl: Duration::from_secs(3600),
                 auth_code_ttl: Duration::from_secs(600),
                 login_consent_request_ttl: Duration::from_secs(1800),
@@ -307,6 +336,13 @@ impl Default for Config {
             },
             jobs: JobsConfig {
                 purge_schedule: "0 */5 * * * *".into(),
+            },
+            forward_auth: ForwardAuthConfig {
+                path: "/auth/verify".into(),
+                cache_ttl: Duration::from_secs(10),
+                cache_max_entries: 10_000,
+                audience: None,
+                rules: Vec::new(),
             },
             log: LogConfig {
                 level: "info".into(),
@@ -464,6 +500,12 @@ impl Config {
                 return Err(ConfigError::key(key, "must be at least one second"));
             }
         }
+        if hydra.refresh_token_rotation_grace_period > Duration::from_secs(300) {
+            return Err(ConfigError::key(
+                "hydra.refresh_token_rotation_grace_period",
+                "must be at most 5m (Hydra's limit)",
+            ));
+        }
         if !matches!(
             hydra.log_level.as_str(),
             "trace" | "debug" | "info" | "warn" | "warning" | "error" | "fatal" | "panic"
@@ -477,6 +519,19 @@ impl Config {
             ));
         }
         self.validate_users_and_otp()?;
+        let forward_auth = &self.forward_auth;
+        if !forward_auth.path.starts_with('/') || forward_auth.path.len() < 2 {
+            return Err(ConfigError::key(
+                "forward_auth.path",
+                "must be a path such as \"/auth/verify\"",
+            ));
+        }
+        if forward_auth.cache_max_entries == 0 {
+            return Err(ConfigError::key(
+                "forward_auth.cache_max_entries",
+                "must be at least 1",
+            ));
+        }
         self.validate_sms()?;
         if tokio_cron_scheduler::Job::new_async(self.jobs.purge_schedule.as_str(), |_, _| {
             Box::pin(async {})

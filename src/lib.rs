@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod doctor;
 pub mod domain;
+pub mod forward_auth;
 pub mod hydra;
 pub mod jobs;
 pub mod lock;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub proxy: HydraProxy,
     pub otp: OtpService,
     pub csrf: web::Csrf,
+    pub challenges: web::challenges::ChallengeMemory,
+    pub forward_auth: forward_auth::ForwardAuth,
 }
 
 /// Why gatehouse could not start, worded for the operator.
@@ -155,7 +158,7 @@ impl Application {
             csrf_key.as_bytes(),
             config.server.public_url.scheme() == "https",
         );
-        let jobs = jobs::start(store.clone(), clock, &config.jobs.purge_schedule).await?;
+        let jobs = jobs::start(store.clone(), clock.clone(), &config.jobs.purge_schedule).await?;
 
         let hydra = HydraClient::new(config.hydra_admin_url());
         let supervisor = match config.hydra.mode {
@@ -163,6 +166,11 @@ impl Application {
             HydraMode::External => None,
         };
         let proxy = HydraProxy::new(&config.hydra_public_url(), &config.server.public_url);
+        let challenges = web::challenges::ChallengeMemory::new(
+            config.hydra.login_consent_request_ttl.as_secs() as i64,
+        );
+        let forward_auth =
+            forward_auth::ForwardAuth::new(hydra.clone(), &config.forward_auth, clock.clone());
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -170,6 +178,8 @@ impl Application {
             proxy,
             otp,
             csrf,
+            challenges,
+            forward_auth,
         };
         Ok(Application {
             listener,

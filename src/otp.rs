@@ -107,12 +107,26 @@ impl OtpService {
         phone: &PhoneNumber,
         client_ip: Option<IpAddr>,
     ) -> Result<IssuedCode, OtpError> {
+        self.issue_until(phone, client_ip, None).await
+    }
+
+    /// Like [`OtpService::issue`], but the code dies no later than `deadline`
+    /// (unix seconds): a code must not outlive the sign-in it belongs to.
+    pub async fn issue_until(
+        &self,
+        phone: &PhoneNumber,
+        client_ip: Option<IpAddr>,
+        deadline: Option<i64>,
+    ) -> Result<IssuedCode, OtpError> {
         let now = self.clock.now();
         let code = generate_code(self.policy.length);
         let challenge_id = random_hex(16);
         let code_hash = self.hash(&challenge_id, &code);
         let limits = self.limits(phone, client_ip);
-        let expires_at = now + self.policy.ttl.as_secs() as i64;
+        let mut expires_at = now + self.policy.ttl.as_secs() as i64;
+        if let Some(deadline) = deadline {
+            expires_at = expires_at.min(deadline);
+        }
         let max_attempts = self.policy.max_attempts;
         let signup = self.signup;
 
@@ -168,7 +182,7 @@ impl OtpService {
             tracing::info!(phone = %phone.masked(), "no code sent: no such user or account disabled");
         }
         Ok(IssuedCode {
-            expires_in: self.policy.ttl,
+            expires_in: Duration::from_secs((expires_at - now).max(0) as u64),
             resend_after: self.policy.resend_cooldown,
         })
     }

@@ -5,146 +5,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::oauth::{register_client, verify_jwt, Authorization, Browser, Client, Hop};
-use common::{TestApp, WebhookSink};
-use gatehouse::config::{AccessTokenStrategy, Config, SmsSenderKind};
+use common::oauth::{verify_jwt, Browser, Hop};
+use common::world::{trusted, World};
+use gatehouse::config::AccessTokenStrategy;
 use gatehouse::domain::PhoneNumber;
 use gatehouse::store::users::{self, Profile};
 use serde_json::{json, Value};
-
-struct World {
-    app: TestApp,
-    sms: WebhookSink,
-    callback: WebhookSink,
-}
-
-impl World {
-    async fn new() -> World {
-        Self::with(|_| {}).await
-    }
-
-    async fn with(customize: impl FnOnce(&mut Config)) -> World {
-        let sms = WebhookSink::start(200).await;
-        let callback = WebhookSink::start(200).await;
-        let url = sms.url.clone();
-        let app = TestApp::spawn_with(|config| {
-            config.sms.sender = SmsSenderKind::Webhook;
-            config.sms.webhook.url = Some(url.parse().unwrap());
-            customize(config);
-        })
-        .await;
-        World { app, sms, callback }
-    }
-
-    async fn client(&self, extra: Value) -> Client {
-        register_client(&self.app, &self.callback, extra).await
-    }
-
-    /// Opens the authorization URL and follows Hydra to gatehouse's login page.
-    async fn open(&self, browser: &Browser, auth: &Authorization) -> Hop {
-        browser.follow(&auth.url, &self.callback.url).await
-    }
-
-    /// From the phone form to an accepted login; returns the hop after the code.
-    async fn enter_phone_and_code(
-        &self,
-        browser: &Browser,
-        login: &Hop,
-        phone: &str,
-        remember: bool,
-    ) -> Hop {
-        assert_eq!(login.status, 200, "login page: {}", login.body);
-        assert!(login.body.contains("name=\"phone\""), "{}", login.body);
-        let code_page = browser
-            .submit(
-                &self.app,
-                login,
-                "/login",
-                &[("action", "send"), ("phone", phone)],
-            )
-            .await;
-        assert_eq!(code_page.status, 200, "{}", code_page.body);
-        assert!(
-            code_page.body.contains("one-time-code"),
-            "{}",
-            code_page.body
-        );
-        let code = self.sms.last_code_for(phone).expect("an SMS was sent");
-        let mut fields = vec![("action", "verify"), ("code", code.as_str())];
-        if remember {
-            fields.push(("remember", "1"));
-        }
-        browser
-            .submit(&self.app, &code_page, "/login", &fields)
-            .await
-    }
-
-    /// The whole flow for a client whose consent is automatic: returns tokens.
-    async fn sign_in(
-        &self,
-        browser: &Browser,
-        client: &Client,
-        phone: &str,
-        scope: &str,
-        remember: bool,
-    ) -> Value {
-        let auth = client.authorize(&self.app, scope);
-        let login = self.open(browser, &auth).await;
-        let accepted = self
-            .enter_phone_and_code(browser, &login, phone, remember)
-            .await;
-        let callback = self.follow_to_callback(browser, &accepted).await;
-        self.redeem(client, &auth, &callback).await
-    }
-
-    async fn follow_to_callback(&self, browser: &Browser, hop: &Hop) -> Hop {
-        let location = hop
-            .location
-            .clone()
-            .unwrap_or_else(|| panic!("expected a redirect, got {}: {}", hop.status, hop.body));
-        let last = browser.follow(&location, &self.callback.url).await;
-        assert!(
-            last.location
-                .as_deref()
-                .is_some_and(|l| l.starts_with(&self.callback.url)),
-            "expected the client's callback, got {} {:?}: {}",
-            last.status,
-            last.location,
-            last.body
-        );
-        last
-    }
-
-    /// Checks `state` and exchanges the code; returns the token response.
-    async fn redeem(&self, client: &Client, auth: &Authorization, callback: &Hop) -> Value {
-        assert_eq!(
-            callback.location_param("state").as_deref(),
-            Some(auth.state.as_str())
-        );
-        let code = callback
-            .location_param("code")
-            .expect("code in the callback");
-        let (status, tokens) = client.exchange(&self.app, &code, &auth.verifier).await;
-        assert_eq!(status, 200, "{tokens}");
-        tokens
-    }
-
-    async fn add_user(&self, phone: &str, profile: Profile) -> String {
-        let phone = PhoneNumber::parse(phone, None).unwrap();
-        let store =
-            gatehouse::store::Store::open(&self.app.config.data_dir.join("gatehouse.sqlite"))
-                .unwrap();
-        store
-            .run(move |conn| users::insert(conn, &phone, &profile, true, 1_800_000_000))
-            .await
-            .unwrap()
-            .id
-    }
-}
-
-fn trusted() -> Value {
-    json!({"skip_consent": true})
-}
 
 const USER_CLAIMS: &[&str] = &[
     "name",
@@ -308,7 +174,8 @@ async fn each_scope_yields_exactly_its_claims() {
 
 #[tokio::test]
 async fn refresh_rotates_and_revocation_deactivates() {
-    let world = World::new().await;
+    let world =
+        World::with(|c| c.hydra.refresh_token_rotation_grace_period = Duration::from_secs(1)).await;
     let client = world.client(trusted()).await;
     let tokens = world
         .sign_in(
@@ -327,6 +194,8 @@ async fn refresh_rotates_and_revocation_deactivates() {
     assert_ne!(new, old);
     let (status, again) = client.refresh(&world.app, new).await;
     assert_eq!(status, 200, "the new refresh token works: {again}");
+    // Past the rotation grace period the old refresh token is dead.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let (status, body) = client.refresh(&world.app, old).await;
     assert_eq!(status, 400, "the old refresh token is rejected: {body}");
     assert_eq!(body["error"], "invalid_grant");
@@ -715,12 +584,17 @@ async fn an_expired_challenge_gets_the_start_again_page() {
             &[("action", "send"), ("phone", "+12015550149")],
         )
         .await;
-    assert_eq!(hop.status, 404, "{}", hop.body);
+    assert_eq!(hop.status, 410, "{}", hop.body);
     assert!(hop.body.contains("start again"), "{}", hop.body);
     assert!(
         world.sms.received().is_empty(),
         "no code for a dead challenge"
     );
+    // "Start again" goes back to the client's authorization URL: a fresh login.
+    let again = common::oauth::hidden_href(&hop.body).expect("a start-again link");
+    let fresh = browser.follow(&again, &world.callback.url).await;
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
+    assert!(fresh.body.contains("name=\"phone\""), "{}", fresh.body);
 }
 
 #[tokio::test]

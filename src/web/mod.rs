@@ -1,9 +1,11 @@
 //! HTTP routes on the one public port.
 
+pub mod challenges;
 mod client_ip;
 mod consent;
 pub mod csrf;
 mod error;
+mod forward_auth;
 mod health;
 mod login;
 mod logout;
@@ -35,6 +37,7 @@ pub fn router(state: AppState) -> Router {
             .route("/logged-out", get(logout::logged_out))
             .route("/error", get(error::show))
             .route(views::STYLESHEET_PATH, get(views::stylesheet))
+            .route(&state.config.forward_auth.path, any(forward_auth::verify))
             .fallback(health::not_found),
     );
 

@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod oauth;
+pub mod world;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -63,6 +64,8 @@ pub struct TestApp {
     pub hydra: HydraStatus,
     /// The app's OTP service, for tests that issue codes without the pages.
     pub otp: gatehouse::otp::OtpService,
+    /// Everything the handlers share (services, config), for white-box checks.
+    pub state: gatehouse::AppState,
     /// A client that does not follow redirects, like a careful OAuth client.
     pub http: reqwest::Client,
     pub data_dir: tempfile::TempDir,
@@ -92,6 +95,7 @@ impl TestApp {
         let address = format!("http://{}", app.local_addr());
         let hydra = app.hydra_status().expect("supervised mode");
         let otp = app.state().otp.clone();
+        let state = app.state().clone();
         let (tx, rx) = oneshot::channel();
         let server = tokio::spawn(app.run_until_stopped(async {
             let _ = rx.await;
@@ -106,6 +110,7 @@ impl TestApp {
             config,
             hydra,
             otp,
+            state,
             http: http_client(),
             data_dir,
             shutdown: Some(tx),
@@ -142,6 +147,34 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server result");
         }
+    }
+
+    /// Runs the `gatehouse` binary with a config file for this instance
+    /// (its data dir and ports), as an operator on the same machine would.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let listen = self.config.server.listen;
+        let config = format!(
+            "data_dir = {:?}\n[server]\nlisten = \"{listen}\"\npublic_url = \"{}\"\n\
+             [hydra]\npublic_port = {}\nadmin_port = {}\n",
+            self.config.data_dir.display().to_string(),
+            self.config.server.public_url,
+            self.config.hydra.public_port,
+            self.config.hydra.admin_port,
+        );
+        let path = self.config.data_dir.join("cli-config.toml");
+        std::fs::write(&path, config).unwrap();
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        command
+            .arg("--config")
+            .arg(&path)
+            .args(args)
+            .kill_on_drop(true);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("GATEHOUSE_") {
+                command.env_remove(key);
+            }
+        }
+        command.output().await.expect("run gatehouse")
     }
 
     /// Gatehouse's typed client of this instance's Hydra admin API.

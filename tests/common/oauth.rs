@@ -259,6 +259,13 @@ pub fn hidden_inputs(html: &str) -> HashMap<String, String> {
     inputs
 }
 
+/// The target of the page's first `<a class="button" href="...">`.
+pub fn hidden_href(html: &str) -> Option<String> {
+    let start = html.find("<a class=\"button\" href=\"")? + "<a class=\"button\" href=\"".len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
 /// Decodes a JWT's payload without checking it (for claims only).
 pub fn jwt_payload(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("a JWT");
