@@ -127,6 +127,20 @@ fn data_dir_permissions(data_dir: &Path) -> Vec<Finding> {
         secrets.sort();
         checked.extend(secrets.into_iter().map(|p| (p, 0o600)));
     }
+    // Databases: only their owner matters (the dir is private), but a
+    // `-wal`/`-shm` left by root locks the service out of its own data.
+    let mut owned_only = Vec::new();
+    for db in [data_dir.join("gatehouse.sqlite"), paths.database.clone()] {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = db.as_os_str().to_owned();
+            path.push(suffix);
+            owned_only.push((PathBuf::from(path), None));
+        }
+    }
+    let checked = checked
+        .into_iter()
+        .map(|(path, mode)| (path, Some(mode)))
+        .chain(owned_only);
     let mut findings = Vec::new();
     let mut loose = 0;
     for (path, wanted) in checked {
@@ -134,7 +148,7 @@ fn data_dir_permissions(data_dir: &Path) -> Vec<Finding> {
             continue; // created on first start
         };
         let mode = metadata.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
+        if let Some(wanted) = wanted.filter(|_| mode & 0o077 != 0) {
             loose += 1;
             findings.push(problem(
                 format!("{} has mode {mode:04o}, readable by others", path.display()),

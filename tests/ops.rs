@@ -754,6 +754,21 @@ async fn doctor_names_the_fix_for_each_problem() {
         "{all}"
     );
 
+    // A database sidecar left behind by another user (root, say).
+    let wal = config.data_dir.join("gatehouse.sqlite-wal");
+    std::fs::write(&wal, b"").unwrap();
+    std::os::unix::fs::chown(&wal, Some(65534), Some(65534)).unwrap();
+    let (code, lines, all) = doctor(&env).await;
+    std::fs::remove_file(&wal).unwrap();
+    assert_eq!(code, Some(1), "{all}");
+    let found = problems(&lines);
+    assert_eq!(found.len(), 1, "{all}");
+    assert!(
+        found[0].contains("gatehouse.sqlite-wal belongs to uid 65534"),
+        "{all}"
+    );
+    assert!(found[0].contains("fix: chown -R"), "{all}");
+
     // A missing Hydra binary.
     let mut missing = env.clone();
     set_env(
