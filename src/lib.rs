@@ -169,8 +169,7 @@ impl Application {
         let challenges = web::challenges::ChallengeMemory::new(
             config.hydra.login_consent_request_ttl.as_secs() as i64,
         );
-        let forward_auth =
-            forward_auth::ForwardAuth::new(hydra.clone(), &config.forward_auth, clock.clone());
+        let forward_auth = forward_auth::ForwardAuth::new(hydra.clone(), &config, clock.clone());
         let state = AppState {
             config: Arc::new(config),
             store,

@@ -172,3 +172,62 @@ async fn the_cache_spares_hydra_and_garbage_does_not_grow_it() {
         "refusals are not cached"
     );
 }
+
+#[tokio::test]
+async fn jwt_access_tokens_are_verified_locally() {
+    let world = World::with(|c| {
+        c.hydra.access_token_strategy = gatehouse::config::AccessTokenStrategy::Jwt;
+        c.hydra.access_token_ttl = Duration::from_secs(2);
+    })
+    .await;
+    let client = world
+        .client(json!({"skip_consent": true, "scope": "openid offline_access read"}))
+        .await;
+    let tokens = world
+        .sign_in(
+            &Browser::new(),
+            &client,
+            "+12015550181",
+            "openid read",
+            false,
+        )
+        .await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let forward_auth = world.app.state.forward_auth.clone();
+
+    let ok = verify(&world, Some(access), "/api", "?scope=read").await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["x-auth-client-id"], client.id.as_str());
+    assert_eq!(ok.headers()["x-auth-scope"], "openid read");
+    assert_eq!(
+        verify(&world, Some(access), "/api", "?scope=admin")
+            .await
+            .status(),
+        403
+    );
+
+    // A changed signature, an id_token and garbage are refused.
+    let mut tampered = access.to_string();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    for (token, what) in [
+        (tampered.as_str(), "tampered"),
+        (tokens["id_token"].as_str().unwrap(), "an id_token"),
+        ("a.b.c", "garbage"),
+    ] {
+        assert_eq!(
+            verify(&world, Some(token), "/", "").await.status(),
+            401,
+            "{what}"
+        );
+    }
+    assert_eq!(
+        forward_auth.introspection_calls(),
+        0,
+        "no introspection with JWTs"
+    );
+
+    // Expired (the access token lives 2 s; 2 s leeway for clock skew).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(verify(&world, Some(access), "/", "").await.status(), 401);
+}

@@ -59,8 +59,8 @@ pub async fn verify(
             StatusCode::FORBIDDEN,
             &format!(r#"Bearer error="insufficient_scope", scope="{scope}""#),
         ),
-        Err(Denied::Unavailable(error)) => {
-            tracing::error!(%error, "forward auth cannot reach Hydra");
+        Err(error @ (Denied::Unavailable(_) | Denied::KeysUnavailable(_))) => {
+            tracing::error!(%error, "forward auth cannot check tokens");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
