@@ -32,6 +32,7 @@ pub struct Config {
     pub sms: SmsConfig,
     pub jobs: JobsConfig,
     pub forward_auth: ForwardAuthConfig,
+    pub metrics: MetricsConfig,
     pub log: LogConfig,
 }
 
@@ -213,6 +214,13 @@ pub struct ForwardAuthConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Where `GET /metrics` (Prometheus text) is served; unset = off.
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ForwardAuthRule {
     pub prefix: String,
     pub scopes: Vec<String>,
@@ -339,6 +347,7 @@ impl Default for Config {
                 audience: None,
                 rules: Vec::new(),
             },
+            metrics: MetricsConfig { listen: None },
             log: LogConfig {
                 level: "info".into(),
                 format: LogFormat::Text,
@@ -512,6 +521,14 @@ impl Config {
                 "forward_auth.path",
                 "must be a path such as \"/auth/verify\"",
             ));
+        }
+        if let Some(listen) = self.metrics.listen {
+            if listen == self.server.listen {
+                return Err(ConfigError::key(
+                    "metrics.listen",
+                    "must differ from server.listen (metrics stay off the public port)",
+                ));
+            }
         }
         if forward_auth.cache_max_entries == 0 {
             return Err(ConfigError::key(
