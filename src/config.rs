@@ -210,6 +210,8 @@ pub struct ForwardAuthConfig {
     pub audience: Option<String>,
     /// Scopes required per path prefix of the original request.
     pub rules: Vec<ForwardAuthRule>,
+    /// Token claims passed to the upstream as headers: claim -> header name.
+    pub claim_headers: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -346,6 +348,7 @@ impl Default for Config {
                 cache_max_entries: 10_000,
                 audience: None,
                 rules: Vec::new(),
+                claim_headers: Default::default(),
             },
             metrics: MetricsConfig { listen: None },
             log: LogConfig {
@@ -527,6 +530,14 @@ impl Config {
                 return Err(ConfigError::key(
                     "metrics.listen",
                     "must differ from server.listen (metrics stay off the public port)",
+                ));
+            }
+        }
+        for header in forward_auth.claim_headers.values() {
+            if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                return Err(ConfigError::key(
+                    "forward_auth.claim_headers",
+                    format!("`{header}` is not a valid header name"),
                 ));
             }
         }

@@ -2,6 +2,7 @@
 //! Used by `GET /auth/verify`, which nginx `auth_request`, Caddy
 //! `forward_auth` and Traefik `ForwardAuth` call before every request.
 
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 mod jwt;
@@ -15,13 +16,16 @@ use crate::hydra::{HydraClient, HydraError};
 use crate::metrics::Metrics;
 
 /// What the upstream learns about an accepted token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
     pub subject: String,
     pub client_id: String,
     pub scopes: Vec<String>,
     /// Unix seconds.
     pub expires_at: i64,
+    /// The token's other claims (`iss`, `aud`, and the access-token claims
+    /// gatehouse put in at consent), for `forward_auth.claim_headers`.
+    pub claims: Map<String, Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +171,13 @@ impl ForwardAuth {
                 return Err(Denied::InvalidToken);
             }
         }
+        let mut claims = answer.ext.clone();
+        if let Some(iss) = &answer.iss {
+            claims.insert("iss".into(), Value::from(iss.as_str()));
+        }
+        claims.insert("aud".into(), Value::from(answer.aud.clone()));
         let principal = Principal {
+            claims,
             subject: answer.sub.unwrap_or_default(),
             client_id: answer.client_id.unwrap_or_default(),
             scopes: answer
