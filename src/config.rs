@@ -32,6 +32,7 @@ pub struct Config {
     pub sms: SmsConfig,
     pub jobs: JobsConfig,
     pub forward_auth: ForwardAuthConfig,
+    pub metrics: MetricsConfig,
     pub log: LogConfig,
 }
 
@@ -213,6 +214,15 @@ pub struct ForwardAuthConfig {
     pub audience: Option<String>,
     /// Scopes required per path prefix of the original request.
     pub rules: Vec<ForwardAuthRule>,
+    /// Token claims passed to the upstream as headers: claim -> header name.
+    pub claim_headers: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Where `GET /metrics` (Prometheus text) is served; unset = off.
+    pub listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -343,7 +353,9 @@ impl Default for Config {
                 cache_max_entries: 10_000,
                 audience: None,
                 rules: Vec::new(),
+                claim_headers: Default::default(),
             },
+            metrics: MetricsConfig { listen: None },
             log: LogConfig {
                 level: "info".into(),
                 format: LogFormat::Text,
@@ -525,6 +537,22 @@ impl Config {
                 "forward_auth.path",
                 "must be a path such as \"/auth/verify\"",
             ));
+        }
+        if let Some(listen) = self.metrics.listen {
+            if listen == self.server.listen {
+                return Err(ConfigError::key(
+                    "metrics.listen",
+                    "must differ from server.listen (metrics stay off the public port)",
+                ));
+            }
+        }
+        for header in forward_auth.claim_headers.values() {
+            if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                return Err(ConfigError::key(
+                    "forward_auth.claim_headers",
+                    format!("`{header}` is not a valid header name"),
+                ));
+            }
         }
         if forward_auth.cache_max_entries == 0 {
             return Err(ConfigError::key(

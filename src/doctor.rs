@@ -236,6 +236,9 @@ async fn hydra_binary(binary: &Path) -> Finding {
 
 fn ports(config: &Config, running: bool) -> Vec<Finding> {
     let mut wanted = vec![("server.listen", config.server.listen)];
+    if let Some(metrics) = config.metrics.listen {
+        wanted.push(("metrics.listen", metrics));
+    }
     if config.hydra.mode == HydraMode::Supervised {
         for (key, port) in [
             ("hydra.public_port", config.hydra.public_port),

@@ -15,6 +15,7 @@ pub mod forward_auth;
 pub mod hydra;
 pub mod jobs;
 pub mod lock;
+pub mod metrics;
 pub mod notify;
 pub mod otp;
 pub mod secrets;
@@ -54,6 +55,7 @@ pub struct AppState {
     pub csrf: web::Csrf,
     pub challenges: web::challenges::ChallengeMemory,
     pub forward_auth: forward_auth::ForwardAuth,
+    pub metrics: metrics::Metrics,
 }
 
 /// Why gatehouse could not start, worded for the operator.
@@ -61,6 +63,11 @@ pub struct AppState {
 pub enum StartupError {
     #[error("configuration key `server.listen`: cannot listen on {addr}: {source}")]
     Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("configuration key `metrics.listen`: cannot listen on {addr}: {source}")]
+    MetricsListen {
         addr: SocketAddr,
         source: std::io::Error,
     },
@@ -86,6 +93,7 @@ pub enum StartupError {
 
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     supervisor: Option<HydraSupervisor>,
     jobs: JobScheduler,
@@ -122,6 +130,15 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartupError::Listen { addr, source })?;
+        let metrics_listener = match config.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::MetricsListen { addr, source })?,
+            ),
+            None => None,
+        };
+        let metrics = metrics::Metrics::new();
         let database = data_dir.join("gatehouse.sqlite");
         let store = tokio::task::spawn_blocking(move || Store::open(&database))
             .await
@@ -147,7 +164,8 @@ impl Application {
             &config,
             otp_key.as_bytes(),
             clock.clone(),
-        );
+        )
+        .with_metrics(metrics.clone());
         let csrf_key_path = data_dir.join("secrets").join("csrf.secret");
         let csrf_key =
             secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {
@@ -165,11 +183,15 @@ impl Application {
             HydraMode::Supervised => Some(HydraSupervisor::start(&config, hydra.clone()).await?),
             HydraMode::External => None,
         };
+        if let Some(supervisor) = &supervisor {
+            metrics.watch_hydra(supervisor.status());
+        }
         let proxy = HydraProxy::new(&config.hydra_public_url(), &config.server.public_url);
         let challenges = web::challenges::ChallengeMemory::new(
             config.hydra.login_consent_request_ttl.as_secs() as i64,
         );
-        let forward_auth = forward_auth::ForwardAuth::new(hydra.clone(), &config, clock.clone());
+        let forward_auth =
+            forward_auth::ForwardAuth::new(hydra.clone(), &config, clock.clone(), metrics.clone());
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -179,9 +201,11 @@ impl Application {
             csrf,
             challenges,
             forward_auth,
+            metrics,
         };
         Ok(Application {
             listener,
+            metrics_listener,
             state,
             supervisor,
             jobs,
@@ -211,6 +235,14 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let grace = self.state.config.server.shutdown_timeout;
+        // Metrics have their own listener; it simply ends with the process.
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let router = axum::Router::new()
+                .route("/metrics", axum::routing::get(metrics::scrape))
+                .with_state(self.state.metrics.clone());
+            tracing::info!(listen = ?listener.local_addr().ok(), "metrics are served");
+            tokio::spawn(async move { axum::serve(listener, router).await })
+        });
         let router = web::router(self.state);
         tracing::info!(
             listen = %self.listener.local_addr()?,
@@ -246,6 +278,9 @@ impl Application {
                 Ok(())
             }
         };
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
         let mut jobs = self.jobs;
         if let Err(error) = jobs.shutdown().await {
             tracing::warn!(%error, "clean-up jobs did not stop cleanly");

@@ -25,6 +25,9 @@ async fn verify(world: &World, token: Option<&str>, uri: &str, query: &str) -> r
 async fn world_with_token(cache_ttl: Duration, scope: &str) -> (World, serde_json::Value) {
     let world = World::with(|c| {
         c.forward_auth.cache_ttl = cache_ttl;
+        c.forward_auth
+            .claim_headers
+            .insert("iss".into(), "X-Auth-Issuer".into());
         c.forward_auth.rules = vec![ForwardAuthRule {
             prefix: "/api/admin".into(),
             scopes: vec!["admin".into()],
@@ -52,6 +55,12 @@ async fn good_tokens_pass_with_identity_headers_and_bad_ones_do_not() {
     assert_eq!(subject.len(), 32, "the user's id");
     assert!(!ok.headers()["x-auth-client-id"].is_empty());
     assert_eq!(ok.headers()["x-auth-scope"], "openid offline_access read");
+    let issuer = common::oauth::issuer(&world.app).await;
+    assert_eq!(
+        ok.headers()["x-auth-issuer"],
+        issuer.as_str(),
+        "a configured claim header"
+    );
 
     for (token, what) in [
         (None, "no token"),
@@ -178,6 +187,9 @@ async fn jwt_access_tokens_are_verified_locally() {
     let world = World::with(|c| {
         c.hydra.access_token_strategy = gatehouse::config::AccessTokenStrategy::Jwt;
         c.hydra.access_token_ttl = Duration::from_secs(2);
+        c.forward_auth
+            .claim_headers
+            .insert("iss".into(), "X-Auth-Issuer".into());
     })
     .await;
     let client = world
@@ -199,6 +211,8 @@ async fn jwt_access_tokens_are_verified_locally() {
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.headers()["x-auth-client-id"], client.id.as_str());
     assert_eq!(ok.headers()["x-auth-scope"], "openid read");
+    let issuer = common::oauth::issuer(&world.app).await;
+    assert_eq!(ok.headers()["x-auth-issuer"], issuer.as_str());
     assert_eq!(
         verify(&world, Some(access), "/api", "?scope=admin")
             .await

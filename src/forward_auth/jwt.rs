@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
@@ -34,6 +35,9 @@ struct AccessClaims {
     #[serde(default)]
     scp: Vec<String>,
     exp: i64,
+    /// Everything else (`iss`, `aud`, `ext` with gatehouse's claims, ...).
+    #[serde(flatten)]
+    rest: Map<String, Value>,
 }
 
 impl JwtVerifier {
@@ -92,7 +96,13 @@ impl JwtVerifier {
         let claims = decode::<AccessClaims>(token, &key, &validation)
             .map_err(|_| Denied::InvalidToken)?
             .claims;
+        // Hydra nests the consent's access-token claims under `ext`.
+        let mut rest = claims.rest;
+        if let Some(Value::Object(ext)) = rest.remove("ext") {
+            rest.extend(ext);
+        }
         Ok(Principal {
+            claims: rest,
             subject: claims.sub,
             client_id: claims.client_id,
             scopes: claims.scp,

@@ -2,6 +2,7 @@
 //! Used by `GET /auth/verify`, which nginx `auth_request`, Caddy
 //! `forward_auth` and Traefik `ForwardAuth` call before every request.
 
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 mod jwt;
@@ -12,15 +13,19 @@ use std::sync::{Arc, Mutex};
 use crate::clock::Clock;
 use crate::config::{AccessTokenStrategy, Config, ForwardAuthConfig};
 use crate::hydra::{HydraClient, HydraError};
+use crate::metrics::Metrics;
 
 /// What the upstream learns about an accepted token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
     pub subject: String,
     pub client_id: String,
     pub scopes: Vec<String>,
     /// Unix seconds.
     pub expires_at: i64,
+    /// The token's other claims (`iss`, `aud`, and the access-token claims
+    /// gatehouse put in at consent), for `forward_auth.claim_headers`.
+    pub claims: Map<String, Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +54,7 @@ pub struct ForwardAuth {
     in_flight: Arc<Vec<tokio::sync::Mutex<()>>>,
     /// Set with JWT access tokens: verified locally, never introspected.
     jwt: Option<Arc<jwt::JwtVerifier>>,
+    metrics: Metrics,
 }
 
 const IN_FLIGHT_SHARDS: usize = 64;
@@ -57,7 +63,7 @@ const IN_FLIGHT_SHARDS: usize = 64;
 type Cache = HashMap<[u8; 32], (Principal, i64)>;
 
 impl ForwardAuth {
-    pub fn new(hydra: HydraClient, config: &Config, clock: Clock) -> ForwardAuth {
+    pub fn new(hydra: HydraClient, config: &Config, clock: Clock, metrics: Metrics) -> ForwardAuth {
         let jwt = (config.hydra.access_token_strategy == AccessTokenStrategy::Jwt).then(|| {
             Arc::new(jwt::JwtVerifier::new(
                 &config.hydra_public_url(),
@@ -68,6 +74,7 @@ impl ForwardAuth {
         let config = &config.forward_auth;
         ForwardAuth {
             jwt,
+            metrics,
             hydra,
             config: Arc::new(config.clone()),
             cache: Arc::default(),
@@ -80,6 +87,22 @@ impl ForwardAuth {
     /// Checks `token` for a request to `path`, with `extra_scopes` asked for
     /// by the proxy configuration (`?scope=`).
     pub async fn check(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        extra_scopes: &[String],
+    ) -> Result<Principal, Denied> {
+        let decision = self.decide(token, path, extra_scopes).await;
+        self.metrics.forward_auth(match &decision {
+            Ok(_) => "allowed",
+            Err(Denied::MissingToken | Denied::InvalidToken) => "unauthorized",
+            Err(Denied::InsufficientScope(_)) => "forbidden",
+            Err(_) => "unavailable",
+        });
+        decision
+    }
+
+    async fn decide(
         &self,
         token: Option<&str>,
         path: &str,
@@ -119,12 +142,14 @@ impl ForwardAuth {
         }
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(principal) = self.cached(&key) {
+            self.metrics.forward_auth_cache_hit();
             return Ok(principal);
         }
         let _one_at_a_time = self.in_flight[usize::from(key[0]) % IN_FLIGHT_SHARDS]
             .lock()
             .await;
         if let Some(principal) = self.cached(&key) {
+            self.metrics.forward_auth_cache_hit();
             return Ok(principal);
         }
         let now = self.clock.now();
@@ -146,7 +171,13 @@ impl ForwardAuth {
                 return Err(Denied::InvalidToken);
             }
         }
+        let mut claims = answer.ext.clone();
+        if let Some(iss) = &answer.iss {
+            claims.insert("iss".into(), Value::from(iss.as_str()));
+        }
+        claims.insert("aud".into(), Value::from(answer.aud.clone()));
         let principal = Principal {
+            claims,
             subject: answer.sub.unwrap_or_default(),
             client_id: answer.client_id.unwrap_or_default(),
             scopes: answer

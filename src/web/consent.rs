@@ -58,6 +58,7 @@ pub async fn show(
         state
             .challenges
             .remember_answer(&challenge, &redirect.redirect_to);
+        state.metrics.consent("automatic");
         return Ok(Redirect::to(&redirect.redirect_to).into_response());
     }
     let subject = request.subject.clone();
@@ -118,6 +119,11 @@ pub async fn submit(
         }
         _ => return Err(PageError::BadForm),
     };
+    state.metrics.consent(if form.action == "allow" {
+        "allowed"
+    } else {
+        "denied"
+    });
     state
         .challenges
         .remember_answer(challenge, &redirect.redirect_to);

@@ -91,6 +91,7 @@ pub async fn show(
         state
             .challenges
             .remember_answer(&challenge, &redirect.redirect_to);
+        state.metrics.sign_in("browser", "remembered");
         return Ok(Redirect::to(&redirect.redirect_to).into_response());
     }
     let hint = request.oidc_context.login_hint.clone().unwrap_or_default();
@@ -164,6 +165,7 @@ pub async fn submit(
         state
             .challenges
             .remember_answer(challenge, &redirect.redirect_to);
+        state.metrics.sign_in("browser", "cancelled");
         return Ok(Redirect::to(&redirect.redirect_to).into_response());
     }
     if form.action == "change" {
@@ -214,9 +216,11 @@ pub async fn submit(
                 state
                     .challenges
                     .remember_answer(challenge, &redirect.redirect_to);
+                state.metrics.sign_in("browser", "success");
                 Ok(Redirect::to(&redirect.redirect_to).into_response())
             }
             Err(error) => {
+                state.metrics.sign_in("browser", "failure");
                 let (message, status) = verify_failure(error)?;
                 Ok(render(
                     view(code_stage, None, Some(message), status),

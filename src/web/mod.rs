@@ -45,7 +45,13 @@ pub fn router(state: AppState) -> Router {
     for path in HYDRA_PUBLIC_PATHS {
         hydra = hydra.route(path, any(proxy::forward));
     }
-    own.merge(hydra).with_state(state)
+    let metrics = state.metrics.clone();
+    own.merge(hydra)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track_http,
+        ))
+        .with_state(state)
 }
 
 /// Headers every page gatehouse renders itself carries. Hydra's responses
