@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod headless;
 pub mod hydra;
 pub mod jobs;
 pub mod otp;
@@ -46,6 +47,7 @@ pub struct AppState {
     pub proxy: HydraProxy,
     pub otp: OtpService,
     pub csrf: web::Csrf,
+    pub headless: headless::HeadlessService,
 }
 
 /// Why gatehouse could not start, worded for the operator.
@@ -147,13 +149,21 @@ impl Application {
             HydraMode::External => None,
         };
         let proxy = HydraProxy::new(&config.hydra_public_url(), &config.server.public_url);
+        let config = Arc::new(config);
+        let headless = headless::HeadlessService::new(
+            config.clone(),
+            store.clone(),
+            hydra.clone(),
+            otp.clone(),
+        );
         let state = AppState {
-            config: Arc::new(config),
+            config,
             store,
             hydra,
             proxy,
             otp,
             csrf,
+            headless,
         };
         Ok(Application {
             listener,

@@ -4,6 +4,7 @@ mod client_ip;
 mod consent;
 pub mod csrf;
 mod error;
+mod headless;
 mod health;
 mod login;
 mod logout;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
             .route("/logged-out", get(logout::logged_out))
             .route("/error", get(error::show))
             .route(views::STYLESHEET_PATH, get(views::stylesheet))
+            .merge(headless::routes())
             .fallback(health::not_found),
     );
 
