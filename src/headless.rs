@@ -524,8 +524,13 @@ fn query_param(url: &Url, name: &str) -> Option<String> {
 }
 
 /// Same scheme, host, port and path: where the client's code is delivered.
-fn same_endpoint(url: &Url, redirect_uri: &Url) -> bool {
-    url.origin() == redirect_uri.origin() && url.path() == redirect_uri.path()
+fn same_endpoint(url: &Url, redirect_uri: &str) -> bool {
+    Url::parse(redirect_uri).is_ok_and(|expected| {
+        url.scheme() == expected.scheme()
+            && url.host() == expected.host()
+            && url.port_or_known_default() == expected.port_or_known_default()
+            && url.path() == expected.path()
+    })
 }
 
 fn unexpected_redirect(location: &Url, expected: &str) -> HeadlessError {
@@ -650,13 +655,16 @@ mod tests {
 
     #[test]
     fn redirect_endpoint_ignores_the_query_only() {
-        let registered = Url::parse("https://app.example/cb").unwrap();
+        let registered = "https://app.example/cb";
         let ok = Url::parse("https://app.example/cb?code=1&state=2").unwrap();
         let other_path = Url::parse("https://app.example/cb2?code=1").unwrap();
         let other_host = Url::parse("https://evil.example/cb?code=1").unwrap();
-        assert!(same_endpoint(&ok, &registered));
-        assert!(!same_endpoint(&other_path, &registered));
-        assert!(!same_endpoint(&other_host, &registered));
+        assert!(same_endpoint(&ok, registered));
+        assert!(!same_endpoint(&other_path, registered));
+        assert!(!same_endpoint(&other_host, registered));
+        // Native apps often register a private-use scheme (RFC 8252 7.1).
+        let native = Url::parse("com.example.app:/oauth2?code=1&state=2").unwrap();
+        assert!(same_endpoint(&native, "com.example.app:/oauth2"));
     }
 
     #[test]

@@ -37,7 +37,7 @@ fn headless_client(client_id: &str) -> HeadlessClient {
     HeadlessClient {
         client_id: client_id.into(),
         client_secret: Secret::new(SECRET),
-        redirect_uri: REDIRECT_URI.parse().unwrap(),
+        redirect_uri: REDIRECT_URI.into(),
         scope: ALLOWED_SCOPE.into(),
     }
 }

@@ -35,7 +35,6 @@ pub struct Session {
     pub code_verifier: String,
     pub login_challenge: String,
     pub cookies: Cookies,
-    pub expires_at: i64,
 }
 
 pub fn insert(conn: &Connection, session: &NewSession<'_>) -> Result<(), StoreError> {
@@ -70,7 +69,7 @@ pub fn find_live(
     Ok(conn
         .query_row(
             "SELECT client_id, phone, state, nonce, code_verifier, login_challenge,
-                    hydra_cookies, expires_at
+                    hydra_cookies
              FROM headless_sessions
              WHERE id_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2",
             params![id_hash, now],
@@ -87,7 +86,6 @@ pub fn find_live(
                     code_verifier: row.get(4)?,
                     login_challenge: row.get(5)?,
                     cookies,
-                    expires_at: row.get(7)?,
                 })
             },
         )
