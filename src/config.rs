@@ -31,6 +31,8 @@ pub struct Config {
     pub otp: OtpConfig,
     pub sms: SmsConfig,
     pub jobs: JobsConfig,
+    pub forward_auth: ForwardAuthConfig,
+    pub metrics: MetricsConfig,
     pub log: LogConfig,
     pub headless: HeadlessConfig,
 }
@@ -107,6 +109,10 @@ pub struct HydraConfig {
     pub access_token_ttl: Duration,
     #[serde(with = "humantime_serde")]
     pub refresh_token_ttl: Duration,
+    /// How long a used refresh token still works, so that an app's retried
+    /// or parallel refresh does not revoke the whole token chain (max 5m).
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_rotation_grace_period: Duration,
     #[serde(with = "humantime_serde")]
     pub id_token_ttl: Duration,
     #[serde(with = "humantime_serde")]
@@ -189,6 +195,38 @@ pub struct WebhookConfig {
     pub bearer_token: Option<Secret>,
     /// Signs the body: `X-Gatehouse-Signature: sha256=<hex HMAC-SHA256>`.
     pub hmac_secret: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardAuthConfig {
+    /// Where reverse proxies ask whether a request's token is good.
+    pub path: String,
+    /// How long a good answer is reused; also how long a revoked token can
+    /// still pass. 0s disables the cache.
+    #[serde(with = "humantime_serde")]
+    pub cache_ttl: Duration,
+    pub cache_max_entries: usize,
+    /// When set, tokens must carry this audience.
+    pub audience: Option<String>,
+    /// Scopes required per path prefix of the original request.
+    pub rules: Vec<ForwardAuthRule>,
+    /// Token claims passed to the upstream as headers: claim -> header name.
+    pub claim_headers: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Where `GET /metrics` (Prometheus text) is served; unset = off.
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardAuthRule {
+    pub prefix: String,
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -298,6 +336,7 @@ impl Default for Config {
                 access_token_strategy: AccessTokenStrategy::Opaque,
                 access_token_ttl: Duration::from_secs(3600),
                 refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+                refresh_token_rotation_grace_period: Duration::from_secs(5),
                 id_token_ttl: Duration::from_secs(3600),
                 auth_code_ttl: Duration::from_secs(600),
                 login_consent_request_ttl: Duration::from_secs(1800),
@@ -338,6 +377,15 @@ impl Default for Config {
             jobs: JobsConfig {
                 purge_schedule: "0 */5 * * * *".into(),
             },
+            forward_auth: ForwardAuthConfig {
+                path: "/auth/verify".into(),
+                cache_ttl: Duration::from_secs(10),
+                cache_max_entries: 10_000,
+                audience: None,
+                rules: Vec::new(),
+                claim_headers: Default::default(),
+            },
+            metrics: MetricsConfig { listen: None },
             log: LogConfig {
                 level: "info".into(),
                 format: LogFormat::Text,
@@ -490,6 +538,12 @@ impl Config {
                 return Err(ConfigError::key(key, "must be at least one second"));
             }
         }
+        if hydra.refresh_token_rotation_grace_period > Duration::from_secs(300) {
+            return Err(ConfigError::key(
+                "hydra.refresh_token_rotation_grace_period",
+                "must be at most 5m (Hydra's limit)",
+            ));
+        }
         if !matches!(
             hydra.log_level.as_str(),
             "trace" | "debug" | "info" | "warn" | "warning" | "error" | "fatal" | "panic"
@@ -503,6 +557,35 @@ impl Config {
             ));
         }
         self.validate_users_and_otp()?;
+        let forward_auth = &self.forward_auth;
+        if !forward_auth.path.starts_with('/') || forward_auth.path.len() < 2 {
+            return Err(ConfigError::key(
+                "forward_auth.path",
+                "must be a path such as \"/auth/verify\"",
+            ));
+        }
+        if let Some(listen) = self.metrics.listen {
+            if listen == self.server.listen {
+                return Err(ConfigError::key(
+                    "metrics.listen",
+                    "must differ from server.listen (metrics stay off the public port)",
+                ));
+            }
+        }
+        for header in forward_auth.claim_headers.values() {
+            if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                return Err(ConfigError::key(
+                    "forward_auth.claim_headers",
+                    format!("`{header}` is not a valid header name"),
+                ));
+            }
+        }
+        if forward_auth.cache_max_entries == 0 {
+            return Err(ConfigError::key(
+                "forward_auth.cache_max_entries",
+                "must be at least 1",
+            ));
+        }
         self.validate_sms()?;
         self.validate_headless()?;
         if tokio_cron_scheduler::Job::new_async(self.jobs.purge_schedule.as_str(), |_, _| {

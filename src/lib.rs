@@ -9,9 +9,11 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod forward_auth;
 pub mod headless;
 pub mod hydra;
 pub mod jobs;
+pub mod metrics;
 pub mod otp;
 pub mod secrets;
 pub mod signin;
@@ -47,6 +49,9 @@ pub struct AppState {
     pub proxy: HydraProxy,
     pub otp: OtpService,
     pub csrf: web::Csrf,
+    pub challenges: web::challenges::ChallengeMemory,
+    pub forward_auth: forward_auth::ForwardAuth,
+    pub metrics: metrics::Metrics,
     pub headless: headless::HeadlessService,
 }
 
@@ -55,6 +60,11 @@ pub struct AppState {
 pub enum StartupError {
     #[error("configuration key `server.listen`: cannot listen on {addr}: {source}")]
     Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("configuration key `metrics.listen`: cannot listen on {addr}: {source}")]
+    MetricsListen {
         addr: SocketAddr,
         source: std::io::Error,
     },
@@ -78,6 +88,7 @@ pub enum StartupError {
 
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     supervisor: Option<HydraSupervisor>,
     jobs: JobScheduler,
@@ -99,6 +110,15 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartupError::Listen { addr, source })?;
+        let metrics_listener = match config.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::MetricsListen { addr, source })?,
+            ),
+            None => None,
+        };
+        let metrics = metrics::Metrics::new();
 
         let data_dir = config.data_dir.clone();
         secrets::create_private_dir(&data_dir).map_err(|source| StartupError::DataDir {
@@ -130,7 +150,8 @@ impl Application {
             &config,
             otp_key.as_bytes(),
             clock.clone(),
-        );
+        )
+        .with_metrics(metrics.clone());
         let csrf_key_path = data_dir.join("secrets").join("csrf.secret");
         let csrf_key =
             secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {
@@ -141,14 +162,22 @@ impl Application {
             csrf_key.as_bytes(),
             config.server.public_url.scheme() == "https",
         );
-        let jobs = jobs::start(store.clone(), clock, &config.jobs.purge_schedule).await?;
+        let jobs = jobs::start(store.clone(), clock.clone(), &config.jobs.purge_schedule).await?;
 
         let hydra = HydraClient::new(config.hydra_admin_url());
         let supervisor = match config.hydra.mode {
             HydraMode::Supervised => Some(HydraSupervisor::start(&config, hydra.clone()).await?),
             HydraMode::External => None,
         };
+        if let Some(supervisor) = &supervisor {
+            metrics.watch_hydra(supervisor.status());
+        }
         let proxy = HydraProxy::new(&config.hydra_public_url(), &config.server.public_url);
+        let challenges = web::challenges::ChallengeMemory::new(
+            config.hydra.login_consent_request_ttl.as_secs() as i64,
+        );
+        let forward_auth =
+            forward_auth::ForwardAuth::new(hydra.clone(), &config, clock.clone(), metrics.clone());
         let config = Arc::new(config);
         let headless = headless::HeadlessService::new(
             config.clone(),
@@ -163,10 +192,14 @@ impl Application {
             proxy,
             otp,
             csrf,
+            challenges,
+            forward_auth,
+            metrics,
             headless,
         };
         Ok(Application {
             listener,
+            metrics_listener,
             state,
             supervisor,
             jobs,
@@ -193,6 +226,14 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // Metrics have their own listener; it simply ends with the process.
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let router = axum::Router::new()
+                .route("/metrics", axum::routing::get(metrics::scrape))
+                .with_state(self.state.metrics.clone());
+            tracing::info!(listen = ?listener.local_addr().ok(), "metrics are served");
+            tokio::spawn(async move { axum::serve(listener, router).await })
+        });
         let router = web::router(self.state);
         tracing::info!(
             listen = %self.listener.local_addr()?,
@@ -204,6 +245,9 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
         let mut jobs = self.jobs;
         if let Err(error) = jobs.shutdown().await {
             tracing::warn!(%error, "clean-up jobs did not stop cleanly");

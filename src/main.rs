@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use gatehouse::cli::clients::ClientsCommand;
+use gatehouse::cli::sessions::SessionsCommand;
 use gatehouse::cli::users::UsersCommand;
 use gatehouse::config::Config;
 use gatehouse::store::Store;
@@ -44,6 +45,11 @@ enum Command {
     Clients {
         #[command(subcommand)]
         command: ClientsCommand,
+    },
+    /// Sign people out: browser sessions, one app's tokens, or everything.
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
     },
 }
 
@@ -86,6 +92,10 @@ fn main() -> ExitCode {
         }
         Command::Clients { command } => {
             let result = block_on(gatehouse::cli::clients::run(&config, command));
+            report(result)
+        }
+        Command::Sessions { command } => {
+            let result = block_on(gatehouse::cli::sessions::run(&config, command));
             report(result)
         }
     }

@@ -17,6 +17,7 @@ use subtle::ConstantTimeEq;
 use crate::clock::Clock;
 use crate::config::{OtpConfig, Signup};
 use crate::domain::{OtpCode, PhoneNumber};
+use crate::metrics::Metrics;
 use crate::sms::{self, SmsError, SmsMessage, SmsSender};
 use crate::store::otp::{self as otp_store, Exceeded, NewChallenge, WindowLimit};
 use crate::store::users::{self, User};
@@ -29,6 +30,17 @@ pub enum Limit {
     ResendCooldown,
     PhonePerHour,
     IpPerHour,
+}
+
+impl Limit {
+    /// The metrics label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Limit::ResendCooldown => "resend_cooldown",
+            Limit::PhonePerHour => "phone_per_hour",
+            Limit::IpPerHour => "ip_per_hour",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +79,7 @@ pub struct OtpService {
     template: Arc<(String, String)>,
     key: Arc<[u8]>,
     clock: Clock,
+    metrics: Metrics,
 }
 
 impl OtpService {
@@ -86,7 +99,14 @@ impl OtpService {
             template: Arc::new((config.sms.template.clone(), config.sms.app_name.clone())),
             key: key.into(),
             clock,
+            metrics: Metrics::default(),
         }
+    }
+
+    /// Counts codes, verifications and throttling in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> OtpService {
+        self.metrics = metrics;
+        self
     }
 
     pub fn code_length(&self) -> usize {
@@ -107,12 +127,26 @@ impl OtpService {
         phone: &PhoneNumber,
         client_ip: Option<IpAddr>,
     ) -> Result<IssuedCode, OtpError> {
+        self.issue_until(phone, client_ip, None).await
+    }
+
+    /// Like [`OtpService::issue`], but the code dies no later than `deadline`
+    /// (unix seconds): a code must not outlive the sign-in it belongs to.
+    pub async fn issue_until(
+        &self,
+        phone: &PhoneNumber,
+        client_ip: Option<IpAddr>,
+        deadline: Option<i64>,
+    ) -> Result<IssuedCode, OtpError> {
         let now = self.clock.now();
         let code = generate_code(self.policy.length);
         let challenge_id = random_hex(16);
         let code_hash = self.hash(&challenge_id, &code);
         let limits = self.limits(phone, client_ip);
-        let expires_at = now + self.policy.ttl.as_secs() as i64;
+        let mut expires_at = now + self.policy.ttl.as_secs() as i64;
+        if let Some(deadline) = deadline {
+            expires_at = expires_at.min(deadline);
+        }
         let max_attempts = self.policy.max_attempts;
         let signup = self.signup;
 
@@ -140,9 +174,12 @@ impl OtpService {
                     Ok(issued.map(|ids| (ids, deliver)))
                 })
                 .await?
-                .map_err(|Exceeded { name, retry_after }| OtpError::Throttled {
-                    limit: name,
-                    retry_after: Duration::from_secs(retry_after.max(1) as u64),
+                .map_err(|Exceeded { name, retry_after }| {
+                    self.metrics.rate_limited(name.label());
+                    OtpError::Throttled {
+                        limit: name,
+                        retry_after: Duration::from_secs(retry_after.max(1) as u64),
+                    }
                 })?
         };
 
@@ -162,13 +199,16 @@ impl OtpService {
                 if let Err(e) = result {
                     tracing::error!(error = %e, "could not withdraw an undelivered code");
                 }
+                self.metrics.code("failed");
                 return Err(OtpError::Sms(error));
             }
+            self.metrics.code("sent");
         } else {
+            self.metrics.code("withheld");
             tracing::info!(phone = %phone.masked(), "no code sent: no such user or account disabled");
         }
         Ok(IssuedCode {
-            expires_in: self.policy.ttl,
+            expires_in: Duration::from_secs((expires_at - now).max(0) as u64),
             resend_after: self.policy.resend_cooldown,
         })
     }
@@ -181,7 +221,8 @@ impl OtpService {
         let signup = self.signup;
         let phone = phone.clone();
         let code = code.clone();
-        self.store
+        let outcome = self
+            .store
             .run(move |conn| {
                 let Some(challenge) = otp_store::current_challenge(conn, phone.as_str())? else {
                     return Ok(Err(OtpError::Expired));
@@ -222,7 +263,16 @@ impl OtpService {
                 };
                 Ok(Ok(user))
             })
-            .await?
+            .await?;
+        self.metrics.verification(match &outcome {
+            Ok(_) => "ok",
+            Err(OtpError::WrongCode { .. }) => "wrong_code",
+            Err(OtpError::TooManyAttempts) => "too_many_attempts",
+            Err(OtpError::Expired) => "expired",
+            Err(OtpError::Disabled) => "disabled",
+            Err(_) => "error",
+        });
+        outcome
     }
 
     fn hash(&self, challenge_id: &str, code: &OtpCode) -> Vec<u8> {

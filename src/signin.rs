@@ -75,12 +75,26 @@ pub async fn accept_remembered_login(
 /// Is consent given without asking? (Hydra remembers it, the client was
 /// registered with skip_consent, or the operator trusts the client.)
 pub fn consent_is_automatic(config: &Config, request: &ConsentRequest) -> bool {
+    if prompts_for_consent(&request.request_url) {
+        return false;
+    }
     request.skip
         || request.client.skip_consent
         || config
             .consent
             .trusted_clients
             .contains(&request.client.client_id)
+}
+
+/// Did the client ask with `prompt=consent` (show the page whatever else holds)?
+fn prompts_for_consent(request_url: &str) -> bool {
+    // Hydra gives a path-only URL when it has no base; any base parses it.
+    let Ok(url) = url::Url::parse("http://request.invalid").and_then(|base| base.join(request_url))
+    else {
+        return false;
+    };
+    url.query_pairs()
+        .any(|(k, v)| k == "prompt" && v.split(' ').any(|p| p == "consent"))
 }
 
 /// Grants the requested scopes the client may have, with the claims the
@@ -125,5 +139,21 @@ pub fn access_denied(description: &str) -> Reject {
         error: "access_denied".into(),
         error_description: description.into(),
         ..Reject::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_consent_is_found_in_the_request_url() {
+        assert!(prompts_for_consent(
+            "https://id.example/oauth2/auth?client_id=a&prompt=consent"
+        ));
+        assert!(prompts_for_consent("/oauth2/auth?prompt=login%20consent"));
+        assert!(!prompts_for_consent("/oauth2/auth?prompt=login"));
+        assert!(!prompts_for_consent("/oauth2/auth?client_id=consent"));
+        assert!(!prompts_for_consent(""));
     }
 }

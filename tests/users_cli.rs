@@ -92,7 +92,13 @@ fn add_show_list_disable_and_enable() {
     assert!(list.contains(id) && list.contains("Ada Lovelace"), "{list}");
     assert!(list.contains("1 users"), "{list}");
 
-    cli.ok(&["users", "disable", "+12015550100"]);
+    // No gatehouse is running here, so existing sessions cannot be revoked:
+    // the user is disabled anyway, and the operator is told what to run.
+    let stderr = cli.fails(&["users", "disable", "+12015550100"]);
+    assert!(
+        stderr.contains(&format!("gatehouse sessions revoke --subject {id} --all")),
+        "{stderr}"
+    );
     assert_eq!(cli.show(id)["disabled"], true);
     assert!(cli.ok(&["users", "list"]).contains("disabled"));
     cli.ok(&["users", "enable", id]);
@@ -117,6 +123,7 @@ fn mistakes_get_one_clear_line() {
             "no user with id or phone `nobody`",
         ),
         (vec!["users", "disable", "+12015550199"], "no user"),
+        (vec!["users", "enable", "nobody"], "no user"),
         (vec!["users", "import", "missing.csv"], "cannot read"),
     ] {
         let stderr = cli.fails(&args);

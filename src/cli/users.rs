@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
+use crate::cli::sessions::{self, Revoke};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::phone::parse_region;
@@ -55,6 +56,12 @@ pub enum UsersError {
     NotFound(String),
     #[error("cannot read {path}: {problem}")]
     File { path: PathBuf, problem: String },
+    #[error(
+        "user {id} is disabled and cannot sign in, but their existing sessions and tokens \
+         were not revoked ({reason}); run `gatehouse sessions revoke --subject {id} --all` \
+         while gatehouse runs"
+    )]
+    NotRevoked { id: String, reason: String },
     #[error("{failed} of {total} lines could not be imported")]
     ImportFailed { failed: usize, total: usize },
 }
@@ -99,8 +106,20 @@ pub async fn run(config: &Config, command: UsersCommand) -> Result<(), UsersErro
                 serde_json::to_string_pretty(&found).expect("users serialize")
             );
         }
-        UsersCommand::Disable { user } => set_disabled(&store, user, true, now).await?,
-        UsersCommand::Enable { user } => set_disabled(&store, user, false, now).await?,
+        UsersCommand::Disable { user } => {
+            let id = set_disabled(&store, user, true, now).await?;
+            // Disabling also ends what the user already holds: browser
+            // sessions and every app's tokens.
+            sessions::revoke(config, &id, Revoke::Everything)
+                .await
+                .map_err(|e| UsersError::NotRevoked {
+                    id,
+                    reason: e.to_string(),
+                })?;
+        }
+        UsersCommand::Enable { user } => {
+            set_disabled(&store, user, false, now).await?;
+        }
         UsersCommand::Import { file } => {
             let report = import_file(&store, &file, region, now).await?;
             for error in &report.errors {
@@ -151,12 +170,13 @@ async fn find(store: &Store, key: String) -> Result<User, UsersError> {
         .ok_or(UsersError::NotFound(key))
 }
 
+/// Returns the user's id.
 async fn set_disabled(
     store: &Store,
     key: String,
     disabled: bool,
     now: i64,
-) -> Result<(), UsersError> {
+) -> Result<String, UsersError> {
     let user = find(store, key).await?;
     let id = user.id.clone();
     store
@@ -164,7 +184,7 @@ async fn set_disabled(
         .await?;
     let state = if disabled { "disabled" } else { "enabled" };
     println!("{} ({}) {state}", user.id, user.phone);
-    Ok(())
+    Ok(user.id)
 }
 
 fn print_table(all: &[User]) {

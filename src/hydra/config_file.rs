@@ -81,7 +81,12 @@ pub fn render(
             "post_logout_redirect": format!("{origin}/logged-out"),
         },
         "secrets": { "system": [system_secret], "cookie": [cookie_secret] },
-        "oauth2": { "pkce": { "enforced_for_public_clients": true } },
+        "oauth2": {
+            "pkce": { "enforced_for_public_clients": true },
+            "grant": { "refresh_token": {
+                "rotation_grace_period": go_duration(hydra.refresh_token_rotation_grace_period),
+            } },
+        },
         "strategies": { "access_token": hydra.access_token_strategy.as_str() },
         "ttl": {
             "access_token": go_duration(hydra.access_token_ttl),

@@ -42,12 +42,23 @@ pub async fn show(
         .consent_challenge
         .filter(|c| !c.trim().is_empty())
         .ok_or(PageError::MissingChallenge)?;
-    let request = state.hydra.consent_request(&challenge).await?;
+    let request = state
+        .hydra
+        .consent_request(&challenge)
+        .await
+        .map_err(|e| state.challenge_error(&challenge, e))?;
+    let now = state.otp.clock().now();
+    state.challenges.seen(&challenge, &request.request_url, now);
     if signin::consent_is_automatic(&state.config, &request) {
         let redirect =
-            signin::accept_consent(&state.hydra, &state.store, &state.config, &request, false)
+            // Remembered, so that prompt=none works for these clients later.
+            signin::accept_consent(&state.hydra, &state.store, &state.config, &request, true)
                 .await
                 .map_err(page_error)?;
+        state
+            .challenges
+            .remember_answer(&challenge, &redirect.redirect_to);
+        state.metrics.consent("automatic");
         return Ok(Redirect::to(&redirect.redirect_to).into_response());
     }
     let subject = request.subject.clone();
@@ -77,8 +88,16 @@ pub async fn submit(
     if !state.csrf.verify(&headers, challenge, &form.csrf) {
         return Err(PageError::Csrf);
     }
+    // Answered already (double click, reload): go where the first answer went.
+    if let Some(redirect_to) = state.challenges.answer(challenge) {
+        return Ok(Redirect::to(&redirect_to).into_response());
+    }
     // The scopes come from Hydra again, never from the form.
-    let request = state.hydra.consent_request(challenge).await?;
+    let request = state
+        .hydra
+        .consent_request(challenge)
+        .await
+        .map_err(|e| state.challenge_error(challenge, e))?;
     let redirect = match form.action.as_str() {
         "allow" => signin::accept_consent(
             &state.hydra,
@@ -100,6 +119,14 @@ pub async fn submit(
         }
         _ => return Err(PageError::BadForm),
     };
+    state.metrics.consent(if form.action == "allow" {
+        "allowed"
+    } else {
+        "denied"
+    });
+    state
+        .challenges
+        .remember_answer(challenge, &redirect.redirect_to);
     Ok(Redirect::to(&redirect.redirect_to).into_response())
 }
 

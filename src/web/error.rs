@@ -18,6 +18,9 @@ pub enum PageError {
     MissingChallenge,
     #[error("unknown or expired challenge")]
     UnknownChallenge,
+    /// Expired, and we know the client's authorization URL to start again.
+    #[error("expired challenge")]
+    StartAgain(String),
     #[error("the request was already handled")]
     AlreadyHandled(String),
     #[error("CSRF token missing or wrong")]
@@ -41,6 +44,10 @@ impl From<HydraError> for PageError {
                 ..
             } => PageError::AlreadyHandled(to),
             HydraError::Gone { .. } => PageError::UnknownChallenge,
+            // Hydra answers 401 request_unauthorized for an expired challenge.
+            HydraError::Status { status, .. } if status == StatusCode::UNAUTHORIZED => {
+                PageError::UnknownChallenge
+            }
             other => PageError::HydraDown(other.to_string()),
         }
     }
@@ -52,11 +59,38 @@ impl From<crate::store::StoreError> for PageError {
     }
 }
 
+impl crate::AppState {
+    /// A Hydra error about `challenge`, as a page; an expired challenge we
+    /// saw before offers to start the sign-in again.
+    pub(crate) fn challenge_error(&self, challenge: &str, error: HydraError) -> PageError {
+        match PageError::from(error) {
+            PageError::UnknownChallenge => match self.challenges.request_url(challenge) {
+                Some(url) => PageError::StartAgain(url),
+                None => PageError::UnknownChallenge,
+            },
+            other => other,
+        }
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
             PageError::MissingChallenge => (StatusCode::BAD_REQUEST, strings::MISSING_CHALLENGE),
             PageError::UnknownChallenge => (StatusCode::NOT_FOUND, strings::UNKNOWN_CHALLENGE),
+            PageError::StartAgain(url) => {
+                let body = html! {
+                    h1 { (strings::ERROR_TITLE) }
+                    p { (strings::CHALLENGE_EXPIRED) }
+                    a.button href=(url) { (strings::START_AGAIN_BUTTON) }
+                };
+                return (
+                    StatusCode::GONE,
+                    no_store(),
+                    page(strings::ERROR_TITLE, body),
+                )
+                    .into_response();
+            }
             // Hydra knows where this browser should be: send it there.
             PageError::AlreadyHandled(to) => return Redirect::to(to).into_response(),
             PageError::Csrf => (StatusCode::FORBIDDEN, strings::FORM_EXPIRED),
@@ -72,6 +106,26 @@ impl IntoResponse for PageError {
         };
         message_page(status, strings::ERROR_TITLE, message)
     }
+}
+
+/// Hydra refused a sign-in for lack of its CSRF cookie: say why in plain
+/// words, offer to start again, and still let the person return to the app.
+pub fn csrf_explained(start_again: &str, back_to_app: &str) -> Response {
+    let body = html! {
+        h1 { (strings::ERROR_TITLE) }
+        p { (strings::oauth_error("request_forbidden")) }
+        ul {
+            @for cause in strings::CSRF_CAUSES { li { (cause) } }
+        }
+        a.button href=(start_again) { (strings::START_AGAIN_BUTTON) }
+        p.help { a href=(back_to_app) { (strings::BACK_TO_APP) } }
+    };
+    (
+        StatusCode::BAD_REQUEST,
+        no_store(),
+        page(strings::ERROR_TITLE, body),
+    )
+        .into_response()
 }
 
 #[derive(Debug, Default, Deserialize)]

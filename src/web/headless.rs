@@ -71,11 +71,21 @@ async fn verify_otp(
     body: Result<Json<VerifyOtp>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
-    let tokens = state
-        .headless
-        .verify_otp(&body.session_id, &body.otp)
-        .await?;
-    Ok(ok(json!(tokens)))
+    let result = state.headless.verify_otp(&body.session_id, &body.otp).await;
+    match &result {
+        Ok(_) => {
+            state.metrics.sign_in("headless", "success");
+            state.metrics.consent("automatic");
+        }
+        Err(
+            HeadlessError::WrongCode { .. }
+            | HeadlessError::CodeDead
+            | HeadlessError::CodeExpired
+            | HeadlessError::AccountDisabled,
+        ) => state.metrics.sign_in("headless", "failure"),
+        Err(_) => {}
+    }
+    Ok(ok(json!(result?)))
 }
 
 async fn method_not_allowed() -> Response {

@@ -1,6 +1,7 @@
 //! `GET/POST /login`: phone number -> code by SMS -> accepted login.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{ConnectInfo, Form, Query, State};
@@ -40,8 +41,14 @@ pub struct LoginForm {
 
 /// Which form the page shows.
 enum Stage<'a> {
-    Phone { prefill: &'a str },
-    Code { phone: &'a PhoneNumber },
+    Phone {
+        prefill: &'a str,
+    },
+    Code {
+        phone: &'a PhoneNumber,
+        /// Until the sign-in itself (Hydra's challenge) expires.
+        time_left: Duration,
+    },
 }
 
 /// What one rendering of the login page needs.
@@ -65,7 +72,13 @@ pub async fn show(
         .login_challenge
         .filter(|c| !c.trim().is_empty())
         .ok_or(PageError::MissingChallenge)?;
-    let request = state.hydra.login_request(&challenge).await?;
+    let request = state
+        .hydra
+        .login_request(&challenge)
+        .await
+        .map_err(|e| state.challenge_error(&challenge, e))?;
+    let now = state.otp.clock().now();
+    state.challenges.seen(&challenge, &request.request_url, now);
     if request.skip {
         let redirect = signin::accept_remembered_login(
             &state.hydra,
@@ -75,6 +88,10 @@ pub async fn show(
         )
         .await
         .map_err(page_error)?;
+        state
+            .challenges
+            .remember_answer(&challenge, &redirect.redirect_to);
+        state.metrics.sign_in("browser", "remembered");
         return Ok(Redirect::to(&redirect.redirect_to).into_response());
     }
     let hint = request.oidc_context.login_hint.clone().unwrap_or_default();
@@ -108,7 +125,18 @@ pub async fn submit(
     if !state.csrf.verify(&headers, challenge, &form.csrf) {
         return Err(PageError::Csrf);
     }
-    let request = state.hydra.login_request(challenge).await?;
+    // Answered already (double click, reload, back button): go where the
+    // first answer went.
+    if let Some(redirect_to) = state.challenges.answer(challenge) {
+        return Ok(Redirect::to(&redirect_to).into_response());
+    }
+    let request = state
+        .hydra
+        .login_request(challenge)
+        .await
+        .map_err(|e| state.challenge_error(challenge, e))?;
+    let now = state.otp.clock().now();
+    let deadline = state.challenges.seen(challenge, &request.request_url, now);
     let name = client_name(&request);
     let view = |stage, notice: Option<String>, error: Option<String>, status| View {
         challenge,
@@ -134,6 +162,10 @@ pub async fn submit(
                 &signin::access_denied("The person cancelled the sign-in."),
             )
             .await?;
+        state
+            .challenges
+            .remember_answer(challenge, &redirect.redirect_to);
+        state.metrics.sign_in("browser", "cancelled");
         return Ok(Redirect::to(&redirect.redirect_to).into_response());
     }
     if form.action == "change" {
@@ -156,7 +188,11 @@ pub async fn submit(
             return Ok(render(page, &state));
         }
     };
-    let code_stage = Stage::Code { phone: &phone };
+    let time_left = Duration::from_secs((deadline - now).max(0) as u64);
+    let code_stage = Stage::Code {
+        phone: &phone,
+        time_left,
+    };
 
     if form.action == "verify" {
         let code = match OtpCode::parse(&form.code, state.otp.code_length()) {
@@ -177,9 +213,14 @@ pub async fn submit(
                 let redirect =
                     signin::accept_login(&state.hydra, &state.config, challenge, &user, remember)
                         .await?;
+                state
+                    .challenges
+                    .remember_answer(challenge, &redirect.redirect_to);
+                state.metrics.sign_in("browser", "success");
                 Ok(Redirect::to(&redirect.redirect_to).into_response())
             }
             Err(error) => {
+                state.metrics.sign_in("browser", "failure");
                 let (message, status) = verify_failure(error)?;
                 Ok(render(
                     view(code_stage, None, Some(message), status),
@@ -191,7 +232,11 @@ pub async fn submit(
 
     // "send" (first code) or "resend".
     let ip = client_ip(peer, &headers, &state.config.server.trusted_proxies);
-    match state.otp.issue(&phone, Some(ip)).await {
+    match state
+        .otp
+        .issue_until(&phone, Some(ip), Some(deadline))
+        .await
+    {
         Ok(_) => {
             let notice = strings::code_sent(&phone.masked());
             Ok(render(
@@ -293,7 +338,7 @@ fn render(view: View<'_>, state: &AppState) -> Response {
                 button.secondary type="submit" name="action" value="cancel" formnovalidate { (strings::CANCEL) }
             }
         },
-        Stage::Code { phone } => html! {
+        Stage::Code { phone, time_left } => html! {
             form method="post" action="/login" {
                 (hidden)
                 input type="hidden" name="phone" value=(phone.as_str());
@@ -307,6 +352,7 @@ fn render(view: View<'_>, state: &AppState) -> Response {
                     button.secondary type="submit" name="action" value="change" formnovalidate { (strings::CHANGE_NUMBER) }
                 }
                 button.link type="submit" name="action" value="cancel" formnovalidate { (strings::CANCEL) }
+                p.help { (strings::time_left(*time_left)) }
             }
         },
     };

@@ -1,9 +1,11 @@
 //! HTTP routes on the one public port.
 
+pub mod challenges;
 mod client_ip;
 mod consent;
 pub mod csrf;
 mod error;
+mod forward_auth;
 mod headless;
 mod health;
 mod login;
@@ -36,6 +38,7 @@ pub fn router(state: AppState) -> Router {
             .route("/logged-out", get(logout::logged_out))
             .route("/error", get(error::show))
             .route(views::STYLESHEET_PATH, get(views::stylesheet))
+            .route(&state.config.forward_auth.path, any(forward_auth::verify))
             .merge(headless::routes())
             .fallback(health::not_found),
     );
@@ -44,7 +47,13 @@ pub fn router(state: AppState) -> Router {
     for path in HYDRA_PUBLIC_PATHS {
         hydra = hydra.route(path, any(proxy::forward));
     }
-    own.merge(hydra).with_state(state)
+    let metrics = state.metrics.clone();
+    own.merge(hydra)
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track_http,
+        ))
+        .with_state(state)
 }
 
 /// Headers every page gatehouse renders itself carries. Hydra's responses
@@ -56,7 +65,7 @@ fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
         (header::REFERRER_POLICY, "no-referrer"),
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; \
              frame-ancestors 'none'; base-uri 'none'",
         ),
     ];

@@ -109,6 +109,8 @@ pub async fn forward(
         .map(|pq| pq.as_str())
         .unwrap_or("/");
     let url = format!("{}{}", proxy.upstream, path_and_query);
+    let is_authorization = request.uri().path() == "/oauth2/auth";
+    let start_again = format!("{}{}", state.config.public_origin(), path_and_query);
     let method = request.method().clone();
     let headers = proxy.upstream_headers(request.headers(), peer);
     let body = reqwest::Body::wrap_stream(request.into_body().into_data_stream());
@@ -136,6 +138,15 @@ pub async fn forward(
     };
 
     let status = upstream.status();
+    if is_authorization && status.is_redirection() {
+        let location = upstream
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok());
+        if let Some(location) = location.filter(|l| is_csrf_failure(l)) {
+            return super::error::csrf_explained(&without_verifiers(&start_again), location);
+        }
+    }
     let headers = strip_hop_by_hop(upstream.headers());
     let mut response = Response::new(Body::from_stream(upstream.bytes_stream()));
     *response.status_mut() = status;
@@ -143,9 +154,55 @@ pub async fn forward(
     response
 }
 
+/// Hydra's CSRF failure, on its way to the client as a redirect: the person
+/// would see a cryptic error inside the app, so gatehouse explains it first.
+fn is_csrf_failure(location: &str) -> bool {
+    let Ok(url) = Url::parse(location) else {
+        return false;
+    };
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    param("error").as_deref() == Some("request_forbidden")
+        && param("error_description").is_some_and(|d| d.to_ascii_lowercase().contains("csrf"))
+}
+
+/// The authorization URL as the client first sent it: without the verifier
+/// Hydra added, following it starts the sign-in again.
+fn without_verifiers(url: &str) -> String {
+    let Ok(mut parsed) = Url::parse(url) else {
+        return url.to_string();
+    };
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| k != "login_verifier" && k != "consent_verifier")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(kept);
+    parsed.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csrf_failures_are_recognised_and_verifiers_dropped() {
+        assert!(is_csrf_failure(
+            "https://app/cb?error=request_forbidden&error_description=No+CSRF+value+available&state=x"
+        ));
+        assert!(!is_csrf_failure(
+            "https://app/cb?error=access_denied&error_description=csrf"
+        ));
+        assert!(!is_csrf_failure("https://app/cb?code=abc"));
+        assert!(!is_csrf_failure("not a url"));
+        assert_eq!(
+            without_verifiers("https://id/oauth2/auth?client_id=a&login_verifier=v&state=s"),
+            "https://id/oauth2/auth?client_id=a&state=s"
+        );
+    }
     use axum::http::HeaderName;
 
     #[test]

@@ -46,6 +46,15 @@ pub const FORM_EXPIRED: &str = "This form has expired, or it was opened in anoth
 pub const BAD_FORM: &str = "The form was not filled in the way we expected. Please try again.";
 pub const HYDRA_DOWN: &str =
     "The sign-in service is not reachable right now. Please try again in a minute.";
+pub const CSRF_CAUSES: &[&str] = &[
+    "The sign-in was started in another tab or window, or in another browser.",
+    "Your browser blocks cookies for this site: allow them and try again.",
+    "The page was opened from an old bookmark or the back button.",
+];
+pub const BACK_TO_APP: &str = "Return to the app instead";
+pub const START_AGAIN_BUTTON: &str = "Start again";
+pub const CHALLENGE_EXPIRED: &str =
+    "This sign-in took too long and has expired. Nothing was lost: start again.";
 pub const NOT_FOUND: &str = "There is no page at this address.";
 
 pub fn sign_in_to(client: &str) -> String {
@@ -77,6 +86,19 @@ pub fn too_many_codes(wait: Duration) -> String {
     )
 }
 
+pub fn time_left(left: Duration) -> String {
+    if left.as_secs() < 60 {
+        "This sign-in page is about to expire: if the code does not work, go back to the app \
+         and start again."
+            .to_string()
+    } else {
+        format!(
+            "Please finish within {}; after that this page expires.",
+            human_wait(left)
+        )
+    }
+}
+
 pub fn consent_intro(client: &str) -> String {
     format!("{client} would like to:")
 }
@@ -88,19 +110,19 @@ pub fn logout_from(client: &str) -> String {
 /// A scope in human words, and what it shares.
 pub fn scope_description(scope: &str) -> (String, &'static str) {
     let (title, shares) = match scope {
-        "openid" => ("Know who you are", "an identifier for your account"),
-        "profile" => ("See your name", "your name"),
-        "email" => ("See your email address", "your email address"),
-        "phone" => ("See your phone number", "your phone number"),
-        "address" => ("See your postal address", "your postal address"),
+        "openid" => ("Know who you are", "Shares an identifier for your account"),
+        "profile" => ("See your name", "Shares your name"),
+        "email" => ("See your email address", "Shares your email address"),
+        "phone" => ("See your phone number", "Shares your phone number"),
+        "address" => ("See your postal address", "Shares your postal address"),
         "offline_access" => (
             "Stay signed in when you are not using it",
-            "access until you sign out",
+            "Keeps access until you sign out",
         ),
         other => {
             return (
                 format!("Use the permission \u{201c}{other}\u{201d}"),
-                "access the app asked for",
+                "Gives the access the app asked for",
             )
         }
     };

@@ -4,6 +4,8 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod browser;
+pub mod oauth;
+pub mod world;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -62,6 +64,8 @@ pub struct TestApp {
     pub hydra: HydraStatus,
     /// The app's OTP service, for tests that issue codes without the pages.
     pub otp: gatehouse::otp::OtpService,
+    /// Everything the handlers share (services, config), for white-box checks.
+    pub state: gatehouse::AppState,
     /// A client that does not follow redirects, like a careful OAuth client.
     pub http: reqwest::Client,
     pub data_dir: tempfile::TempDir,
@@ -90,6 +94,7 @@ impl TestApp {
         let address = format!("http://{}", app.local_addr());
         let hydra = app.hydra_status().expect("supervised mode");
         let otp = app.state().otp.clone();
+        let state = app.state().clone();
         let (tx, rx) = oneshot::channel();
         let server = tokio::spawn(app.run_until_stopped(async {
             let _ = rx.await;
@@ -104,6 +109,7 @@ impl TestApp {
             config,
             hydra,
             otp,
+            state,
             http: http_client(),
             data_dir,
             shutdown: Some(tx),
@@ -147,6 +153,39 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server result");
         }
+    }
+
+    /// Runs the `gatehouse` binary with a config file for this instance
+    /// (its data dir and ports), as an operator on the same machine would.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let listen = self.config.server.listen;
+        let config = format!(
+            "data_dir = {:?}\n[server]\nlisten = \"{listen}\"\npublic_url = \"{}\"\n\
+             [hydra]\npublic_port = {}\nadmin_port = {}\n",
+            self.config.data_dir.display().to_string(),
+            self.config.server.public_url,
+            self.config.hydra.public_port,
+            self.config.hydra.admin_port,
+        );
+        let path = self.config.data_dir.join("cli-config.toml");
+        std::fs::write(&path, config).unwrap();
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        command
+            .arg("--config")
+            .arg(&path)
+            .args(args)
+            .kill_on_drop(true);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("GATEHOUSE_") {
+                command.env_remove(key);
+            }
+        }
+        command.output().await.expect("run gatehouse")
+    }
+
+    /// Gatehouse's typed client of this instance's Hydra admin API.
+    pub fn hydra_client(&self) -> gatehouse::hydra::HydraClient {
+        gatehouse::hydra::HydraClient::new(self.config.hydra_admin_url())
     }
 
     /// Polls `/readyz` until it answers 200, or panics after `limit`.
@@ -217,6 +256,8 @@ pub struct WebhookSink {
 pub struct ReceivedRequest {
     pub headers: axum::http::HeaderMap,
     pub body: Vec<u8>,
+    /// Path and query, e.g. `/sms?code=...` when used as an OAuth callback.
+    pub uri: String,
 }
 
 impl ReceivedRequest {
@@ -245,13 +286,14 @@ impl WebhookSink {
         let received: Arc<Mutex<Vec<ReceivedRequest>>> = Arc::default();
         let log = received.clone();
         let app = axum::Router::new().fallback(
-            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
                 let log = log.clone();
                 let statuses = statuses.clone();
                 async move {
                     let n = {
                         let mut log = log.lock().unwrap();
                         log.push(ReceivedRequest {
+                            uri: uri.to_string(),
                             headers,
                             body: body.to_vec(),
                         });

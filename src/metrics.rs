@@ -1,0 +1,210 @@
+//! Prometheus metrics, served as text on their own listener (`[metrics]
+//! listen`, off by default) so they never show on the public port.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::hydra::supervisor::HydraStatus;
+
+type Labels = Vec<(&'static str, String)>;
+
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    codes: Family<Labels, Counter>,
+    verifications: Family<Labels, Counter>,
+    rate_limited: Family<Labels, Counter>,
+    sign_ins: Family<Labels, Counter>,
+    consents: Family<Labels, Counter>,
+    forward_auth: Family<Labels, Counter>,
+    forward_auth_cache_hits: Counter,
+    http: Family<Labels, Histogram>,
+    hydra_restarts: Gauge,
+    hydra: Mutex<Option<HydraStatus>>,
+}
+
+fn http_histogram() -> Histogram {
+    // 1 ms .. about 16 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("gatehouse");
+        let codes = Family::default();
+        registry.register(
+            "otp_codes",
+            "Codes requested, by result (sent, failed, withheld)",
+            codes.clone(),
+        );
+        let verifications = Family::default();
+        registry.register(
+            "otp_verifications",
+            "Code verifications, by result",
+            verifications.clone(),
+        );
+        let rate_limited = Family::default();
+        registry.register(
+            "otp_rate_limited",
+            "Code requests refused by an abuse limit, by limit",
+            rate_limited.clone(),
+        );
+        let sign_ins = Family::default();
+        registry.register("sign_ins", "Sign-ins, by flow and result", sign_ins.clone());
+        let consents = Family::default();
+        registry.register("consents", "Consent decisions, by result", consents.clone());
+        let forward_auth = Family::default();
+        registry.register(
+            "forward_auth_decisions",
+            "Forward-auth answers, by result",
+            forward_auth.clone(),
+        );
+        let forward_auth_cache_hits = Counter::default();
+        registry.register(
+            "forward_auth_cache_hits",
+            "Forward-auth answers served from the cache",
+            forward_auth_cache_hits.clone(),
+        );
+        let http = Family::new_with_constructor(http_histogram as fn() -> Histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request durations on the public port, by route, method and status",
+            http.clone(),
+        );
+        let hydra_restarts = Gauge::default();
+        registry.register(
+            "hydra_restarts",
+            "Times the supervised Hydra was restarted",
+            hydra_restarts.clone(),
+        );
+        Metrics {
+            inner: Arc::new(Inner {
+                registry,
+                codes,
+                verifications,
+                rate_limited,
+                sign_ins,
+                consents,
+                forward_auth,
+                forward_auth_cache_hits,
+                http,
+                hydra_restarts,
+                hydra: Mutex::new(None),
+            }),
+        }
+    }
+
+    pub fn code(&self, result: &'static str) {
+        inc(&self.inner.codes, "result", result);
+    }
+
+    pub fn verification(&self, result: &'static str) {
+        inc(&self.inner.verifications, "result", result);
+    }
+
+    pub fn rate_limited(&self, limit: &'static str) {
+        inc(&self.inner.rate_limited, "limit", limit);
+    }
+
+    pub fn sign_in(&self, flow: &'static str, result: &'static str) {
+        self.inner
+            .sign_ins
+            .get_or_create(&vec![
+                ("flow", flow.to_string()),
+                ("result", result.to_string()),
+            ])
+            .inc();
+    }
+
+    pub fn consent(&self, result: &'static str) {
+        inc(&self.inner.consents, "result", result);
+    }
+
+    pub fn forward_auth(&self, result: &'static str) {
+        inc(&self.inner.forward_auth, "result", result);
+    }
+
+    pub fn forward_auth_cache_hit(&self) {
+        self.inner.forward_auth_cache_hits.inc();
+    }
+
+    /// Lets the scrape report the supervised Hydra's restarts.
+    pub fn watch_hydra(&self, status: HydraStatus) {
+        if let Ok(mut hydra) = self.inner.hydra.lock() {
+            *hydra = Some(status);
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        if let Ok(hydra) = self.inner.hydra.lock() {
+            if let Some(status) = hydra.as_ref() {
+                self.inner.hydra_restarts.set(i64::from(status.restarts()));
+            }
+        }
+        let mut text = String::new();
+        if encode(&mut text, &self.inner.registry).is_err() {
+            text.clear();
+        }
+        text
+    }
+}
+
+fn inc(family: &Family<Labels, Counter>, key: &'static str, value: &'static str) {
+    family.get_or_create(&vec![(key, value.to_string())]).inc();
+}
+
+/// Middleware: times every request on the public port by its route pattern.
+pub async fn track_http(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let labels = vec![
+        ("route", route),
+        ("method", method),
+        ("status", response.status().as_u16().to_string()),
+    ];
+    metrics
+        .inner
+        .http
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics` on the metrics listener.
+pub async fn scrape(State(metrics): State<Metrics>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+        .into_response()
+}

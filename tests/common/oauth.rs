@@ -1,0 +1,317 @@
+//! An OAuth2 client and a cookie-keeping "browser" over plain HTTP, to drive
+//! the Authorization Code + PKCE flow through gatehouse and the real Hydra.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::{TestApp, WebhookSink};
+
+/// A registered client and its callback.
+#[derive(Clone)]
+pub struct Client {
+    pub id: String,
+    pub secret: String,
+    pub redirect_uri: String,
+}
+
+/// The user-held parts of one authorization request.
+pub struct Authorization {
+    pub url: String,
+    pub state: String,
+    pub nonce: String,
+    pub verifier: String,
+}
+
+/// A browser's cookie jar and a client that never follows redirects.
+pub struct Browser {
+    pub http: reqwest::Client,
+}
+
+/// A page or redirect as the browser got it.
+pub struct Hop {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+pub fn random_token() -> String {
+    gatehouse::store::random_hex(16)
+}
+
+/// Registers a confidential client for the code flow. `callback` receives
+/// the browser at the end (a sink that records the query).
+pub async fn register_client(app: &TestApp, callback: &WebhookSink, extra: Value) -> Client {
+    let mut body = json!({
+        "client_name": "Test App",
+        "redirect_uris": [callback.url],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "scope": "openid offline_access profile email phone address",
+        "token_endpoint_auth_method": "client_secret_post",
+        "post_logout_redirect_uris": [callback.url],
+    });
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            body.insert(k.clone(), v.clone());
+        }
+    }
+    let created = app.create_client(body).await;
+    Client {
+        id: created["client_id"].as_str().unwrap().to_string(),
+        secret: created["client_secret"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        redirect_uri: callback.url.clone(),
+    }
+}
+
+impl Client {
+    pub fn authorize(&self, app: &TestApp, scope: &str) -> Authorization {
+        self.authorize_with(app, scope, &[])
+    }
+
+    pub fn authorize_with(
+        &self,
+        app: &TestApp,
+        scope: &str,
+        extra: &[(&str, &str)],
+    ) -> Authorization {
+        let (state, nonce, verifier) = (
+            random_token(),
+            random_token(),
+            random_token() + &random_token(),
+        );
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(verifier.as_bytes()));
+        let mut url = Url::parse(&app.url("/oauth2/auth")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &self.id)
+            .append_pair("redirect_uri", &self.redirect_uri)
+            .append_pair("scope", scope)
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        for (k, v) in extra {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+        Authorization {
+            url: url.to_string(),
+            state,
+            nonce,
+            verifier,
+        }
+    }
+
+    /// Exchanges a code (with the PKCE verifier) at the token endpoint.
+    pub async fn exchange(&self, app: &TestApp, code: &str, verifier: &str) -> (u16, Value) {
+        self.token_request(
+            app,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &self.redirect_uri),
+                ("code_verifier", verifier),
+            ],
+        )
+        .await
+    }
+
+    pub async fn refresh(&self, app: &TestApp, refresh_token: &str) -> (u16, Value) {
+        self.token_request(
+            app,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
+    }
+
+    async fn token_request(&self, app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
+        let mut form: Vec<(&str, &str)> = form.to_vec();
+        form.push(("client_id", &self.id));
+        form.push(("client_secret", &self.secret));
+        let response = app
+            .http
+            .post(app.url("/oauth2/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Browser { http }
+    }
+
+    pub async fn get(&self, url: &str) -> Hop {
+        Hop::from(self.http.get(url).send().await.expect("GET")).await
+    }
+
+    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> Hop {
+        Hop::from(self.http.post(url).form(form).send().await.expect("POST")).await
+    }
+
+    /// Follows redirects from `url` until a page answers (not 3xx) or the
+    /// browser is sent to `stop_at` (the client's callback); returns the last hop.
+    pub async fn follow(&self, url: &str, stop_at: &str) -> Hop {
+        let mut hop = self.get(url).await;
+        for _ in 0..10 {
+            match &hop.location {
+                Some(next) if !next.starts_with(stop_at) => {
+                    let next = next.clone();
+                    hop = self.get(&next).await;
+                }
+                _ => return hop,
+            }
+        }
+        panic!("too many redirects");
+    }
+
+    /// Submits the page's form with `fields` on top of its hidden inputs.
+    pub async fn submit(
+        &self,
+        app: &TestApp,
+        page: &Hop,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> Hop {
+        let mut form: Vec<(String, String)> = hidden_inputs(&page.body).into_iter().collect();
+        for (k, v) in fields {
+            form.retain(|(name, _)| name != k);
+            form.push((k.to_string(), v.to_string()));
+        }
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.post(&app.url(path), &form).await
+    }
+}
+
+impl Hop {
+    pub fn status_of(response: reqwest::Response) -> u16 {
+        response.status().as_u16()
+    }
+
+    async fn from(response: reqwest::Response) -> Hop {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let location = headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = response.text().await.unwrap_or_default();
+        Hop {
+            status,
+            location,
+            body,
+            headers,
+        }
+    }
+
+    /// A query parameter of the redirect target.
+    pub fn location_param(&self, name: &str) -> Option<String> {
+        let location = self.location.as_deref()?;
+        let url = Url::parse(location).ok()?;
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+}
+
+/// `<input type="hidden" name="x" value="y">` pairs of a page (maud's markup).
+pub fn hidden_inputs(html: &str) -> HashMap<String, String> {
+    let mut inputs = HashMap::new();
+    for piece in html.split("<input type=\"hidden\" ").skip(1) {
+        let attr = |name: &str| {
+            let start = piece.find(&format!("{name}=\""))? + name.len() + 2;
+            let end = piece[start..].find('"')? + start;
+            Some(piece[start..end].replace("&amp;", "&"))
+        };
+        if let (Some(name), Some(value)) = (attr("name"), attr("value")) {
+            inputs.insert(name, value);
+        }
+    }
+    inputs
+}
+
+/// The target of the page's first `<a class="button" href="...">`.
+pub fn hidden_href(html: &str) -> Option<String> {
+    let start = html.find("<a class=\"button\" href=\"")? + "<a class=\"button\" href=\"".len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
+/// Decodes a JWT's payload without checking it (for claims only).
+pub fn jwt_payload(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON payload")
+}
+
+/// Verifies a JWT's RS256 signature against the app's JWKS and returns its claims.
+pub async fn verify_jwt(app: &TestApp, token: &str, audience: Option<&str>) -> Value {
+    use jsonwebtoken::{decode, decode_header, jwk::JwkSet, Algorithm, DecodingKey, Validation};
+    let jwks: JwkSet = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = decode_header(token).expect("JWT header");
+    let kid = header.kid.expect("kid in header");
+    let jwk = jwks.find(&kid).expect("signing key in the JWKS");
+    let key = DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    match audience {
+        Some(aud) => validation.set_audience(&[aud]),
+        None => validation.validate_aud = false,
+    }
+    let issuer = issuer(app).await;
+    validation.set_issuer(&[issuer.as_str()]);
+    decode::<Value>(token, &key, &validation)
+        .expect("signature, issuer, audience and expiry verify")
+        .claims
+}
+
+pub async fn issuer(app: &TestApp) -> String {
+    let discovery: Value = app
+        .http
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    discovery["issuer"].as_str().unwrap().to_string()
+}
