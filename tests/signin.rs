@@ -616,6 +616,20 @@ async fn pages_carry_security_headers_and_safe_cookies() {
     assert_eq!(headers["referrer-policy"], "no-referrer");
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(
+        headers["x-request-id"].len(),
+        36,
+        "every response names its request id"
+    );
+    let traced = world
+        .app
+        .http
+        .get(world.app.url("/healthz"))
+        .header("x-request-id", "from-the-proxy-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(traced.headers()["x-request-id"], "from-the-proxy-1");
     let cookie = headers["set-cookie"].to_str().unwrap();
     assert!(cookie.starts_with("gatehouse_csrf="), "{cookie}");
     assert!(

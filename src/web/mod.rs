@@ -48,12 +48,38 @@ pub fn router(state: AppState) -> Router {
         hydra = hydra.route(path, any(proxy::forward));
     }
     let metrics = state.metrics.clone();
-    own.merge(hydra)
+    let router = own
+        .merge(hydra)
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             crate::metrics::track_http,
         ))
-        .with_state(state)
+        .with_state(state);
+    with_request_ids(router)
+}
+
+/// Gives each request an id (`X-Request-Id`, kept when the proxy in front set
+/// one), returns it in the response, and puts it on a span so that every log
+/// line about the request carries it.
+fn with_request_ids(router: Router) -> Router {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::trace::{DefaultOnResponse, TraceLayer};
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &axum::http::Request<axum::body::Body>| {
+            let id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+        })
+        .on_request(())
+        .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG));
+    // The last layer added runs first: set the id, then trace, then echo it.
+    router
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(trace)
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 /// Headers every page gatehouse renders itself carries. Hydra's responses
