@@ -34,6 +34,7 @@ pub struct Config {
     pub forward_auth: ForwardAuthConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    pub headless: HeadlessConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -239,6 +240,40 @@ pub struct JobsConfig {
     pub purge_schedule: String,
 }
 
+/// The headless sign-in API for native apps (`/api/headless/*`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadlessConfig {
+    /// How long an app has between requesting a code and verifying it.
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
+    /// The only clients that may use the API; none by default.
+    pub clients: Vec<HeadlessClient>,
+}
+
+/// A first-party app that signs people in without a browser. Its secret
+/// and redirect URI stay on the server: the app only names its `client_id`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadlessClient {
+    /// The id of a client registered in Hydra (`gatehouse clients create`).
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// One of the client's registered redirect URIs; never visited, Hydra
+    /// only puts the authorization code in it. Kept as written: Hydra
+    /// compares it with the registered one character by character.
+    pub redirect_uri: String,
+    /// Space-separated scopes the app may ask for; also what it gets when
+    /// it asks for none.
+    pub scope: String,
+}
+
+impl HeadlessConfig {
+    pub fn client(&self, client_id: &str) -> Option<&HeadlessClient> {
+        self.clients.iter().find(|c| c.client_id == client_id)
+    }
+}
+
 /// A secret setting: never printed, neither by `Debug` nor by `check-config`.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
@@ -359,6 +394,10 @@ impl Default for Config {
             log: LogConfig {
                 level: "info".into(),
                 format: LogFormat::Text,
+            },
+            headless: HeadlessConfig {
+                session_ttl: Duration::from_secs(300),
+                clients: Vec::new(),
             },
         }
     }
@@ -561,6 +600,7 @@ impl Config {
             ));
         }
         self.validate_sms()?;
+        self.validate_headless()?;
         if tokio_cron_scheduler::Job::new_async(self.jobs.purge_schedule.as_str(), |_, _| {
             Box::pin(async {})
         })
@@ -656,6 +696,55 @@ impl Config {
                 .is_some_and(|s| s.expose().trim().is_empty())
             {
                 return Err(ConfigError::key(key, "must not be empty when set"));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_headless(&self) -> Result<(), ConfigError> {
+        let headless = &self.headless;
+        // The session carries a Hydra login challenge, which must outlive it.
+        if headless.session_ttl.as_secs() == 0
+            || headless.session_ttl > self.hydra.login_consent_request_ttl
+        {
+            return Err(ConfigError::key(
+                "headless.session_ttl",
+                "must be at least 1s and at most hydra.login_consent_request_ttl",
+            ));
+        }
+        for (i, client) in headless.clients.iter().enumerate() {
+            let key = |field: &str| format!("headless.clients.{i}.{field}");
+            if client.client_id.trim().is_empty() {
+                return Err(ConfigError::key(&key("client_id"), "must not be empty"));
+            }
+            if headless.clients[..i]
+                .iter()
+                .any(|c| c.client_id == client.client_id)
+            {
+                return Err(ConfigError::key(
+                    &key("client_id"),
+                    format!("`{}` is listed twice", client.client_id),
+                ));
+            }
+            if client.client_secret.expose().is_empty() {
+                return Err(ConfigError::key(&key("client_secret"), "must not be empty"));
+            }
+            // Hydra refuses redirect URIs with a fragment; say so at start-up.
+            let redirect_uri = Url::parse(&client.redirect_uri);
+            if !redirect_uri.is_ok_and(|url| !url.cannot_be_a_base() && url.fragment().is_none()) {
+                return Err(ConfigError::key(
+                    &key("redirect_uri"),
+                    format!(
+                        "`{}` must be an absolute URL without a fragment",
+                        client.redirect_uri
+                    ),
+                ));
+            }
+            if client.scope.split_whitespace().next().is_none() {
+                return Err(ConfigError::key(
+                    &key("scope"),
+                    "must name at least one scope, e.g. \"openid offline_access\"",
+                ));
             }
         }
         Ok(())
@@ -895,6 +984,54 @@ mod tests {
             parsed, defaults,
             "config.toml.example shows a value that is not the default"
         );
+    }
+
+    #[test]
+    fn headless_clients_are_read_and_checked() {
+        let client = |id: &str, redirect: &str| {
+            format!(
+                "[[headless.clients]]\nclient_id = \"{id}\"\nclient_secret = \"s3cret-VALUE\"\n\
+                 redirect_uri = \"{redirect}\"\nscope = \"openid offline_access\"\n"
+            )
+        };
+        let ok = client("app", "https://app.example/cb");
+        let config = from_toml(&ok).unwrap();
+        let app = config.headless.client("app").expect("listed");
+        assert_eq!(app.client_secret.expose(), "s3cret-VALUE");
+        assert!(config.headless.client("other").is_none());
+        assert!(
+            !config.to_toml().contains("s3cret"),
+            "the secret is redacted"
+        );
+        assert_eq!(config.headless.session_ttl, Duration::from_secs(300));
+
+        let twice = format!("{ok}{}", client("app", "https://app.example/cb2"));
+        for (toml, key) in [
+            (twice, "`headless.clients.1.client_id`"),
+            (
+                client("x", "not a url"),
+                "`headless.clients.0.redirect_uri`",
+            ),
+            (
+                client("x", "https://app.example/cb#frag"),
+                "`headless.clients.0.redirect_uri`",
+            ),
+            (
+                client("", "https://app.example/cb"),
+                "`headless.clients.0.client_id`",
+            ),
+            (
+                "[headless]\nsession_ttl = \"1h\"\n".to_string(),
+                "`headless.session_ttl`",
+            ),
+            (
+                "[[headless.clients]]\nclient_id = \"x\"\n".to_string(),
+                "client_secret",
+            ),
+        ] {
+            let err = from_toml(&toml).unwrap_err().to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
     }
 
     fn key_paths(value: &toml::Value) -> Vec<String> {

@@ -1,24 +1,41 @@
 //! Clean-up jobs on a cron schedule: expired or used OTP challenges and
-//! rate-limit rows older than the longest window.
+//! headless sessions, and rate-limit rows older than the longest window.
 
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use crate::clock::Clock;
-use crate::store::otp::{self as otp_store, Purged};
+use crate::store::headless as headless_store;
+use crate::store::otp as otp_store;
 use crate::store::{Store, StoreError};
 
 /// Rate-limit rows are needed for the longest window, one hour.
 const LONGEST_LIMIT_WINDOW: i64 = 3600;
 
+/// Rows removed by one purge.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub challenges: usize,
+    pub rate_limit_events: usize,
+    pub headless_sessions: usize,
+}
+
 /// Removes rows nobody can use any more and logs how many.
 pub async fn purge_expired(store: &Store, clock: &Clock) -> Result<Purged, StoreError> {
     let now = clock.now();
     let purged = store
-        .run(move |conn| otp_store::purge(conn, now, now - LONGEST_LIMIT_WINDOW))
+        .run(move |conn| {
+            let otp = otp_store::purge(conn, now, now - LONGEST_LIMIT_WINDOW)?;
+            Ok(Purged {
+                challenges: otp.challenges,
+                rate_limit_events: otp.rate_limit_events,
+                headless_sessions: headless_store::purge(conn, now)?,
+            })
+        })
         .await?;
     tracing::info!(
         otp_challenges = purged.challenges,
         rate_limit_events = purged.rate_limit_events,
+        headless_sessions = purged.headless_sessions,
         "purged expired rows"
     );
     Ok(purged)

@@ -12,6 +12,7 @@ pub mod config;
 pub mod doctor;
 pub mod domain;
 pub mod forward_auth;
+pub mod headless;
 pub mod hydra;
 pub mod jobs;
 pub mod lock;
@@ -56,6 +57,7 @@ pub struct AppState {
     pub challenges: web::challenges::ChallengeMemory,
     pub forward_auth: forward_auth::ForwardAuth,
     pub metrics: metrics::Metrics,
+    pub headless: headless::HeadlessService,
 }
 
 /// Why gatehouse could not start, worded for the operator.
@@ -192,8 +194,15 @@ impl Application {
         );
         let forward_auth =
             forward_auth::ForwardAuth::new(hydra.clone(), &config, clock.clone(), metrics.clone());
+        let config = Arc::new(config);
+        let headless = headless::HeadlessService::new(
+            config.clone(),
+            store.clone(),
+            hydra.clone(),
+            otp.clone(),
+        );
         let state = AppState {
-            config: Arc::new(config),
+            config,
             store,
             hydra,
             proxy,
@@ -202,6 +211,7 @@ impl Application {
             challenges,
             forward_auth,
             metrics,
+            headless,
         };
         Ok(Application {
             listener,

@@ -36,6 +36,17 @@ pub fn needs_dev_mode(config: &Config) -> bool {
     config.server.public_url.scheme() == "http"
 }
 
+/// Hydra's SQLite settings. With only `_busy_timeout`, a few concurrent
+/// sign-ins fail with "database is locked" (seen with 20 at once on 2 CPUs):
+/// - `_txlock=immediate`: transactions take the write lock up front; a
+///   deferred one that upgrades later gets SQLITE_BUSY at once, unretried;
+/// - `lock=false`: pop's in-process write mutexes can deadlock against
+///   SQLite's own lock until the busy timeout; SQLite serialises writers;
+/// - `max_conns=50`: the default pool (2 per CPU) runs dry while a
+///   transaction waits for a second connection, stalling everyone.
+const SQLITE_OPTIONS: &str =
+    "_fk=true&_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&lock=false&max_conns=50";
+
 /// Go duration syntax, which Hydra's schema requires (`^(\d+(ns|us|ms|s|m|h))+$`).
 fn go_duration(duration: std::time::Duration) -> String {
     format!("{}s", duration.as_secs())
@@ -60,7 +71,7 @@ pub fn render(
             "tls": { "allow_termination_from": ["127.0.0.1/32", "::1/128"] },
             "cookies": { "same_site_mode": "Lax" },
         },
-        "dsn": format!("sqlite://{}?_fk=true&_journal_mode=WAL&_busy_timeout=5000", paths.database.display()),
+        "dsn": format!("sqlite://{}?{SQLITE_OPTIONS}", paths.database.display()),
         "urls": {
             "self": { "issuer": origin, "public": origin },
             "login": format!("{origin}/login"),

@@ -10,6 +10,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rand::{RngCore, TryRngCore};
 use rusqlite::{Connection, OptionalExtension};
 
+pub mod headless;
 pub mod otp;
 pub mod users;
 

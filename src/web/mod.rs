@@ -6,6 +6,7 @@ mod consent;
 pub mod csrf;
 mod error;
 mod forward_auth;
+mod headless;
 mod health;
 mod login;
 mod logout;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
             .route("/error", get(error::show))
             .route(views::STYLESHEET_PATH, get(views::stylesheet))
             .route(&state.config.forward_auth.path, any(forward_auth::verify))
+            .merge(headless::routes())
             .fallback(health::not_found),
     );
 

@@ -118,12 +118,19 @@ impl TestApp {
         }
     }
 
-    /// Stops gatehouse and starts it again on the same data dir and ports.
+    /// Stops gatehouse and starts it again on the same data dir and public
+    /// port. Hydra gets fresh ports: while it was down, any outgoing
+    /// connection of a parallel test may have taken its old one as its
+    /// source port, and Hydra then fails with "address already in use".
     pub async fn restart(mut self) -> TestApp {
         self.shutdown_and_wait().await;
         let TestApp {
-            config, data_dir, ..
+            mut config,
+            data_dir,
+            ..
         } = self;
+        config.hydra.public_port = free_port();
+        config.hydra.admin_port = free_port();
         Self::start(config, data_dir).await
     }
 

@@ -1,0 +1,162 @@
+//! Headless sign-in sessions (see `crate::headless`): looked up by the
+//! SHA-256 of the id the app holds, and used once.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::Type;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::StoreError;
+
+/// Hydra's cookies for one flow, name -> value.
+pub type Cookies = BTreeMap<String, String>;
+
+/// A session about to be stored.
+pub struct NewSession<'a> {
+    pub id_hash: &'a [u8],
+    pub client_id: &'a str,
+    pub phone: &'a str,
+    pub state: &'a str,
+    pub nonce: &'a str,
+    pub code_verifier: &'a str,
+    pub login_challenge: &'a str,
+    pub cookies: &'a Cookies,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A live session, as verification needs it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub client_id: String,
+    pub phone: String,
+    pub state: String,
+    pub nonce: String,
+    pub code_verifier: String,
+    pub login_challenge: String,
+    pub cookies: Cookies,
+}
+
+pub fn insert(conn: &Connection, session: &NewSession<'_>) -> Result<(), StoreError> {
+    let cookies = serde_json::to_string(session.cookies)
+        .map_err(|e| StoreError::Conflict(format!("cookies do not serialize: {e}")))?;
+    conn.execute(
+        "INSERT INTO headless_sessions (id_hash, client_id, phone, state, nonce, code_verifier,
+                                        login_challenge, hydra_cookies, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            session.id_hash,
+            session.client_id,
+            session.phone,
+            session.state,
+            session.nonce,
+            session.code_verifier,
+            session.login_challenge,
+            cookies,
+            session.created_at,
+            session.expires_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// The session, unless it is unknown, used up or expired.
+pub fn find_live(
+    conn: &Connection,
+    id_hash: &[u8],
+    now: i64,
+) -> Result<Option<Session>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT client_id, phone, state, nonce, code_verifier, login_challenge,
+                    hydra_cookies
+             FROM headless_sessions
+             WHERE id_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2",
+            params![id_hash, now],
+            |row| {
+                let cookies: String = row.get(6)?;
+                let cookies = serde_json::from_str(&cookies).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(6, Type::Text, Box::new(e))
+                })?;
+                Ok(Session {
+                    client_id: row.get(0)?,
+                    phone: row.get(1)?,
+                    state: row.get(2)?,
+                    nonce: row.get(3)?,
+                    code_verifier: row.get(4)?,
+                    login_challenge: row.get(5)?,
+                    cookies,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Uses a live session up in one statement: of many concurrent callers
+/// exactly one gets `true`.
+pub fn consume(conn: &Connection, id_hash: &[u8], now: i64) -> Result<bool, StoreError> {
+    let changed = conn.execute(
+        "UPDATE headless_sessions SET consumed_at = ?2
+         WHERE id_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2",
+        params![id_hash, now],
+    )?;
+    Ok(changed == 1)
+}
+
+/// Deletes sessions that can no longer be used; returns how many.
+pub fn purge(conn: &Connection, now: i64) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "DELETE FROM headless_sessions WHERE expires_at <= ?1 OR consumed_at IS NOT NULL",
+        [now],
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn session<'a>(id_hash: &'a [u8], cookies: &'a Cookies, expires_at: i64) -> NewSession<'a> {
+        NewSession {
+            id_hash,
+            client_id: "app",
+            phone: "+12015550123",
+            state: "st",
+            nonce: "no",
+            code_verifier: "ve",
+            login_challenge: "ch",
+            cookies,
+            created_at: 100,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn sessions_are_found_used_once_and_purged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("g.sqlite")).unwrap();
+        let conn = store.pool.get().unwrap();
+        let cookies = Cookies::from([("ory_hydra_login_csrf".into(), "v=1".into())]);
+        insert(&conn, &session(b"live", &cookies, 200)).unwrap();
+        insert(&conn, &session(b"used", &cookies, 200)).unwrap();
+        insert(&conn, &session(b"old", &cookies, 150)).unwrap();
+
+        let found = find_live(&conn, b"live", 120).unwrap().expect("live");
+        assert_eq!(found.cookies, cookies);
+        assert_eq!(found.login_challenge, "ch");
+        assert!(find_live(&conn, b"nope", 120).unwrap().is_none());
+        assert!(find_live(&conn, b"old", 150).unwrap().is_none(), "expired");
+
+        assert!(consume(&conn, b"used", 120).unwrap());
+        assert!(!consume(&conn, b"used", 121).unwrap(), "only once");
+        assert!(find_live(&conn, b"used", 121).unwrap().is_none());
+        assert!(!consume(&conn, b"old", 160).unwrap(), "expired");
+
+        assert_eq!(
+            purge(&conn, 160).unwrap(),
+            2,
+            "the used and the expired one"
+        );
+        assert!(find_live(&conn, b"live", 160).unwrap().is_some());
+    }
+}
