@@ -51,6 +51,17 @@ pub struct ServerConfig {
     /// connections are closed.
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
+    /// Serve HTTPS directly (no reverse proxy); SIGHUP reloads the files.
+    pub tls: Option<TlsConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain (leaf first).
+    pub cert_file: PathBuf,
+    /// PEM private key.
+    pub key_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -330,6 +341,7 @@ impl Default for Config {
                     std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
                 ],
                 shutdown_timeout: Duration::from_secs(10),
+                tls: None,
             },
             hydra: HydraConfig {
                 mode: HydraMode::Supervised,
@@ -486,6 +498,12 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         check_origin("server.public_url", &self.server.public_url)?;
+        if self.server.tls.is_some() && self.server.public_url.scheme() != "https" {
+            return Err(ConfigError::key(
+                "server.public_url",
+                "must be an https:// URL when server.tls is set",
+            ));
+        }
         // systemd's TimeoutStopSec (30s in the shipped unit) must cover this
         // plus Hydra's own 10s stop grace.
         if self.server.shutdown_timeout > Duration::from_secs(600) {

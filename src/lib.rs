@@ -24,6 +24,7 @@ pub mod signin;
 pub mod sms;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 pub mod web;
 
 use std::future::{Future, IntoFuture};
@@ -73,6 +74,12 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("configuration keys `server.tls.cert_file`/`server.tls.key_file`: cannot load {cert} and {key}: {source}")]
+    Tls {
+        cert: PathBuf,
+        key: PathBuf,
+        source: std::io::Error,
+    },
     #[error("configuration key `data_dir`: cannot use {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -96,6 +103,7 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
+    tls: Option<tls::Tls>,
     state: AppState,
     supervisor: Option<HydraSupervisor>,
     jobs: JobScheduler,
@@ -138,6 +146,20 @@ impl Application {
                     .await
                     .map_err(|source| StartupError::MetricsListen { addr, source })?,
             ),
+            None => None,
+        };
+        let tls = match &config.server.tls {
+            Some(files) => {
+                Some(
+                    tls::Tls::load(files)
+                        .await
+                        .map_err(|source| StartupError::Tls {
+                            cert: files.cert_file.clone(),
+                            key: files.key_file.clone(),
+                            source,
+                        })?,
+                )
+            }
             None => None,
         };
         let metrics = metrics::Metrics::new();
@@ -216,6 +238,7 @@ impl Application {
         Ok(Application {
             listener,
             metrics_listener,
+            tls,
             state,
             supervisor,
             jobs,
@@ -259,15 +282,20 @@ impl Application {
             "gatehouse is serving"
         );
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let shutdown = async move {
             shutdown.await;
             let _ = stopping.send(());
-        })
-        .into_future();
+        };
+        let make_service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let server: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> =
+            match self.tls {
+                Some(tls) => Box::pin(tls.serve(self.listener, make_service, shutdown, grace)),
+                None => Box::pin(
+                    axum::serve(self.listener, make_service)
+                        .with_graceful_shutdown(shutdown)
+                        .into_future(),
+                ),
+            };
         // The grace period starts with the shutdown signal, not at start-up.
         let deadline = async move {
             if stopped.await.is_ok() {
