@@ -330,3 +330,66 @@ async fn disabling_a_user_kills_their_sessions_and_tokens() {
         "no code is sent to a disabled user"
     );
 }
+
+#[tokio::test]
+async fn browsers_on_another_host_name_are_sent_to_the_public_origin() {
+    // Direct exposure (no trusted proxy): the Host header counts.
+    let world = World::with(|c| c.server.trusted_proxies = vec![]).await;
+    let port = world.app.config.server.listen.port();
+    let http = &world.app.http;
+    let other = http
+        .get(world.app.url("/login?login_challenge=abc"))
+        .header("host", format!("localhost:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 308);
+    assert_eq!(
+        other.headers()["location"],
+        world.app.url("/login?login_challenge=abc").as_str()
+    );
+    // APIs and health checks answer under any name.
+    let health = http
+        .get(world.app.url("/healthz"))
+        .header("host", format!("localhost:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    // The public name itself is served.
+    let page = http
+        .get(world.app.url("/login?login_challenge=abc"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.status(),
+        404,
+        "served (an unknown challenge), not redirected"
+    );
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_forwarded_host_counts() {
+    let world = World::new().await;
+    let http = &world.app.http;
+    let wrong = http
+        .get(world.app.url("/oauth2/auth?client_id=x"))
+        .header("x-forwarded-host", "old-alias.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 308);
+    assert!(wrong.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with(&world.app.address));
+    let right_host = world.app.address.trim_start_matches("http://").to_string();
+    let right = http
+        .get(world.app.url("/error?error=access_denied"))
+        .header("x-forwarded-host", right_host)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 400, "served: the error page");
+}

@@ -1,5 +1,6 @@
 //! HTTP routes on the one public port.
 
+mod canonical_host;
 pub mod challenges;
 mod client_ip;
 mod consent;
@@ -50,6 +51,10 @@ pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     let router = own
         .merge(hydra)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            canonical_host::redirect_other_hosts,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             crate::metrics::track_http,
