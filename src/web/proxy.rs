@@ -27,6 +27,9 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
+/// Tries for a GET/HEAD whose connection Hydra refuses (about 1 s in all).
+const CONNECT_ATTEMPTS: u32 = 5;
+
 #[derive(Clone)]
 pub struct HydraProxy {
     http: reqwest::Client,
@@ -113,27 +116,42 @@ pub async fn forward(
     let start_again = format!("{}{}", state.config.public_origin(), path_and_query);
     let method = request.method().clone();
     let headers = proxy.upstream_headers(request.headers(), peer);
-    let body = reqwest::Body::wrap_stream(request.into_body().into_data_stream());
-
-    let upstream = match proxy
-        .http
-        .request(method, &url)
-        .headers(headers)
-        .body(body)
-        .send()
-        .await
-    {
-        Ok(response) => response,
-        Err(e) => {
-            tracing::warn!(error = %e, %url, "hydra public endpoint unreachable");
-            return (
-                StatusCode::BAD_GATEWAY,
-                Json(json!({
-                    "error": "temporarily_unavailable",
-                    "error_description": "The authorization server is not reachable right now; try again shortly.",
-                })),
+    // GET and HEAD carry no body and are safe to repeat: while a crashed
+    // Hydra is being restarted, a few short retries hide the gap.
+    let retryable = method == axum::http::Method::GET || method == axum::http::Method::HEAD;
+    let mut body = Some(reqwest::Body::wrap_stream(
+        request.into_body().into_data_stream(),
+    ));
+    let mut attempt = 0;
+    let upstream = loop {
+        attempt += 1;
+        let sent = proxy
+            .http
+            .request(method.clone(), &url)
+            .headers(headers.clone())
+            .body(
+                body.take()
+                    .unwrap_or_else(|| reqwest::Body::from(Vec::new())),
             )
-                .into_response();
+            .send()
+            .await;
+        match sent {
+            Ok(response) => break response,
+            Err(e) if retryable && e.is_connect() && attempt < CONNECT_ATTEMPTS => {
+                tracing::debug!(error = %e, attempt, "hydra public endpoint not accepting; retrying");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, %url, "hydra public endpoint unreachable");
+                return (
+                    StatusCode::BAD_GATEWAY,
+                    Json(json!({
+                        "error": "temporarily_unavailable",
+                        "error_description": "The authorization server is not reachable right now; try again shortly.",
+                    })),
+                )
+                    .into_response();
+            }
         }
     };
 
