@@ -8,12 +8,12 @@ use maud::html;
 use serde::Deserialize;
 
 use super::csrf;
-use super::error::PageError;
+use super::error::{checked_challenge, PageError};
 use super::strings;
 use super::views::{no_store, page};
 use crate::claims;
 use crate::hydra::ConsentRequest;
-use crate::signin::{self, SignInError};
+use crate::signin;
 use crate::store::users::{self, User};
 use crate::AppState;
 
@@ -54,7 +54,7 @@ pub async fn show(
             // Remembered, so that prompt=none works for these clients later.
             signin::accept_consent(&state.hydra, &state.store, &state.config, &request, true)
                 .await
-                .map_err(page_error)?;
+                ?;
         state
             .challenges
             .remember_answer(&challenge, &redirect.redirect_to);
@@ -81,13 +81,7 @@ pub async fn submit(
     form: Result<Form<ConsentForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let Form(form) = form.map_err(|_| PageError::BadForm)?;
-    let challenge = form.consent_challenge.trim();
-    if challenge.is_empty() {
-        return Err(PageError::MissingChallenge);
-    }
-    if !state.csrf.verify(&headers, challenge, &form.csrf) {
-        return Err(PageError::Csrf);
-    }
+    let challenge = checked_challenge(&state, &headers, &form.consent_challenge, &form.csrf)?;
     // Answered already (double click, reload): go where the first answer went.
     if let Some(redirect_to) = state.challenges.answer(challenge) {
         return Ok(Redirect::to(&redirect_to).into_response());
@@ -99,15 +93,16 @@ pub async fn submit(
         .await
         .map_err(|e| state.challenge_error(challenge, e))?;
     let redirect = match form.action.as_str() {
-        "allow" => signin::accept_consent(
-            &state.hydra,
-            &state.store,
-            &state.config,
-            &request,
-            form.remember.is_some(),
-        )
-        .await
-        .map_err(page_error)?,
+        "allow" => {
+            signin::accept_consent(
+                &state.hydra,
+                &state.store,
+                &state.config,
+                &request,
+                form.remember.is_some(),
+            )
+            .await?
+        }
         "deny" => {
             state
                 .hydra
@@ -128,13 +123,6 @@ pub async fn submit(
         .challenges
         .remember_answer(challenge, &redirect.redirect_to);
     Ok(Redirect::to(&redirect.redirect_to).into_response())
-}
-
-fn page_error(error: SignInError) -> PageError {
-    match error {
-        SignInError::Hydra(e) => e.into(),
-        SignInError::Store(e) => e.into(),
-    }
 }
 
 /// What a scope would share of this user, shown next to the scope.

@@ -59,6 +59,33 @@ impl From<crate::store::StoreError> for PageError {
     }
 }
 
+impl From<crate::signin::SignInError> for PageError {
+    fn from(error: crate::signin::SignInError) -> Self {
+        match error {
+            crate::signin::SignInError::Hydra(e) => e.into(),
+            crate::signin::SignInError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// What every form POST checks first: a challenge, and a CSRF token that
+/// fits it and this browser's cookie. Returns the trimmed challenge.
+pub fn checked_challenge<'a>(
+    state: &crate::AppState,
+    headers: &axum::http::HeaderMap,
+    challenge: &'a str,
+    csrf_token: &str,
+) -> Result<&'a str, PageError> {
+    let challenge = challenge.trim();
+    if challenge.is_empty() {
+        return Err(PageError::MissingChallenge);
+    }
+    if !state.csrf.verify(headers, challenge, csrf_token) {
+        return Err(PageError::Csrf);
+    }
+    Ok(challenge)
+}
+
 impl crate::AppState {
     /// A Hydra error about `challenge`, as a page; an expired challenge we
     /// saw before offers to start the sign-in again.

@@ -12,14 +12,14 @@ use serde::Deserialize;
 
 use super::client_ip::client_ip;
 use super::csrf::{self, BrowserSecret};
-use super::error::PageError;
+use super::error::{checked_challenge, PageError};
 use super::strings;
 use super::views::{no_store, notices, page};
 use crate::domain::phone::parse_region;
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::hydra::LoginRequest;
 use crate::otp::{Limit, OtpError};
-use crate::signin::{self, SignInError};
+use crate::signin;
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -86,8 +86,7 @@ pub async fn show(
             &challenge,
             &request.subject,
         )
-        .await
-        .map_err(page_error)?;
+        .await?;
         state
             .challenges
             .remember_answer(&challenge, &redirect.redirect_to);
@@ -118,13 +117,7 @@ pub async fn submit(
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let Form(form) = form.map_err(|_| PageError::BadForm)?;
-    let challenge = form.login_challenge.trim();
-    if challenge.is_empty() {
-        return Err(PageError::MissingChallenge);
-    }
-    if !state.csrf.verify(&headers, challenge, &form.csrf) {
-        return Err(PageError::Csrf);
-    }
+    let challenge = checked_challenge(&state, &headers, &form.login_challenge, &form.csrf)?;
     // Answered already (double click, reload, back button): go where the
     // first answer went.
     if let Some(redirect_to) = state.challenges.answer(challenge) {
@@ -300,13 +293,6 @@ fn verify_failure(error: OtpError) -> Result<(String, StatusCode), PageError> {
         OtpError::Disabled => (strings::ACCOUNT_DISABLED.into(), StatusCode::FORBIDDEN),
         other => return Err(PageError::Internal(other.to_string())),
     })
-}
-
-fn page_error(error: SignInError) -> PageError {
-    match error {
-        SignInError::Hydra(e) => e.into(),
-        SignInError::Store(e) => e.into(),
-    }
 }
 
 /// The client's display name, falling back to its id.

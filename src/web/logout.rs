@@ -8,7 +8,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::csrf;
-use super::error::PageError;
+use super::error::{checked_challenge, PageError};
 use super::strings;
 use super::views::{message_page, no_store, page};
 use crate::AppState;
@@ -72,13 +72,7 @@ pub async fn submit(
     form: Result<Form<LogoutForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     let Form(form) = form.map_err(|_| PageError::BadForm)?;
-    let challenge = form.logout_challenge.trim();
-    if challenge.is_empty() {
-        return Err(PageError::MissingChallenge);
-    }
-    if !state.csrf.verify(&headers, challenge, &form.csrf) {
-        return Err(PageError::Csrf);
-    }
+    let challenge = checked_challenge(&state, &headers, &form.logout_challenge, &form.csrf)?;
     match form.action.as_str() {
         "yes" => {
             let redirect = state.hydra.accept_logout(challenge).await?;
