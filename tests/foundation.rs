@@ -12,14 +12,7 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn discovery_document_lives_on_the_public_origin() {
     let app = TestApp::spawn().await;
-    let response = app
-        .http
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let discovery: Value = response.json().await.unwrap();
+    let discovery: Value = app.get_json("/.well-known/openid-configuration").await;
     assert_eq!(discovery["issuer"], app.address.as_str());
     for endpoint in [
         "authorization_endpoint",
@@ -41,15 +34,7 @@ async fn discovery_document_lives_on_the_public_origin() {
 #[tokio::test]
 async fn jwks_serves_a_signing_key() {
     let app = TestApp::spawn().await;
-    let jwks: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get_json("/.well-known/jwks.json").await;
     let keys = jwks["keys"].as_array().expect("keys array");
     assert!(!keys.is_empty(), "no keys in {jwks}");
     for key in keys {

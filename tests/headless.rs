@@ -177,16 +177,7 @@ fn wrong(code: &str) -> String {
 /// missing key sets on the first fetch, and twenty concurrent first fetches
 /// each generating RSA keys outlast its 10 s write timeout on a small machine.
 async fn jwks(app: &TestApp) -> JwkSet {
-    let body = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("JWKS: {e}: {body}"))
+    app.get_json("/.well-known/jwks.json").await
 }
 
 /// Verifies the id_token (RS256, issuer, audience, expiry) with `jwks`;

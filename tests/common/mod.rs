@@ -184,6 +184,16 @@ impl TestApp {
         command.output().await.expect("run gatehouse")
     }
 
+    /// GETs `path` on the public port, expects 200 and parses the JSON body
+    /// (the body is in the panic message when it does not parse).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = self.http.get(self.url(path)).send().await.expect("GET");
+        let status = response.status();
+        let body = response.text().await.expect("response body");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
     /// Gatehouse's typed client of this instance's Hydra admin API.
     pub fn hydra_client(&self) -> gatehouse::hydra::HydraClient {
         gatehouse::hydra::HydraClient::new(self.config.hydra_admin_url())

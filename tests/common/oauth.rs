@@ -278,15 +278,7 @@ pub fn jwt_payload(token: &str) -> Value {
 /// Verifies a JWT's RS256 signature against the app's JWKS and returns its claims.
 pub async fn verify_jwt(app: &TestApp, token: &str, audience: Option<&str>) -> Value {
     use jsonwebtoken::{decode, decode_header, jwk::JwkSet, Algorithm, DecodingKey, Validation};
-    let jwks: JwkSet = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet = app.get_json("/.well-known/jwks.json").await;
     let header = decode_header(token).expect("JWT header");
     let kid = header.kid.expect("kid in header");
     let jwk = jwks.find(&kid).expect("signing key in the JWKS");
@@ -304,14 +296,6 @@ pub async fn verify_jwt(app: &TestApp, token: &str, audience: Option<&str>) -> V
 }
 
 pub async fn issuer(app: &TestApp) -> String {
-    let discovery: Value = app
-        .http
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery: Value = app.get_json("/.well-known/openid-configuration").await;
     discovery["issuer"].as_str().unwrap().to_string()
 }
