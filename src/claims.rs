@@ -3,7 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::store::users::User;
+use crate::config::CustomClaim;
+use crate::directory::{fields, DirectoryUser};
 
 /// The standard scopes gatehouse knows how to fill, in the order pages list them.
 pub const STANDARD_SCOPES: &[&str] = &[
@@ -17,7 +18,7 @@ pub const STANDARD_SCOPES: &[&str] = &[
 
 /// Claims for the id_token (and so for `/userinfo`). `sub` is set by Hydra
 /// from the login subject; only claims the user has a value for appear.
-pub fn id_token_claims(granted_scopes: &[String], user: &User) -> Map<String, Value> {
+pub fn id_token_claims(granted_scopes: &[String], user: &DirectoryUser) -> Map<String, Value> {
     let mut claims = Map::new();
     let granted = |scope: &str| granted_scopes.iter().any(|s| s == scope);
     let profile = &user.profile;
@@ -35,8 +36,10 @@ pub fn id_token_claims(granted_scopes: &[String], user: &User) -> Map<String, Va
         }
     }
     if granted("phone") {
-        claims.insert("phone_number".into(), json!(user.phone));
-        claims.insert("phone_number_verified".into(), json!(user.phone_verified));
+        if let Some(phone) = &user.phone {
+            claims.insert("phone_number".into(), json!(phone));
+            claims.insert("phone_number_verified".into(), json!(user.phone_verified));
+        }
     }
     if granted("address") {
         let mut address = Map::new();
@@ -52,8 +55,35 @@ pub fn id_token_claims(granted_scopes: &[String], user: &User) -> Map<String, Va
     claims
 }
 
+/// The claims `[[claims.custom]]` adds for the granted scopes, as
+/// (id_token claims, access token claims). A field the user's record does
+/// not have adds nothing.
+pub fn custom_claims(
+    granted_scopes: &[String],
+    user: &DirectoryUser,
+    custom: &[CustomClaim],
+) -> (Map<String, Value>, Map<String, Value>) {
+    let mut id_token = Map::new();
+    let mut access_token = Map::new();
+    for rule in custom {
+        if !granted_scopes.contains(&rule.scope) {
+            continue;
+        }
+        let Some(value) = fields::lookup(&user.record, &rule.field).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        if rule.into.id_token() {
+            id_token.insert(rule.claim.clone(), value.clone());
+        }
+        if rule.into.access_token() {
+            access_token.insert(rule.claim.clone(), value.clone());
+        }
+    }
+    (id_token, access_token)
+}
+
 /// "Given Family", or whichever of the two the user has.
-pub fn full_name(user: &User) -> Option<String> {
+pub fn full_name(user: &DirectoryUser) -> Option<String> {
     let parts: Vec<&str> = [&user.profile.given_name, &user.profile.family_name]
         .into_iter()
         .flatten()
@@ -84,10 +114,11 @@ fn insert_some(claims: &mut Map<String, Value>, name: &str, value: &Option<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::users::Profile;
+    use crate::config::ClaimTarget;
+    use crate::store::users::{Profile, User};
 
-    fn user() -> User {
-        User {
+    fn user() -> DirectoryUser {
+        DirectoryUser::from(User {
             id: "u1".into(),
             phone: "+12015550123".into(),
             profile: Profile {
@@ -105,10 +136,10 @@ mod tests {
             disabled: false,
             created_at: 0,
             updated_at: 0,
-        }
+        })
     }
 
-    fn keys(scopes: &[&str], user: &User) -> Vec<String> {
+    fn keys(scopes: &[&str], user: &DirectoryUser) -> Vec<String> {
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
         let mut keys: Vec<String> = id_token_claims(&scopes, user).keys().cloned().collect();
         keys.sort();
@@ -159,6 +190,40 @@ mod tests {
             id_token_claims(&["profile".to_string()], &user)["name"],
             "Hopper"
         );
+    }
+
+    #[test]
+    fn custom_claims_follow_their_scope_and_target() {
+        let mut user = user();
+        user.record
+            .insert("roles".into(), json!(["admin", "billing"]));
+        user.record.insert("org".into(), json!({"id": 7}));
+        let rule = |scope: &str, claim: &str, field: &str, into| CustomClaim {
+            scope: scope.into(),
+            claim: claim.into(),
+            field: field.into(),
+            into,
+        };
+        let custom = [
+            rule("roles", "roles", "roles", ClaimTarget::AccessToken),
+            rule("org", "org_id", "org.id", ClaimTarget::Both),
+            rule("org", "missing", "no_such_field", ClaimTarget::Both),
+        ];
+        let scopes = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+        let (id, access) = custom_claims(&scopes(&["openid"]), &user, &custom);
+        assert!(
+            id.is_empty() && access.is_empty(),
+            "no custom scope granted"
+        );
+
+        let (id, access) = custom_claims(&scopes(&["openid", "roles"]), &user, &custom);
+        assert!(id.is_empty());
+        assert_eq!(access["roles"], json!(["admin", "billing"]));
+
+        let (id, access) = custom_claims(&scopes(&["org"]), &user, &custom);
+        assert_eq!(id, json!({"org_id": 7}).as_object().unwrap().clone());
+        assert_eq!(access, id);
     }
 
     #[test]

@@ -15,6 +15,12 @@ use url::Url;
 
 use crate::domain::phone;
 
+mod directory;
+pub use directory::{
+    ClaimTarget, ClaimsConfig, CustomClaim, DirectoryConfig, DirectoryKind, FieldMapping,
+    HttpDirectoryConfig, SqlDirectoryConfig,
+};
+
 /// Environment variables read by the CLI itself, not configuration keys.
 const CLI_ENV_VARS: &[&str] = &["CONFIG"];
 
@@ -28,6 +34,10 @@ pub struct Config {
     pub login: LoginConfig,
     pub consent: ConsentConfig,
     pub users: UsersConfig,
+    /// Where users live: gatehouse's own table, or an existing service or database.
+    pub directory: DirectoryConfig,
+    /// Extra claims from directory fields.
+    pub claims: ClaimsConfig,
     pub otp: OtpConfig,
     pub sms: SmsConfig,
     pub jobs: JobsConfig,
@@ -371,6 +381,8 @@ impl Default for Config {
                 signup: Signup::Auto,
                 default_region: None,
             },
+            directory: DirectoryConfig::default(),
+            claims: ClaimsConfig::default(),
             otp: OtpConfig {
                 length: 6,
                 ttl: Duration::from_secs(300),
@@ -588,6 +600,7 @@ impl Config {
             ));
         }
         self.validate_users_and_otp()?;
+        directory::validate(&self.directory, &self.claims, self.users.signup)?;
         let forward_auth = &self.forward_auth;
         if !forward_auth.path.starts_with('/') || forward_auth.path.len() < 2 {
             return Err(ConfigError::key(
@@ -1001,6 +1014,70 @@ mod tests {
         assert_eq!(
             parsed, defaults,
             "config.toml.example shows a value that is not the default"
+        );
+    }
+
+    #[test]
+    fn directory_and_claims_settings_are_checked() {
+        let http = "[users]\nsignup = \"closed\"\n[directory]\nkind = \"http\"\n";
+        let config =
+            from_toml(&format!("{http}[directory.http]\nbase_url = \"http://users.internal/api\"\nauth_header = \"Authorization\"\nauth_value = \"Bearer s3cret-VALUE\"\n")).unwrap();
+        assert_eq!(config.directory.kind, DirectoryKind::Http);
+        assert!(
+            !config.to_toml().contains("s3cret"),
+            "the auth value is redacted"
+        );
+        let sql = "[users]\nsignup = \"closed\"\n[directory]\nkind = \"sql\"\n[directory.sql]\nurl = \"sqlite:///tmp/u.db\"\n";
+        let queries = "by_phone = \"SELECT * FROM u WHERE phone = $1\"\nby_id = \"SELECT * FROM u WHERE id = $1\"\n";
+        assert!(from_toml(&format!("{sql}{queries}")).is_ok());
+        for (toml, key) in [
+            (
+                "[directory]\nkind = \"http\"\n[directory.http]\nbase_url = \"http://u/\"\n"
+                    .to_string(),
+                "`users.signup`",
+            ),
+            (http.to_string(), "`directory.http.base_url`"),
+            (
+                format!(
+                    "{http}[directory.http]\nbase_url = \"http://u/\"\nauth_header = \"X-Key\"\n"
+                ),
+                "`directory.http.auth_value`",
+            ),
+            (sql.to_string(), "`directory.sql.by_phone`"),
+            (
+                format!("{sql}by_phone = \"SELECT * FROM u WHERE phone = ?\"\n"),
+                "`directory.sql.by_phone`",
+            ),
+            (
+                format!("{sql}{queries}").replace("sqlite://", "mysql://"),
+                "`directory.sql.url`",
+            ),
+            (
+                "[directory]\nkind = \"ldap\"\n".to_string(),
+                "`directory.kind`",
+            ),
+            (
+                "[[claims.custom]]\nscope = \"roles\"\nclaim = \"sub\"\nfield = \"roles\"\n"
+                    .to_string(),
+                "`claims.custom.0.claim`",
+            ),
+            (
+                "[[claims.custom]]\nscope = \"a b\"\nclaim = \"roles\"\nfield = \"roles\"\n"
+                    .to_string(),
+                "`claims.custom.0.scope`",
+            ),
+        ] {
+            let err = from_toml(&toml).unwrap_err().to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
+        let custom = from_toml(
+            "[[claims.custom]]\nscope = \"roles\"\nclaim = \"roles\"\nfield = \"roles\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            custom.claims.custom[0].into,
+            ClaimTarget::IdToken,
+            "the default"
         );
     }
 

@@ -31,6 +31,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::config::{Config, HeadlessClient};
+use crate::directory::{Directory, DirectoryError};
 use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::{parse_region, PhoneNumberError};
 use crate::domain::{OtpCode, PhoneNumber};
@@ -80,6 +81,8 @@ pub enum HeadlessError {
     HydraPublic(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
     #[error("{0}")]
     Internal(String),
 }
@@ -88,7 +91,7 @@ impl From<SignInError> for HeadlessError {
     fn from(error: SignInError) -> Self {
         match error {
             SignInError::Hydra(e) => e.into(),
-            SignInError::Store(e) => e.into(),
+            SignInError::Directory(e) => e.into(),
         }
     }
 }
@@ -120,6 +123,7 @@ pub struct Tokens {
 pub struct HeadlessService {
     config: Arc<Config>,
     store: Store,
+    directory: Directory,
     hydra: HydraClient,
     otp: OtpService,
     /// Follows no redirects and keeps no cookies: every hop is done by hand.
@@ -131,6 +135,7 @@ impl HeadlessService {
     pub fn new(
         config: Arc<Config>,
         store: Store,
+        directory: Directory,
         hydra: HydraClient,
         otp: OtpService,
     ) -> HeadlessService {
@@ -145,6 +150,7 @@ impl HeadlessService {
             hydra_public: config.hydra_public_url(),
             config,
             store,
+            directory,
             hydra,
             otp,
             http,
@@ -195,6 +201,7 @@ impl HeadlessService {
                 OtpError::Throttled { retry_after, .. } => HeadlessError::Throttled { retry_after },
                 OtpError::Sms(e) => HeadlessError::Sms(e),
                 OtpError::Store(e) => HeadlessError::Store(e),
+                OtpError::Directory(e) => HeadlessError::Directory(e),
                 other => HeadlessError::Internal(other.to_string()),
             })?;
 
@@ -270,6 +277,7 @@ impl HeadlessService {
             Err(OtpError::Expired) => return Err(HeadlessError::CodeExpired),
             Err(OtpError::Disabled) => return Err(HeadlessError::AccountDisabled),
             Err(OtpError::Store(e)) => return Err(e.into()),
+            Err(OtpError::Directory(e)) => return Err(e.into()),
             Err(other) => return Err(HeadlessError::Internal(other.to_string())),
         };
         // Whoever consumes the session first goes on; everyone else is late.
@@ -299,7 +307,8 @@ impl HeadlessService {
         }
         // The app is first-party (it is listed in [headless]): consent is given.
         let granted =
-            signin::accept_consent(&self.hydra, &self.store, &self.config, &consent, false).await?;
+            signin::accept_consent(&self.hydra, &self.directory, &self.config, &consent, false)
+                .await?;
         let to_app = self
             .hop(&self.to_hydra(&granted.redirect_to)?, &mut cookies)
             .await?;

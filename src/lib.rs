@@ -9,6 +9,7 @@ pub mod claims;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod directory;
 pub mod doctor;
 pub mod domain;
 pub mod forward_auth;
@@ -38,6 +39,7 @@ use tokio_cron_scheduler::{JobScheduler, JobSchedulerError};
 use crate::clock::Clock;
 
 use crate::config::{Config, HydraMode};
+use crate::directory::{Directory, DirectoryError};
 use crate::hydra::supervisor::{HydraStatus, SupervisorError};
 use crate::hydra::{HydraClient, HydraSupervisor};
 use crate::lock::{DataDirLock, LockError};
@@ -51,6 +53,7 @@ use crate::web::HydraProxy;
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
+    pub directory: Directory,
     pub hydra: HydraClient,
     pub proxy: HydraProxy,
     pub otp: OtpService,
@@ -87,6 +90,8 @@ pub enum StartupError {
     },
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    #[error("cannot set up the user directory ([directory]): {0}")]
+    Directory(#[from] DirectoryError),
     #[error("cannot read or create the secret {path}: {source}")]
     Secret {
         path: PathBuf,
@@ -182,8 +187,10 @@ impl Application {
                 "sms.sender = \"stdout\" prints sign-in codes to the log: development only"
             );
         }
+        let directory = Directory::from_config(&config, store.clone())?;
         let otp = OtpService::new(
             store.clone(),
+            directory.clone(),
             SmsSender::from_config(&config.sms),
             &config,
             otp_key.as_bytes(),
@@ -220,12 +227,14 @@ impl Application {
         let headless = headless::HeadlessService::new(
             config.clone(),
             store.clone(),
+            directory.clone(),
             hydra.clone(),
             otp.clone(),
         );
         let state = AppState {
             config,
             store,
+            directory,
             hydra,
             proxy,
             otp,

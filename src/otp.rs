@@ -16,11 +16,12 @@ use subtle::ConstantTimeEq;
 
 use crate::clock::Clock;
 use crate::config::{OtpConfig, Signup};
+use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::metrics::Metrics;
 use crate::sms::{self, SmsError, SmsMessage, SmsSender};
 use crate::store::otp::{self as otp_store, Exceeded, NewChallenge, WindowLimit};
-use crate::store::users::{self, User};
+use crate::store::users;
 use crate::store::{random_hex, Store, StoreError};
 
 /// Which abuse limit stopped a code from being sent.
@@ -58,6 +59,10 @@ pub enum OtpError {
     Expired,
     #[error("this account is disabled")]
     Disabled,
+    /// The user directory could not say who the phone belongs to; nothing
+    /// was sent or counted, so the person may simply try again.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -73,6 +78,7 @@ pub struct IssuedCode {
 #[derive(Clone)]
 pub struct OtpService {
     store: Store,
+    directory: Directory,
     sms: SmsSender,
     policy: OtpConfig,
     signup: Signup,
@@ -83,9 +89,11 @@ pub struct OtpService {
 }
 
 impl OtpService {
-    /// `key` is the server secret that keys the code hashes.
+    /// `key` is the server secret that keys the code hashes; codes and
+    /// limits live in `store`, people in `directory`.
     pub fn new(
         store: Store,
+        directory: Directory,
         sms: SmsSender,
         config: &crate::config::Config,
         key: &[u8],
@@ -93,6 +101,7 @@ impl OtpService {
     ) -> OtpService {
         OtpService {
             store,
+            directory,
             sms,
             policy: config.otp.clone(),
             signup: config.users.signup,
@@ -148,17 +157,18 @@ impl OtpService {
             expires_at = expires_at.min(deadline);
         }
         let max_attempts = self.policy.max_attempts;
-        let signup = self.signup;
+        // Asked before anything is counted: an outage must not cost the
+        // person one of their codes for the hour.
+        let deliver = match self.directory.find_by_phone(phone).await? {
+            Some(user) => !user.disabled,
+            None => self.signup == Signup::Auto,
+        };
 
-        let (event_ids, deliver) = {
+        let event_ids = {
             let phone = phone.clone();
             let challenge_id = challenge_id.clone();
             self.store
                 .run(move |conn| {
-                    let deliver = match users::find_by_phone(conn, &phone)? {
-                        Some(user) => !user.disabled,
-                        None => signup == Signup::Auto,
-                    };
                     let issued = otp_store::issue_challenge(
                         conn,
                         &NewChallenge {
@@ -171,7 +181,7 @@ impl OtpService {
                         },
                         &limits,
                     )?;
-                    Ok(issued.map(|ids| (ids, deliver)))
+                    Ok(issued)
                 })
                 .await?
                 .map_err(|Exceeded { name, retry_after }| {
@@ -215,10 +225,18 @@ impl OtpService {
 
     /// Checks `code` against the phone's current code. On success the code is
     /// used up and the user returned (created first with `signup = "auto"`).
-    pub async fn verify(&self, phone: &PhoneNumber, code: &OtpCode) -> Result<User, OtpError> {
+    pub async fn verify(
+        &self,
+        phone: &PhoneNumber,
+        code: &OtpCode,
+    ) -> Result<DirectoryUser, OtpError> {
         let now = self.clock.now();
         let key = self.key.clone();
         let signup = self.signup;
+        // Asked before the code is touched: during an outage the code and
+        // its tries stay as they were.
+        let user = self.directory.find_by_phone(phone).await?;
+        let embedded = self.directory.is_embedded();
         let phone = phone.clone();
         let code = code.clone();
         let outcome = self
@@ -250,14 +268,19 @@ impl OtpService {
                 if !otp_store::consume(conn, &challenge.id, now)? {
                     return Ok(Err(OtpError::Expired));
                 }
-                let user = match users::find_by_phone(conn, &phone)? {
+                let user = match user {
                     Some(user) if user.disabled => return Ok(Err(OtpError::Disabled)),
                     Some(mut user) => {
-                        users::mark_phone_verified(conn, &user.id, now)?;
+                        if embedded {
+                            users::mark_phone_verified(conn, &user.id, now)?;
+                        }
                         user.phone_verified = true;
                         user
                     }
-                    None if signup == Signup::Auto => users::find_or_create(conn, &phone, now)?,
+                    // Only the embedded directory allows auto sign-up (config checks).
+                    None if signup == Signup::Auto && embedded => {
+                        users::find_or_create(conn, &phone, now)?.into()
+                    }
                     // Closed sign-up: no code was ever sent, so a match is a guess.
                     None => return Ok(Err(OtpError::Expired)),
                 };

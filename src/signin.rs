@@ -3,19 +3,18 @@
 
 use crate::claims;
 use crate::config::Config;
+use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::hydra::{
     AcceptConsent, AcceptLogin, ConsentRequest, ConsentSession, HydraClient, HydraError, Redirect,
     Reject,
 };
-use crate::store::users::{self, User};
-use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
     #[error(transparent)]
     Hydra(#[from] HydraError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Directory(#[from] DirectoryError),
 }
 
 /// Accepts a login for `user` after a verified code.
@@ -23,7 +22,7 @@ pub async fn accept_login(
     hydra: &HydraClient,
     config: &Config,
     challenge: &str,
-    user: &User,
+    user: &DirectoryUser,
     remember: bool,
 ) -> Result<Redirect, HydraError> {
     let accept = AcceptLogin {
@@ -44,13 +43,11 @@ pub async fn accept_login(
 /// remembered user is gone or disabled: then the login is refused.
 pub async fn accept_remembered_login(
     hydra: &HydraClient,
-    store: &Store,
+    directory: &Directory,
     challenge: &str,
     subject: &str,
 ) -> Result<Redirect, SignInError> {
-    let id = subject.to_string();
-    let user = store.run(move |conn| users::find_by_id(conn, &id)).await?;
-    match user {
+    match directory.find_by_id(subject).await? {
         Some(user) if !user.disabled => {
             let accept = AcceptLogin {
                 subject: user.id,
@@ -98,21 +95,24 @@ fn prompts_for_consent(request_url: &str) -> bool {
 }
 
 /// Grants the requested scopes the client may have, with the claims the
-/// user's profile fills for them.
+/// user's directory record fills for them.
 pub async fn accept_consent(
     hydra: &HydraClient,
-    store: &Store,
+    directory: &Directory,
     config: &Config,
     request: &ConsentRequest,
     remember: bool,
 ) -> Result<Redirect, SignInError> {
     let granted = claims::grantable_scopes(&request.requested_scope, &request.client.scope);
-    let subject = request.subject.clone();
-    let user = store
-        .run(move |conn| users::find_by_id(conn, &subject))
-        .await?;
-    let id_token = match &user {
-        Some(user) => claims::id_token_claims(&granted, user),
+    let user = directory.find_by_id(&request.subject).await?;
+    let (id_token, access_token) = match &user {
+        Some(user) => {
+            let (mut id_token, access_token) =
+                claims::custom_claims(&granted, user, &config.claims.custom);
+            // The standard claims win over a custom claim of the same name.
+            id_token.extend(claims::id_token_claims(&granted, user));
+            (id_token, access_token)
+        }
         None => Default::default(),
     };
     let accept = AcceptConsent {
@@ -127,7 +127,7 @@ pub async fn accept_consent(
         },
         session: ConsentSession {
             id_token,
-            access_token: Default::default(),
+            access_token,
         },
     };
     Ok(hydra.accept_consent(&request.challenge, &accept).await?)

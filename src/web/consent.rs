@@ -12,9 +12,9 @@ use super::error::{checked_challenge, PageError};
 use super::strings;
 use super::views::{no_store, page};
 use crate::claims;
+use crate::directory::DirectoryUser;
 use crate::hydra::ConsentRequest;
 use crate::signin;
-use crate::store::users::{self, User};
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,7 +52,7 @@ pub async fn show(
     if signin::consent_is_automatic(&state.config, &request) {
         let redirect =
             // Remembered, so that prompt=none works for these clients later.
-            signin::accept_consent(&state.hydra, &state.store, &state.config, &request, true)
+            signin::accept_consent(&state.hydra, &state.directory, &state.config, &request, true)
                 .await
                 ?;
         state
@@ -61,11 +61,7 @@ pub async fn show(
         state.metrics.consent("automatic");
         return Ok(Redirect::to(&redirect.redirect_to).into_response());
     }
-    let subject = request.subject.clone();
-    let user = state
-        .store
-        .run(move |conn| users::find_by_id(conn, &subject))
-        .await?;
+    let user = state.directory.find_by_id(&request.subject).await?;
     Ok(render(
         &state,
         &headers,
@@ -96,7 +92,7 @@ pub async fn submit(
         "allow" => {
             signin::accept_consent(
                 &state.hydra,
-                &state.store,
+                &state.directory,
                 &state.config,
                 &request,
                 form.remember.is_some(),
@@ -126,13 +122,13 @@ pub async fn submit(
 }
 
 /// What a scope would share of this user, shown next to the scope.
-fn shared_value(scope: &str, user: Option<&User>) -> Option<String> {
+fn shared_value(scope: &str, user: Option<&DirectoryUser>) -> Option<String> {
     let user = user?;
     let profile = &user.profile;
     let value = match scope {
         "profile" => claims::full_name(user),
         "email" => profile.email.clone(),
-        "phone" => Some(user.phone.clone()),
+        "phone" => user.phone.clone(),
         "address" => {
             let parts: Vec<&str> = [
                 &profile.street_address,
@@ -157,7 +153,7 @@ fn render(
     headers: &HeaderMap,
     challenge: &str,
     request: &ConsentRequest,
-    user: Option<&User>,
+    user: Option<&DirectoryUser>,
 ) -> Response {
     let client = if request.client.client_name.trim().is_empty() {
         request.client.client_id.as_str()

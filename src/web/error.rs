@@ -29,6 +29,8 @@ pub enum PageError {
     BadForm,
     #[error("Hydra unavailable: {0}")]
     HydraDown(String),
+    #[error("user directory unavailable: {0}")]
+    DirectoryDown(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -63,7 +65,16 @@ impl From<crate::signin::SignInError> for PageError {
     fn from(error: crate::signin::SignInError) -> Self {
         match error {
             crate::signin::SignInError::Hydra(e) => e.into(),
-            crate::signin::SignInError::Store(e) => e.into(),
+            crate::signin::SignInError::Directory(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::directory::DirectoryError> for PageError {
+    fn from(error: crate::directory::DirectoryError) -> Self {
+        match error {
+            crate::directory::DirectoryError::Store(e) => e.into(),
+            other => PageError::DirectoryDown(other.to_string()),
         }
     }
 }
@@ -125,6 +136,10 @@ impl IntoResponse for PageError {
             PageError::HydraDown(detail) => {
                 tracing::error!(%detail, "Hydra's admin API failed during a browser flow");
                 (StatusCode::SERVICE_UNAVAILABLE, strings::HYDRA_DOWN)
+            }
+            PageError::DirectoryDown(detail) => {
+                tracing::error!(%detail, "the user directory failed during a browser flow");
+                (StatusCode::SERVICE_UNAVAILABLE, strings::DIRECTORY_DOWN)
             }
             PageError::Internal(detail) => {
                 tracing::error!(%detail, "internal error during a browser flow");

@@ -230,6 +230,14 @@ fn flow_error(error: HeadlessError) -> Response {
             tracing::error!(%error, "headless sign-in: Hydra's public API failed");
             temporarily_unavailable()
         }
+        E::Directory(error) => {
+            tracing::error!(%error, "headless sign-in: the user directory failed");
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "Accounts cannot be checked right now. Nothing was used up: try again shortly.",
+            )
+        }
         E::Store(error) => internal(&error.to_string()),
         E::Internal(error) => internal(&error),
     }

@@ -82,7 +82,7 @@ pub async fn show(
     if request.skip {
         let redirect = signin::accept_remembered_login(
             &state.hydra,
-            &state.store,
+            &state.directory,
             &challenge,
             &request.subject,
         )
@@ -262,6 +262,19 @@ pub async fn submit(
                 &state,
             ))
         }
+        Err(OtpError::Directory(error)) => {
+            tracing::error!(%error, phone = %phone.masked(), "no code sent: the user directory failed");
+            let stage = Stage::Phone {
+                prefill: &form.phone,
+            };
+            let page = view(
+                stage,
+                None,
+                Some(strings::DIRECTORY_DOWN.into()),
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+            Ok(render(page, &state))
+        }
         Err(OtpError::Sms(error)) => {
             tracing::warn!(%error, phone = %phone.masked(), "sign-in code not delivered");
             let stage = Stage::Phone {
@@ -291,6 +304,14 @@ fn verify_failure(error: OtpError) -> Result<(String, StatusCode), PageError> {
         ),
         OtpError::Expired => (strings::CODE_EXPIRED.into(), StatusCode::BAD_REQUEST),
         OtpError::Disabled => (strings::ACCOUNT_DISABLED.into(), StatusCode::FORBIDDEN),
+        // The code was not touched: the same code works once the directory is back.
+        OtpError::Directory(error) => {
+            tracing::error!(%error, "code not checked: the user directory failed");
+            (
+                strings::DIRECTORY_DOWN.into(),
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+        }
         other => return Err(PageError::Internal(other.to_string())),
     })
 }

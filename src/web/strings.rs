@@ -20,6 +20,8 @@ pub const CODE_EXPIRED: &str = "This code has expired or was already used. Send 
 pub const ACCOUNT_DISABLED: &str = "This account cannot sign in. Please contact support.";
 pub const SMS_FAILED: &str =
     "We could not send the text message just now. Please try again in a moment.";
+pub const DIRECTORY_DOWN: &str =
+    "We cannot check your account right now. Nothing is lost: please try again in a minute.";
 pub const SOMETHING_WRONG: &str = "Something went wrong on our side. Please try again.";
 
 pub const CONSENT_TITLE: &str = "Allow access";

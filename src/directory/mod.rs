@@ -1,0 +1,246 @@
+//! The user directory: who a phone number or a subject id belongs to.
+//!
+//! Login, consent and claims ask the directory, never the users table
+//! directly, so gatehouse can sign in people who live in its own SQLite table
+//! (`embedded`), in an existing user service (`http`) or in an existing
+//! database (`sql`). Codes, limits and sessions always stay in gatehouse's
+//! own store, whatever the directory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use crate::config::{Config, DirectoryKind, FieldMapping};
+use crate::domain::PhoneNumber;
+use crate::store::users::{self, Profile, User};
+use crate::store::{Store, StoreError};
+
+pub mod fields;
+mod http;
+mod sql;
+
+/// A person as the directory knows them, mapped onto gatehouse's profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryUser {
+    /// The stable id that becomes the tokens' `sub`.
+    pub id: String,
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    pub profile: Profile,
+    pub disabled: bool,
+    /// Every field of the directory's record, for custom claims.
+    pub record: Map<String, Value>,
+}
+
+impl From<User> for DirectoryUser {
+    fn from(user: User) -> Self {
+        let record = match serde_json::to_value(&user) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        DirectoryUser {
+            id: user.id,
+            phone: Some(user.phone),
+            phone_verified: user.phone_verified,
+            profile: user.profile,
+            disabled: user.disabled,
+            record,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// The user service or database did not answer, or answered nonsense.
+    #[error("the user directory is unavailable: {0}")]
+    Unavailable(String),
+    /// A record does not fit `[directory.fields]`: an operator's fix.
+    #[error("the user directory answered a record gatehouse cannot use: {0}")]
+    BadRecord(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One lookup: by phone (at sign-in) or by subject id (consent, remembered logins).
+#[derive(Debug, Clone, Copy)]
+enum Key<'a> {
+    Phone(&'a PhoneNumber),
+    Id(&'a str),
+}
+
+impl Key<'_> {
+    fn cache_key(&self) -> String {
+        match self {
+            Key::Phone(phone) => format!("phone:{}", phone.as_str()),
+            Key::Id(id) => format!("id:{id}"),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Source {
+    Embedded(Store),
+    External(Arc<External>),
+}
+
+/// A directory gatehouse only reads.
+enum External {
+    Http(http::HttpDirectory),
+    Sql(sql::SqlDirectory),
+}
+
+impl External {
+    /// The record for `key`, as the directory holds it; `None` when nobody has it.
+    async fn fetch(&self, key: Key<'_>) -> Result<Option<Map<String, Value>>, DirectoryError> {
+        match self {
+            External::Http(http) => http.fetch(key).await,
+            External::Sql(sql) => sql.fetch(key).await,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Directory {
+    source: Source,
+    fields: Arc<FieldMapping>,
+    cache: Arc<LookupCache>,
+}
+
+impl Directory {
+    /// The directory `[directory]` names. Nothing is contacted yet: an
+    /// unreachable service must not stop gatehouse from starting.
+    pub fn from_config(config: &Config, store: Store) -> Result<Directory, DirectoryError> {
+        let directory = &config.directory;
+        let source = match directory.kind {
+            DirectoryKind::Embedded => Source::Embedded(store),
+            DirectoryKind::Http => Source::External(Arc::new(External::Http(
+                http::HttpDirectory::new(&directory.http)?,
+            ))),
+            DirectoryKind::Sql => Source::External(Arc::new(External::Sql(
+                sql::SqlDirectory::new(&directory.sql)?,
+            ))),
+        };
+        Ok(Directory {
+            source,
+            fields: Arc::new(directory.fields.clone()),
+            cache: Arc::new(LookupCache::new(directory.cache_ttl)),
+        })
+    }
+
+    /// Gatehouse's own users table.
+    pub fn embedded(store: Store) -> Directory {
+        Directory {
+            source: Source::Embedded(store),
+            fields: Arc::new(FieldMapping::default()),
+            cache: Arc::new(LookupCache::new(Duration::ZERO)),
+        }
+    }
+
+    /// Does gatehouse own these users (and so may create and update them)?
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.source, Source::Embedded(_))
+    }
+
+    pub async fn find_by_phone(
+        &self,
+        phone: &PhoneNumber,
+    ) -> Result<Option<DirectoryUser>, DirectoryError> {
+        self.find(Key::Phone(phone)).await
+    }
+
+    pub async fn find_by_id(&self, id: &str) -> Result<Option<DirectoryUser>, DirectoryError> {
+        self.find(Key::Id(id)).await
+    }
+
+    async fn find(&self, key: Key<'_>) -> Result<Option<DirectoryUser>, DirectoryError> {
+        let external = match &self.source {
+            Source::Embedded(store) => return Ok(find_embedded(store, key).await?),
+            Source::External(external) => external,
+        };
+        let cache_key = key.cache_key();
+        if let Some(found) = self.cache.get(&cache_key) {
+            return Ok(found);
+        }
+        let looked_up_phone = match key {
+            Key::Phone(phone) => Some(phone),
+            Key::Id(_) => None,
+        };
+        let found = external
+            .fetch(key)
+            .await?
+            .map(|record| fields::to_user(record, &self.fields, looked_up_phone))
+            .transpose()?;
+        self.cache.put(cache_key, found.clone());
+        Ok(found)
+    }
+
+    /// Checks that the directory answers (for `gatehouse doctor`): a lookup
+    /// of a subject id nobody has.
+    pub async fn probe(&self) -> Result<(), DirectoryError> {
+        self.find(Key::Id("gatehouse-doctor-probe"))
+            .await
+            .map(|_| ())
+    }
+}
+
+async fn find_embedded(store: &Store, key: Key<'_>) -> Result<Option<DirectoryUser>, StoreError> {
+    let user = match key {
+        Key::Phone(phone) => {
+            let phone = phone.clone();
+            store
+                .run(move |conn| users::find_by_phone(conn, &phone))
+                .await?
+        }
+        Key::Id(id) => {
+            let id = id.to_string();
+            store.run(move |conn| users::find_by_id(conn, &id)).await?
+        }
+    };
+    Ok(user.map(DirectoryUser::from))
+}
+
+/// Recent answers of an outside directory, found or not, for `cache_ttl`:
+/// a sign-in looks the same person up several times within seconds.
+struct LookupCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Option<DirectoryUser>, Instant)>>,
+}
+
+/// Bounds the cache's memory whatever phones are tried.
+const CACHE_MAX_ENTRIES: usize = 10_000;
+
+impl LookupCache {
+    fn new(ttl: Duration) -> LookupCache {
+        LookupCache {
+            ttl,
+            entries: Mutex::default(),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<Option<DirectoryUser>> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(_, stored)| stored.elapsed() < self.ttl)
+            .map(|(user, _)| user.clone())
+    }
+
+    fn put(&self, key: String, user: Option<DirectoryUser>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= CACHE_MAX_ENTRIES {
+            entries.retain(|_, (_, stored)| stored.elapsed() < self.ttl);
+            if entries.len() >= CACHE_MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (user, Instant::now()));
+    }
+}
