@@ -10,7 +10,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{Config, HydraMode, SmsSenderKind};
+use crate::config::{Config, DirectoryKind, HydraMode, SmsSenderKind};
+use crate::directory::Directory;
 use crate::hydra::config_file::HydraPaths;
 use crate::hydra::HydraClient;
 use crate::{lock, store};
@@ -85,6 +86,7 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     }
     emit(hydra_ready(config, running.is_some()).await);
     emit(sms(config).await);
+    emit(directory(config).await);
     emit(database_integrity(
         "gatehouse database",
         &config.data_dir.join("gatehouse.sqlite"),
@@ -96,6 +98,32 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
         ));
     }
     healthy
+}
+
+/// An `http` or `sql` directory answers a lookup (of an id nobody has).
+async fn directory(config: &Config) -> Finding {
+    let kind = config.directory.kind;
+    if kind == DirectoryKind::Embedded {
+        return ok("users live in gatehouse's own table (directory.kind = \"embedded\")");
+    }
+    let key = match kind {
+        DirectoryKind::Sql => "directory.sql.url and the queries",
+        _ => "directory.http.base_url and the auth header",
+    };
+    let answer = match Directory::external(&config.directory) {
+        Ok(directory) => directory.probe().await,
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok(()) => ok(format!(
+            "the user directory answers (directory.kind = \"{}\")",
+            kind.as_str()
+        )),
+        Err(e) => problem(
+            format!("{e}"),
+            format!("check {key}, and that the directory is up and reachable from here"),
+        ),
+    }
 }
 
 /// The data dir and everything secret in it: private to the service user.
@@ -345,5 +373,32 @@ fn database_integrity(name: &str, path: &Path) -> Finding {
             format!("cannot check {name} {}: {e}", path.display()),
             "run doctor as the service user (sudo -u gatehouse gatehouse doctor ...)",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Signup;
+
+    #[tokio::test]
+    async fn an_unreachable_user_directory_is_a_problem_naming_the_setting() {
+        let mut config = Config::default();
+        assert!(matches!(directory(&config).await, Finding::Ok(_)));
+        // A port nothing listens on.
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        config.users.signup = Signup::Closed;
+        config.directory.kind = DirectoryKind::Http;
+        config.directory.http.base_url = Some(format!("http://127.0.0.1:{port}/").parse().unwrap());
+        match directory(&config).await {
+            Finding::Problem { what, fix } => {
+                assert!(what.contains("unavailable"), "{what}");
+                assert!(fix.contains("directory.http.base_url"), "{fix}");
+            }
+            other => panic!("expected a problem, got {other}"),
+        }
     }
 }

@@ -209,3 +209,21 @@ fn a_header_with_an_unknown_column_is_refused_before_any_change() {
     assert!(cli.ok(&["users", "list"]).contains("0 users"));
     assert!(Path::new(&file).exists());
 }
+
+#[test]
+fn with_an_outside_directory_the_users_commands_refuse_and_say_why() {
+    let cli = Cli::new();
+    let config = cli.dir.path().join("config.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml = toml.replace("[users]\n", "[users]\nsignup = \"closed\"\n");
+    toml.push_str(
+        "[directory]\nkind = \"http\"\n[directory.http]\nbase_url = \"http://127.0.0.1:9/api\"\n",
+    );
+    std::fs::write(&config, toml).unwrap();
+    let stderr = cli.fails(&["users", "add", "--phone", "+12015550123"]);
+    assert!(stderr.contains("directory.kind = \"http\""), "{stderr}");
+    assert!(
+        !cli.dir.path().join("data/gatehouse.sqlite").exists(),
+        "nothing was written"
+    );
+}

@@ -7,7 +7,7 @@ use clap::Subcommand;
 
 use crate::cli::sessions::{self, Revoke};
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, DirectoryKind};
 use crate::domain::phone::parse_region;
 use crate::domain::PhoneNumber;
 use crate::store::users::{self, Profile, Upserted, User};
@@ -64,9 +64,18 @@ pub enum UsersError {
     NotRevoked { id: String, reason: String },
     #[error("{failed} of {total} lines could not be imported")]
     ImportFailed { failed: usize, total: usize },
+    #[error(
+        "directory.kind = \"{0}\": people are managed in that directory, not with \
+         `gatehouse users` (which edits gatehouse's own table)"
+    )]
+    NotEmbedded(&'static str),
 }
 
 pub async fn run(config: &Config, command: UsersCommand) -> Result<(), UsersError> {
+    // Rows added here would never be read: people live in the directory.
+    if config.directory.kind != DirectoryKind::Embedded {
+        return Err(UsersError::NotEmbedded(config.directory.kind.as_str()));
+    }
     let store = open_store(config)?;
     let region = config
         .users

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::config::{Config, DirectoryKind, FieldMapping};
+use crate::config::{Config, DirectoryConfig, DirectoryKind, FieldMapping};
 use crate::domain::PhoneNumber;
 use crate::store::users::{self, Profile, User};
 use crate::store::{Store, StoreError};
@@ -109,23 +109,30 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// The directory `[directory]` names. Nothing is contacted yet: an
-    /// unreachable service must not stop gatehouse from starting.
+    /// The directory `[directory]` names; `store` is gatehouse's own.
     pub fn from_config(config: &Config, store: Store) -> Result<Directory, DirectoryError> {
-        let directory = &config.directory;
-        let source = match directory.kind {
-            DirectoryKind::Embedded => Source::Embedded(store),
-            DirectoryKind::Http => Source::External(Arc::new(External::Http(
-                http::HttpDirectory::new(&directory.http)?,
-            ))),
-            DirectoryKind::Sql => Source::External(Arc::new(External::Sql(
-                sql::SqlDirectory::new(&directory.sql)?,
-            ))),
+        match config.directory.kind {
+            DirectoryKind::Embedded => Ok(Directory::embedded(store)),
+            DirectoryKind::Http | DirectoryKind::Sql => Directory::external(&config.directory),
+        }
+    }
+
+    /// An `http` or `sql` directory. Nothing is contacted yet: an
+    /// unreachable service must not stop gatehouse from starting.
+    pub fn external(config: &DirectoryConfig) -> Result<Directory, DirectoryError> {
+        let external = match config.kind {
+            DirectoryKind::Http => External::Http(http::HttpDirectory::new(&config.http)?),
+            DirectoryKind::Sql => External::Sql(sql::SqlDirectory::new(&config.sql)?),
+            DirectoryKind::Embedded => {
+                return Err(DirectoryError::Unavailable(
+                    "the embedded directory is gatehouse's own store".into(),
+                ))
+            }
         };
         Ok(Directory {
-            source,
-            fields: Arc::new(directory.fields.clone()),
-            cache: Arc::new(LookupCache::new(directory.cache_ttl)),
+            source: Source::External(Arc::new(external)),
+            fields: Arc::new(config.fields.clone()),
+            cache: Arc::new(LookupCache::new(config.cache_ttl)),
         })
     }
 

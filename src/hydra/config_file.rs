@@ -62,6 +62,15 @@ pub fn render(
 ) -> Value {
     let origin = config.public_origin();
     let hydra = &config.hydra;
+    // Custom access-token claims sit at the top of JWT access tokens, where
+    // APIs look for them (Hydra also keeps them under `ext`).
+    let top_level_claims: Vec<&str> = config
+        .claims
+        .custom
+        .iter()
+        .filter(|c| c.into.access_token())
+        .map(|c| c.claim.as_str())
+        .collect();
     json!({
         "serve": {
             "public": { "host": "127.0.0.1", "port": hydra.public_port },
@@ -83,6 +92,7 @@ pub fn render(
         "secrets": { "system": [system_secret], "cookie": [cookie_secret] },
         "oauth2": {
             "pkce": { "enforced_for_public_clients": true },
+            "allowed_top_level_claims": top_level_claims,
             "grant": { "refresh_token": {
                 "rotation_grace_period": go_duration(hydra.refresh_token_rotation_grace_period),
             } },
