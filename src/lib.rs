@@ -187,7 +187,8 @@ impl Application {
                 "sms.sender = \"stdout\" prints sign-in codes to the log: development only"
             );
         }
-        let directory = Directory::from_config(&config, store.clone())?;
+        let directory =
+            Directory::from_config(&config, store.clone())?.with_metrics(metrics.clone());
         let otp = OtpService::new(
             store.clone(),
             directory.clone(),

@@ -32,6 +32,7 @@ struct Inner {
     consents: Family<Labels, Counter>,
     forward_auth: Family<Labels, Counter>,
     forward_auth_cache_hits: Counter,
+    directory_lookups: Family<Labels, Counter>,
     http: Family<Labels, Histogram>,
     hydra_restarts: Gauge,
     hydra: Mutex<Option<HydraStatus>>,
@@ -85,6 +86,12 @@ impl Metrics {
             "Forward-auth answers served from the cache",
             forward_auth_cache_hits.clone(),
         );
+        let directory_lookups = Family::default();
+        registry.register(
+            "directory_lookups",
+            "User directory lookups, by result (found, not_found, unavailable)",
+            directory_lookups.clone(),
+        );
         let http = Family::new_with_constructor(http_histogram as fn() -> Histogram);
         registry.register(
             "http_request_duration_seconds",
@@ -107,6 +114,7 @@ impl Metrics {
                 consents,
                 forward_auth,
                 forward_auth_cache_hits,
+                directory_lookups,
                 http,
                 hydra_restarts,
                 hydra: Mutex::new(None),
@@ -142,6 +150,10 @@ impl Metrics {
 
     pub fn forward_auth(&self, result: &'static str) {
         inc(&self.inner.forward_auth, "result", result);
+    }
+
+    pub fn directory_lookup(&self, result: &'static str) {
+        inc(&self.inner.directory_lookups, "result", result);
     }
 
     pub fn forward_auth_cache_hit(&self) {

@@ -90,6 +90,14 @@ async fn counters_move_after_a_sign_in() {
             2.0,
         ),
         ("gatehouse_forward_auth_cache_hits_total", 1.0),
+        // The new phone is not found when the code is sent nor at
+        // verification (which creates the user); consent and the refused
+        // second code find them.
+        (
+            r#"gatehouse_directory_lookups_total{result="not_found"}"#,
+            2.0,
+        ),
+        (r#"gatehouse_directory_lookups_total{result="found"}"#, 2.0),
         (
             r#"gatehouse_http_request_duration_seconds_count{route="/login",method="POST",status="303"}"#,
             1.0,

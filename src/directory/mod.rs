@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::config::{Config, DirectoryConfig, DirectoryKind, FieldMapping};
 use crate::domain::PhoneNumber;
+use crate::metrics::Metrics;
 use crate::store::users::{self, Profile, User};
 use crate::store::{Store, StoreError};
 
@@ -106,6 +107,7 @@ pub struct Directory {
     source: Source,
     fields: Arc<FieldMapping>,
     cache: Arc<LookupCache>,
+    metrics: Metrics,
 }
 
 impl Directory {
@@ -133,6 +135,7 @@ impl Directory {
             source: Source::External(Arc::new(external)),
             fields: Arc::new(config.fields.clone()),
             cache: Arc::new(LookupCache::new(config.cache_ttl)),
+            metrics: Metrics::default(),
         })
     }
 
@@ -142,7 +145,14 @@ impl Directory {
             source: Source::Embedded(store),
             fields: Arc::new(FieldMapping::default()),
             cache: Arc::new(LookupCache::new(Duration::ZERO)),
+            metrics: Metrics::default(),
         }
+    }
+
+    /// Counts lookups and outages in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Directory {
+        self.metrics = metrics;
+        self
     }
 
     /// Does gatehouse own these users (and so may create and update them)?
@@ -162,6 +172,16 @@ impl Directory {
     }
 
     async fn find(&self, key: Key<'_>) -> Result<Option<DirectoryUser>, DirectoryError> {
+        let found = self.find_uncounted(key).await;
+        self.metrics.directory_lookup(match &found {
+            Ok(Some(_)) => "found",
+            Ok(None) => "not_found",
+            Err(_) => "unavailable",
+        });
+        found
+    }
+
+    async fn find_uncounted(&self, key: Key<'_>) -> Result<Option<DirectoryUser>, DirectoryError> {
         let external = match &self.source {
             Source::Embedded(store) => return Ok(find_embedded(store, key).await?),
             Source::External(external) => external,
