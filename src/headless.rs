@@ -39,6 +39,7 @@ use crate::otp::{OtpError, OtpService};
 use crate::signin::{self, SignInError};
 use crate::sms::SmsError;
 use crate::store::headless::{self as headless_store, Cookies, NewSession};
+use crate::store::users::User;
 use crate::store::{random_hex, Store, StoreError};
 
 /// Longest session id worth hashing; real ones are 64 hex characters.
@@ -98,6 +99,17 @@ impl From<SignInError> for HeadlessError {
 pub struct Started {
     pub session_id: String,
     pub expires_in: Duration,
+}
+
+/// One authorization request gatehouse made at Hydra in the app's place:
+/// the login challenge to answer, what the end of the flow must match
+/// (state, nonce, PKCE verifier) and Hydra's cookies for the hops between.
+struct Authorization {
+    login_challenge: String,
+    state: String,
+    nonce: String,
+    code_verifier: String,
+    cookies: Cookies,
 }
 
 /// Hydra's token response, handed to the app as it is.
@@ -169,24 +181,7 @@ impl HeadlessService {
         let scope = resolve_scope(scope, &client.scope)?;
 
         // Hydra first: if it is down, no SMS is paid for.
-        let code_verifier = random_hex(32);
-        let state = random_hex(16);
-        let nonce = random_hex(16);
-        let mut authorize = self.hydra_url(&["oauth2", "auth"]);
-        authorize.query_pairs_mut().extend_pairs([
-            ("response_type", "code"),
-            ("client_id", client.client_id.as_str()),
-            ("redirect_uri", client.redirect_uri.as_str()),
-            ("scope", scope.as_str()),
-            ("state", state.as_str()),
-            ("nonce", nonce.as_str()),
-            ("code_challenge", pkce_challenge(&code_verifier).as_str()),
-            ("code_challenge_method", "S256"),
-        ]);
-        let mut cookies = Cookies::new();
-        let to_login = self.hop(&authorize, &mut cookies).await?;
-        let login_challenge = query_param(&to_login, "login_challenge")
-            .ok_or_else(|| unexpected_redirect(&to_login, "login_challenge"))?;
+        let authorization = self.authorize(client, &scope).await?;
 
         self.otp
             .issue(&phone, Some(client_ip))
@@ -213,11 +208,11 @@ impl HeadlessService {
                             id_hash: &id_hash,
                             client_id: &client_id,
                             phone: phone.as_str(),
-                            state: &state,
-                            nonce: &nonce,
-                            code_verifier: &code_verifier,
-                            login_challenge: &login_challenge,
-                            cookies: &cookies,
+                            state: &authorization.state,
+                            nonce: &authorization.nonce,
+                            code_verifier: &authorization.code_verifier,
+                            login_challenge: &authorization.login_challenge,
+                            cookies: &authorization.cookies,
                             created_at: now,
                             expires_at: now + ttl.as_secs() as i64,
                         },
@@ -277,13 +272,76 @@ impl HeadlessService {
             return Err(HeadlessError::InvalidSession);
         }
 
-        let mut cookies = session.cookies;
+        let authorization = Authorization {
+            login_challenge: session.login_challenge,
+            state: session.state,
+            nonce: session.nonce,
+            code_verifier: session.code_verifier,
+            cookies: session.cookies,
+        };
+        let tokens = self
+            .finish(client, authorization, &user, signin::AMR_SMS)
+            .await?;
+        tracing::info!(
+            client_id = %client.client_id,
+            subject = %user.id,
+            "headless sign-in finished"
+        );
+        Ok(tokens)
+    }
+
+    /// Starts an authorization code flow with PKCE at Hydra as the app's
+    /// browser, up to Hydra's redirect to the login page.
+    async fn authorize(
+        &self,
+        client: &HeadlessClient,
+        scope: &str,
+    ) -> Result<Authorization, HeadlessError> {
+        let code_verifier = random_hex(32);
+        let state = random_hex(16);
+        let nonce = random_hex(16);
+        let mut authorize = self.hydra_url(&["oauth2", "auth"]);
+        authorize.query_pairs_mut().extend_pairs([
+            ("response_type", "code"),
+            ("client_id", client.client_id.as_str()),
+            ("redirect_uri", client.redirect_uri.as_str()),
+            ("scope", scope),
+            ("state", state.as_str()),
+            ("nonce", nonce.as_str()),
+            ("code_challenge", pkce_challenge(&code_verifier).as_str()),
+            ("code_challenge_method", "S256"),
+        ]);
+        let mut cookies = Cookies::new();
+        let to_login = self.hop(&authorize, &mut cookies).await?;
+        let login_challenge = query_param(&to_login, "login_challenge")
+            .ok_or_else(|| unexpected_redirect(&to_login, "login_challenge"))?;
+        Ok(Authorization {
+            login_challenge,
+            state,
+            nonce,
+            code_verifier,
+            cookies,
+        })
+    }
+
+    /// Signs `user` in on a started authorization: accepts the login (proved
+    /// by `amr`) and the consent, follows Hydra's redirects to the client's
+    /// redirect URI, and exchanges the code for the tokens.
+    async fn finish(
+        &self,
+        client: &HeadlessClient,
+        authorization: Authorization,
+        user: &User,
+        amr: &str,
+    ) -> Result<Tokens, HeadlessError> {
+        let mut cookies = authorization.cookies;
         let accepted = signin::accept_login(
             &self.hydra,
             &self.config,
-            &session.login_challenge,
-            &user,
+            &authorization.login_challenge,
+            user,
             false,
+            amr,
         )
         .await?;
         let to_consent = self
@@ -308,7 +366,7 @@ impl HeadlessService {
         }
         let code =
             query_param(&to_app, "code").ok_or_else(|| unexpected_redirect(&to_app, "code"))?;
-        if query_param(&to_app, "state").as_deref() != Some(session.state.as_str()) {
+        if query_param(&to_app, "state").as_deref() != Some(authorization.state.as_str()) {
             return Err(HeadlessError::Internal(
                 "Hydra's redirect carries another state".into(),
             ));
@@ -319,21 +377,16 @@ impl HeadlessService {
                 client,
                 &consent.client.token_endpoint_auth_method,
                 &code,
-                &session.code_verifier,
+                &authorization.code_verifier,
             )
             .await?;
         if let Some(id_token) = &tokens.id_token {
-            if id_token_nonce(id_token).as_deref() != Some(session.nonce.as_str()) {
+            if id_token_nonce(id_token).as_deref() != Some(authorization.nonce.as_str()) {
                 return Err(HeadlessError::Internal(
                     "the id_token carries another nonce".into(),
                 ));
             }
         }
-        tracing::info!(
-            client_id = %client.client_id,
-            subject = %user.id,
-            "headless sign-in finished"
-        );
         Ok(tokens)
     }
 
