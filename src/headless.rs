@@ -10,6 +10,9 @@
 //! - [`HeadlessService::verify_otp`]: the code, then the same login and
 //!   consent accept calls as the browser pages ([`crate::signin`]), Hydra's
 //!   two verifier redirects, and the code exchange at `/oauth2/token`.
+//! - [`HeadlessService::token_exchange`]: no code; the existing system's
+//!   verifier ([`crate::legacy_session`]) names the user, then both halves
+//!   above in one call.
 //!
 //! Hydra's public API is called on its own URL, not through gatehouse's
 //! proxy: Hydra's redirects name its issuer (gatehouse's public URL), which
@@ -35,15 +38,20 @@ use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::{parse_region, PhoneNumberError};
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::hydra::{HydraClient, HydraError};
+use crate::legacy_session::{LegacyToken, LegacyVerifier, VerifyError};
 use crate::otp::{OtpError, OtpService};
 use crate::signin::{self, SignInError};
 use crate::sms::SmsError;
 use crate::store::headless::{self as headless_store, Cookies, NewSession};
-use crate::store::users::User;
+use crate::store::users::{self, User};
 use crate::store::{random_hex, Store, StoreError};
 
 /// Longest session id worth hashing; real ones are 64 hex characters.
 const MAX_SESSION_ID_LEN: usize = 256;
+
+/// How a token exchange proved the user (`amr`). RFC 8176 registers no
+/// value for "signed in elsewhere"; custom values are allowed.
+pub const AMR_LEGACY_SESSION: &str = "legacy_session";
 
 #[derive(Debug, thiserror::Error)]
 pub enum HeadlessError {
@@ -70,6 +78,16 @@ pub enum HeadlessError {
     Sms(SmsError),
     #[error("this account is disabled")]
     AccountDisabled,
+    /// `[headless.token_exchange] url` is not set.
+    #[error("token exchange is not enabled")]
+    ExchangeNotEnabled,
+    #[error("the client may not exchange legacy tokens")]
+    ExchangeNotAllowed,
+    /// The verifier said no, or named no user of gatehouse.
+    #[error("the legacy token was not accepted")]
+    InvalidToken,
+    #[error("the legacy-session verifier: {0}")]
+    VerifierUnavailable(String),
     /// Hydra said no to a request built from gatehouse's configuration
     /// (client not registered, wrong secret or redirect URI, ...).
     #[error("Hydra refused the sign-in: {error}: {description}")]
@@ -134,6 +152,8 @@ pub struct HeadlessService {
     store: Store,
     hydra: HydraClient,
     otp: OtpService,
+    /// Set when token exchange is enabled.
+    legacy: Option<LegacyVerifier>,
     /// Follows no redirects and keeps no cookies: every hop is done by hand.
     http: reqwest::Client,
     hydra_public: Url,
@@ -155,6 +175,7 @@ impl HeadlessService {
             .expect("reqwest client with static settings");
         HeadlessService {
             hydra_public: config.hydra_public_url(),
+            legacy: LegacyVerifier::from_config(&config.headless.token_exchange),
             config,
             store,
             hydra,
@@ -288,6 +309,74 @@ impl HeadlessService {
             "headless sign-in finished"
         );
         Ok(tokens)
+    }
+
+    /// Trades a session of the existing system for tokens: its verifier
+    /// names the user, then the flow goes on as after a verified code.
+    pub async fn token_exchange(
+        &self,
+        legacy_token: &LegacyToken,
+        client_id: &str,
+        scope: Option<&str>,
+    ) -> Result<Tokens, HeadlessError> {
+        let verifier = self
+            .legacy
+            .as_ref()
+            .ok_or(HeadlessError::ExchangeNotEnabled)?;
+        let client = self
+            .config
+            .headless
+            .client(client_id)
+            .filter(|client| client.token_exchange)
+            .ok_or(HeadlessError::ExchangeNotAllowed)?;
+        let scope = resolve_scope(scope, &client.scope)?;
+        if legacy_token.expose().is_empty() {
+            return Err(HeadlessError::InvalidToken);
+        }
+
+        // The verifier before Hydra: a bad token costs no login request.
+        let subject = verifier
+            .verify(legacy_token)
+            .await
+            .map_err(|error| match error {
+                VerifyError::Rejected => HeadlessError::InvalidToken,
+                VerifyError::Unavailable(reason) => HeadlessError::VerifierUnavailable(reason),
+            })?;
+        let user = match self.find_user(&subject).await? {
+            Some(user) if user.disabled => return Err(HeadlessError::AccountDisabled),
+            Some(user) => user,
+            None => {
+                // The app hears the same as for a rejected token; the
+                // operator learns why (Debug quotes any control characters).
+                let subject: String = subject.chars().take(64).collect();
+                tracing::info!(
+                    ?subject,
+                    "token exchange: the verified subject is not a user here"
+                );
+                return Err(HeadlessError::InvalidToken);
+            }
+        };
+
+        let authorization = self.authorize(client, &scope).await?;
+        let tokens = self
+            .finish(client, authorization, &user, AMR_LEGACY_SESSION)
+            .await?;
+        tracing::info!(
+            client_id = %client.client_id,
+            subject = %user.id,
+            "legacy session exchanged for tokens"
+        );
+        Ok(tokens)
+    }
+
+    /// The user a verified subject names: the exchange's one user lookup,
+    /// kept apart so that a user directory can take its place.
+    async fn find_user(&self, subject: &str) -> Result<Option<User>, HeadlessError> {
+        let id = subject.to_string();
+        Ok(self
+            .store
+            .run(move |conn| users::find_by_id(conn, &id))
+            .await?)
     }
 
     /// Starts an authorization code flow with PKCE at Hydra as the app's
