@@ -270,6 +270,21 @@ pub struct HeadlessConfig {
     pub session_ttl: Duration,
     /// The only clients that may use the API; none by default.
     pub clients: Vec<HeadlessClient>,
+    pub token_exchange: TokenExchangeConfig,
+}
+
+/// `POST /api/headless/token-exchange`: a session of the existing system,
+/// verified by that system, traded for tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenExchangeConfig {
+    /// The existing system's verification endpoint; unset = exchange off.
+    pub url: Option<Url>,
+    /// Deadline for one verification, connecting included.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Sent to the verifier as `Authorization: Bearer <token>`.
+    pub bearer_token: Option<Secret>,
 }
 
 /// A first-party app that signs people in without a browser. Its secret
@@ -287,6 +302,9 @@ pub struct HeadlessClient {
     /// Space-separated scopes the app may ask for; also what it gets when
     /// it asks for none.
     pub scope: String,
+    /// May trade legacy sessions for tokens (`/api/headless/token-exchange`).
+    #[serde(default)]
+    pub token_exchange: bool,
 }
 
 impl HeadlessConfig {
@@ -422,6 +440,11 @@ impl Default for Config {
             headless: HeadlessConfig {
                 session_ttl: Duration::from_secs(300),
                 clients: Vec::new(),
+                token_exchange: TokenExchangeConfig {
+                    url: None,
+                    timeout: Duration::from_secs(3),
+                    bearer_token: None,
+                },
             },
         }
     }
@@ -777,6 +800,33 @@ impl Config {
                     "must name at least one scope, e.g. \"openid offline_access\"",
                 ));
             }
+            if client.token_exchange && headless.token_exchange.url.is_none() {
+                return Err(ConfigError::key(
+                    &key("token_exchange"),
+                    "needs headless.token_exchange.url, the existing system's verification endpoint",
+                ));
+            }
+        }
+        let exchange = &headless.token_exchange;
+        if let Some(url) = &exchange.url {
+            check_http_url("headless.token_exchange.url", url)?;
+        }
+        // The app waits for the verifier before Hydra's flow even starts.
+        if exchange.timeout.is_zero() || exchange.timeout > Duration::from_secs(60) {
+            return Err(ConfigError::key(
+                "headless.token_exchange.timeout",
+                "must be more than 0 and at most 1m",
+            ));
+        }
+        if exchange
+            .bearer_token
+            .as_ref()
+            .is_some_and(|s| s.expose().trim().is_empty())
+        {
+            return Err(ConfigError::key(
+                "headless.token_exchange.bearer_token",
+                "must not be empty when set",
+            ));
         }
         Ok(())
     }
@@ -1122,6 +1172,66 @@ mod tests {
             (
                 "[[headless.clients]]\nclient_id = \"x\"\n".to_string(),
                 "client_secret",
+            ),
+        ] {
+            let err = from_toml(&toml).unwrap_err().to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
+    }
+
+    #[test]
+    fn token_exchange_settings_are_read_and_checked() {
+        let config = from_toml("").unwrap();
+        let exchange = &config.headless.token_exchange;
+        assert!(exchange.url.is_none(), "off by default");
+        assert_eq!(exchange.timeout, Duration::from_secs(3));
+
+        let client = |token_exchange: &str| {
+            format!(
+                "[[headless.clients]]\nclient_id = \"app\"\nclient_secret = \"s\"\n\
+                 redirect_uri = \"https://app.example/cb\"\nscope = \"openid\"\n{token_exchange}"
+            )
+        };
+        let on = "[headless.token_exchange]\nurl = \"https://legacy.internal/verify\"\n\
+                  bearer_token = \"verifier-SECRET\"\ntimeout = \"500ms\"\n";
+        let config = from_toml(&format!("{on}{}", client("token_exchange = true\n"))).unwrap();
+        let exchange = &config.headless.token_exchange;
+        assert_eq!(exchange.timeout, Duration::from_millis(500));
+        assert_eq!(
+            exchange.bearer_token.as_ref().unwrap().expose(),
+            "verifier-SECRET"
+        );
+        assert!(config.headless.client("app").unwrap().token_exchange);
+        assert!(
+            !config.to_toml().contains("SECRET"),
+            "the token is redacted"
+        );
+        let config = from_toml(&format!("{on}{}", client(""))).unwrap();
+        assert!(
+            !config.headless.client("app").unwrap().token_exchange,
+            "clients opt in"
+        );
+
+        for (toml, key) in [
+            (
+                client("token_exchange = true\n"),
+                "`headless.clients.0.token_exchange`",
+            ),
+            (
+                "[headless.token_exchange]\nurl = \"ftp://legacy.internal/\"\n".to_string(),
+                "`headless.token_exchange.url`",
+            ),
+            (
+                "[headless.token_exchange]\ntimeout = \"0s\"\n".to_string(),
+                "`headless.token_exchange.timeout`",
+            ),
+            (
+                "[headless.token_exchange]\nbearer_token = \" \"\n".to_string(),
+                "`headless.token_exchange.bearer_token`",
+            ),
+            (
+                "[headless.token_exchange]\nurls = \"https://x/\"\n".to_string(),
+                "`headless.token_exchange.urls`",
             ),
         ] {
             let err = from_toml(&toml).unwrap_err().to_string();

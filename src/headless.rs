@@ -10,6 +10,9 @@
 //! - [`HeadlessService::verify_otp`]: the code, then the same login and
 //!   consent accept calls as the browser pages ([`crate::signin`]), Hydra's
 //!   two verifier redirects, and the code exchange at `/oauth2/token`.
+//! - [`HeadlessService::token_exchange`]: no code; the existing system's
+//!   verifier ([`crate::legacy_session`]) names the user, then both halves
+//!   above in one call.
 //!
 //! Hydra's public API is called on its own URL, not through gatehouse's
 //! proxy: Hydra's redirects name its issuer (gatehouse's public URL), which
@@ -36,14 +39,20 @@ use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::{parse_region, PhoneNumberError};
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::hydra::{HydraClient, HydraError};
+use crate::legacy_session::{LegacyToken, LegacyVerifier, VerifyError};
 use crate::otp::{OtpError, OtpService};
 use crate::signin::{self, SignInError};
 use crate::sms::SmsError;
 use crate::store::headless::{self as headless_store, Cookies, NewSession};
+use crate::store::users::{self, User};
 use crate::store::{random_hex, Store, StoreError};
 
 /// Longest session id worth hashing; real ones are 64 hex characters.
 const MAX_SESSION_ID_LEN: usize = 256;
+
+/// How a token exchange proved the user (`amr`). RFC 8176 registers no
+/// value for "signed in elsewhere"; custom values are allowed.
+pub const AMR_LEGACY_SESSION: &str = "legacy_session";
 
 #[derive(Debug, thiserror::Error)]
 pub enum HeadlessError {
@@ -70,6 +79,16 @@ pub enum HeadlessError {
     Sms(SmsError),
     #[error("this account is disabled")]
     AccountDisabled,
+    /// `[headless.token_exchange] url` is not set.
+    #[error("token exchange is not enabled")]
+    ExchangeNotEnabled,
+    #[error("the client may not exchange legacy tokens")]
+    ExchangeNotAllowed,
+    /// The verifier said no, or named no user of gatehouse.
+    #[error("the legacy token was not accepted")]
+    InvalidToken,
+    #[error("the legacy-session verifier: {0}")]
+    VerifierUnavailable(String),
     /// Hydra said no to a request built from gatehouse's configuration
     /// (client not registered, wrong secret or redirect URI, ...).
     #[error("Hydra refused the sign-in: {error}: {description}")]
@@ -103,6 +122,17 @@ pub struct Started {
     pub expires_in: Duration,
 }
 
+/// One authorization request gatehouse made at Hydra in the app's place:
+/// the login challenge to answer, what the end of the flow must match
+/// (state, nonce, PKCE verifier) and Hydra's cookies for the hops between.
+struct Authorization {
+    login_challenge: String,
+    state: String,
+    nonce: String,
+    code_verifier: String,
+    cookies: Cookies,
+}
+
 /// Hydra's token response, handed to the app as it is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tokens {
@@ -126,6 +156,8 @@ pub struct HeadlessService {
     directory: Directory,
     hydra: HydraClient,
     otp: OtpService,
+    /// Set when token exchange is enabled.
+    legacy: Option<LegacyVerifier>,
     /// Follows no redirects and keeps no cookies: every hop is done by hand.
     http: reqwest::Client,
     hydra_public: Url,
@@ -148,6 +180,7 @@ impl HeadlessService {
             .expect("reqwest client with static settings");
         HeadlessService {
             hydra_public: config.hydra_public_url(),
+            legacy: LegacyVerifier::from_config(&config.headless.token_exchange),
             config,
             store,
             directory,
@@ -175,24 +208,7 @@ impl HeadlessService {
         let scope = resolve_scope(scope, &client.scope)?;
 
         // Hydra first: if it is down, no SMS is paid for.
-        let code_verifier = random_hex(32);
-        let state = random_hex(16);
-        let nonce = random_hex(16);
-        let mut authorize = self.hydra_url(&["oauth2", "auth"]);
-        authorize.query_pairs_mut().extend_pairs([
-            ("response_type", "code"),
-            ("client_id", client.client_id.as_str()),
-            ("redirect_uri", client.redirect_uri.as_str()),
-            ("scope", scope.as_str()),
-            ("state", state.as_str()),
-            ("nonce", nonce.as_str()),
-            ("code_challenge", pkce_challenge(&code_verifier).as_str()),
-            ("code_challenge_method", "S256"),
-        ]);
-        let mut cookies = Cookies::new();
-        let to_login = self.hop(&authorize, &mut cookies).await?;
-        let login_challenge = query_param(&to_login, "login_challenge")
-            .ok_or_else(|| unexpected_redirect(&to_login, "login_challenge"))?;
+        let authorization = self.authorize(client, &scope).await?;
 
         self.otp
             .issue(&phone, Some(client_ip))
@@ -220,11 +236,11 @@ impl HeadlessService {
                             id_hash: &id_hash,
                             client_id: &client_id,
                             phone: phone.as_str(),
-                            state: &state,
-                            nonce: &nonce,
-                            code_verifier: &code_verifier,
-                            login_challenge: &login_challenge,
-                            cookies: &cookies,
+                            state: &authorization.state,
+                            nonce: &authorization.nonce,
+                            code_verifier: &authorization.code_verifier,
+                            login_challenge: &authorization.login_challenge,
+                            cookies: &authorization.cookies,
                             created_at: now,
                             expires_at: now + ttl.as_secs() as i64,
                         },
@@ -285,13 +301,144 @@ impl HeadlessService {
             return Err(HeadlessError::InvalidSession);
         }
 
-        let mut cookies = session.cookies;
+        let authorization = Authorization {
+            login_challenge: session.login_challenge,
+            state: session.state,
+            nonce: session.nonce,
+            code_verifier: session.code_verifier,
+            cookies: session.cookies,
+        };
+        let tokens = self
+            .finish(client, authorization, &user, signin::AMR_SMS)
+            .await?;
+        tracing::info!(
+            client_id = %client.client_id,
+            subject = %user.id,
+            "headless sign-in finished"
+        );
+        Ok(tokens)
+    }
+
+    /// Trades a session of the existing system for tokens: its verifier
+    /// names the user, then the flow goes on as after a verified code.
+    pub async fn token_exchange(
+        &self,
+        legacy_token: &LegacyToken,
+        client_id: &str,
+        scope: Option<&str>,
+    ) -> Result<Tokens, HeadlessError> {
+        let verifier = self
+            .legacy
+            .as_ref()
+            .ok_or(HeadlessError::ExchangeNotEnabled)?;
+        let client = self
+            .config
+            .headless
+            .client(client_id)
+            .filter(|client| client.token_exchange)
+            .ok_or(HeadlessError::ExchangeNotAllowed)?;
+        let scope = resolve_scope(scope, &client.scope)?;
+        if legacy_token.expose().is_empty() {
+            return Err(HeadlessError::InvalidToken);
+        }
+
+        // The verifier before Hydra: a bad token costs no login request.
+        let subject = verifier
+            .verify(legacy_token)
+            .await
+            .map_err(|error| match error {
+                VerifyError::Rejected => HeadlessError::InvalidToken,
+                VerifyError::Unavailable(reason) => HeadlessError::VerifierUnavailable(reason),
+            })?;
+        let user = match self.find_user(&subject).await? {
+            Some(user) if user.disabled => return Err(HeadlessError::AccountDisabled),
+            Some(user) => user,
+            None => {
+                // The app hears the same as for a rejected token; the
+                // operator learns why (Debug quotes any control characters).
+                let subject: String = subject.chars().take(64).collect();
+                tracing::info!(
+                    ?subject,
+                    "token exchange: the verified subject is not a user here"
+                );
+                return Err(HeadlessError::InvalidToken);
+            }
+        };
+
+        let authorization = self.authorize(client, &scope).await?;
+        let tokens = self
+            .finish(client, authorization, &user, AMR_LEGACY_SESSION)
+            .await?;
+        tracing::info!(
+            client_id = %client.client_id,
+            subject = %user.id,
+            "legacy session exchanged for tokens"
+        );
+        Ok(tokens)
+    }
+
+    /// The user a verified subject names: the exchange's one user lookup,
+    /// kept apart so that a user directory can take its place.
+    async fn find_user(&self, subject: &str) -> Result<Option<User>, HeadlessError> {
+        let id = subject.to_string();
+        Ok(self
+            .store
+            .run(move |conn| users::find_by_id(conn, &id))
+            .await?)
+    }
+
+    /// Starts an authorization code flow with PKCE at Hydra as the app's
+    /// browser, up to Hydra's redirect to the login page.
+    async fn authorize(
+        &self,
+        client: &HeadlessClient,
+        scope: &str,
+    ) -> Result<Authorization, HeadlessError> {
+        let code_verifier = random_hex(32);
+        let state = random_hex(16);
+        let nonce = random_hex(16);
+        let mut authorize = self.hydra_url(&["oauth2", "auth"]);
+        authorize.query_pairs_mut().extend_pairs([
+            ("response_type", "code"),
+            ("client_id", client.client_id.as_str()),
+            ("redirect_uri", client.redirect_uri.as_str()),
+            ("scope", scope),
+            ("state", state.as_str()),
+            ("nonce", nonce.as_str()),
+            ("code_challenge", pkce_challenge(&code_verifier).as_str()),
+            ("code_challenge_method", "S256"),
+        ]);
+        let mut cookies = Cookies::new();
+        let to_login = self.hop(&authorize, &mut cookies).await?;
+        let login_challenge = query_param(&to_login, "login_challenge")
+            .ok_or_else(|| unexpected_redirect(&to_login, "login_challenge"))?;
+        Ok(Authorization {
+            login_challenge,
+            state,
+            nonce,
+            code_verifier,
+            cookies,
+        })
+    }
+
+    /// Signs `user` in on a started authorization: accepts the login (proved
+    /// by `amr`) and the consent, follows Hydra's redirects to the client's
+    /// redirect URI, and exchanges the code for the tokens.
+    async fn finish(
+        &self,
+        client: &HeadlessClient,
+        authorization: Authorization,
+        user: &User,
+        amr: &str,
+    ) -> Result<Tokens, HeadlessError> {
+        let mut cookies = authorization.cookies;
         let accepted = signin::accept_login(
             &self.hydra,
             &self.config,
-            &session.login_challenge,
-            &user,
+            &authorization.login_challenge,
+            user,
             false,
+            amr,
         )
         .await?;
         let to_consent = self
@@ -317,7 +464,7 @@ impl HeadlessService {
         }
         let code =
             query_param(&to_app, "code").ok_or_else(|| unexpected_redirect(&to_app, "code"))?;
-        if query_param(&to_app, "state").as_deref() != Some(session.state.as_str()) {
+        if query_param(&to_app, "state").as_deref() != Some(authorization.state.as_str()) {
             return Err(HeadlessError::Internal(
                 "Hydra's redirect carries another state".into(),
             ));
@@ -328,21 +475,16 @@ impl HeadlessService {
                 client,
                 &consent.client.token_endpoint_auth_method,
                 &code,
-                &session.code_verifier,
+                &authorization.code_verifier,
             )
             .await?;
         if let Some(id_token) = &tokens.id_token {
-            if id_token_nonce(id_token).as_deref() != Some(session.nonce.as_str()) {
+            if id_token_nonce(id_token).as_deref() != Some(authorization.nonce.as_str()) {
                 return Err(HeadlessError::Internal(
                     "the id_token carries another nonce".into(),
                 ));
             }
         }
-        tracing::info!(
-            client_id = %client.client_id,
-            subject = %user.id,
-            "headless sign-in finished"
-        );
         Ok(tokens)
     }
 

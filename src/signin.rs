@@ -17,13 +17,18 @@ pub enum SignInError {
     Directory(#[from] DirectoryError),
 }
 
-/// Accepts a login for `user` after a verified code.
+/// How a code sign-in proved the user (RFC 8176 `amr`).
+pub const AMR_SMS: &str = "sms";
+
+/// Accepts a login for `user`, who proved themselves by `amr` (a verified
+/// code: [`AMR_SMS`]).
 pub async fn accept_login(
     hydra: &HydraClient,
     config: &Config,
     challenge: &str,
     user: &DirectoryUser,
     remember: bool,
+    amr: &str,
 ) -> Result<Redirect, HydraError> {
     let accept = AcceptLogin {
         subject: user.id.clone(),
@@ -33,7 +38,7 @@ pub async fn accept_login(
         } else {
             0
         },
-        amr: vec!["sms".to_string()],
+        amr: vec![amr.to_string()],
         ..AcceptLogin::default()
     };
     hydra.accept_login(challenge, &accept).await
@@ -51,7 +56,7 @@ pub async fn accept_remembered_login(
         Some(user) if !user.disabled => {
             let accept = AcceptLogin {
                 subject: user.id,
-                amr: vec!["sms".to_string()],
+                amr: vec![AMR_SMS.to_string()],
                 ..AcceptLogin::default()
             };
             Ok(hydra.accept_login(challenge, &accept).await?)

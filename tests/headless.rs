@@ -39,6 +39,7 @@ fn headless_client(client_id: &str) -> HeadlessClient {
         client_secret: Secret::new(SECRET),
         redirect_uri: REDIRECT_URI.into(),
         scope: ALLOWED_SCOPE.into(),
+        token_exchange: false,
     }
 }
 

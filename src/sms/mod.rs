@@ -6,6 +6,7 @@ mod webhook;
 use crate::config::{SmsConfig, SmsSenderKind};
 use crate::domain::{OtpCode, PhoneNumber};
 
+pub(crate) use webhook::error_chain;
 pub use webhook::WebhookSender;
 
 /// One text message carrying a sign-in code.

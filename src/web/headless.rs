@@ -1,6 +1,7 @@
-//! `POST /api/headless/request-otp` and `/api/headless/verify-otp`: the JSON
-//! face of [`crate::headless`]. Every answer, success or error, is JSON and
-//! never cached; errors are `{"error", "error_description"}` (RFC 6749 5.2).
+//! `POST /api/headless/request-otp`, `/api/headless/verify-otp` and
+//! `/api/headless/token-exchange`: the JSON face of [`crate::headless`].
+//! Every answer, success or error, is JSON and never cached; errors are
+//! `{"error", "error_description"}` (RFC 6749 5.2).
 
 use std::net::SocketAddr;
 
@@ -15,9 +16,10 @@ use serde_json::{json, Value};
 
 use super::client_ip::client_ip;
 use crate::headless::HeadlessError;
+use crate::legacy_session::LegacyToken;
 use crate::AppState;
 
-/// Both bodies are a few short strings; anything bigger is refused unread.
+/// Every body is a few short strings; anything bigger is refused unread.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
 pub fn routes() -> Router<AppState> {
@@ -29,6 +31,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/headless/verify-otp",
             post(verify_otp).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/headless/token-exchange",
+            post(token_exchange).fallback(method_not_allowed),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
@@ -46,6 +52,16 @@ pub struct RequestOtp {
 pub struct VerifyOtp {
     session_id: String,
     otp: String,
+}
+
+/// `Debug` is safe: [`LegacyToken`] prints no part of the token.
+#[derive(Debug, Deserialize)]
+pub struct TokenExchange {
+    legacy_token: LegacyToken,
+    client_id: String,
+    /// Space-separated; the client's configured scopes when absent.
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 async fn request_otp(
@@ -83,6 +99,28 @@ async fn verify_otp(
             | HeadlessError::CodeExpired
             | HeadlessError::AccountDisabled,
         ) => state.metrics.sign_in("headless", "failure"),
+        Err(_) => {}
+    }
+    Ok(ok(json!(result?)))
+}
+
+async fn token_exchange(
+    State(state): State<AppState>,
+    body: Result<Json<TokenExchange>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body?;
+    let result = state
+        .headless
+        .token_exchange(&body.legacy_token, &body.client_id, body.scope.as_deref())
+        .await;
+    match &result {
+        Ok(_) => {
+            state.metrics.sign_in("token_exchange", "success");
+            state.metrics.consent("automatic");
+        }
+        Err(HeadlessError::InvalidToken | HeadlessError::AccountDisabled) => {
+            state.metrics.sign_in("token_exchange", "failure")
+        }
         Err(_) => {}
     }
     Ok(ok(json!(result?)))
@@ -212,6 +250,29 @@ fn flow_error(error: HeadlessError) -> Response {
             "access_denied",
             "This account can no longer sign in.",
         ),
+        E::ExchangeNotEnabled => error_response(
+            StatusCode::NOT_FOUND,
+            "not_enabled",
+            "Token exchange is not enabled on this server.",
+        ),
+        E::ExchangeNotAllowed => error_response(
+            StatusCode::FORBIDDEN,
+            "unauthorized_client",
+            "This client may not exchange legacy tokens.",
+        ),
+        E::InvalidToken => error_response(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "The legacy token was not accepted. Sign in with request-otp instead.",
+        ),
+        E::VerifierUnavailable(reason) => {
+            tracing::warn!(%reason, "token exchange: the legacy-session verifier failed");
+            error_response(
+                bad_gateway,
+                "verifier_unavailable",
+                "The existing system could not check the token right now. Try again shortly.",
+            )
+        }
         E::HydraRefused { error, description } => {
             // Gatehouse built the request from its configuration: the
             // operator has to fix something, retrying will not help.

@@ -203,9 +203,15 @@ pub async fn submit(
         return match state.otp.verify(&phone, &code).await {
             Ok(user) => {
                 let remember = form.remember.is_some();
-                let redirect =
-                    signin::accept_login(&state.hydra, &state.config, challenge, &user, remember)
-                        .await?;
+                let redirect = signin::accept_login(
+                    &state.hydra,
+                    &state.config,
+                    challenge,
+                    &user,
+                    remember,
+                    signin::AMR_SMS,
+                )
+                .await?;
                 state
                     .challenges
                     .remember_answer(challenge, &redirect.redirect_to);
