@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::config::{Config, HeadlessClient};
-use crate::directory::{Directory, DirectoryError};
+use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::{parse_region, PhoneNumberError};
 use crate::domain::{OtpCode, PhoneNumber};
@@ -44,7 +44,6 @@ use crate::otp::{OtpError, OtpService};
 use crate::signin::{self, SignInError};
 use crate::sms::SmsError;
 use crate::store::headless::{self as headless_store, Cookies, NewSession};
-use crate::store::users::{self, User};
 use crate::store::{random_hex, Store, StoreError};
 
 /// Longest session id worth hashing; real ones are 64 hex characters.
@@ -377,14 +376,9 @@ impl HeadlessService {
         Ok(tokens)
     }
 
-    /// The user a verified subject names: the exchange's one user lookup,
-    /// kept apart so that a user directory can take its place.
-    async fn find_user(&self, subject: &str) -> Result<Option<User>, HeadlessError> {
-        let id = subject.to_string();
-        Ok(self
-            .store
-            .run(move |conn| users::find_by_id(conn, &id))
-            .await?)
+    /// The user a verified subject names, in the user directory.
+    async fn find_user(&self, subject: &str) -> Result<Option<DirectoryUser>, HeadlessError> {
+        Ok(self.directory.find_by_id(subject).await?)
     }
 
     /// Starts an authorization code flow with PKCE at Hydra as the app's
@@ -428,7 +422,7 @@ impl HeadlessService {
         &self,
         client: &HeadlessClient,
         authorization: Authorization,
-        user: &User,
+        user: &DirectoryUser,
         amr: &str,
     ) -> Result<Tokens, HeadlessError> {
         let mut cookies = authorization.cookies;

@@ -412,6 +412,7 @@ async fn the_headless_api_answers_a_directory_outage_with_503_and_keeps_the_code
             client_secret: Secret::new(SECRET),
             redirect_uri: REDIRECT_URI.into(),
             scope: "openid phone".into(),
+            token_exchange: false,
         }];
     })
     .await;
