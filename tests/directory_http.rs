@@ -22,6 +22,7 @@ const API_KEY: &str = "directory-api-key-123";
 const GRACE: &str = "+12015550170";
 const BLOCKED: &str = "+12015550171";
 const NOBODY: &str = "+12015550179";
+const LEGACY_SESSION: &str = "legacy-session-of-grace";
 /// What the login page says while the directory is down.
 const OUTAGE_TEXT: &str = gatehouse::web::strings::DIRECTORY_DOWN;
 
@@ -74,6 +75,7 @@ impl UserService {
         let app = Router::new()
             .route("/api/users/by-phone/{phone}", get(by_phone))
             .route("/api/users/{id}", get(by_id))
+            .route("/api/sessions/verify", axum::routing::post(verify_session))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
@@ -136,6 +138,16 @@ async fn by_id(
         _ => false,
     })
     .await
+}
+
+/// The existing system's session check, for the legacy-session exchange:
+/// its one valid session belongs to cust-42.
+async fn verify_session(Json(body): Json<Value>) -> Response {
+    if body["token"] == LEGACY_SESSION {
+        Json(json!({"subject": "cust-42"})).into_response()
+    } else {
+        StatusCode::UNAUTHORIZED.into_response()
+    }
 }
 
 /// Gatehouse reading people from `service`, with its field names mapped and
@@ -487,4 +499,70 @@ async fn custom_claims_sit_at_the_top_of_jwt_access_tokens() {
         access.get("tier").is_none(),
         "tier is an id_token claim: {access}"
     );
+}
+
+#[tokio::test]
+async fn a_legacy_session_is_exchanged_for_tokens_with_the_directory_claims() {
+    const APP: &str = "native-app";
+    const SECRET: &str = "native-app-secret-0123456789";
+    const REDIRECT_URI: &str = "http://127.0.0.1:9/native-callback";
+    let service = UserService::start().await;
+    let world = world_with(&service, |config| {
+        config.headless.token_exchange.url =
+            Some(format!("{}/sessions/verify", service.url).parse().unwrap());
+        config.headless.clients = vec![gatehouse::config::HeadlessClient {
+            client_id: APP.into(),
+            client_secret: Secret::new(SECRET),
+            redirect_uri: REDIRECT_URI.into(),
+            scope: "openid profile roles".into(),
+            token_exchange: true,
+        }];
+    })
+    .await;
+    world
+        .app
+        .create_client(json!({
+            "client_id": APP,
+            "client_secret": SECRET,
+            "redirect_uris": [REDIRECT_URI],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "scope": "openid profile roles",
+        }))
+        .await;
+    let exchange = |token: &'static str| {
+        let app = &world.app;
+        async move {
+            let response = app
+                .http
+                .post(app.url("/api/headless/token-exchange"))
+                .json(&json!({"legacy_token": token, "client_id": APP}))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+
+    let (status, body) = exchange(LEGACY_SESSION).await;
+    assert_eq!(status, 200, "{body}");
+    let claims = verify_jwt(&world.app, body["id_token"].as_str().unwrap(), Some(APP)).await;
+    assert_eq!(claims["sub"], "cust-42");
+    assert_eq!(claims["name"], "Grace Hopper", "{claims}");
+    assert_eq!(claims["tier"], "gold", "{claims}");
+    let introspection = world
+        .app
+        .hydra_client()
+        .introspect(body["access_token"].as_str().unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        introspection.ext.get("roles"),
+        Some(&json!(["admin", "ops"]))
+    );
+
+    let (status, body) = exchange("someone-elses-guess").await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "invalid_token");
 }
