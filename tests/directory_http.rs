@@ -198,6 +198,53 @@ fn with_roles_scope() -> Value {
     extra
 }
 
+/// The native app of the headless tests, allowed `scope`.
+const APP: &str = "native-app";
+const APP_SECRET: &str = "native-app-secret-0123456789";
+/// Never visited: Hydra only puts the code in it.
+const APP_REDIRECT_URI: &str = "http://127.0.0.1:9/native-callback";
+
+/// Lists the native app under [headless] (with the legacy-session exchange
+/// when `token_exchange`).
+fn allow_native_app(config: &mut Config, scope: &str, token_exchange: bool) {
+    config.headless.clients = vec![gatehouse::config::HeadlessClient {
+        client_id: APP.into(),
+        client_secret: Secret::new(APP_SECRET),
+        redirect_uri: APP_REDIRECT_URI.into(),
+        scope: scope.into(),
+        token_exchange,
+    }];
+}
+
+/// Registers the native app in Hydra.
+async fn register_native_app(world: &World, scope: &str) {
+    world
+        .app
+        .create_client(json!({
+            "client_id": APP,
+            "client_secret": APP_SECRET,
+            "redirect_uris": [APP_REDIRECT_URI],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "scope": scope,
+        }))
+        .await;
+}
+
+/// POSTs JSON to the public port; returns the status and the JSON answer.
+async fn post_json(world: &World, path: &str, body: Value) -> (u16, Value) {
+    let response = world
+        .app
+        .http
+        .post(world.app.url(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json::<Value>().await.unwrap())
+}
+
 #[tokio::test]
 async fn people_in_a_user_service_sign_in_with_claims_from_its_fields() {
     let service = UserService::start().await;
@@ -413,46 +460,14 @@ async fn a_failing_or_slow_service_gets_a_polite_page_and_locks_nobody_out() {
 
 #[tokio::test]
 async fn the_headless_api_answers_a_directory_outage_with_503_and_keeps_the_code() {
-    const APP: &str = "native-app";
-    const SECRET: &str = "native-app-secret-0123456789";
-    const REDIRECT_URI: &str = "http://127.0.0.1:9/native-callback";
     let service = UserService::start().await;
     let world = world_with(&service, |config| {
         config.directory.cache_ttl = Duration::ZERO;
-        config.headless.clients = vec![gatehouse::config::HeadlessClient {
-            client_id: APP.into(),
-            client_secret: Secret::new(SECRET),
-            redirect_uri: REDIRECT_URI.into(),
-            scope: "openid phone".into(),
-            token_exchange: false,
-        }];
+        allow_native_app(config, "openid phone", false);
     })
     .await;
-    world
-        .app
-        .create_client(json!({
-            "client_id": APP,
-            "client_secret": SECRET,
-            "redirect_uris": [REDIRECT_URI],
-            "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"],
-            "scope": "openid phone",
-        }))
-        .await;
-    let post = |path: &'static str, body: Value| {
-        let app = &world.app;
-        async move {
-            let response = app
-                .http
-                .post(app.url(path))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            (status, response.json::<Value>().await.unwrap())
-        }
-    };
+    register_native_app(&world, "openid phone").await;
+    let post = |path: &'static str, body: Value| post_json(&world, path, body);
     let request = json!({"phone": GRACE, "client_id": APP});
 
     service.set_mode(Mode::Failing);
@@ -503,46 +518,20 @@ async fn custom_claims_sit_at_the_top_of_jwt_access_tokens() {
 
 #[tokio::test]
 async fn a_legacy_session_is_exchanged_for_tokens_with_the_directory_claims() {
-    const APP: &str = "native-app";
-    const SECRET: &str = "native-app-secret-0123456789";
-    const REDIRECT_URI: &str = "http://127.0.0.1:9/native-callback";
     let service = UserService::start().await;
     let world = world_with(&service, |config| {
         config.headless.token_exchange.url =
             Some(format!("{}/sessions/verify", service.url).parse().unwrap());
-        config.headless.clients = vec![gatehouse::config::HeadlessClient {
-            client_id: APP.into(),
-            client_secret: Secret::new(SECRET),
-            redirect_uri: REDIRECT_URI.into(),
-            scope: "openid profile roles".into(),
-            token_exchange: true,
-        }];
+        allow_native_app(config, "openid profile roles", true);
     })
     .await;
-    world
-        .app
-        .create_client(json!({
-            "client_id": APP,
-            "client_secret": SECRET,
-            "redirect_uris": [REDIRECT_URI],
-            "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"],
-            "scope": "openid profile roles",
-        }))
-        .await;
+    register_native_app(&world, "openid profile roles").await;
     let exchange = |token: &'static str| {
-        let app = &world.app;
-        async move {
-            let response = app
-                .http
-                .post(app.url("/api/headless/token-exchange"))
-                .json(&json!({"legacy_token": token, "client_id": APP}))
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            (status, response.json::<Value>().await.unwrap())
-        }
+        post_json(
+            &world,
+            "/api/headless/token-exchange",
+            json!({"legacy_token": token, "client_id": APP}),
+        )
     };
 
     let (status, body) = exchange(LEGACY_SESSION).await;

@@ -6,6 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use common::api::Answer;
 use common::{TestApp, WebhookSink};
 use gatehouse::config::{Config, HeadlessClient, Secret, SmsSenderKind};
 use gatehouse::domain::PhoneNumber;
@@ -126,41 +127,6 @@ impl Fixture {
 
     fn store(&self) -> Store {
         Store::open(&self.app.config.data_dir.join("gatehouse.sqlite")).expect("open the store")
-    }
-}
-
-/// An answer of the API: status, headers and the JSON body.
-struct Answer {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
-}
-
-impl Answer {
-    async fn read(response: reqwest::Response) -> Answer {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("a body");
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("{status}: the body is not JSON: {text:?}"));
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    /// Asserts an error answer: status, `error`, and a description.
-    fn assert_error(&self, status: StatusCode, error: &str) {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(self.body["error"], error, "{}", self.body);
-        assert!(
-            self.body["error_description"]
-                .as_str()
-                .is_some_and(|d| !d.is_empty()),
-            "{}",
-            self.body
-        );
     }
 }
 

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use axum::response::IntoResponse;
+use common::api::Answer;
 use common::oauth::verify_jwt;
-use common::{free_port, ReceivedRequest, TestApp};
+use common::{capture_logs, free_port, ReceivedRequest, TestApp};
 use gatehouse::config::{Config, HeadlessClient, Secret};
 use gatehouse::domain::PhoneNumber;
 use gatehouse::store::random_hex;
@@ -204,44 +205,6 @@ impl Fixture {
             })
             .await
             .unwrap()
-    }
-}
-
-/// An answer of the API: status, headers, the JSON body and its raw text.
-struct Answer {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
-    text: String,
-}
-
-impl Answer {
-    async fn read(response: reqwest::Response) -> Answer {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.expect("a body");
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("{status}: the body is not JSON: {text:?}"));
-        Answer {
-            status,
-            headers,
-            body,
-            text,
-        }
-    }
-
-    /// Asserts an error answer: status, `error`, a description, no caching.
-    fn assert_error(&self, status: StatusCode, error: &str) {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(self.body["error"], error, "{}", self.body);
-        assert!(
-            self.body["error_description"]
-                .as_str()
-                .is_some_and(|d| !d.is_empty()),
-            "{}",
-            self.body
-        );
-        assert_eq!(self.headers["cache-control"], "no-store");
     }
 }
 
@@ -529,31 +492,6 @@ async fn malformed_requests_get_json_errors_that_never_quote_the_token() {
     }
     assert_eq!(fx.legacy.received().len(), 3);
     assert_eq!(fx.legacy.received()[0].json()["token"], "\u{0}\n\r\"");
-}
-
-/// Captures every log line (all levels) written on this thread: the test's
-/// own runtime, on which gatehouse, its Hydra supervisor and the legacy
-/// system all run.
-fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
-    #[derive(Clone)]
-    struct Writer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Writer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Arc::new(Mutex::new(Vec::new()));
-    let writer = Writer(buffer.clone());
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .without_time()
-        .with_writer(move || writer.clone())
-        .finish();
-    (buffer, tracing::subscriber::set_default(subscriber))
 }
 
 #[tokio::test]

@@ -3,10 +3,9 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::WebhookSink;
+use common::{capture_logs, WebhookSink};
 use gatehouse::clock::Clock;
 use gatehouse::config::{Config, Secret, Signup, SmsSenderKind};
 use gatehouse::directory::Directory;
@@ -352,29 +351,6 @@ async fn webhook_gives_up_on_a_client_error_and_withdraws_the_code() {
         fx.otp.issue(&phone, None).await,
         Err(OtpError::Sms(_))
     ));
-}
-
-/// Captures every log line (all levels) written on this thread.
-fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
-    #[derive(Clone)]
-    struct Writer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Writer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Arc::new(Mutex::new(Vec::new()));
-    let writer = Writer(buffer.clone());
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .without_time()
-        .with_writer(move || writer.clone())
-        .finish();
-    (buffer, tracing::subscriber::set_default(subscriber))
 }
 
 #[tokio::test]

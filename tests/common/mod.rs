@@ -3,6 +3,7 @@
 //! Chromium over WebDriver (`browser.rs`).
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod api;
 pub mod browser;
 pub mod oauth;
 pub mod world;
@@ -381,4 +382,28 @@ pub async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> 
         assert!(Instant::now() < deadline, "{what} (waited {limit:?})");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Captures every log line (all levels) written on this thread: the test's
+/// own runtime, on which gatehouse and its Hydra supervisor run.
+pub fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+    #[derive(Clone)]
+    struct Writer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Writer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let writer = Writer(buffer.clone());
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .without_time()
+        .with_writer(move || writer.clone())
+        .finish();
+    (buffer, tracing::subscriber::set_default(subscriber))
 }
