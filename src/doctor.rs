@@ -87,6 +87,7 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     emit(hydra_ready(config, running.is_some()).await);
     emit(sms(config).await);
     emit(directory(config).await);
+    emit(legacy_verifier(config).await);
     emit(database_integrity(
         "gatehouse database",
         &config.data_dir.join("gatehouse.sqlite"),
@@ -332,22 +333,34 @@ async fn sms(config: &Config) -> Finding {
         _ => return skip("SMS webhook: sms.sender is \"stdout\" (development)"),
     };
     let fix = "check `sms.webhook.url`, DNS and the firewall between this host and the gateway";
-    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-        return problem(format!("SMS webhook {url} names no host"), fix);
+    accepts_connections("SMS webhook", url, sms.webhook.timeout, fix).await
+}
+
+/// The legacy-session verifier of `[headless.token_exchange]`, when set.
+async fn legacy_verifier(config: &Config) -> Finding {
+    let exchange = &config.headless.token_exchange;
+    let Some(url) = &exchange.url else {
+        return skip("legacy-session verifier: headless.token_exchange.url is not set");
     };
-    let timeout = sms.webhook.timeout.min(PROBE_TIMEOUT);
+    let fix = "check `headless.token_exchange.url`, DNS and the firewall";
+    accepts_connections("legacy-session verifier", url, exchange.timeout, fix).await
+}
+
+/// Does the host of `url` accept a TCP connection? Nothing is sent.
+async fn accepts_connections(name: &str, url: &url::Url, timeout: Duration, fix: &str) -> Finding {
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return problem(format!("{name} {url} names no host"), fix);
+    };
+    let timeout = timeout.min(PROBE_TIMEOUT);
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let connect = tokio::net::TcpStream::connect((host, port));
     match tokio::time::timeout(timeout, connect).await {
         Ok(Ok(_)) => ok(format!(
-            "SMS webhook {host}:{port} accepts connections (no message sent)"
+            "{name} {host}:{port} accepts connections (nothing sent)"
         )),
-        Ok(Err(e)) => problem(
-            format!("SMS webhook {host}:{port} is unreachable: {e}"),
-            fix,
-        ),
+        Ok(Err(e)) => problem(format!("{name} {host}:{port} is unreachable: {e}"), fix),
         Err(_) => problem(
-            format!("SMS webhook {host}:{port} did not accept a connection within {timeout:?}"),
+            format!("{name} {host}:{port} did not accept a connection within {timeout:?}"),
             fix,
         ),
     }
