@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod oauth;
+pub mod postgres;
 pub mod world;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
