@@ -6,6 +6,7 @@
 pub mod api;
 pub mod browser;
 pub mod oauth;
+pub mod postgres;
 pub mod world;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
