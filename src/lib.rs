@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod notify;
 pub mod otp;
 pub mod secrets;
+pub mod serve;
 pub mod signin;
 pub mod sms;
 pub mod store;
