@@ -248,6 +248,7 @@ async fn run_scenario(
     let before = pids.map(server::proc_stats);
     let own_before = server.own_times().await?;
     let bench_before = server::proc_stats(std::process::id());
+    let sched_before = pids.map(server::sched_stats);
 
     let mut outcome = match scenario {
         Scenario::Browser => {
@@ -277,6 +278,7 @@ async fn run_scenario(
 
     let after = pids.map(server::proc_stats);
     let bench_after = server::proc_stats(std::process::id());
+    let sched_after = pids.map(server::sched_stats);
     let own_after = server.own_times().await?;
     if server.find_hydra() != Some(server.hydra_pid) {
         outcome.errors += 1;
@@ -295,6 +297,7 @@ async fn run_scenario(
             }),
             rss_after_mb: mb(after.rss_kb),
             cpu_s: after.cpu_s - before.cpu_s,
+            cpu_wait_s: server::cpu_wait_between(&sched_before[i], &sched_after[i]),
         })
     };
     let in_process = scenario == Scenario::Otp;

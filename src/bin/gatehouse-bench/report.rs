@@ -109,6 +109,9 @@ pub struct ProcReport {
     pub rss_after_mb: f64,
     /// CPU time (user + system) used during the scenario.
     pub cpu_s: f64,
+    /// Time its threads were ready to run but waited for a CPU (schedstat):
+    /// on a saturated machine part of every latency.
+    pub cpu_wait_s: f64,
 }
 
 #[derive(Serialize, Debug, Default)]
@@ -242,7 +245,7 @@ impl Report {
         ));
         line(String::new());
         line(format!(
-            "{:<11} {:>8} {:>7} {:>6} {:>8} {:>8} {:>8} | {:>9} {:>7} | {:>9} {:>7} | {:>7}",
+            "{:<11} {:>8} {:>7} {:>6} {:>8} {:>8} {:>8} | {:>9} {:>6} {:>7} | {:>9} {:>6} | {:>7}",
             "scenario",
             "flows/s",
             "flows",
@@ -252,6 +255,7 @@ impl Report {
             "p99 ms",
             "gh RSS MB",
             "gh CPU",
+            "gh wait",
             "hy RSS MB",
             "hy CPU",
             "gen CPU"
@@ -260,7 +264,7 @@ impl Report {
             let p = s.latency_ms;
             let (g, h) = (s.gatehouse_process, s.hydra_process);
             line(format!(
-                "{:<11} {:>8.1} {:>7} {:>6} {:>8} {:>8} {:>8} | {:>9} {:>7} | {:>9} {:>7} | {:>7}",
+                "{:<11} {:>8.1} {:>7} {:>6} {:>8} {:>8} {:>8} | {:>9} {:>6} {:>7} | {:>9} {:>6} | {:>7}",
                 s.name,
                 s.flows_per_s,
                 s.flows,
@@ -270,12 +274,15 @@ impl Report {
                 opt(p.map(|p| p.p99), 2),
                 opt(g.map(|g| g.peak_rss_mb), 1),
                 opt(g.map(|g| g.cpu_s), 1),
+                opt(g.map(|g| g.cpu_wait_s), 1),
                 opt(h.map(|h| h.peak_rss_mb), 1),
                 opt(h.map(|h| h.cpu_s), 1),
                 opt(s.load_generator_cpu_s, 1),
             ));
         }
-        line("(gh = gatehouse, hy = Hydra, gen = this load generator; RSS: peak during the scenario; CPU: seconds used during it; otp runs in the benchmark's own process)".into());
+        line("(gh = gatehouse, hy = Hydra, gen = this load generator; RSS: peak during the scenario; CPU: seconds".into());
+        line(" used during it; wait: seconds gatehouse's threads were ready but waited for a CPU; otp runs in".into());
+        line(" the benchmark's own process)".into());
         for s in &self.scenarios {
             line(String::new());
             line(format!(

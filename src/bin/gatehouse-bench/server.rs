@@ -304,6 +304,37 @@ pub fn proc_stats(pid: u32) -> Option<ProcStats> {
     })
 }
 
+/// Seconds the process's threads have run and waited for a CPU, from
+/// /proc/PID/task/*/schedstat, per thread (threads come and go).
+pub fn sched_stats(pid: u32) -> HashMap<String, (f64, f64)> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return HashMap::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| {
+            let text = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            let mut ns = text.split_whitespace().map(|n| n.parse::<f64>().ok());
+            let (run, wait) = (ns.next()??, ns.next()??);
+            Some((
+                task.file_name().to_string_lossy().into(),
+                (run / 1e9, wait / 1e9),
+            ))
+        })
+        .collect()
+}
+
+/// Seconds spent waiting for a CPU between two [`sched_stats`] readings.
+pub fn cpu_wait_between(
+    before: &HashMap<String, (f64, f64)>,
+    after: &HashMap<String, (f64, f64)>,
+) -> f64 {
+    after
+        .iter()
+        .map(|(tid, (_, wait))| wait - before.get(tid).map_or(0.0, |b| b.1))
+        .sum()
+}
+
 /// Resets VmHWM to the current RSS, so that the next reading is the peak of
 /// one scenario. False when the kernel refused.
 pub fn reset_peak(pid: u32) -> bool {
