@@ -203,18 +203,53 @@ async fn run_scenarios(cli: &Cli, server: &Server, hydra: &std::path::Path) -> R
         ratios: Default::default(),
         targets: Vec::new(),
     };
-    for &scenario in &cli.scenarios {
+    // Hydra slows down as its database fills, so a scenario run later
+    // looks slower: the three compared with each other take turns, in
+    // rounds, and each sees the same database sizes.
+    let compared = |s: &Scenario| {
+        matches!(
+            s,
+            Scenario::Browser | Scenario::Headless | Scenario::BareHydra
+        )
+    };
+    let rounds: u32 = if cli.duration >= Duration::from_secs(6) {
+        3
+    } else {
+        1
+    };
+    let mut measured: Vec<(Scenario, Option<Measured>)> =
+        cli.scenarios.iter().map(|&s| (s, None)).collect();
+    let mut plan: Vec<(usize, Duration)> = Vec::new();
+    for _ in 0..rounds {
+        for (i, (scenario, _)) in measured.iter().enumerate() {
+            if compared(scenario) {
+                plan.push((i, cli.duration / rounds));
+            }
+        }
+    }
+    for (i, (scenario, _)) in measured.iter().enumerate() {
+        if !compared(scenario) {
+            plan.push((i, cli.duration));
+        }
+    }
+    for (i, duration) in plan {
+        let scenario = measured[i].0;
         eprintln!(
-            "gatehouse-bench: {} for {:?} at concurrency {} ...",
+            "gatehouse-bench: {} for {duration:?} at concurrency {} ...",
             scenario.name(),
-            cli.duration,
             cli.concurrency
         );
-        report
-            .scenarios
-            .push(run_scenario(cli, server, &ctx, scenario).await?);
+        let slice = measure(server, &ctx, scenario, cli.concurrency, duration).await?;
+        match &mut measured[i].1 {
+            Some(so_far) => so_far.merge(slice),
+            none => *none = Some(slice),
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    report.scenarios = measured
+        .into_iter()
+        .filter_map(|(scenario, m)| Some(m?.report(scenario)))
+        .collect();
     report.evaluate();
     Ok(report)
 }
@@ -235,13 +270,25 @@ async fn warm_up(ctx: &Arc<Ctx>) -> Result<()> {
     Ok(())
 }
 
-async fn run_scenario(
-    cli: &Cli,
+/// What one run of a scenario found, before it is summed up; runs of the
+/// same scenario add up.
+struct Measured {
+    outcome: Outcome,
+    /// Gatehouse's and Hydra's memory and CPU (None in process).
+    processes: [Option<ProcReport>; 2],
+    /// Per step: gatehouse's own-time buckets, for steps it serves.
+    own: Vec<Option<Vec<(f64, u64)>>>,
+    load_generator_cpu_s: Option<f64>,
+}
+
+async fn measure(
     server: &Server,
     ctx: &Arc<Ctx>,
     scenario: Scenario,
-) -> Result<ScenarioReport> {
-    let (concurrency, duration) = (usize::from(cli.concurrency), cli.duration);
+    concurrency: u16,
+    duration: Duration,
+) -> Result<Measured> {
+    let concurrency = usize::from(concurrency);
     let steps = scenario.steps();
     let pids = [server.pid, server.hydra_pid];
     let peaks_reset = pids.map(server::reset_peak);
@@ -277,18 +324,19 @@ async fn run_scenario(
     };
 
     let after = pids.map(server::proc_stats);
+    let own_after = server.own_times().await?;
     let bench_after = server::proc_stats(std::process::id());
     let sched_after = pids.map(server::sched_stats);
-    let own_after = server.own_times().await?;
     if server.find_hydra() != Some(server.hydra_pid) {
         outcome.errors += 1;
         outcome
             .first_errors
             .push("Hydra was restarted during the scenario (see gatehouse's log)".into());
     }
+    let in_process = scenario == Scenario::Otp;
     let process = |i: usize| -> Option<ProcReport> {
         let (before, after) = (before[i]?, after[i]?);
-        Some(ProcReport {
+        (!in_process).then(|| ProcReport {
             // Without the reset, VmHWM is the peak since start: still a bound.
             peak_rss_mb: mb(if peaks_reset[i] {
                 after.peak_kb
@@ -300,24 +348,63 @@ async fn run_scenario(
             cpu_wait_s: server::cpu_wait_between(&sched_before[i], &sched_after[i]),
         })
     };
-    let in_process = scenario == Scenario::Otp;
-    let steps = steps
+    let own = steps
         .iter()
-        .zip(
-            outcome
-                .steps
-                .iter_mut()
-                .map(Some)
-                .chain(std::iter::repeat_with(|| None)),
-        )
-        .map(|(info, samples)| {
-            let own = info.route.map(|(route, method, status_class)| {
+        .map(|info| {
+            info.route.map(|(route, method, status_class)| {
                 own_after.since(&own_before, route, method, |s| s.starts_with(status_class))
-            });
-            StepReport {
+            })
+        })
+        .collect();
+    Ok(Measured {
+        outcome,
+        processes: [process(0), process(1)],
+        own,
+        load_generator_cpu_s: bench_before
+            .zip(bench_after)
+            .map(|(before, after)| after.cpu_s - before.cpu_s),
+    })
+}
+
+impl Measured {
+    fn merge(&mut self, other: Measured) {
+        self.outcome.merge(other.outcome);
+        for (mine, theirs) in self.processes.iter_mut().zip(other.processes) {
+            *mine = match (*mine, theirs) {
+                (Some(a), Some(b)) => Some(ProcReport {
+                    peak_rss_mb: a.peak_rss_mb.max(b.peak_rss_mb),
+                    rss_after_mb: b.rss_after_mb,
+                    cpu_s: a.cpu_s + b.cpu_s,
+                    cpu_wait_s: a.cpu_wait_s + b.cpu_wait_s,
+                }),
+                (a, b) => a.or(b),
+            };
+        }
+        for (mine, theirs) in self.own.iter_mut().zip(other.own) {
+            if let (Some(mine), Some(theirs)) = (mine, theirs) {
+                server::add_buckets(mine, &theirs);
+            }
+        }
+        self.load_generator_cpu_s = match (self.load_generator_cpu_s, other.load_generator_cpu_s) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+    }
+
+    fn report(mut self, scenario: Scenario) -> ScenarioReport {
+        let outcome = &mut self.outcome;
+        outcome
+            .steps
+            .resize_with(scenario.steps().len(), Default::default);
+        let steps = scenario
+            .steps()
+            .iter()
+            .zip(outcome.steps.iter_mut())
+            .zip(&self.own)
+            .map(|((info, samples), own)| StepReport {
                 name: info.name,
                 owner: info.owner,
-                latency_ms: samples.and_then(|s| s.percentiles()).map(Into::into),
+                latency_ms: samples.percentiles().map(Into::into),
                 own_ms: own.as_ref().and_then(|b| {
                     Some(
                         [
@@ -329,24 +416,22 @@ async fn run_scenario(
                     )
                 }),
                 own_within_5ms: own.as_ref().and_then(|b| server::share_within(b, 0.005)),
-            }
-        })
-        .collect();
-    Ok(ScenarioReport {
-        name: scenario.name(),
-        flows: outcome.flows,
-        elapsed_s: outcome.elapsed.as_secs_f64(),
-        flows_per_s: outcome.flows_per_s(),
-        errors: outcome.errors,
-        error_samples: outcome.first_errors.clone(),
-        latency_ms: outcome.total.percentiles().map(Into::into),
-        steps,
-        gatehouse_process: if in_process { None } else { process(0) },
-        hydra_process: if in_process { None } else { process(1) },
-        load_generator_cpu_s: bench_before
-            .zip(bench_after)
-            .map(|(before, after)| after.cpu_s - before.cpu_s),
-    })
+            })
+            .collect();
+        ScenarioReport {
+            name: scenario.name(),
+            flows: outcome.flows,
+            elapsed_s: outcome.elapsed.as_secs_f64(),
+            flows_per_s: outcome.flows_per_s(),
+            errors: outcome.errors,
+            error_samples: outcome.first_errors.clone(),
+            latency_ms: outcome.total.percentiles().map(Into::into),
+            steps,
+            gatehouse_process: self.processes[0],
+            hydra_process: self.processes[1],
+            load_generator_cpu_s: self.load_generator_cpu_s,
+        }
+    }
 }
 
 /// `refresh`: each worker first signs in once (straight at Hydra, not

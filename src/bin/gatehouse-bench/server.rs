@@ -451,6 +451,17 @@ impl OwnTimes {
     }
 }
 
+/// Adds `more` to `total`, bucket by bucket (the same bounds, or none yet).
+pub fn add_buckets(total: &mut Vec<(f64, u64)>, more: &[(f64, u64)]) {
+    if total.is_empty() {
+        total.extend_from_slice(more);
+        return;
+    }
+    for (slot, (_, count)) in total.iter_mut().zip(more) {
+        slot.1 += count;
+    }
+}
+
 /// The `q` quantile of cumulative buckets, interpolated linearly inside its
 /// bucket (as Prometheus' histogram_quantile does), in milliseconds.
 pub fn bucket_quantile(buckets: &[(f64, u64)], q: f64) -> Option<f64> {

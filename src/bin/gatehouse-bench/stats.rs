@@ -69,7 +69,9 @@ impl Outcome {
         }
     }
 
-    fn merge(&mut self, other: Outcome) {
+    /// Adds up two runs (of the same scenario), their times too.
+    pub fn merge(&mut self, other: Outcome) {
+        self.elapsed += other.elapsed;
         self.flows += other.flows;
         self.errors += other.errors;
         for message in other.first_errors {
