@@ -525,14 +525,12 @@ impl HeadlessService {
                     request.basic_auth(form_encode(&client.client_id), Some(form_encode(secret)))
             }
         }
-        let response = request
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| HeadlessError::HydraPublic(format!("POST /oauth2/token: {e}")))?;
-        let status = response.status();
-        let body = response
-            .bytes()
+        let sent = async {
+            let response = request.form(&form).send().await?;
+            let status = response.status();
+            Ok::<_, reqwest::Error>((status, response.bytes().await?))
+        };
+        let (status, body) = crate::metrics::upstream(sent)
             .await
             .map_err(|e| HeadlessError::HydraPublic(format!("POST /oauth2/token: {e}")))?;
         if status.is_client_error() {
@@ -566,8 +564,7 @@ impl HeadlessService {
         if !cookies.is_empty() {
             request = request.header(COOKIE, cookie_header(cookies));
         }
-        let response = request
-            .send()
+        let response = crate::metrics::upstream(request.send())
             .await
             .map_err(|e| HeadlessError::HydraPublic(format!("GET {path}: {e}")))?;
         for value in response.headers().get_all(SET_COOKIE) {

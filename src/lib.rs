@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod notify;
 pub mod otp;
 pub mod secrets;
+pub mod serve;
 pub mod signin;
 pub mod sms;
 pub mod store;

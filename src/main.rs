@@ -9,7 +9,7 @@ use gatehouse::cli::sessions::SessionsCommand;
 use gatehouse::cli::users::UsersCommand;
 use gatehouse::config::Config;
 use gatehouse::store::Store;
-use gatehouse::{backup, notify, telemetry, Application};
+use gatehouse::{backup, telemetry};
 
 /// sysexits.h EX_CONFIG: the unit file uses it to stop restarting on a bad config.
 const EXIT_CONFIG: u8 = 78;
@@ -107,7 +107,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Serve => serve(config),
+        Command::Serve => gatehouse::serve::serve(config),
         Command::Users { command } => {
             let result = block_on(gatehouse::cli::users::run(&config, command));
             report(result)
@@ -181,53 +181,4 @@ fn report<E: std::fmt::Display>(result: Option<Result<(), E>>) -> ExitCode {
         }
         None => ExitCode::FAILURE,
     }
-}
-
-fn serve(config: Config) -> ExitCode {
-    telemetry::init(&config.log);
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("gatehouse: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
-        notify::status("starting: opening the database and starting Hydra");
-        let app = match Application::build(config).await {
-            Ok(app) => app,
-            Err(e) => {
-                tracing::error!("{e}");
-                eprintln!("gatehouse: {e}");
-                notify::status(&format!("failed to start: {e}"));
-                return ExitCode::FAILURE;
-            }
-        };
-        // The store is open and Hydra ready: only now may systemd start
-        // what depends on gatehouse.
-        notify::ready(&format!("serving on {}", app.local_addr()));
-        match app.run_until_stopped(shutdown_signal()).await {
-            Ok(()) => {
-                tracing::info!("gatehouse stopped");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("gatehouse: server error: {e}");
-                ExitCode::FAILURE
-            }
-        }
-    })
-}
-
-/// Completes on the first SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate = signal(SignalKind::terminate()).expect("install SIGTERM handler");
-    let mut interrupt = signal(SignalKind::interrupt()).expect("install SIGINT handler");
-    let name = tokio::select! {
-        _ = terminate.recv() => "SIGTERM",
-        _ = interrupt.recv() => "SIGINT",
-    };
-    tracing::info!(signal = name, "shutting down: stopping HTTP, then Hydra");
-    notify::stopping("stopping: finishing requests, then stopping Hydra");
 }

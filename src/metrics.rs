@@ -1,8 +1,10 @@
 //! Prometheus metrics, served as text on their own listener (`[metrics]
 //! listen`, off by default) so they never show on the public port.
 
+use std::cell::Cell;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -34,6 +36,7 @@ struct Inner {
     forward_auth_cache_hits: Counter,
     directory_lookups: Family<Labels, Counter>,
     http: Family<Labels, Histogram>,
+    http_own: Family<Labels, Histogram>,
     hydra_restarts: Gauge,
     hydra: Mutex<Option<HydraStatus>>,
 }
@@ -41,6 +44,29 @@ struct Inner {
 fn http_histogram() -> Histogram {
     // 1 ms .. about 16 s.
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+fn own_histogram() -> Histogram {
+    // Finer at the low end, where gatehouse's own work should be.
+    Histogram::new([
+        0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1,
+        0.25, 0.5, 1.0,
+    ])
+}
+
+tokio::task_local! {
+    /// Time the current request has spent waiting on Hydra or the SMS gateway.
+    static UPSTREAM_WAIT: Cell<Duration>;
+}
+
+/// Awaits `future`, counting its time as waiting on something outside
+/// gatehouse (Hydra, the SMS gateway) rather than as gatehouse's own work.
+pub async fn upstream<F: Future>(future: F) -> F::Output {
+    let started = Instant::now();
+    let output = future.await;
+    // Outside a request (CLI, jobs) there is nothing to count.
+    let _ = UPSTREAM_WAIT.try_with(|wait| wait.set(wait.get() + started.elapsed()));
+    output
 }
 
 impl Default for Metrics {
@@ -98,6 +124,13 @@ impl Metrics {
             "HTTP request durations on the public port, by route, method and status",
             http.clone(),
         );
+        let http_own = Family::new_with_constructor(own_histogram as fn() -> Histogram);
+        registry.register(
+            "http_request_own_duration_seconds",
+            "Time gatehouse itself spent on requests on the public port: the duration less \
+             the time waiting on Hydra and the SMS gateway, by route, method and status",
+            http_own.clone(),
+        );
         let hydra_restarts = Gauge::default();
         registry.register(
             "hydra_restarts",
@@ -116,6 +149,7 @@ impl Metrics {
                 forward_auth_cache_hits,
                 directory_lookups,
                 http,
+                http_own,
                 hydra_restarts,
                 hydra: Mutex::new(None),
             }),
@@ -186,7 +220,8 @@ fn inc(family: &Family<Labels, Counter>, key: &'static str, value: &'static str)
     family.get_or_create(&vec![(key, value.to_string())]).inc();
 }
 
-/// Middleware: times every request on the public port by its route pattern.
+/// Middleware: times every request on the public port by its route pattern,
+/// in all and without the waits on Hydra and the SMS gateway.
 pub async fn track_http(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
@@ -195,17 +230,27 @@ pub async fn track_http(State(metrics): State<Metrics>, request: Request, next: 
         .unwrap_or_else(|| "unmatched".to_string());
     let method = request.method().to_string();
     let started = Instant::now();
-    let response = next.run(request).await;
+    let (response, waited) = UPSTREAM_WAIT
+        .scope(Cell::new(Duration::ZERO), async {
+            let response = next.run(request).await;
+            (response, UPSTREAM_WAIT.with(Cell::get))
+        })
+        .await;
+    let elapsed = started.elapsed();
     let labels = vec![
         ("route", route),
         ("method", method),
         ("status", response.status().as_u16().to_string()),
     ];
-    metrics
-        .inner
+    let inner = &metrics.inner;
+    inner
+        .http_own
+        .get_or_create(&labels)
+        .observe(elapsed.saturating_sub(waited).as_secs_f64());
+    inner
         .http
         .get_or_create(&labels)
-        .observe(started.elapsed().as_secs_f64());
+        .observe(elapsed.as_secs_f64());
     response
 }
 

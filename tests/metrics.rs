@@ -102,9 +102,28 @@ async fn counters_move_after_a_sign_in() {
             r#"gatehouse_http_request_duration_seconds_count{route="/login",method="POST",status="303"}"#,
             1.0,
         ),
+        (
+            r#"gatehouse_http_request_own_duration_seconds_count{route="/login",method="POST",status="303"}"#,
+            1.0,
+        ),
     ] {
         assert_eq!(sample(&after, series), expected, "{series} in:\n{after}");
     }
+    // Gatehouse's own share leaves out the waits on Hydra and the SMS
+    // webhook: sending a code waits on both.
+    let sent = r#"{route="/login",method="POST",status="200"}"#;
+    let total = sample(
+        &after,
+        &format!("gatehouse_http_request_duration_seconds_sum{sent}"),
+    );
+    let own = sample(
+        &after,
+        &format!("gatehouse_http_request_own_duration_seconds_sum{sent}"),
+    );
+    assert!(
+        own > 0.0 && own < total,
+        "own {own} s of {total} s in:\n{after}"
+    );
 
     // Not on the public port.
     let public = world

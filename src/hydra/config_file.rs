@@ -43,9 +43,14 @@ pub fn needs_dev_mode(config: &Config) -> bool {
 /// - `lock=false`: pop's in-process write mutexes can deadlock against
 ///   SQLite's own lock until the busy timeout; SQLite serialises writers;
 /// - `max_conns=50`: the default pool (2 per CPU) runs dry while a
-///   transaction waits for a second connection, stalling everyone.
+///   transaction waits for a second connection, stalling everyone;
+/// - `_busy_timeout=10000`: SQLite's busy handler polls (sleeping up to
+///   100 ms between tries), so with many writers one can lose for seconds;
+///   at 5 s, 16 clients refreshing tokens on 2 CPUs got a few "database is
+///   locked" 500s a minute (gatehouse-bench). 10 s stays under gatehouse's
+///   15 s deadline for Hydra's answers.
 const SQLITE_OPTIONS: &str =
-    "_fk=true&_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&lock=false&max_conns=50";
+    "_fk=true&_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate&lock=false&max_conns=50";
 
 /// Go duration syntax, which Hydra's schema requires (`^(\d+(ns|us|ms|s|m|h))+$`).
 fn go_duration(duration: std::time::Duration) -> String {

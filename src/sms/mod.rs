@@ -3,6 +3,9 @@
 mod stdout;
 mod webhook;
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use crate::config::{SmsConfig, SmsSenderKind};
 use crate::domain::{OtpCode, PhoneNumber};
 
@@ -32,6 +35,31 @@ pub enum SmsError {
 pub enum SmsSender {
     Stdout,
     Webhook(WebhookSender),
+    /// Never chosen by configuration: for programs that drive
+    /// [`crate::otp::OtpService`] directly (the benchmark) and read the codes.
+    Memory(MemoryOutbox),
+}
+
+/// The last code sent to each phone, kept in memory.
+#[derive(Clone, Default)]
+pub struct MemoryOutbox {
+    codes: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl MemoryOutbox {
+    fn keep(&self, message: &SmsMessage<'_>) {
+        let mut codes = self.codes.lock().unwrap_or_else(|e| e.into_inner());
+        codes.insert(
+            message.phone.as_str().to_string(),
+            message.code.digits().to_string(),
+        );
+    }
+
+    /// Takes the last code sent to `phone` (E.164).
+    pub fn take(&self, phone: &str) -> Option<String> {
+        let mut codes = self.codes.lock().unwrap_or_else(|e| e.into_inner());
+        codes.remove(phone)
+    }
 }
 
 impl SmsSender {
@@ -48,7 +76,11 @@ impl SmsSender {
                 stdout::send(message);
                 Ok(())
             }
-            SmsSender::Webhook(webhook) => webhook.send(message).await,
+            SmsSender::Webhook(webhook) => crate::metrics::upstream(webhook.send(message)).await,
+            SmsSender::Memory(outbox) => {
+                outbox.keep(message);
+                Ok(())
+            }
         }
     }
 }

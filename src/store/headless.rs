@@ -134,8 +134,9 @@ mod tests {
     #[test]
     fn sessions_are_found_used_once_and_purged() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("g.sqlite")).unwrap();
-        let conn = store.pool.get().unwrap();
+        let path = dir.path().join("g.sqlite");
+        let _migrated = Store::open(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
         let cookies = Cookies::from([("ory_hydra_login_csrf".into(), "v=1".into())]);
         insert(&conn, &session(b"live", &cookies, 200)).unwrap();
         insert(&conn, &session(b"used", &cookies, 200)).unwrap();

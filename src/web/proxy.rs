@@ -125,16 +125,15 @@ pub async fn forward(
     let mut attempt = 0;
     let upstream = loop {
         attempt += 1;
-        let sent = proxy
+        let request = proxy
             .http
             .request(method.clone(), &url)
             .headers(headers.clone())
             .body(
                 body.take()
                     .unwrap_or_else(|| reqwest::Body::from(Vec::new())),
-            )
-            .send()
-            .await;
+            );
+        let sent = crate::metrics::upstream(request.send()).await;
         match sent {
             Ok(response) => break response,
             Err(e) if retryable && e.is_connect() && attempt < CONNECT_ATTEMPTS => {

@@ -1,0 +1,344 @@
+//! What a run found: the JSON document, the table, and the targets of issue 7.
+
+use serde::Serialize;
+
+use crate::flows::Owner;
+
+#[derive(Serialize, Debug, Clone, Copy)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+}
+
+impl From<[f64; 3]> for Percentiles {
+    fn from([p50, p90, p99]: [f64; 3]) -> Self {
+        Percentiles { p50, p90, p99 }
+    }
+}
+
+#[derive(Serialize, Debug)]
+pub struct Report {
+    pub machine: Machine,
+    pub duration_s: f64,
+    pub concurrency: usize,
+    /// The gatehouse executable measured, and the Hydra it supervised.
+    pub gatehouse: String,
+    pub hydra: String,
+    /// Resident memory after start-up, before any load.
+    pub idle_rss_mb: IdleRss,
+    pub scenarios: Vec<ScenarioReport>,
+    pub ratios: Ratios,
+    pub targets: Vec<Target>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub memory_gib: f64,
+}
+
+impl Machine {
+    pub fn this() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let field = |text: &str, key: &str| {
+            text.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        };
+        let mem_kb: f64 = field(&meminfo, "MemTotal")
+            .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
+            .unwrap_or(0.0);
+        Machine {
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu_model: field(&cpuinfo, "model name").unwrap_or_else(|| "unknown".into()),
+            memory_gib: (mem_kb / 1024.0 / 1024.0 * 10.0).round() / 10.0,
+        }
+    }
+}
+
+#[derive(Serialize, Debug, Default)]
+pub struct IdleRss {
+    pub gatehouse: Option<f64>,
+    /// Of which anonymous memory (heap, stacks); the rest is mapped files,
+    /// mostly the executable's own pages.
+    pub gatehouse_anon: Option<f64>,
+    pub hydra: Option<f64>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct ScenarioReport {
+    pub name: &'static str,
+    pub flows: u64,
+    pub elapsed_s: f64,
+    pub flows_per_s: f64,
+    pub errors: u64,
+    /// The first few error messages, as they were.
+    pub error_samples: Vec<String>,
+    pub latency_ms: Option<Percentiles>,
+    pub steps: Vec<StepReport>,
+    /// None for the in-process `otp` scenario.
+    pub gatehouse_process: Option<ProcReport>,
+    pub hydra_process: Option<ProcReport>,
+    /// CPU seconds this benchmark process used meanwhile (clients, SMS
+    /// sink; for `otp` also the service under test): it shares the machine.
+    pub load_generator_cpu_s: Option<f64>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct StepReport {
+    pub name: &'static str,
+    pub owner: Owner,
+    /// As the client saw it.
+    pub latency_ms: Option<Percentiles>,
+    /// Gatehouse's own time in this step: its request duration less the
+    /// waits on Hydra and the SMS gateway (from its metrics; interpolated
+    /// inside histogram buckets).
+    pub own_ms: Option<Percentiles>,
+    /// Share of this step's requests whose own time was at most 5 ms.
+    pub own_within_5ms: Option<f64>,
+}
+
+#[derive(Serialize, Debug, Clone, Copy)]
+pub struct ProcReport {
+    /// Peak resident memory during the scenario (VmHWM, reset before it).
+    pub peak_rss_mb: f64,
+    pub rss_after_mb: f64,
+    /// CPU time (user + system) used during the scenario.
+    pub cpu_s: f64,
+    /// Time its threads were ready to run but waited for a CPU (schedstat):
+    /// on a saturated machine part of every latency.
+    pub cpu_wait_s: f64,
+}
+
+#[derive(Serialize, Debug, Default)]
+pub struct Ratios {
+    pub browser_over_bare_hydra: Option<f64>,
+    pub headless_over_bare_hydra: Option<f64>,
+}
+
+#[derive(Serialize, Debug)]
+pub struct Target {
+    pub target: String,
+    /// "met", "missed" or "not measured".
+    pub status: &'static str,
+    pub value: String,
+}
+
+impl Report {
+    pub fn scenario(&self, name: &str) -> Option<&ScenarioReport> {
+        self.scenarios.iter().find(|s| s.name == name)
+    }
+
+    /// Fills `ratios` and `targets` from the scenarios.
+    pub fn evaluate(&mut self) {
+        let rate = |name: &str| self.scenario(name).map(|s| s.flows_per_s);
+        let bare = rate("bare-hydra").filter(|r| *r > 0.0);
+        let ratio = |name: &str| Some(rate(name)? / bare?);
+        let ratios = Ratios {
+            browser_over_bare_hydra: ratio("browser"),
+            headless_over_bare_hydra: ratio("headless"),
+        };
+        let (browser_rate, headless_rate) = (rate("browser"), rate("headless"));
+        let mut targets = Vec::new();
+        for (name, value, own) in [
+            ("browser", ratios.browser_over_bare_hydra, browser_rate),
+            ("headless", ratios.headless_over_bare_hydra, headless_rate),
+        ] {
+            targets.push(match value {
+                Some(r) => Target {
+                    target: format!("{name} >= 90% of bare-hydra flows/s"),
+                    status: if r >= 0.9 { "met" } else { "missed" },
+                    value: format!(
+                        "{:.1}% ({:.1} vs {:.1} flows/s)",
+                        r * 100.0,
+                        own.unwrap_or(0.0),
+                        bare.unwrap_or(0.0)
+                    ),
+                },
+                None => not_measured(format!("{name} >= 90% of bare-hydra flows/s")),
+            });
+        }
+        for scenario in ["browser", "headless"] {
+            let Some(s) = self.scenario(scenario) else {
+                continue;
+            };
+            for step in s.steps.iter().filter(|st| st.owner == Owner::Gatehouse) {
+                let target = format!(
+                    "{scenario} `{}`: gatehouse's own time p99 < 5 ms (concurrency {})",
+                    step.name, self.concurrency
+                );
+                targets.push(match (step.own_ms, step.own_within_5ms) {
+                    (Some(own), Some(share)) => Target {
+                        target,
+                        status: if share >= 0.99 { "met" } else { "missed" },
+                        value: format!("p99 {:.2} ms ({:.2}% within 5 ms)", own.p99, share * 100.0),
+                    },
+                    _ => not_measured(target),
+                });
+            }
+        }
+        let peak = self
+            .scenarios
+            .iter()
+            .filter_map(|s| s.gatehouse_process.map(|p| p.peak_rss_mb))
+            .reduce(f64::max);
+        targets.push(match peak {
+            Some(mb) => Target {
+                target: "gatehouse peak RSS < 40 MB under load".into(),
+                status: if mb < 40.0 { "met" } else { "missed" },
+                value: format!("{mb:.1} MB"),
+            },
+            None => not_measured("gatehouse peak RSS < 40 MB under load".into()),
+        });
+        targets.push(match self.idle_rss_mb.gatehouse {
+            Some(mb) => Target {
+                target: "gatehouse RSS < 15 MB idle".into(),
+                status: if mb < 15.0 { "met" } else { "missed" },
+                value: format!("{mb:.1} MB"),
+            },
+            None => not_measured("gatehouse RSS < 15 MB idle".into()),
+        });
+        let errors: u64 = self.scenarios.iter().map(|s| s.errors).sum();
+        let long_enough = self.duration_s >= 60.0 && self.concurrency >= 16;
+        targets.push(Target {
+            target: "zero errors at concurrency 16 for 60 s".into(),
+            status: match (errors, long_enough) {
+                (0, true) => "met",
+                (0, false) => "not measured",
+                _ => "missed",
+            },
+            value: format!(
+                "{errors} errors in {} flows ({} s per scenario, concurrency {})",
+                self.scenarios
+                    .iter()
+                    .map(|s| s.flows + s.errors)
+                    .sum::<u64>(),
+                self.duration_s,
+                self.concurrency
+            ),
+        });
+        self.ratios = ratios;
+        self.targets = targets;
+    }
+
+    /// The human-readable report.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let mut line = |text: String| {
+            out.push_str(&text);
+            out.push('\n');
+        };
+        let m = &self.machine;
+        line(format!(
+            "machine: {} CPUs ({}), {} GiB RAM; {} s per scenario, concurrency {}",
+            m.cpus, m.cpu_model, m.memory_gib, self.duration_s, self.concurrency
+        ));
+        line(format!(
+            "idle before load: gatehouse RSS {} MB (anonymous {} MB), Hydra RSS {} MB",
+            opt(self.idle_rss_mb.gatehouse, 1),
+            opt(self.idle_rss_mb.gatehouse_anon, 1),
+            opt(self.idle_rss_mb.hydra, 1)
+        ));
+        line(String::new());
+        line(format!(
+            "{:<11} {:>8} {:>7} {:>6} {:>8} {:>8} {:>8} | {:>9} {:>6} {:>7} | {:>9} {:>6} | {:>7}",
+            "scenario",
+            "flows/s",
+            "flows",
+            "errors",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "gh RSS MB",
+            "gh CPU",
+            "gh wait",
+            "hy RSS MB",
+            "hy CPU",
+            "gen CPU"
+        ));
+        for s in &self.scenarios {
+            let p = s.latency_ms;
+            let (g, h) = (s.gatehouse_process, s.hydra_process);
+            line(format!(
+                "{:<11} {:>8.1} {:>7} {:>6} {:>8} {:>8} {:>8} | {:>9} {:>6} {:>7} | {:>9} {:>6} | {:>7}",
+                s.name,
+                s.flows_per_s,
+                s.flows,
+                s.errors,
+                opt(p.map(|p| p.p50), 2),
+                opt(p.map(|p| p.p90), 2),
+                opt(p.map(|p| p.p99), 2),
+                opt(g.map(|g| g.peak_rss_mb), 1),
+                opt(g.map(|g| g.cpu_s), 1),
+                opt(g.map(|g| g.cpu_wait_s), 1),
+                opt(h.map(|h| h.peak_rss_mb), 1),
+                opt(h.map(|h| h.cpu_s), 1),
+                opt(s.load_generator_cpu_s, 1),
+            ));
+        }
+        line("(gh = gatehouse, hy = Hydra, gen = this load generator; RSS: peak during the scenario; CPU: seconds".into());
+        line(" used during it; wait: seconds gatehouse's threads were ready but waited for a CPU; otp runs in".into());
+        line(" the benchmark's own process)".into());
+        for s in &self.scenarios {
+            line(String::new());
+            line(format!(
+                "{}: steps (own = gatehouse's own time, without waiting on Hydra or the SMS gateway)",
+                s.name
+            ));
+            line(format!(
+                "  {:<26} {:>8} {:>8} {:>8} | {:>8} {:>8} {:>8}",
+                "step", "p50 ms", "p90 ms", "p99 ms", "own p50", "own p90", "own p99"
+            ));
+            for st in &s.steps {
+                let owner = match st.owner {
+                    Owner::Gatehouse => "gatehouse",
+                    Owner::Hydra if s.name == "bare-hydra" => "hydra",
+                    Owner::Hydra => "hydra via proxy",
+                    Owner::Library => "library",
+                };
+                let (p, o) = (st.latency_ms, st.own_ms);
+                line(format!(
+                    "  {:<26} {:>8} {:>8} {:>8} | {:>8} {:>8} {:>8}",
+                    format!("{} [{owner}]", st.name),
+                    opt(p.map(|p| p.p50), 2),
+                    opt(p.map(|p| p.p90), 2),
+                    opt(p.map(|p| p.p99), 2),
+                    opt(o.map(|o| o.p50), 2),
+                    opt(o.map(|o| o.p90), 2),
+                    opt(o.map(|o| o.p99), 2),
+                ));
+            }
+            for message in &s.error_samples {
+                line(format!("  error: {message}"));
+            }
+        }
+        line(String::new());
+        line(format!(
+            "browser / bare-hydra = {}   headless / bare-hydra = {}",
+            opt(self.ratios.browser_over_bare_hydra, 3),
+            opt(self.ratios.headless_over_bare_hydra, 3)
+        ));
+        line(String::new());
+        line("targets (issue 7):".into());
+        for t in &self.targets {
+            line(format!("  {:<12} {}: {}", t.status, t.target, t.value));
+        }
+        out
+    }
+}
+
+fn not_measured(target: String) -> Target {
+    Target {
+        target,
+        status: "not measured",
+        value: "scenario not run".into(),
+    }
+}
+
+fn opt(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{v:.decimals$}"))
+}
