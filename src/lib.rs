@@ -223,6 +223,7 @@ impl Application {
         let proxy = HydraProxy::new(&config.hydra_public_url(), &config.server.public_url);
         let challenges = web::challenges::ChallengeMemory::new(
             config.hydra.login_consent_request_ttl.as_secs() as i64,
+            clock.clone(),
         );
         let forward_auth =
             forward_auth::ForwardAuth::new(hydra.clone(), &config, clock.clone(), metrics.clone());

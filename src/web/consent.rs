@@ -47,8 +47,7 @@ pub async fn show(
         .consent_request(&challenge)
         .await
         .map_err(|e| state.challenge_error(&challenge, e))?;
-    let now = state.otp.clock().now();
-    state.challenges.seen(&challenge, &request.request_url, now);
+    state.challenges.seen(&challenge, &request.request_url);
     if signin::consent_is_automatic(&state.config, &request) {
         let redirect =
             // Remembered, so that prompt=none works for these clients later.

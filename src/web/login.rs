@@ -77,8 +77,7 @@ pub async fn show(
         .login_request(&challenge)
         .await
         .map_err(|e| state.challenge_error(&challenge, e))?;
-    let now = state.otp.clock().now();
-    state.challenges.seen(&challenge, &request.request_url, now);
+    state.challenges.seen(&challenge, &request.request_url);
     if request.skip {
         let redirect = signin::accept_remembered_login(
             &state.hydra,
@@ -129,7 +128,7 @@ pub async fn submit(
         .await
         .map_err(|e| state.challenge_error(challenge, e))?;
     let now = state.otp.clock().now();
-    let deadline = state.challenges.seen(challenge, &request.request_url, now);
+    let deadline = state.challenges.seen(challenge, &request.request_url);
     let name = client_name(&request);
     let view = |stage, notice: Option<String>, error: Option<String>, status| View {
         challenge,
