@@ -16,6 +16,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::config::{Secret, TokenExchangeConfig};
+use crate::json_answer::{self, AnswerError};
 use crate::sms::error_chain;
 
 /// A verifier's answer is a short JSON object; more is not read.
@@ -97,7 +98,7 @@ impl LegacyVerifier {
         if let Some(bearer) = &self.bearer_token {
             request = request.bearer_auth(bearer.expose());
         }
-        let mut response = request.send().await.map_err(|e| self.failed(&e))?;
+        let response = request.send().await.map_err(|e| self.failed(&e))?;
         let status = response.status();
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(VerifyError::Rejected);
@@ -105,24 +106,19 @@ impl LegacyVerifier {
         if status != reqwest::StatusCode::OK {
             return Err(VerifyError::Unavailable(format!("answered HTTP {status}")));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.failed(&e))? {
-            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(VerifyError::Unavailable(format!(
-                    "answered more than {MAX_ANSWER_BYTES} bytes"
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
         // The body is not quoted in the reason: a verifier may echo the token.
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(answer)) => match answer.get("subject") {
+        match json_answer::json_object(response, MAX_ANSWER_BYTES).await {
+            Ok(answer) => match answer.get("subject") {
                 Some(Value::String(subject)) if !subject.is_empty() => Ok(subject.clone()),
                 _ => Err(VerifyError::Unavailable(
                     "answered 200 without a \"subject\" string".into(),
                 )),
             },
-            _ => Err(VerifyError::Unavailable(
+            Err(AnswerError::Transport(e)) => Err(self.failed(&e)),
+            Err(AnswerError::TooLarge { limit }) => Err(VerifyError::Unavailable(format!(
+                "answered more than {limit} bytes"
+            ))),
+            Err(AnswerError::NotAnObject) => Err(VerifyError::Unavailable(
                 "answered 200 with a body that is not a JSON object".into(),
             )),
         }

@@ -16,6 +16,7 @@ pub mod forward_auth;
 pub mod headless;
 pub mod hydra;
 pub mod jobs;
+pub mod json_answer;
 pub mod legacy_session;
 pub mod lock;
 pub mod metrics;

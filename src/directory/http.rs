@@ -11,6 +11,7 @@ use url::Url;
 
 use super::{DirectoryError, Key};
 use crate::config::HttpDirectoryConfig;
+use crate::json_answer::{self, AnswerError};
 
 /// A user record is small; refuse to buffer a runaway answer.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -66,7 +67,7 @@ impl HttpDirectory {
             tracing::warn!(%problem, "user directory lookup failed");
             DirectoryError::Unavailable(problem)
         };
-        let mut response = request
+        let response = request
             .send()
             .await
             .map_err(|e| outage(format!("user service: {}", without_url(e))))?;
@@ -77,20 +78,15 @@ impl HttpDirectory {
         if !status.is_success() {
             return Err(outage(format!("user service answered {status}")));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| outage(format!("user service: {}", without_url(e))))?
-        {
-            body.extend_from_slice(&chunk);
-            if body.len() > MAX_BODY_BYTES {
-                return Err(outage("user service answered over 256 KiB".into()));
+        match json_answer::json_object(response, MAX_BODY_BYTES).await {
+            Ok(record) => Ok(Some(record)),
+            Err(AnswerError::Transport(e)) => {
+                Err(outage(format!("user service: {}", without_url(e))))
             }
-        }
-        match serde_json::from_slice(&body) {
-            Ok(Value::Object(record)) => Ok(Some(record)),
-            _ => Err(outage(
+            Err(AnswerError::TooLarge { .. }) => {
+                Err(outage("user service answered over 256 KiB".into()))
+            }
+            Err(AnswerError::NotAnObject) => Err(outage(
                 "user service answered something other than a JSON object".into(),
             )),
         }
