@@ -83,19 +83,6 @@ fn assert_directory_down(hop: &Hop) {
     assert!(hop.body.contains(strings::DIRECTORY_DOWN), "{}", hop.body);
 }
 
-async fn introspect(world: &World, token: &str) -> Value {
-    let response = world
-        .app
-        .http
-        .post(world.app.admin("/admin/oauth2/introspect"))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
-}
-
 async fn id_token_claims(world: &World, client: &Client, tokens: &Value) -> Value {
     verify_jwt(
         &world.app,
@@ -215,7 +202,10 @@ async fn sqlite_directory_signs_in_people_of_a_foreign_schema_and_never_writes()
     assert_eq!(claims["phone_number"], ADA);
     assert_eq!(claims["phone_number_verified"], true);
     assert_eq!(claims["roles"], "admin staff");
-    let introspection = introspect(&world, tokens["access_token"].as_str().unwrap()).await;
+    let introspection = world
+        .app
+        .introspect(tokens["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(introspection["sub"], "1001", "{introspection}");
     assert_eq!(
         introspection["ext"]["roles"], "admin staff",
@@ -380,7 +370,10 @@ async fn postgres_directory_signs_in_people_of_a_foreign_schema_and_never_writes
         claims.get("roles").is_none(),
         "roles go into the access token only: {claims}"
     );
-    let introspection = introspect(&world, tokens["access_token"].as_str().unwrap()).await;
+    let introspection = world
+        .app
+        .introspect(tokens["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(introspection["sub"], GRACE_ID, "{introspection}");
     assert_eq!(
         introspection["ext"]["roles"],

@@ -285,17 +285,10 @@ async fn two_calls_return_tokens_that_verify_and_refresh() {
     assert_eq!(claims["email_verified"], true);
 
     // The access token is live and the app's.
-    let introspected: Value = fx
+    let introspected = fx
         .app
-        .http
-        .post(fx.app.admin("/admin/oauth2/introspect"))
-        .form(&[("token", body["access_token"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .introspect(body["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(introspected["active"], true, "{introspected}");
     assert_eq!(introspected["client_id"], APP);
     assert_eq!(introspected["sub"], user.id.as_str());

@@ -260,17 +260,10 @@ async fn a_verified_legacy_token_is_exchanged_for_tokens_of_its_subject() {
     );
     assert_eq!(received[0].headers["content-type"], "application/json");
 
-    let introspected: Value = fx
+    let introspected = fx
         .app
-        .http
-        .post(fx.app.admin("/admin/oauth2/introspect"))
-        .form(&[("token", tokens["access_token"].as_str().unwrap())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .introspect(tokens["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(introspected["active"], true, "{introspected}");
     assert_eq!(introspected["sub"], user.id.as_str());
     assert_eq!(introspected["client_id"], APP);

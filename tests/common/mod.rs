@@ -196,6 +196,19 @@ impl TestApp {
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
     }
 
+    /// Hydra's introspection of `token`, as JSON (expects 200).
+    pub async fn introspect(&self, token: &str) -> Value {
+        let response = self
+            .http
+            .post(self.admin("/admin/oauth2/introspect"))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .expect("Hydra's admin API answers");
+        assert_eq!(response.status(), 200, "introspection");
+        response.json().await.expect("introspection is JSON")
+    }
+
     /// Gatehouse's typed client of this instance's Hydra admin API.
     pub fn hydra_client(&self) -> gatehouse::hydra::HydraClient {
         gatehouse::hydra::HydraClient::new(self.config.hydra_admin_url())
