@@ -230,6 +230,13 @@ pub async fn submit(
 
     // "send" (first code) or "resend".
     let ip = client_ip(peer, &headers, &state.config.server.trusted_proxies);
+    // Nothing was sent: the number form again, saying why.
+    let phone_form_again = |message: &str, status| {
+        let stage = Stage::Phone {
+            prefill: &form.phone,
+        };
+        render(view(stage, None, Some(message.into()), status), &state)
+    };
     match state
         .otp
         .issue_until(&phone, Some(ip), Some(deadline))
@@ -269,29 +276,17 @@ pub async fn submit(
         }
         Err(OtpError::Directory(error)) => {
             tracing::error!(%error, phone = %phone.masked(), "no code sent: the user directory failed");
-            let stage = Stage::Phone {
-                prefill: &form.phone,
-            };
-            let page = view(
-                stage,
-                None,
-                Some(strings::DIRECTORY_DOWN.into()),
+            Ok(phone_form_again(
+                strings::DIRECTORY_DOWN,
                 StatusCode::SERVICE_UNAVAILABLE,
-            );
-            Ok(render(page, &state))
+            ))
         }
         Err(OtpError::Sms(error)) => {
             tracing::warn!(%error, phone = %phone.masked(), "sign-in code not delivered");
-            let stage = Stage::Phone {
-                prefill: &form.phone,
-            };
-            let page = view(
-                stage,
-                None,
-                Some(strings::SMS_FAILED.into()),
+            Ok(phone_form_again(
+                strings::SMS_FAILED,
                 StatusCode::BAD_GATEWAY,
-            );
-            Ok(render(page, &state))
+            ))
         }
         Err(other) => Err(PageError::Internal(other.to_string())),
     }
