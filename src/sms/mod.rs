@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use crate::config::{SmsConfig, SmsSenderKind};
 use crate::domain::{OtpCode, PhoneNumber};
 
-pub(crate) use webhook::error_chain;
+pub use webhook::error_chain;
 pub use webhook::WebhookSender;
 
 /// One text message carrying a sign-in code.

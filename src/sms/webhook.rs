@@ -148,7 +148,7 @@ pub fn sign(secret: &Secret, body: &[u8]) -> String {
 }
 
 /// reqwest's top-level message hides the cause ("error sending request").
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
