@@ -344,14 +344,7 @@ async fn a_phone_the_service_does_not_know_is_answered_like_closed_signup() {
     for phone in [GRACE, NOBODY, BLOCKED] {
         let auth = client.authorize(&world.app, "openid");
         let login = world.open(&browser, &auth).await;
-        let page = browser
-            .submit(
-                &world.app,
-                &login,
-                "/login",
-                &[("action", "send"), ("phone", phone)],
-            )
-            .await;
+        let page = world.send_code(&browser, &login, phone).await;
         pages.push((phone, page));
     }
     for (phone, page) in &pages {
@@ -400,10 +393,9 @@ async fn a_failing_or_slow_service_gets_a_polite_page_and_locks_nobody_out() {
     let browser = Browser::new();
     let auth = client.authorize(&world.app, "openid phone");
     let login = world.open(&browser, &auth).await;
-    let send = [("action", "send"), ("phone", GRACE)];
 
     service.set_mode(Mode::Failing);
-    let page = browser.submit(&world.app, &login, "/login", &send).await;
+    let page = world.send_code(&browser, &login, GRACE).await;
     assert_eq!(page.status, 503, "{}", page.body);
     assert!(page.body.contains(OUTAGE_TEXT), "{}", page.body);
     assert!(
@@ -413,7 +405,7 @@ async fn a_failing_or_slow_service_gets_a_polite_page_and_locks_nobody_out() {
 
     service.set_mode(Mode::Hanging);
     let started = Instant::now();
-    let page = browser.submit(&world.app, &page, "/login", &send).await;
+    let page = world.send_code(&browser, &page, GRACE).await;
     assert_eq!(page.status, 503, "{}", page.body);
     assert!(page.body.contains(OUTAGE_TEXT), "{}", page.body);
     assert!(
@@ -425,7 +417,7 @@ async fn a_failing_or_slow_service_gets_a_polite_page_and_locks_nobody_out() {
 
     // Back up: the phone's one code for the hour is still there.
     service.set_mode(Mode::Normal);
-    let code_page = browser.submit(&world.app, &page, "/login", &send).await;
+    let code_page = world.send_code(&browser, &page, GRACE).await;
     assert_eq!(code_page.status, 200, "{}", code_page.body);
     let code = world.sms.last_code_for(GRACE).expect("the code was sent");
 

@@ -45,19 +45,8 @@ async fn request_code(world: &World, client: &Client, phone: &str) -> (Browser, 
     let auth = client.authorize(&world.app, "openid");
     let login = world.open(&browser, &auth).await;
     assert_eq!(login.status, 200, "{}", login.body);
-    let answer = send(world, &browser, &login, phone).await;
+    let answer = world.send_code(&browser, &login, phone).await;
     (browser, login, answer)
-}
-
-async fn send(world: &World, browser: &Browser, login: &Hop, phone: &str) -> Hop {
-    browser
-        .submit(
-            &world.app,
-            login,
-            "/login",
-            &[("action", "send"), ("phone", phone)],
-        )
-        .await
 }
 
 fn sms_count(world: &World, phone: &str) -> usize {
@@ -453,7 +442,7 @@ async fn postgres_outage_shows_the_polite_page_and_costs_no_code_or_limit() {
     let grace = Browser::new();
     let auth = client.authorize(&world.app, "openid");
     let login = world.open(&grace, &auth).await;
-    let code_page = send(&world, &grace, &login, GRACE).await;
+    let code_page = world.send_code(&grace, &login, GRACE).await;
     assert_eq!(code_page.status, 200, "{}", code_page.body);
     let code = world.sms.last_code_for(GRACE).expect("a code for Grace");
 
@@ -466,7 +455,7 @@ async fn postgres_outage_shows_the_polite_page_and_costs_no_code_or_limit() {
     let (alan, alan_login, answer) = request_code(&world, &client, ALAN).await;
     assert_directory_down(&answer);
     for _ in 0..2 {
-        assert_directory_down(&send(&world, &alan, &alan_login, ALAN).await);
+        assert_directory_down(&world.send_code(&alan, &alan_login, ALAN).await);
     }
     assert_eq!(sms_count(&world, ALAN), 0);
 
@@ -480,7 +469,7 @@ async fn postgres_outage_shows_the_polite_page_and_costs_no_code_or_limit() {
     let claims = id_token_claims(&world, &client, &tokens).await;
     assert_eq!(claims["sub"], GRACE_ID);
     // Alan's attempts counted against no limit: his one code of the hour comes.
-    let answer = send(&world, &alan, &alan_login, ALAN).await;
+    let answer = world.send_code(&alan, &alan_login, ALAN).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(sms_count(&world, ALAN), 1);
 }

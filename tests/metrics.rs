@@ -50,14 +50,7 @@ async fn counters_move_after_a_sign_in() {
     let login = world
         .open(&browser, &client.authorize(&world.app, "openid"))
         .await;
-    browser
-        .submit(
-            &world.app,
-            &login,
-            "/login",
-            &[("action", "send"), ("phone", "+12015550185")],
-        )
-        .await;
+    world.send_code(&browser, &login, "+12015550185").await;
     // Forward auth: one check, then a cached one.
     for _ in 0..2 {
         let status = world

@@ -18,14 +18,7 @@ async fn a_double_submitted_code_form_lands_where_the_first_did() {
     let phone = "+12015550170";
     let auth = client.authorize(&world.app, "openid");
     let login = world.open(&browser, &auth).await;
-    let code_page = browser
-        .submit(
-            &world.app,
-            &login,
-            "/login",
-            &[("action", "send"), ("phone", phone)],
-        )
-        .await;
+    let code_page = world.send_code(&browser, &login, phone).await;
     let code = world.sms.last_code_for(phone).unwrap();
     let fields = [("action", "verify"), ("code", code.as_str())];
     let first = browser
@@ -81,14 +74,7 @@ async fn the_code_page_says_how_long_is_left_and_codes_do_not_outlive_it() {
     let login = world
         .open(&browser, &client.authorize(&world.app, "openid"))
         .await;
-    let code_page = browser
-        .submit(
-            &world.app,
-            &login,
-            "/login",
-            &[("action", "send"), ("phone", "+12015550172")],
-        )
-        .await;
+    let code_page = world.send_code(&browser, &login, "+12015550172").await;
     assert!(
         code_page.body.contains("Please finish within 2 minutes"),
         "{}",
@@ -315,14 +301,7 @@ async fn disabling_a_user_kills_their_sessions_and_tokens() {
         .open(&browser, &client.authorize(&world.app, "openid"))
         .await;
     assert!(page.body.contains("name=\"phone\""), "{}", page.body);
-    let code_page = browser
-        .submit(
-            &world.app,
-            &page,
-            "/login",
-            &[("action", "send"), ("phone", phone)],
-        )
-        .await;
+    let code_page = world.send_code(&browser, &page, phone).await;
     assert_eq!(code_page.status, 200);
     assert_eq!(
         world.sms.received().len(),

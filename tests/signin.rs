@@ -576,14 +576,7 @@ async fn an_expired_challenge_gets_the_start_again_page() {
         .await;
     assert_eq!(login.status, 200);
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let hop = browser
-        .submit(
-            &world.app,
-            &login,
-            "/login",
-            &[("action", "send"), ("phone", "+12015550149")],
-        )
-        .await;
+    let hop = world.send_code(&browser, &login, "+12015550149").await;
     assert_eq!(hop.status, 410, "{}", hop.body);
     assert!(hop.body.contains("start again"), "{}", hop.body);
     assert!(

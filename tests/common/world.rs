@@ -57,14 +57,7 @@ impl World {
     ) -> Hop {
         assert_eq!(login.status, 200, "login page: {}", login.body);
         assert!(login.body.contains("name=\"phone\""), "{}", login.body);
-        let code_page = browser
-            .submit(
-                &self.app,
-                login,
-                "/login",
-                &[("action", "send"), ("phone", phone)],
-            )
-            .await;
+        let code_page = self.send_code(browser, login, phone).await;
         assert_eq!(code_page.status, 200, "{}", code_page.body);
         assert!(
             code_page.body.contains("one-time-code"),
@@ -78,6 +71,18 @@ impl World {
         }
         browser
             .submit(&self.app, &code_page, "/login", &fields)
+            .await
+    }
+
+    /// Submits `phone` on a login page's form (`page`): asks for a code.
+    pub async fn send_code(&self, browser: &Browser, page: &Hop, phone: &str) -> Hop {
+        browser
+            .submit(
+                &self.app,
+                page,
+                "/login",
+                &[("action", "send"), ("phone", phone)],
+            )
             .await
     }
 
