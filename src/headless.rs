@@ -446,9 +446,10 @@ impl HeadlessService {
                 "Hydra's consent request is for another user or client".into(),
             ));
         }
-        // The app is first-party (it is listed in [headless]): consent is given.
+        // The app is first-party (it is listed in [headless]): consent is
+        // given, with the claims of the user just looked up.
         let granted =
-            signin::accept_consent(&self.hydra, &self.directory, &self.config, &consent, false)
+            signin::accept_consent_as(&self.hydra, &self.config, &consent, Some(user), false)
                 .await?;
         let to_app = self
             .hop(&self.to_hydra(&granted.redirect_to)?, &mut cookies)

@@ -159,16 +159,18 @@ impl OtpService {
         let max_attempts = self.policy.max_attempts;
         // Asked before anything is counted: an outage must not cost the
         // person one of their codes for the hour.
-        let deliver = match self.directory.find_by_phone(phone).await? {
-            Some(user) => !user.disabled,
-            None => self.signup == Signup::Auto,
-        };
+        let lookup = self.directory.phone_lookup(phone, &self.store).await?;
+        let signup = self.signup;
 
-        let event_ids = {
+        let (deliver, event_ids) = {
             let phone = phone.clone();
             let challenge_id = challenge_id.clone();
             self.store
                 .run(move |conn| {
+                    let deliver = match lookup.resolve(conn)? {
+                        Some(user) => !user.disabled,
+                        None => signup == Signup::Auto,
+                    };
                     let issued = otp_store::issue_challenge(
                         conn,
                         &NewChallenge {
@@ -181,7 +183,7 @@ impl OtpService {
                         },
                         &limits,
                     )?;
-                    Ok(issued)
+                    Ok(issued.map(|event_ids| (deliver, event_ids)))
                 })
                 .await?
                 .map_err(|Exceeded { name, retry_after }| {
@@ -235,13 +237,14 @@ impl OtpService {
         let signup = self.signup;
         // Asked before the code is touched: during an outage the code and
         // its tries stay as they were.
-        let user = self.directory.find_by_phone(phone).await?;
+        let lookup = self.directory.phone_lookup(phone, &self.store).await?;
         let embedded = self.directory.is_embedded();
         let phone = phone.clone();
         let code = code.clone();
         let outcome = self
             .store
             .run(move |conn| {
+                let user = lookup.resolve(conn)?;
                 let Some(challenge) = otp_store::current_challenge(conn, phone.as_str())? else {
                     return Ok(Err(OtpError::Expired));
                 };

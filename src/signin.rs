@@ -108,9 +108,21 @@ pub async fn accept_consent(
     request: &ConsentRequest,
     remember: bool,
 ) -> Result<Redirect, SignInError> {
-    let granted = claims::grantable_scopes(&request.requested_scope, &request.client.scope);
     let user = directory.find_by_id(&request.subject).await?;
-    let (id_token, access_token) = match &user {
+    accept_consent_as(hydra, config, request, user.as_ref(), remember).await
+}
+
+/// [`accept_consent`] for a `user` already looked up (the consent's subject,
+/// or None when the directory no longer has them: no claims then).
+pub async fn accept_consent_as(
+    hydra: &HydraClient,
+    config: &Config,
+    request: &ConsentRequest,
+    user: Option<&DirectoryUser>,
+    remember: bool,
+) -> Result<Redirect, SignInError> {
+    let granted = claims::grantable_scopes(&request.requested_scope, &request.client.scope);
+    let (id_token, access_token) = match user {
         Some(user) => {
             let (mut id_token, access_token) =
                 claims::custom_claims(&granted, user, &config.claims.custom);

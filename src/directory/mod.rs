@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::config::{Config, DirectoryConfig, DirectoryKind, FieldMapping};
@@ -171,13 +172,28 @@ impl Directory {
         self.find(Key::Id(id)).await
     }
 
+    /// Starts looking `phone` up for work that is about to run on `store`.
+    /// When this is the embedded directory on that same store, the lookup is
+    /// left to [`PhoneLookup::resolve`] inside that work: one trip to the
+    /// store's thread instead of two (a code is issued or checked right after
+    /// the lookup). Any other directory is asked now.
+    pub async fn phone_lookup(
+        &self,
+        phone: &PhoneNumber,
+        store: &Store,
+    ) -> Result<PhoneLookup, DirectoryError> {
+        match &self.source {
+            Source::Embedded(own) if own.same_as(store) => Ok(PhoneLookup::InStore {
+                phone: phone.clone(),
+                metrics: self.metrics.clone(),
+            }),
+            _ => Ok(PhoneLookup::Answered(self.find_by_phone(phone).await?)),
+        }
+    }
+
     async fn find(&self, key: Key<'_>) -> Result<Option<DirectoryUser>, DirectoryError> {
         let found = self.find_uncounted(key).await;
-        self.metrics.directory_lookup(match &found {
-            Ok(Some(_)) => "found",
-            Ok(None) => "not_found",
-            Err(_) => "unavailable",
-        });
+        self.metrics.directory_lookup(lookup_label(&found));
         found
     }
 
@@ -209,6 +225,40 @@ impl Directory {
         self.find(Key::Id("gatehouse-doctor-probe"))
             .await
             .map(|_| ())
+    }
+}
+
+/// A phone lookup prepared by [`Directory::phone_lookup`].
+pub enum PhoneLookup {
+    /// The directory has answered.
+    Answered(Option<DirectoryUser>),
+    /// Gatehouse's own users table, read by [`PhoneLookup::resolve`].
+    InStore {
+        phone: PhoneNumber,
+        metrics: Metrics,
+    },
+}
+
+impl PhoneLookup {
+    /// The person the phone belongs to; run on the store's thread. Counted
+    /// in the lookup metrics like any other directory lookup.
+    pub fn resolve(self, conn: &Connection) -> Result<Option<DirectoryUser>, StoreError> {
+        let (phone, metrics) = match self {
+            PhoneLookup::Answered(user) => return Ok(user),
+            PhoneLookup::InStore { phone, metrics } => (phone, metrics),
+        };
+        let found = users::find_by_phone(conn, &phone).map(|user| user.map(DirectoryUser::from));
+        metrics.directory_lookup(lookup_label(&found));
+        found
+    }
+}
+
+/// The `result` label of `gatehouse_directory_lookups_total`.
+fn lookup_label<E>(found: &Result<Option<DirectoryUser>, E>) -> &'static str {
+    match found {
+        Ok(Some(_)) => "found",
+        Ok(None) => "not_found",
+        Err(_) => "unavailable",
     }
 }
 

@@ -116,6 +116,11 @@ impl Store {
             .map_err(|_| StoreError::Task("the database work panicked".into()))?
     }
 
+    /// Is `other` a handle on this same store (the same thread and connection)?
+    pub fn same_as(&self, other: &Store) -> bool {
+        Arc::ptr_eq(&self.worker, &other.worker)
+    }
+
     /// A trivial query, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.run(|conn| Ok(conn.query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?))
