@@ -277,8 +277,15 @@ impl HeadlessService {
             .ok_or(HeadlessError::UnauthorizedClient)?;
         let phone = PhoneNumber::from_trusted_e164(session.phone.clone());
 
-        let user = match self.otp.verify(&phone, &code).await {
-            Ok(user) => user,
+        // The session is used up together with the code (one store trip):
+        // whoever does so first goes on; everyone else is late.
+        let use_session = {
+            let id_hash = id_hash.clone();
+            move |conn: &rusqlite::Connection| headless_store::consume(conn, &id_hash, now)
+        };
+        let user = match self.otp.verify_then(&phone, &code, use_session).await {
+            Ok((user, true)) => user,
+            Ok((_, false)) => return Err(HeadlessError::InvalidSession),
             Err(OtpError::WrongCode { attempts_left }) => {
                 return Err(HeadlessError::WrongCode { attempts_left })
             }
@@ -295,10 +302,6 @@ impl HeadlessService {
             Err(OtpError::Directory(e)) => return Err(e.into()),
             Err(other) => return Err(HeadlessError::Internal(other.to_string())),
         };
-        // Whoever consumes the session first goes on; everyone else is late.
-        if !self.consume(&id_hash).await? {
-            return Err(HeadlessError::InvalidSession);
-        }
 
         let authorization = Authorization {
             login_challenge: session.login_challenge,

@@ -232,6 +232,23 @@ impl OtpService {
         phone: &PhoneNumber,
         code: &OtpCode,
     ) -> Result<DirectoryUser, OtpError> {
+        let (user, ()) = self.verify_then(phone, code, |_| Ok(())).await?;
+        Ok(user)
+    }
+
+    /// [`OtpService::verify`], then `then` in the same trip to the store's
+    /// thread, only when the code was right and used up (the caller's own
+    /// bookkeeping of the sign-in).
+    pub async fn verify_then<T, F>(
+        &self,
+        phone: &PhoneNumber,
+        code: &OtpCode,
+        then: F,
+    ) -> Result<(DirectoryUser, T), OtpError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+    {
         let now = self.clock.now();
         let key = self.key.clone();
         let signup = self.signup;
@@ -287,7 +304,7 @@ impl OtpService {
                     // Closed sign-up: no code was ever sent, so a match is a guess.
                     None => return Ok(Err(OtpError::Expired)),
                 };
-                Ok(Ok(user))
+                Ok(Ok((user, then(conn)?)))
             })
             .await?;
         self.metrics.verification(match &outcome {
