@@ -187,7 +187,9 @@ impl Directory {
                 phone: phone.clone(),
                 metrics: self.metrics.clone(),
             }),
-            _ => Ok(PhoneLookup::Answered(self.find_by_phone(phone).await?)),
+            _ => Ok(PhoneLookup::Answered(
+                self.find_by_phone(phone).await?.map(Box::new),
+            )),
         }
     }
 
@@ -230,8 +232,9 @@ impl Directory {
 
 /// A phone lookup prepared by [`Directory::phone_lookup`].
 pub enum PhoneLookup {
-    /// The directory has answered.
-    Answered(Option<DirectoryUser>),
+    /// The directory has answered (boxed: a user is much larger than the
+    /// other variant).
+    Answered(Option<Box<DirectoryUser>>),
     /// Gatehouse's own users table, read by [`PhoneLookup::resolve`].
     InStore {
         phone: PhoneNumber,
@@ -244,7 +247,7 @@ impl PhoneLookup {
     /// in the lookup metrics like any other directory lookup.
     pub fn resolve(self, conn: &Connection) -> Result<Option<DirectoryUser>, StoreError> {
         let (phone, metrics) = match self {
-            PhoneLookup::Answered(user) => return Ok(user),
+            PhoneLookup::Answered(user) => return Ok(user.map(|user| *user)),
             PhoneLookup::InStore { phone, metrics } => (phone, metrics),
         };
         let found = users::find_by_phone(conn, &phone).map(|user| user.map(DirectoryUser::from));
