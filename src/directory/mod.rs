@@ -324,3 +324,35 @@ impl LookupCache {
         entries.insert(key, (user, Instant::now()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn embedded_phone_lookups_run_inside_the_same_stores_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("own.sqlite")).unwrap();
+        let other = Store::open(&dir.path().join("other.sqlite")).unwrap();
+        let phone = PhoneNumber::parse("+12015550100", None).unwrap();
+        let created = {
+            let phone = phone.clone();
+            store
+                .run(move |conn| users::find_or_create(conn, &phone, 1_700_000_000))
+                .await
+                .unwrap()
+        };
+        let directory = Directory::embedded(store.clone());
+
+        let lookup = directory.phone_lookup(&phone, &store).await.unwrap();
+        assert!(matches!(lookup, PhoneLookup::InStore { .. }));
+        let found = store.run(move |conn| lookup.resolve(conn)).await.unwrap();
+        assert_eq!(found.map(|user| user.id), Some(created.id.clone()));
+
+        // Work on another store: the directory answers first, from its own.
+        let lookup = directory.phone_lookup(&phone, &other).await.unwrap();
+        assert!(matches!(lookup, PhoneLookup::Answered(Some(_))));
+        let found = other.run(move |conn| lookup.resolve(conn)).await.unwrap();
+        assert_eq!(found.map(|user| user.id), Some(created.id));
+    }
+}
