@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use common::oauth::{verify_jwt, Browser};
+use common::oauth::{id_token_claims, verify_jwt, Browser};
 use common::world::{trusted, World};
 use gatehouse::config::{ClaimTarget, Config, CustomClaim, DirectoryKind, Secret, Signup};
 use serde_json::{json, Value};
@@ -266,12 +266,7 @@ async fn people_in_a_user_service_sign_in_with_claims_from_its_fields() {
         )
         .await;
 
-    let claims = verify_jwt(
-        &world.app,
-        tokens["id_token"].as_str().unwrap(),
-        Some(&client.id),
-    )
-    .await;
+    let claims = id_token_claims(&world.app, &tokens, &client.id).await;
     assert_eq!(claims["sub"], "cust-42", "the mapped subject: {claims}");
     assert_eq!(claims["given_name"], "Grace");
     assert_eq!(claims["family_name"], "Hopper");
@@ -323,12 +318,7 @@ async fn people_in_a_user_service_sign_in_with_claims_from_its_fields() {
     let tokens = world
         .sign_in(&browser, &client, GRACE, "openid profile", false)
         .await;
-    let claims = verify_jwt(
-        &world.app,
-        tokens["id_token"].as_str().unwrap(),
-        Some(&client.id),
-    )
-    .await;
+    let claims = id_token_claims(&world.app, &tokens, &client.id).await;
     assert_eq!(claims["sub"], "cust-42");
     assert!(claims.get("tier").is_none(), "{claims}");
 }
@@ -440,12 +430,7 @@ async fn a_failing_or_slow_service_gets_a_polite_page_and_locks_nobody_out() {
     assert_eq!(accepted.status, 303, "{}", accepted.body);
     let callback = world.follow_to_callback(&browser, &accepted).await;
     let tokens = world.redeem(&client, &auth, &callback).await;
-    let claims = verify_jwt(
-        &world.app,
-        tokens["id_token"].as_str().unwrap(),
-        Some(&client.id),
-    )
-    .await;
+    let claims = id_token_claims(&world.app, &tokens, &client.id).await;
     assert_eq!(claims["sub"], "cust-42");
     assert_eq!(claims["phone_number"], GRACE);
 }
@@ -484,7 +469,7 @@ async fn the_headless_api_answers_a_directory_outage_with_503_and_keeps_the_code
         status, 200,
         "the session and code survived the outage: {body}"
     );
-    let claims = verify_jwt(&world.app, body["id_token"].as_str().unwrap(), Some(APP)).await;
+    let claims = id_token_claims(&world.app, &body, APP).await;
     assert_eq!(claims["sub"], "cust-42");
 }
 
@@ -528,7 +513,7 @@ async fn a_legacy_session_is_exchanged_for_tokens_with_the_directory_claims() {
 
     let (status, body) = exchange(LEGACY_SESSION).await;
     assert_eq!(status, 200, "{body}");
-    let claims = verify_jwt(&world.app, body["id_token"].as_str().unwrap(), Some(APP)).await;
+    let claims = id_token_claims(&world.app, &body, APP).await;
     assert_eq!(claims["sub"], "cust-42");
     assert_eq!(claims["name"], "Grace Hopper", "{claims}");
     assert_eq!(claims["tier"], "gold", "{claims}");

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::oauth::{verify_jwt, Browser, Client, Hop};
+use common::oauth::{id_token_claims, Browser, Client, Hop};
 use common::postgres::{self, Listen, PgServer, TestDatabase};
 use common::world::{trusted, World};
 use figment::providers::{Format, Serialized, Toml};
@@ -70,15 +70,6 @@ async fn assert_answered_like_an_unknown_phone(world: &World, client: &Client, p
 fn assert_directory_down(hop: &Hop) {
     assert_eq!(hop.status, 503, "{}", hop.body);
     assert!(hop.body.contains(strings::DIRECTORY_DOWN), "{}", hop.body);
-}
-
-async fn id_token_claims(world: &World, client: &Client, tokens: &Value) -> Value {
-    verify_jwt(
-        &world.app,
-        tokens["id_token"].as_str().expect("an id_token"),
-        Some(&client.id),
-    )
-    .await
 }
 
 // ---------------------------------------------------------------- SQLite
@@ -181,7 +172,7 @@ async fn sqlite_directory_signs_in_people_of_a_foreign_schema_and_never_writes()
             false,
         )
         .await;
-    let claims = id_token_claims(&world, &client, &tokens).await;
+    let claims = id_token_claims(&world.app, &tokens, &client.id).await;
     assert_eq!(claims["sub"], "1001", "{claims}");
     assert_eq!(claims["name"], "Ada Lovelace");
     assert_eq!(claims["given_name"], "Ada");
@@ -345,7 +336,7 @@ async fn postgres_directory_signs_in_people_of_a_foreign_schema_and_never_writes
     let callback = world.follow_to_callback(&browser, &allowed).await;
     let tokens = world.redeem(&client, &auth, &callback).await;
 
-    let claims = id_token_claims(&world, &client, &tokens).await;
+    let claims = id_token_claims(&world.app, &tokens, &client.id).await;
     assert_eq!(claims["sub"], GRACE_ID, "{claims}");
     assert_eq!(claims["name"], "Grace Hopper");
     assert_eq!(claims["email"], "Grace@Example.com");
@@ -466,7 +457,7 @@ async fn postgres_outage_shows_the_polite_page_and_costs_no_code_or_limit() {
         .await;
     let callback = world.follow_to_callback(&grace, &after).await;
     let tokens = world.redeem(&client, &auth, &callback).await;
-    let claims = id_token_claims(&world, &client, &tokens).await;
+    let claims = id_token_claims(&world.app, &tokens, &client.id).await;
     assert_eq!(claims["sub"], GRACE_ID);
     // Alan's attempts counted against no limit: his one code of the hour comes.
     let answer = world.send_code(&alan, &alan_login, ALAN).await;

@@ -295,6 +295,12 @@ pub async fn verify_jwt(app: &TestApp, token: &str, audience: Option<&str>) -> V
         .claims
 }
 
+/// The verified claims of the id_token in a token answer, issued to `client_id`.
+pub async fn id_token_claims(app: &TestApp, tokens: &Value, client_id: &str) -> Value {
+    let id_token = tokens["id_token"].as_str().expect("an id_token");
+    verify_jwt(app, id_token, Some(client_id)).await
+}
+
 pub async fn issuer(app: &TestApp) -> String {
     let discovery: Value = app.get_json("/.well-known/openid-configuration").await;
     discovery["issuer"].as_str().unwrap().to_string()
