@@ -327,7 +327,7 @@ async fn token(ctx: &Ctx, base: &Url, form: &[(&str, &str)]) -> Result<Value, St
 
 /// Times one step.
 macro_rules! timed {
-    ($steps:ident, $name:literal, $work:expr) => {{
+    ($steps:ident, $name:expr, $work:expr) => {{
         let started = Instant::now();
         let output = $work;
         $steps.push(($name, started.elapsed()));
@@ -479,11 +479,6 @@ async fn api_call(request: RequestBuilder, what: &str) -> Result<Value, String> 
 pub async fn bare_hydra_tokens(ctx: &Ctx, steps: &mut Steps) -> Result<Value, String> {
     let mut jar = Jar::default();
     let hydra = &ctx.hydra_public;
-    // Hydra names its issuer (gatehouse's origin) in redirects: go to Hydra.
-    let direct = |mut url: Url| {
-        let _ = url.set_port(hydra.port());
-        url
-    };
     let (auth, state, verifier) = authorization(hydra, &ctx.callback);
     let login = timed!(
         steps,
@@ -492,47 +487,28 @@ pub async fn bare_hydra_tokens(ctx: &Ctx, steps: &mut Steps) -> Result<Value, St
     )
     .expect_redirect("authorize")?;
     let challenge = param(&login, "login_challenge").ok_or("authorize: no login_challenge")?;
-    let accepted = timed!(steps, "accept login", {
-        let url = admin_url(ctx, "login", "login_challenge", &challenge);
-        let subject = format!("bench-{}", gatehouse::store::random_hex(8));
-        let body = json!({"subject": subject});
-        let request = ctx.http.put(url);
-        api_call(request.json(&body), "accept login").await?
-    });
-    let accepted = redirect_to(&accepted, "accept login")?;
-    let consent = timed!(
+    let subject = format!("bench-{}", gatehouse::store::random_hex(8));
+    let consent = accept_at_admin(
+        ctx,
         steps,
-        "login verifier",
-        hop(
-            ctx.http.get(direct(accepted)),
-            hydra,
-            &mut jar,
-            "login verifier"
-        )
-        .await?
+        &mut jar,
+        Accept::Login,
+        &challenge,
+        json!({"subject": subject}),
     )
-    .expect_redirect("login verifier")?;
+    .await?;
     let challenge =
         param(&consent, "consent_challenge").ok_or("login verifier: no consent_challenge")?;
-    let granted = timed!(steps, "accept consent", {
-        let url = admin_url(ctx, "consent", "consent_challenge", &challenge);
-        let body = json!({"grant_scope": SCOPE.split(' ').collect::<Vec<_>>()});
-        let request = ctx.http.put(url);
-        api_call(request.json(&body), "accept consent").await?
-    });
-    let granted = redirect_to(&granted, "accept consent")?;
-    let callback = timed!(
+    let grant_scope: Vec<&str> = SCOPE.split(' ').collect();
+    let callback = accept_at_admin(
+        ctx,
         steps,
-        "consent verifier",
-        hop(
-            ctx.http.get(direct(granted)),
-            hydra,
-            &mut jar,
-            "consent verifier"
-        )
-        .await?
+        &mut jar,
+        Accept::Consent,
+        &challenge,
+        json!({"grant_scope": grant_scope}),
     )
-    .expect_redirect("consent verifier")?;
+    .await?;
     let code = callback_code(&callback, &ctx.callback, &state)?;
     let form = [
         ("grant_type", "authorization_code"),
@@ -543,12 +519,58 @@ pub async fn bare_hydra_tokens(ctx: &Ctx, steps: &mut Steps) -> Result<Value, St
     Ok(timed!(steps, "token", token(ctx, hydra, &form).await?))
 }
 
-/// `PUT .../requests/{flow}/accept?{param}={challenge}` on Hydra's admin API.
-fn admin_url(ctx: &Ctx, flow: &str, param: &str, challenge: &str) -> Url {
-    let mut url = Url::parse(&ctx.hydra_admin).expect("a URL");
-    url.set_path(&format!("/admin/oauth2/auth/requests/{flow}/accept"));
-    url.query_pairs_mut().append_pair(param, challenge);
-    url
+/// What `bare-hydra` accepts at Hydra's admin API in gatehouse's place.
+#[derive(Clone, Copy)]
+enum Accept {
+    Login,
+    Consent,
+}
+
+impl Accept {
+    /// The flow in the admin path, its challenge parameter, and the names
+    /// of the accept step and of the verifier hop after it.
+    fn names(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Accept::Login => ("login", "login_challenge", "accept login", "login verifier"),
+            Accept::Consent => (
+                "consent",
+                "consent_challenge",
+                "accept consent",
+                "consent verifier",
+            ),
+        }
+    }
+}
+
+/// Accepts `challenge` with `body` at Hydra's admin API (`PUT
+/// .../requests/{flow}/accept`), then follows Hydra's verifier with the
+/// cookie jar; returns where the verifier redirects. Both steps are timed.
+async fn accept_at_admin(
+    ctx: &Ctx,
+    steps: &mut Steps,
+    jar: &mut Jar,
+    accept: Accept,
+    challenge: &str,
+    body: Value,
+) -> Result<Url, String> {
+    let (flow, challenge_param, accept_step, verifier_step) = accept.names();
+    let answer = timed!(steps, accept_step, {
+        let mut url = Url::parse(&ctx.hydra_admin).expect("a URL");
+        url.set_path(&format!("/admin/oauth2/auth/requests/{flow}/accept"));
+        url.query_pairs_mut()
+            .append_pair(challenge_param, challenge);
+        api_call(ctx.http.put(url).json(&body), accept_step).await?
+    });
+    // Hydra names its issuer (gatehouse's origin) in redirects: go to Hydra.
+    let hydra = &ctx.hydra_public;
+    let mut verifier = redirect_to(&answer, accept_step)?;
+    let _ = verifier.set_port(hydra.port());
+    timed!(
+        steps,
+        verifier_step,
+        hop(ctx.http.get(verifier), hydra, jar, verifier_step).await?
+    )
+    .expect_redirect(verifier_step)
 }
 
 fn redirect_to(answer: &Value, what: &str) -> Result<Url, String> {
