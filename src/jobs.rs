@@ -3,7 +3,7 @@
 
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
-use crate::clock::Clock;
+use crate::infra::clock::Clock;
 use crate::store::headless as headless_store;
 use crate::store::otp as otp_store;
 use crate::store::{Store, StoreError};

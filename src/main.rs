@@ -4,12 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use gatehouse::cli::backup;
 use gatehouse::cli::clients::ClientsCommand;
 use gatehouse::cli::sessions::SessionsCommand;
 use gatehouse::cli::users::UsersCommand;
 use gatehouse::config::Config;
+use gatehouse::infra::telemetry;
 use gatehouse::store::Store;
-use gatehouse::{backup, telemetry};
 
 /// sysexits.h EX_CONFIG: the unit file uses it to stop restarting on a bad config.
 const EXIT_CONFIG: u8 = 78;
@@ -93,7 +94,7 @@ fn main() -> ExitCode {
         Command::Migrate => {
             telemetry::init(&config.log);
             let path = config.data_dir.join("gatehouse.sqlite");
-            let opened = gatehouse::secrets::create_private_dir(&config.data_dir)
+            let opened = gatehouse::infra::secrets::create_private_dir(&config.data_dir)
                 .map_err(|e| e.to_string())
                 .and_then(|()| Store::open(&path).map_err(|e| e.to_string()));
             match opened {
@@ -107,7 +108,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Serve => gatehouse::serve::serve(config),
+        Command::Serve => gatehouse::cli::serve::serve(config),
         Command::Users { command } => {
             let result = block_on(gatehouse::cli::users::run(&config, command));
             report(result)
@@ -146,7 +147,7 @@ fn main() -> ExitCode {
             report(Some(result))
         }
         Command::Doctor => {
-            let healthy = block_on(gatehouse::doctor::run(&config, |finding| {
+            let healthy = block_on(gatehouse::cli::doctor::run(&config, |finding| {
                 println!("{finding}")
             }));
             match healthy {

@@ -356,9 +356,10 @@ async fn an_expired_session_is_refused_and_purged() {
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_session");
 
-    let purged = gatehouse::jobs::purge_expired(&fx.store(), &gatehouse::clock::Clock::system())
-        .await
-        .unwrap();
+    let purged =
+        gatehouse::jobs::purge_expired(&fx.store(), &gatehouse::infra::clock::Clock::system())
+            .await
+            .unwrap();
     assert_eq!(purged.headless_sessions, 1);
 }
 

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::{capture_logs, WebhookSink};
-use gatehouse::clock::Clock;
 use gatehouse::config::{Config, Secret, Signup, SmsSenderKind};
 use gatehouse::directory::Directory;
 use gatehouse::domain::{OtpCode, PhoneNumber};
-use gatehouse::otp::{Limit, OtpError, OtpService};
+use gatehouse::infra::clock::Clock;
+use gatehouse::signin::otp::{Limit, OtpError, OtpService};
 use gatehouse::sms::SmsSender;
 use gatehouse::store::users::{self, Profile};
 use gatehouse::store::Store;

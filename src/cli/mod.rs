@@ -1,5 +1,9 @@
-//! Subcommands that manage data rather than serve: `users`, `clients`.
+//! The command line: `serve` and the subcommands that manage data rather
+//! than serve (`users`, `clients`, `sessions`, `backup`, `doctor`).
 
+pub mod backup;
 pub mod clients;
+pub mod doctor;
+pub mod serve;
 pub mod sessions;
 pub mod users;

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 
 use crate::cli::sessions::{self, Revoke};
-use crate::clock::Clock;
 use crate::config::{Config, DirectoryKind};
 use crate::domain::phone::parse_region;
 use crate::domain::PhoneNumber;
+use crate::infra::clock::Clock;
 use crate::store::users::{self, Profile, Upserted, User};
 use crate::store::{Store, StoreError};
 
@@ -154,7 +154,7 @@ pub async fn run(config: &Config, command: UsersCommand) -> Result<(), UsersErro
 }
 
 fn open_store(config: &Config) -> Result<Store, UsersError> {
-    crate::secrets::create_private_dir(&config.data_dir).map_err(|e| UsersError::File {
+    crate::infra::secrets::create_private_dir(&config.data_dir).map_err(|e| UsersError::File {
         path: config.data_dir.clone(),
         problem: e.to_string(),
     })?;

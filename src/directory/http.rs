@@ -11,7 +11,7 @@ use url::Url;
 
 use super::{DirectoryError, Key};
 use crate::config::HttpDirectoryConfig;
-use crate::json_answer::{self, AnswerError};
+use crate::infra::http::{self, AnswerError};
 
 /// A user record is small; refuse to buffer a runaway answer.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -78,7 +78,7 @@ impl HttpDirectory {
         if !status.is_success() {
             return Err(outage(format!("user service answered {status}")));
         }
-        match json_answer::json_object(response, MAX_BODY_BYTES).await {
+        match http::json_object(response, MAX_BODY_BYTES).await {
             Ok(record) => Ok(Some(record)),
             Err(AnswerError::Transport(e)) => {
                 Err(outage(format!("user service: {}", without_url(e))))

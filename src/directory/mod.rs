@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::config::{Config, DirectoryConfig, DirectoryKind, FieldMapping};
 use crate::domain::PhoneNumber;
-use crate::metrics::Metrics;
+use crate::infra::metrics::Metrics;
 use crate::store::users::{self, Profile, User};
 use crate::store::{Store, StoreError};
 

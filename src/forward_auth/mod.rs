@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::clock::Clock;
 use crate::config::{AccessTokenStrategy, Config, ForwardAuthConfig};
 use crate::hydra::{HydraClient, HydraError};
-use crate::metrics::Metrics;
+use crate::infra::clock::Clock;
+use crate::infra::metrics::Metrics;
 
 /// What the upstream learns about an accepted token.
 #[derive(Debug, Clone, PartialEq)]

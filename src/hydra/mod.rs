@@ -1,12 +1,12 @@
 //! Everything about Ory Hydra: its admin API client and, in supervised mode,
 //! the child process gatehouse runs and watches.
 
-pub mod client;
+pub mod admin;
 pub mod config_file;
 pub mod supervisor;
 pub mod types;
 
-pub use client::{HydraClient, HydraError};
+pub use admin::{HydraClient, HydraError};
 pub use supervisor::HydraSupervisor;
 pub use types::{
     AcceptConsent, AcceptLogin, ConsentRequest, ConsentSession, Introspection, LoginRequest,

@@ -21,10 +21,10 @@ use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::client::HydraClient;
+use super::admin::HydraClient;
 use super::config_file::{self, HydraPaths};
 use crate::config::Config;
-use crate::secrets;
+use crate::infra::secrets;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);

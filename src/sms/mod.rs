@@ -36,7 +36,7 @@ pub enum SmsSender {
     Stdout,
     Webhook(WebhookSender),
     /// Never chosen by configuration: for programs that drive
-    /// [`crate::otp::OtpService`] directly (the benchmark) and read the codes.
+    /// [`crate::signin::otp::OtpService`] directly (the benchmark) and read the codes.
     Memory(MemoryOutbox),
 }
 
@@ -76,7 +76,9 @@ impl SmsSender {
                 stdout::send(message);
                 Ok(())
             }
-            SmsSender::Webhook(webhook) => crate::metrics::upstream(webhook.send(message)).await,
+            SmsSender::Webhook(webhook) => {
+                crate::infra::metrics::upstream(webhook.send(message)).await
+            }
             SmsSender::Memory(outbox) => {
                 outbox.keep(message);
                 Ok(())

@@ -1,4 +1,4 @@
-//! Headless sign-in sessions (see `crate::headless`): looked up by the
+//! Headless sign-in sessions (see `crate::signin::headless`): looked up by the
 //! SHA-256 of the id the app holds, and used once.
 
 use std::collections::BTreeMap;

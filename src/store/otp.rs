@@ -1,6 +1,6 @@
 //! OTP challenges and the rate-limit events that throttle them.
 //!
-//! Policy (how long, how many) lives in `crate::otp`; this module only
+//! Policy (how long, how many) lives in `crate::signin::otp`; this module only
 //! stores and atomically changes rows.
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};

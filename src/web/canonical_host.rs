@@ -10,7 +10,7 @@ use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::AppState;
+use crate::web::AppState;
 
 /// Paths a person's browser opens; APIs and health checks are left alone.
 const BROWSER_PATHS: &[&str] = &[

@@ -11,11 +11,11 @@ use super::csrf;
 use super::error::{checked_challenge, PageError};
 use super::strings;
 use super::views::{no_store, page};
-use crate::claims;
 use crate::directory::DirectoryUser;
 use crate::hydra::ConsentRequest;
-use crate::signin;
-use crate::AppState;
+use crate::signin::accept;
+use crate::signin::claims;
+use crate::web::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -48,10 +48,10 @@ pub async fn show(
         .await
         .map_err(|e| state.challenge_error(&challenge, e))?;
     state.challenges.seen(&challenge, &request.request_url);
-    if signin::consent_is_automatic(&state.config, &request) {
+    if accept::consent_is_automatic(&state.config, &request) {
         let redirect =
             // Remembered, so that prompt=none works for these clients later.
-            signin::accept_consent(&state.hydra, &state.directory, &state.config, &request, true)
+            accept::accept_consent(&state.hydra, &state.directory, &state.config, &request, true)
                 .await
                 ?;
         state
@@ -89,7 +89,7 @@ pub async fn submit(
         .map_err(|e| state.challenge_error(challenge, e))?;
     let redirect = match form.action.as_str() {
         "allow" => {
-            signin::accept_consent(
+            accept::accept_consent(
                 &state.hydra,
                 &state.directory,
                 &state.config,
@@ -103,7 +103,7 @@ pub async fn submit(
                 .hydra
                 .reject_consent(
                     challenge,
-                    &signin::access_denied("The person did not allow access."),
+                    &accept::access_denied("The person did not allow access."),
                 )
                 .await?
         }

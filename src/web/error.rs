@@ -61,11 +61,11 @@ impl From<crate::store::StoreError> for PageError {
     }
 }
 
-impl From<crate::signin::SignInError> for PageError {
-    fn from(error: crate::signin::SignInError) -> Self {
+impl From<crate::signin::accept::SignInError> for PageError {
+    fn from(error: crate::signin::accept::SignInError) -> Self {
         match error {
-            crate::signin::SignInError::Hydra(e) => e.into(),
-            crate::signin::SignInError::Directory(e) => e.into(),
+            crate::signin::accept::SignInError::Hydra(e) => e.into(),
+            crate::signin::accept::SignInError::Directory(e) => e.into(),
         }
     }
 }
@@ -82,7 +82,7 @@ impl From<crate::directory::DirectoryError> for PageError {
 /// What every form POST checks first: a challenge, and a CSRF token that
 /// fits it and this browser's cookie. Returns the trimmed challenge.
 pub fn checked_challenge<'a>(
-    state: &crate::AppState,
+    state: &crate::web::AppState,
     headers: &axum::http::HeaderMap,
     challenge: &'a str,
     csrf_token: &str,
@@ -97,7 +97,7 @@ pub fn checked_challenge<'a>(
     Ok(challenge)
 }
 
-impl crate::AppState {
+impl crate::web::AppState {
     /// A Hydra error about `challenge`, as a page; an expired challenge we
     /// saw before offers to start the sign-in again.
     pub(crate) fn challenge_error(&self, challenge: &str, error: HydraError) -> PageError {

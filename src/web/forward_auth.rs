@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::forward_auth::Denied;
-use crate::AppState;
+use crate::web::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

@@ -1,5 +1,5 @@
 //! `POST /api/headless/request-otp`, `/api/headless/verify-otp` and
-//! `/api/headless/token-exchange`: the JSON face of [`crate::headless`].
+//! `/api/headless/token-exchange`: the JSON face of [`crate::signin::headless`].
 //! Every answer, success or error, is JSON and never cached; errors are
 //! `{"error", "error_description"}` (RFC 6749 5.2).
 
@@ -15,9 +15,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::client_ip::client_ip;
-use crate::headless::HeadlessError;
-use crate::legacy_session::LegacyToken;
-use crate::AppState;
+use crate::signin::headless::HeadlessError;
+use crate::signin::legacy_session::LegacyToken;
+use crate::web::AppState;
 
 /// Every body is a few short strings; anything bigger is refused unread.
 pub const BODY_LIMIT: usize = 16 * 1024;

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::json;
 
-use crate::AppState;
+use crate::web::AppState;
 
 /// The process is up and serving HTTP.
 pub async fn healthz() -> impl IntoResponse {

@@ -18,9 +18,9 @@ use super::views::{no_store, notices, page};
 use crate::domain::phone::parse_region;
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::hydra::LoginRequest;
-use crate::otp::{Limit, OtpError};
-use crate::signin;
-use crate::AppState;
+use crate::signin::accept;
+use crate::signin::otp::{Limit, OtpError};
+use crate::web::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -79,7 +79,7 @@ pub async fn show(
         .map_err(|e| state.challenge_error(&challenge, e))?;
     state.challenges.seen(&challenge, &request.request_url);
     if request.skip {
-        let redirect = signin::accept_remembered_login(
+        let redirect = accept::accept_remembered_login(
             &state.hydra,
             &state.directory,
             &challenge,
@@ -151,7 +151,7 @@ pub async fn submit(
             .hydra
             .reject_login(
                 challenge,
-                &signin::access_denied("The person cancelled the sign-in."),
+                &accept::access_denied("The person cancelled the sign-in."),
             )
             .await?;
         state
@@ -202,13 +202,13 @@ pub async fn submit(
         return match state.otp.verify(&phone, &code).await {
             Ok(user) => {
                 let remember = form.remember.is_some();
-                let redirect = signin::accept_login(
+                let redirect = accept::accept_login(
                     &state.hydra,
                     &state.config,
                     challenge,
                     &user,
                     remember,
-                    signin::AMR_SMS,
+                    accept::AMR_SMS,
                 )
                 .await?;
                 state

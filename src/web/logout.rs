@@ -11,7 +11,7 @@ use super::csrf;
 use super::error::{checked_challenge, PageError};
 use super::strings;
 use super::views::{message_page, no_store, page};
-use crate::AppState;
+use crate::web::AppState;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

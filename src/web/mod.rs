@@ -1,7 +1,6 @@
 //! HTTP routes on the one public port.
 
 mod canonical_host;
-pub mod challenges;
 mod client_ip;
 mod consent;
 pub mod csrf;
@@ -12,6 +11,7 @@ mod health;
 mod login;
 mod logout;
 mod proxy;
+mod state;
 pub mod strings;
 mod views;
 
@@ -22,8 +22,7 @@ pub use csrf::Csrf;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use proxy::HydraProxy;
-
-use crate::AppState;
+pub use state::AppState;
 
 /// Hydra's public paths, served through gatehouse's own origin.
 const HYDRA_PUBLIC_PATHS: &[&str] = &["/oauth2/{*rest}", "/.well-known/{*rest}", "/userinfo"];
@@ -57,7 +56,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
-            crate::metrics::track_http,
+            crate::infra::metrics::track_http,
         ))
         .with_state(state);
     with_request_ids(router)

@@ -12,7 +12,7 @@ use axum::Json;
 use serde_json::json;
 use url::Url;
 
-use crate::AppState;
+use crate::web::AppState;
 
 /// Headers that describe one connection and must not be forwarded.
 const HOP_BY_HOP: &[&str] = &[
@@ -133,7 +133,7 @@ pub async fn forward(
                 body.take()
                     .unwrap_or_else(|| reqwest::Body::from(Vec::new())),
             );
-        let sent = crate::metrics::upstream(request.send()).await;
+        let sent = crate::infra::metrics::upstream(request.send()).await;
         match sent {
             Ok(response) => break response,
             Err(e) if retryable && e.is_connect() && attempt < CONNECT_ATTEMPTS => {

@@ -65,7 +65,7 @@ pub struct TestApp {
     pub config: Config,
     pub hydra: HydraStatus,
     /// The app's OTP service, for tests that issue codes without the pages.
-    pub otp: gatehouse::otp::OtpService,
+    pub otp: gatehouse::signin::otp::OtpService,
     /// Everything the handlers share (services, config), for white-box checks.
     pub state: gatehouse::AppState,
     /// A client that does not follow redirects, like a careful OAuth client.

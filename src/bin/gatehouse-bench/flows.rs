@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::server::{Server, BROWSER_CLIENT, CLIENT_SECRET, HEADLESS_CLIENT, SCOPE};
 use gatehouse::domain::{OtpCode, PhoneNumber};
-use gatehouse::otp::OtpService;
+use gatehouse::signin::otp::OtpService;
 use gatehouse::sms::MemoryOutbox;
 
 pub type Steps = Vec<(&'static str, Duration)>;

@@ -102,7 +102,7 @@ fn main() -> ExitCode {
     let mut cli = Cli::parse();
     if let Some(config) = &cli.serve {
         return match gatehouse::config::Config::load(Some(config)) {
-            Ok(config) => gatehouse::serve::serve(config),
+            Ok(config) => gatehouse::cli::serve::serve(config),
             Err(e) => {
                 eprintln!("gatehouse: {e}");
                 ExitCode::from(78)
@@ -471,13 +471,13 @@ async fn otp(server: &Server, concurrency: usize, duration: Duration) -> Result<
         .await?
         .context("open the otp scenario's store")?;
     let outbox = gatehouse::sms::MemoryOutbox::default();
-    let service = gatehouse::otp::OtpService::new(
+    let service = gatehouse::signin::otp::OtpService::new(
         store.clone(),
         gatehouse::directory::Directory::embedded(store),
         gatehouse::sms::SmsSender::Memory(outbox.clone()),
         &gatehouse::config::Config::default(),
         gatehouse::store::random_hex(32).as_bytes(),
-        gatehouse::clock::Clock::system(),
+        gatehouse::infra::clock::Clock::system(),
     );
     let bench = Arc::new(OtpBench {
         service,

@@ -16,9 +16,10 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::hydra::supervisor::HydraStatus;
-
 type Labels = Vec<(&'static str, String)>;
+
+/// How many times the supervised Hydra was restarted, read when scraped.
+pub type RestartCount = Box<dyn Fn() -> u32 + Send>;
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -38,7 +39,8 @@ struct Inner {
     http: Family<Labels, Histogram>,
     http_own: Family<Labels, Histogram>,
     hydra_restarts: Gauge,
-    hydra: Mutex<Option<HydraStatus>>,
+    /// Reads the supervised Hydra's restart count at each scrape.
+    hydra_restarts_source: Mutex<Option<RestartCount>>,
 }
 
 fn http_histogram() -> Histogram {
@@ -151,7 +153,7 @@ impl Metrics {
                 http,
                 http_own,
                 hydra_restarts,
-                hydra: Mutex::new(None),
+                hydra_restarts_source: Mutex::new(None),
             }),
         }
     }
@@ -195,17 +197,17 @@ impl Metrics {
     }
 
     /// Lets the scrape report the supervised Hydra's restarts.
-    pub fn watch_hydra(&self, status: HydraStatus) {
-        if let Ok(mut hydra) = self.inner.hydra.lock() {
-            *hydra = Some(status);
+    pub fn watch_hydra_restarts(&self, restarts: RestartCount) {
+        if let Ok(mut source) = self.inner.hydra_restarts_source.lock() {
+            *source = Some(restarts);
         }
     }
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
-        if let Ok(hydra) = self.inner.hydra.lock() {
-            if let Some(status) = hydra.as_ref() {
-                self.inner.hydra_restarts.set(i64::from(status.restarts()));
+        if let Ok(source) = self.inner.hydra_restarts_source.lock() {
+            if let Some(restarts) = source.as_ref() {
+                self.inner.hydra_restarts.set(i64::from(restarts()));
             }
         }
         let mut text = String::new();

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
-use crate::clock::Clock;
+use crate::infra::clock::Clock;
 
 /// Hydra's URLs carry kilobyte-long verifiers; this many bytes of them
 /// cover thousands of sign-ins in flight. Beyond it new challenges are

@@ -1,13 +1,13 @@
 //! The accept calls both sign-in flows (browser pages and headless API)
 //! make at Hydra: one code path for subjects, remembering and claims.
 
-use crate::claims;
 use crate::config::Config;
 use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::hydra::{
     AcceptConsent, AcceptLogin, ConsentRequest, ConsentSession, HydraClient, HydraError, Redirect,
     Reject,
 };
+use crate::signin::claims;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {

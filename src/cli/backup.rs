@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Config, HydraMode};
 use crate::hydra::config_file::HydraPaths;
-use crate::lock::{self, LockError};
-use crate::secrets::create_private_dir;
+use crate::infra::lock::{self, LockError};
+use crate::infra::secrets::create_private_dir;
 use crate::store;
 
 pub const MANIFEST: &str = "manifest.json";
@@ -490,7 +490,7 @@ mod tests {
         let store = store::Store::open(&data.path().join(GATEHOUSE_DB)).unwrap();
         drop(store);
         create_private_dir(&data.path().join(SECRETS_DIR)).unwrap();
-        crate::secrets::load_or_create(&data.path().join("secrets/otp.secret")).unwrap();
+        crate::infra::secrets::load_or_create(&data.path().join("secrets/otp.secret")).unwrap();
         let out = tempfile::tempdir().unwrap();
         let target = out.path().join("b");
         let made = backup(&config_for(data.path()), &target).unwrap();

@@ -14,11 +14,11 @@ use rand::{Rng, TryRngCore};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::clock::Clock;
 use crate::config::{OtpConfig, Signup};
 use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::domain::{OtpCode, PhoneNumber};
-use crate::metrics::Metrics;
+use crate::infra::clock::Clock;
+use crate::infra::metrics::Metrics;
 use crate::sms::{self, SmsError, SmsMessage, SmsSender};
 use crate::store::otp::{self as otp_store, Exceeded, NewChallenge, WindowLimit};
 use crate::store::users;

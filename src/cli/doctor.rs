@@ -14,7 +14,8 @@ use crate::config::{Config, DirectoryKind, HydraMode, SmsSenderKind};
 use crate::directory::Directory;
 use crate::hydra::config_file::HydraPaths;
 use crate::hydra::HydraClient;
-use crate::{lock, store};
+use crate::infra::lock;
+use crate::store;
 
 /// The Hydra version gatehouse is designed against.
 pub const HYDRA_VERSION: &str = "v2.3.0";

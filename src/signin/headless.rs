@@ -11,7 +11,7 @@
 //!   consent accept calls as the browser pages ([`crate::signin`]), Hydra's
 //!   two verifier redirects, and the code exchange at `/oauth2/token`.
 //! - [`HeadlessService::token_exchange`]: no code; the existing system's
-//!   verifier ([`crate::legacy_session`]) names the user, then both halves
+//!   verifier ([`crate::signin::legacy_session`]) names the user, then both halves
 //!   above in one call.
 //!
 //! Hydra's public API is called on its own URL, not through gatehouse's
@@ -39,9 +39,9 @@ use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::{parse_region, PhoneNumberError};
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::hydra::{HydraClient, HydraError};
-use crate::legacy_session::{LegacyToken, LegacyVerifier, VerifyError};
-use crate::otp::{OtpError, OtpService};
-use crate::signin::{self, SignInError};
+use crate::signin::accept::{self, SignInError};
+use crate::signin::legacy_session::{LegacyToken, LegacyVerifier, VerifyError};
+use crate::signin::otp::{OtpError, OtpService};
 use crate::sms::SmsError;
 use crate::store::headless::{self as headless_store, Cookies, NewSession};
 use crate::store::{random_hex, Store, StoreError};
@@ -311,7 +311,7 @@ impl HeadlessService {
             cookies: session.cookies,
         };
         let tokens = self
-            .finish(client, authorization, &user, signin::AMR_SMS)
+            .finish(client, authorization, &user, accept::AMR_SMS)
             .await?;
         tracing::info!(
             client_id = %client.client_id,
@@ -429,7 +429,7 @@ impl HeadlessService {
         amr: &str,
     ) -> Result<Tokens, HeadlessError> {
         let mut cookies = authorization.cookies;
-        let accepted = signin::accept_login(
+        let accepted = accept::accept_login(
             &self.hydra,
             &self.config,
             &authorization.login_challenge,
@@ -452,7 +452,7 @@ impl HeadlessService {
         // The app is first-party (it is listed in [headless]): consent is
         // given, with the claims of the user just looked up.
         let granted =
-            signin::accept_consent_as(&self.hydra, &self.config, &consent, Some(user), false)
+            accept::accept_consent_as(&self.hydra, &self.config, &consent, Some(user), false)
                 .await?;
         let to_app = self
             .hop(&self.to_hydra(&granted.redirect_to)?, &mut cookies)
@@ -534,7 +534,7 @@ impl HeadlessService {
             let status = response.status();
             Ok::<_, reqwest::Error>((status, response.bytes().await?))
         };
-        let (status, body) = crate::metrics::upstream(sent)
+        let (status, body) = crate::infra::metrics::upstream(sent)
             .await
             .map_err(|e| HeadlessError::HydraPublic(format!("POST /oauth2/token: {e}")))?;
         if status.is_client_error() {
@@ -568,7 +568,7 @@ impl HeadlessService {
         if !cookies.is_empty() {
             request = request.header(COOKIE, cookie_header(cookies));
         }
-        let response = crate::metrics::upstream(request.send())
+        let response = crate::infra::metrics::upstream(request.send())
             .await
             .map_err(|e| HeadlessError::HydraPublic(format!("GET {path}: {e}")))?;
         for value in response.headers().get_all(SET_COOKIE) {

@@ -322,7 +322,7 @@ impl HydraClient {
         request: RequestBuilder,
         url: &Url,
     ) -> Result<reqwest::Response, HydraError> {
-        let response = crate::metrics::upstream(request.send())
+        let response = crate::infra::metrics::upstream(request.send())
             .await
             .map_err(|source| HydraError::Unreachable {
                 url: url.to_string(),

@@ -1,5 +1,5 @@
 //! Asks the existing system whether one of its session tokens is good, and
-//! whose it is (the legacy-session exchange of [`crate::headless`]).
+//! whose it is (the legacy-session exchange of [`crate::signin::headless`]).
 //!
 //! `POST {url}` with `{"token": "..."}`: `200 {"subject": "..."}` names the
 //! user, 401 or 403 means no. Anything else (a timeout, a refused
@@ -16,7 +16,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::config::{Secret, TokenExchangeConfig};
-use crate::json_answer::{self, AnswerError};
+use crate::infra::http::{self, AnswerError};
 use crate::sms::error_chain;
 
 /// A verifier's answer is a short JSON object; more is not read.
@@ -107,7 +107,7 @@ impl LegacyVerifier {
             return Err(VerifyError::Unavailable(format!("answered HTTP {status}")));
         }
         // The body is not quoted in the reason: a verifier may echo the token.
-        match json_answer::json_object(response, MAX_ANSWER_BYTES).await {
+        match http::json_object(response, MAX_ANSWER_BYTES).await {
             Ok(answer) => match answer.get("subject") {
                 Some(Value::String(subject)) if !subject.is_empty() => Ok(subject.clone()),
                 _ => Err(VerifyError::Unavailable(

@@ -5,7 +5,8 @@
 use std::process::ExitCode;
 
 use crate::config::Config;
-use crate::{notify, telemetry, Application};
+use crate::infra::{notify, telemetry};
+use crate::Application;
 
 /// Serves until SIGTERM or SIGINT; the process's exit code.
 pub fn serve(config: Config) -> ExitCode {

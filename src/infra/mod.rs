@@ -1,0 +1,11 @@
+//! Plumbing every layer may use: time, the data-dir lock, generated secrets,
+//! TLS, systemd notifications, logging, metrics and outbound HTTP.
+
+pub mod clock;
+pub mod http;
+pub mod lock;
+pub mod metrics;
+pub mod notify;
+pub mod secrets;
+pub mod telemetry;
+pub mod tls;

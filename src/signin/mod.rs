@@ -1,0 +1,10 @@
+//! The sign-in use cases, free of HTTP and SQL: the browser flow, the
+//! headless API for apps, the one-time-code policy, the accept calls at
+//! Hydra, the claims that go into tokens and the legacy-session exchange.
+
+pub mod accept;
+pub mod challenges;
+pub mod claims;
+pub mod headless;
+pub mod legacy_session;
+pub mod otp;

@@ -1,0 +1,306 @@
+//! Start-up: [`Application::build`] takes the data-dir lock, opens the store,
+//! starts (or connects to) Hydra and binds the public listener;
+//! [`Application::run_until_stopped`] serves until a shutdown signal, then
+//! stops Hydra. The binary (`gatehouse serve`) and the tests both use it.
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_cron_scheduler::{JobScheduler, JobSchedulerError};
+
+use crate::infra::clock::Clock;
+
+use crate::config::{Config, HydraMode};
+use crate::directory::{Directory, DirectoryError};
+use crate::hydra::supervisor::{HydraStatus, SupervisorError};
+use crate::hydra::{HydraClient, HydraSupervisor};
+use crate::infra::lock::{DataDirLock, LockError};
+use crate::infra::{lock, metrics, secrets, tls};
+use crate::signin::otp::OtpService;
+use crate::signin::{challenges, headless};
+use crate::sms::SmsSender;
+use crate::store::{Store, StoreError};
+use crate::web::{AppState, HydraProxy};
+use crate::{config, forward_auth, jobs, web};
+
+/// Why gatehouse could not start, worded for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("configuration key `server.listen`: cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("configuration key `metrics.listen`: cannot listen on {addr}: {source}")]
+    MetricsListen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("configuration keys `server.tls.cert_file`/`server.tls.key_file`: cannot load {cert} and {key}: {source}")]
+    Tls {
+        cert: PathBuf,
+        key: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration key `data_dir`: cannot use {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot set up the user directory ([directory]): {0}")]
+    Directory(#[from] DirectoryError),
+    #[error("cannot read or create the secret {path}: {source}")]
+    Secret {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start the clean-up jobs (jobs.purge_schedule): {0}")]
+    Jobs(#[from] JobSchedulerError),
+    #[error(transparent)]
+    Hydra(#[from] SupervisorError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    tls: Option<tls::Tls>,
+    state: AppState,
+    supervisor: Option<HydraSupervisor>,
+    jobs: JobScheduler,
+    /// Held until Hydra has stopped: nothing else may touch the data dir.
+    lock: DataDirLock,
+}
+
+impl Application {
+    /// Starts everything gatehouse needs and returns once it can serve.
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// Like [`Application::build`], with a clock tests can move.
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Clock,
+    ) -> Result<Application, StartupError> {
+        // The data dir lock comes first: a second gatehouse on the same data
+        // dir is told so, rather than that its port is taken.
+        let data_dir = config.data_dir.clone();
+        secrets::create_private_dir(&data_dir).map_err(|source| StartupError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
+        let lock = {
+            let data_dir = data_dir.clone();
+            tokio::task::spawn_blocking(move || lock::acquire(&data_dir))
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))??
+        };
+        // Bind next: a port that is taken fails at once, not after Hydra started.
+        let addr = config.server.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Listen { addr, source })?;
+        let metrics_listener = match config.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::MetricsListen { addr, source })?,
+            ),
+            None => None,
+        };
+        let tls = match &config.server.tls {
+            Some(files) => {
+                Some(
+                    tls::Tls::load(files)
+                        .await
+                        .map_err(|source| StartupError::Tls {
+                            cert: files.cert_file.clone(),
+                            key: files.key_file.clone(),
+                            source,
+                        })?,
+                )
+            }
+            None => None,
+        };
+        let metrics = metrics::Metrics::new();
+        let database = data_dir.join("gatehouse.sqlite");
+        let store = tokio::task::spawn_blocking(move || Store::open(&database))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
+
+        let otp_key_path = data_dir.join("secrets").join("otp.secret");
+        let otp_key = secrets::create_private_dir(&data_dir.join("secrets"))
+            .and_then(|()| secrets::load_or_create(&otp_key_path))
+            .map_err(|source| StartupError::Secret {
+                path: otp_key_path,
+                source,
+            })?;
+        if config.sms.sender == config::SmsSenderKind::Stdout
+            && config.server.public_url.scheme() == "https"
+        {
+            tracing::warn!(
+                "sms.sender = \"stdout\" prints sign-in codes to the log: development only"
+            );
+        }
+        let directory =
+            Directory::from_config(&config, store.clone())?.with_metrics(metrics.clone());
+        let otp = OtpService::new(
+            store.clone(),
+            directory.clone(),
+            SmsSender::from_config(&config.sms),
+            &config,
+            otp_key.as_bytes(),
+            clock.clone(),
+        )
+        .with_metrics(metrics.clone());
+        let csrf_key_path = data_dir.join("secrets").join("csrf.secret");
+        let csrf_key =
+            secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {
+                path: csrf_key_path,
+                source,
+            })?;
+        let csrf = web::Csrf::new(
+            csrf_key.as_bytes(),
+            config.server.public_url.scheme() == "https",
+        );
+        let jobs = jobs::start(store.clone(), clock.clone(), &config.jobs.purge_schedule).await?;
+
+        let hydra = HydraClient::new(config.hydra_admin_url());
+        let supervisor = match config.hydra.mode {
+            HydraMode::Supervised => Some(HydraSupervisor::start(&config, hydra.clone()).await?),
+            HydraMode::External => None,
+        };
+        if let Some(supervisor) = &supervisor {
+            let status = supervisor.status();
+            metrics.watch_hydra_restarts(Box::new(move || status.restarts()));
+        }
+        let proxy = HydraProxy::new(&config.hydra_public_url(), &config.server.public_url);
+        let challenges = challenges::ChallengeMemory::new(
+            config.hydra.login_consent_request_ttl.as_secs() as i64,
+            clock.clone(),
+        );
+        let forward_auth =
+            forward_auth::ForwardAuth::new(hydra.clone(), &config, clock.clone(), metrics.clone());
+        let config = Arc::new(config);
+        let headless = headless::HeadlessService::new(
+            config.clone(),
+            store.clone(),
+            directory.clone(),
+            hydra.clone(),
+            otp.clone(),
+        );
+        let state = AppState {
+            config,
+            store,
+            directory,
+            hydra,
+            proxy,
+            otp,
+            csrf,
+            challenges,
+            forward_auth,
+            metrics,
+            headless,
+        };
+        Ok(Application {
+            listener,
+            metrics_listener,
+            tls,
+            state,
+            supervisor,
+            jobs,
+            lock,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The supervised Hydra's status handle (None in external mode).
+    pub fn hydra_status(&self) -> Option<HydraStatus> {
+        self.supervisor.as_ref().map(HydraSupervisor::status)
+    }
+
+    /// Serves until `shutdown` completes, lets in-flight requests finish for
+    /// at most `server.shutdown_timeout`, then stops Hydra (if supervised).
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let grace = self.state.config.server.shutdown_timeout;
+        // Metrics have their own listener; it simply ends with the process.
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let router = axum::Router::new()
+                .route("/metrics", axum::routing::get(metrics::scrape))
+                .with_state(self.state.metrics.clone());
+            tracing::info!(listen = ?listener.local_addr().ok(), "metrics are served");
+            tokio::spawn(async move { axum::serve(listener, router).await })
+        });
+        let router = web::router(self.state);
+        tracing::info!(
+            listen = %self.listener.local_addr()?,
+            "gatehouse is serving"
+        );
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        };
+        let make_service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let server: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> =
+            match self.tls {
+                Some(tls) => Box::pin(tls.serve(self.listener, make_service, shutdown, grace)),
+                None => Box::pin(
+                    axum::serve(self.listener, make_service)
+                        .with_graceful_shutdown(shutdown)
+                        .into_future(),
+                ),
+            };
+        // The grace period starts with the shutdown signal, not at start-up.
+        let deadline = async move {
+            if stopped.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        let served = tokio::select! {
+            served = server => served,
+            () = deadline => {
+                // Dropping the server stops waiting; the runtime's end (or
+                // the process exit) closes the connections still open.
+                tracing::warn!(
+                    timeout = ?grace,
+                    "in-flight requests did not finish within server.shutdown_timeout; closing them"
+                );
+                Ok(())
+            }
+        };
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
+        let mut jobs = self.jobs;
+        if let Err(error) = jobs.shutdown().await {
+            tracing::warn!(%error, "clean-up jobs did not stop cleanly");
+        }
+        if let Some(supervisor) = self.supervisor {
+            supervisor.stop().await;
+        }
+        drop(self.lock);
+        served
+    }
+}

@@ -1,0 +1,31 @@
+//! What every request handler shares: the services, built once at start-up.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::directory::Directory;
+use crate::forward_auth::ForwardAuth;
+use crate::hydra::HydraClient;
+use crate::infra::metrics::Metrics;
+use crate::signin::challenges::ChallengeMemory;
+use crate::signin::headless::HeadlessService;
+use crate::signin::otp::OtpService;
+use crate::store::Store;
+
+use super::{Csrf, HydraProxy};
+
+/// Shared by every request handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub directory: Directory,
+    pub hydra: HydraClient,
+    pub proxy: HydraProxy,
+    pub otp: OtpService,
+    pub csrf: Csrf,
+    pub challenges: ChallengeMemory,
+    pub forward_auth: ForwardAuth,
+    pub metrics: Metrics,
+    pub headless: HeadlessService,
+}
