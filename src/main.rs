@@ -9,6 +9,7 @@ use gatehouse::cli::clients::ClientsCommand;
 use gatehouse::cli::sessions::SessionsCommand;
 use gatehouse::cli::users::UsersCommand;
 use gatehouse::config::Config;
+use gatehouse::infra::data_dir::DataDir;
 use gatehouse::infra::telemetry;
 use gatehouse::store::Store;
 
@@ -93,7 +94,7 @@ fn main() -> ExitCode {
         }
         Command::Migrate => {
             telemetry::init(&config.log);
-            let path = config.data_dir.join("gatehouse.sqlite");
+            let path = DataDir::new(&config.data_dir).database();
             let opened = gatehouse::infra::secrets::create_private_dir(&config.data_dir)
                 .map_err(|e| e.to_string())
                 .and_then(|()| Store::open(&path).map_err(|e| e.to_string()));

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio_cron_scheduler::{JobScheduler, JobSchedulerError};
 
 use crate::infra::clock::Clock;
+use crate::infra::data_dir::DataDir;
 
 use crate::config::{Config, HydraMode};
 use crate::directory::{Directory, DirectoryError};
@@ -130,13 +131,14 @@ impl Application {
             None => None,
         };
         let metrics = metrics::Metrics::new();
-        let database = data_dir.join("gatehouse.sqlite");
+        let database = DataDir::new(&data_dir).database();
         let store = tokio::task::spawn_blocking(move || Store::open(&database))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))??;
 
-        let otp_key_path = data_dir.join("secrets").join("otp.secret");
-        let otp_key = secrets::create_private_dir(&data_dir.join("secrets"))
+        let files = DataDir::new(&data_dir);
+        let otp_key_path = files.otp_secret();
+        let otp_key = secrets::create_private_dir(&files.secrets())
             .and_then(|()| secrets::load_or_create(&otp_key_path))
             .map_err(|source| StartupError::Secret {
                 path: otp_key_path,
@@ -160,7 +162,7 @@ impl Application {
             clock.clone(),
         )
         .with_metrics(metrics.clone());
-        let csrf_key_path = data_dir.join("secrets").join("csrf.secret");
+        let csrf_key_path = files.csrf_secret();
         let csrf_key =
             secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {
                 path: csrf_key_path,

@@ -20,15 +20,13 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Config, HydraMode};
 use crate::hydra::config_file::HydraPaths;
+use crate::infra::data_dir::{DataDir, DATABASE, HYDRA_DATABASE, SECRETS};
 use crate::infra::lock::{self, LockError};
 use crate::infra::secrets::create_private_dir;
 use crate::store;
 
 pub const MANIFEST: &str = "manifest.json";
 const FORMAT: u32 = 1;
-const GATEHOUSE_DB: &str = "gatehouse.sqlite";
-const HYDRA_DB: &str = "hydra/hydra.sqlite";
-const SECRETS_DIR: &str = "secrets";
 /// How long a copy waits for a database that stays locked.
 const BUSY_PATIENCE: Duration = Duration::from_secs(30);
 
@@ -114,7 +112,7 @@ impl Manifest {
 /// Copies the data dir's databases and secrets into `target` (new or empty).
 pub fn backup(config: &Config, target: &Path) -> Result<Manifest, BackupError> {
     let data_dir = &config.data_dir;
-    let gatehouse_db = data_dir.join(GATEHOUSE_DB);
+    let gatehouse_db = data_dir.join(DATABASE);
     if !gatehouse_db.is_file() {
         return Err(BackupError::MissingDatabase(gatehouse_db));
     }
@@ -132,7 +130,7 @@ pub fn backup(config: &Config, target: &Path) -> Result<Manifest, BackupError> {
     create_private_dir(target).map_err(io_error(target))?;
 
     let mut files = Vec::new();
-    let copy = copy_database(&gatehouse_db, &target.join(GATEHOUSE_DB))?;
+    let copy = copy_database(&gatehouse_db, &target.join(DATABASE))?;
     let schema_version = store::applied_schema_version(&copy)
         .map_err(|e| BackupError::Manifest {
             dir: target.to_path_buf(),
@@ -140,24 +138,24 @@ pub fn backup(config: &Config, target: &Path) -> Result<Manifest, BackupError> {
         })?
         .unwrap_or(0);
     drop(copy);
-    files.push(GATEHOUSE_DB.to_string());
+    files.push(DATABASE.to_string());
 
     let mut hydra_schema_version = None;
     if let Some(hydra_db) = hydra_db {
         let dir = target.join("hydra");
         create_private_dir(&dir).map_err(io_error(&dir))?;
-        let copy = copy_database(&hydra_db, &target.join(HYDRA_DB))?;
+        let copy = copy_database(&hydra_db, &target.join(HYDRA_DATABASE))?;
         hydra_schema_version = hydra_migration(&copy);
-        files.push(HYDRA_DB.to_string());
+        files.push(HYDRA_DATABASE.to_string());
     }
 
-    let secrets = data_dir.join(SECRETS_DIR);
+    let secrets = data_dir.join(SECRETS);
     if secrets.is_dir() {
-        let dir = target.join(SECRETS_DIR);
+        let dir = target.join(SECRETS);
         create_private_dir(&dir).map_err(io_error(&dir))?;
         for name in secret_names(&secrets)? {
             copy_new_private(&secrets.join(&name), &dir.join(&name))?;
-            files.push(format!("{SECRETS_DIR}/{name}"));
+            files.push(format!("{SECRETS}/{name}"));
         }
     }
 
@@ -293,8 +291,8 @@ pub fn verify(dir: &Path) -> Result<Manifest, BackupError> {
             manifest.format
         )));
     }
-    if !manifest.files.iter().any(|f| f.path == GATEHOUSE_DB) {
-        return Err(manifest_error(format!("does not list {GATEHOUSE_DB}")));
+    if !manifest.files.iter().any(|f| f.path == DATABASE) {
+        return Err(manifest_error(format!("does not list {DATABASE}")));
     }
     if let Some(file) = manifest.files.iter().find(|f| !valid_backup_path(&f.path)) {
         return Err(manifest_error(format!(
@@ -326,11 +324,12 @@ pub fn verify(dir: &Path) -> Result<Manifest, BackupError> {
 /// The manifest is input: only the files a backup contains may be written,
 /// and only inside the data dir.
 fn valid_backup_path(path: &str) -> bool {
+    if path == DATABASE || path == HYDRA_DATABASE {
+        return true;
+    }
     match path.split_once('/') {
-        None => path == GATEHOUSE_DB,
-        Some(("hydra", "hydra.sqlite")) => true,
-        Some((SECRETS_DIR, name)) => valid_secret_name(name),
-        Some(_) => false,
+        Some((SECRETS, name)) => valid_secret_name(name),
+        _ => false,
     }
 }
 
@@ -345,17 +344,18 @@ pub fn restore(config: &Config, source: &Path, force: bool) -> Result<Manifest, 
     create_private_dir(data_dir).map_err(io_error(data_dir))?;
     // Held until the files are in place: a `serve` starting meanwhile refuses.
     let _lock = lock::acquire(data_dir)?;
+    let lock_file = DataDir::new(data_dir).lock_file();
     let has_content = fs::read_dir(data_dir)
         .map_err(io_error(data_dir))?
         .filter_map(Result::ok)
-        .any(|entry| entry.file_name() != lock::LOCK_FILE);
+        .any(|entry| entry.path() != lock_file);
     if has_content && !force {
         return Err(BackupError::DataDirNotEmpty(data_dir.to_path_buf()));
     }
     let owner = restored_owner(data_dir)?;
     if force {
         // Old secrets must not outlive the databases they belong to.
-        let secrets = data_dir.join(SECRETS_DIR);
+        let secrets = data_dir.join(SECRETS);
         if secrets.is_dir() {
             fs::remove_dir_all(&secrets).map_err(io_error(&secrets))?;
         }
@@ -376,8 +376,7 @@ pub fn restore(config: &Config, source: &Path, force: bool) -> Result<Manifest, 
 /// belong to that user too, or the service cannot open them.
 fn restored_owner(data_dir: &Path) -> Result<Option<(u32, u32)>, BackupError> {
     let metadata = fs::metadata(data_dir).map_err(io_error(data_dir))?;
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = rustix::process::geteuid().is_root();
     Ok((root && metadata.uid() != 0).then(|| (metadata.uid(), metadata.gid())))
 }
 
@@ -487,9 +486,9 @@ mod tests {
     #[test]
     fn backup_verify_restore_round_trip_without_hydra() {
         let data = tempfile::tempdir().unwrap();
-        let store = store::Store::open(&data.path().join(GATEHOUSE_DB)).unwrap();
+        let store = store::Store::open(&data.path().join(DATABASE)).unwrap();
         drop(store);
-        create_private_dir(&data.path().join(SECRETS_DIR)).unwrap();
+        create_private_dir(&data.path().join(SECRETS)).unwrap();
         crate::infra::secrets::load_or_create(&data.path().join("secrets/otp.secret")).unwrap();
         let out = tempfile::tempdir().unwrap();
         let target = out.path().join("b");

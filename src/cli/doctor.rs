@@ -14,6 +14,7 @@ use crate::config::{Config, DirectoryKind, HydraMode, SmsSenderKind};
 use crate::directory::Directory;
 use crate::hydra::config_file::HydraPaths;
 use crate::hydra::HydraClient;
+use crate::infra::data_dir::DataDir;
 use crate::infra::lock;
 use crate::store;
 
@@ -91,7 +92,7 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     emit(legacy_verifier(config).await);
     emit(database_integrity(
         "gatehouse database",
-        &config.data_dir.join("gatehouse.sqlite"),
+        &DataDir::new(&config.data_dir).database(),
     ));
     if supervised {
         emit(database_integrity(
@@ -146,13 +147,14 @@ fn data_dir_permissions(data_dir: &Path) -> Vec<Finding> {
         }
     };
     let paths = HydraPaths::new(data_dir);
+    let files = DataDir::new(data_dir);
     let mut checked: Vec<(PathBuf, u32)> = vec![
         (data_dir.to_path_buf(), 0o700),
-        (data_dir.join("secrets"), 0o700),
+        (files.secrets(), 0o700),
         (paths.dir.clone(), 0o700),
         (paths.config_file.clone(), 0o600),
     ];
-    if let Ok(entries) = std::fs::read_dir(data_dir.join("secrets")) {
+    if let Ok(entries) = std::fs::read_dir(files.secrets()) {
         let mut secrets: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
         secrets.sort();
         checked.extend(secrets.into_iter().map(|p| (p, 0o600)));
@@ -160,7 +162,7 @@ fn data_dir_permissions(data_dir: &Path) -> Vec<Finding> {
     // Databases: only their owner matters (the dir is private), but a
     // `-wal`/`-shm` left by root locks the service out of its own data.
     let mut owned_only = Vec::new();
-    for db in [data_dir.join("gatehouse.sqlite"), paths.database.clone()] {
+    for db in [files.database(), paths.database.clone()] {
         for suffix in ["", "-wal", "-shm"] {
             let mut path = db.as_os_str().to_owned();
             path.push(suffix);

@@ -10,6 +10,7 @@ use crate::config::{Config, DirectoryKind};
 use crate::domain::phone::parse_region;
 use crate::domain::PhoneNumber;
 use crate::infra::clock::Clock;
+use crate::infra::data_dir::DataDir;
 use crate::store::users::{self, Profile, Upserted, User};
 use crate::store::{Store, StoreError};
 
@@ -158,7 +159,7 @@ fn open_store(config: &Config) -> Result<Store, UsersError> {
         path: config.data_dir.clone(),
         problem: e.to_string(),
     })?;
-    Ok(Store::open(&config.data_dir.join("gatehouse.sqlite"))?)
+    Ok(Store::open(&DataDir::new(&config.data_dir).database())?)
 }
 
 fn parse_phone(

@@ -11,7 +11,7 @@ use url::Url;
 
 use super::{DirectoryError, Key};
 use crate::config::HttpDirectoryConfig;
-use crate::infra::http::{self, AnswerError};
+use crate::infra::http::{self, AnswerError, Peer};
 
 /// A user record is small; refuse to buffer a runaway answer.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -40,13 +40,9 @@ impl HttpDirectory {
             }
             _ => None,
         };
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            // A redirect would carry the auth header somewhere unplanned.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| DirectoryError::Unavailable(format!("HTTP client: {e}")))?;
+        let client = http::client(Peer::Service {
+            timeout: Some(config.timeout),
+        });
         Ok(HttpDirectory {
             client,
             base_url,

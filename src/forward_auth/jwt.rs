@@ -11,6 +11,8 @@ use serde_json::{Map, Value};
 use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
+use crate::infra::http::{self, Peer};
+
 use super::{Denied, Principal};
 
 /// An unknown `kid` refetches the JWKS (key rotation), but at most this often,
@@ -44,11 +46,9 @@ impl JwtVerifier {
     /// `hydra_public` is where Hydra's public API listens; `issuer` is the
     /// public origin that signs as.
     pub fn new(hydra_public: &Url, issuer: &str, audience: Option<String>) -> JwtVerifier {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .expect("reqwest client with static settings");
+        let http = http::client(Peer::Hydra {
+            timeout: Duration::from_secs(5),
+        });
         JwtVerifier {
             http,
             jwks_url: format!(

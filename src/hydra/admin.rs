@@ -13,6 +13,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
+use crate::infra::http::{self, Peer};
+
 use super::types::{
     AcceptConsent, AcceptLogin, ConsentRequest, Introspection, LoginRequest, LogoutRequest,
     NewClient, OAuth2Client, Redirect, Reject,
@@ -68,13 +70,9 @@ pub struct HydraClient {
 
 impl HydraClient {
     pub fn new(admin_url: Url) -> HydraClient {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(15))
-            .build()
-            .expect("reqwest client with static settings");
+        let http = http::client(Peer::Hydra {
+            timeout: Duration::from_secs(15),
+        });
         HydraClient { http, admin_url }
     }
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use crate::config::Config;
+use crate::infra::data_dir::DataDir;
 
 /// Where the supervised Hydra keeps its files inside gatehouse's data dir.
 #[derive(Debug, Clone)]
@@ -18,14 +19,13 @@ pub struct HydraPaths {
 
 impl HydraPaths {
     pub fn new(data_dir: &Path) -> HydraPaths {
-        let dir = data_dir.join("hydra");
-        let secrets = data_dir.join("secrets");
+        let data_dir = DataDir::new(data_dir);
         HydraPaths {
-            config_file: dir.join("hydra.yaml"),
-            database: dir.join("hydra.sqlite"),
-            system_secret: secrets.join("hydra-system.secret"),
-            cookie_secret: secrets.join("hydra-cookie.secret"),
-            dir,
+            config_file: data_dir.hydra_config(),
+            database: data_dir.hydra_database(),
+            system_secret: data_dir.hydra_system_secret(),
+            cookie_secret: data_dir.hydra_cookie_secret(),
+            dir: data_dir.hydra(),
         }
     }
 }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rustix::process::{self, Signal};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
@@ -88,20 +89,18 @@ impl Launch {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        // SAFETY: only async-signal-safe libc calls between fork and exec.
+        // Own process group: a Ctrl-C in the terminal reaches gatehouse
+        // only, which then stops Hydra in order.
+        command.process_group(0);
+        // SAFETY: pre_exec is unsafe because the closure runs between fork and
+        // exec; it makes only two system calls (prctl, getppid), which are
+        // async-signal-safe, and allocates nothing.
         unsafe {
             command.pre_exec(|| {
-                // Own process group: a Ctrl-C in the terminal reaches gatehouse
-                // only, which then stops Hydra in order.
-                if libc::setpgid(0, 0) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
                 // Die with the parent, even if it is SIGKILLed.
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
+                process::set_parent_process_death_signal(Some(Signal::KILL))?;
                 // The parent may have died before prctl took effect.
-                if libc::getppid() == 1 {
+                if process::getppid().is_none_or(|parent| parent.is_init()) {
                     return Err(io::Error::other("parent exited"));
                 }
                 Ok(())
@@ -374,9 +373,8 @@ async fn supervise(
 
 async fn terminate(child: &mut Child) {
     if let Some(pid) = child.id() {
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(pid as libc::pid_t, libc::SIGTERM);
+        if let Some(pid) = i32::try_from(pid).ok().and_then(process::Pid::from_raw) {
+            let _ = process::kill_process(pid, Signal::TERM);
         }
         match tokio::time::timeout(STOP_GRACE, child.wait()).await {
             Ok(status) => {

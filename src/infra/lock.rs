@@ -1,18 +1,18 @@
 //! One gatehouse per data dir: `serve` (and `restore`) hold an exclusive
-//! flock(2) on `data_dir/gatehouse.lock` for as long as they run.
+//! flock(2) (std's `File::try_lock`) on `data_dir/gatehouse.lock` for as
+//! long as they run.
 //!
 //! The kernel drops the lock when the process dies, however it dies, so a
 //! stale lock file never blocks a restart. The holder's pid is written into
 //! the file for messages only; the lock itself is the truth.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub const LOCK_FILE: &str = "gatehouse.lock";
+use super::data_dir::DataDir;
 
 /// `doctor` and `restore` probe the lock briefly; a `serve` starting at that
 /// very moment retries for this long before calling the dir busy.
@@ -38,7 +38,7 @@ pub struct DataDirLock {
 
 /// Takes the exclusive lock on `data_dir` (which must exist), or says who holds it.
 pub fn acquire(data_dir: &Path) -> Result<DataDirLock, LockError> {
-    let path = data_dir.join(LOCK_FILE);
+    let path = DataDir::new(data_dir).lock_file();
     let io_error = |source| LockError::Io {
         path: path.clone(),
         source,
@@ -54,7 +54,7 @@ pub fn acquire(data_dir: &Path) -> Result<DataDirLock, LockError> {
         .map_err(io_error)?;
     let deadline = std::time::Instant::now() + ACQUIRE_PATIENCE;
     loop {
-        match flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
+        match held(file.try_lock()) {
             Ok(true) => break,
             Ok(false) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(50))
@@ -77,31 +77,27 @@ pub fn acquire(data_dir: &Path) -> Result<DataDirLock, LockError> {
 /// Whether a gatehouse holds the lock on `data_dir`: `Some(pid)` (pid when
 /// known, else 0) or None. Never creates anything.
 pub fn holder(data_dir: &Path) -> Result<Option<u32>, LockError> {
-    let path = data_dir.join(LOCK_FILE);
+    let path = DataDir::new(data_dir).lock_file();
     let mut file = match File::open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(LockError::Io { path, source }),
     };
     // A shared lock succeeds exactly when nobody holds the exclusive one.
-    match flock(&file, libc::LOCK_SH | libc::LOCK_NB) {
+    match held(file.try_lock_shared()) {
         Ok(true) => Ok(None),
         Ok(false) => Ok(Some(read_pid(&mut file).unwrap_or(0))),
         Err(source) => Err(LockError::Io { path, source }),
     }
 }
 
-/// flock(2): Ok(false) when another open file holds a conflicting lock.
-fn flock(file: &File, operation: libc::c_int) -> io::Result<bool> {
-    // SAFETY: flock on a file descriptor we own for the duration of the call.
-    if unsafe { libc::flock(file.as_raw_fd(), operation) } == 0 {
-        return Ok(true);
-    }
-    let error = io::Error::last_os_error();
-    if error.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Ok(false)
-    } else {
-        Err(error)
+/// A try-lock's answer: Ok(false) when another open file holds a
+/// conflicting lock.
+fn held(attempt: Result<(), TryLockError>) -> io::Result<bool> {
+    match attempt {
+        Ok(()) => Ok(true),
+        Err(TryLockError::WouldBlock) => Ok(false),
+        Err(TryLockError::Error(error)) => Err(error),
     }
 }
 

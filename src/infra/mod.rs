@@ -2,6 +2,7 @@
 //! TLS, systemd notifications, logging, metrics and outbound HTTP.
 
 pub mod clock;
+pub mod data_dir;
 pub mod http;
 pub mod lock;
 pub mod metrics;

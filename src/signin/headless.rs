@@ -39,6 +39,7 @@ use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::{parse_region, PhoneNumberError};
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::hydra::{HydraClient, HydraError};
+use crate::infra::http::{self, Peer};
 use crate::signin::accept::{self, SignInError};
 use crate::signin::legacy_session::{LegacyToken, LegacyVerifier, VerifyError};
 use crate::signin::otp::{OtpError, OtpService};
@@ -170,13 +171,9 @@ impl HeadlessService {
         hydra: HydraClient,
         otp: OtpService,
     ) -> HeadlessService {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(15))
-            .build()
-            .expect("reqwest client with static settings");
+        let http = http::client(Peer::Hydra {
+            timeout: Duration::from_secs(15),
+        });
         HeadlessService {
             hydra_public: config.hydra_public_url(),
             legacy: LegacyVerifier::from_config(&config.headless.token_exchange),

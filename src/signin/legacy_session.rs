@@ -16,7 +16,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::config::{Secret, TokenExchangeConfig};
-use crate::infra::http::{self, AnswerError};
+use crate::infra::http::{self, AnswerError, Peer};
 use crate::sms::error_chain;
 
 /// A verifier's answer is a short JSON object; more is not read.
@@ -76,10 +76,7 @@ impl LegacyVerifier {
     /// The verifier, when `[headless.token_exchange] url` is set.
     pub fn from_config(config: &TokenExchangeConfig) -> Option<LegacyVerifier> {
         let url = config.url.clone()?;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("reqwest client with static settings");
+        let http = http::client(Peer::Service { timeout: None });
         Some(LegacyVerifier {
             http,
             url,

@@ -13,6 +13,7 @@ use url::Url;
 
 use super::{SmsError, SmsMessage};
 use crate::config::{Secret, WebhookConfig};
+use crate::infra::http::{self, Peer};
 
 pub const SIGNATURE_HEADER: &str = "X-Gatehouse-Signature";
 
@@ -40,10 +41,7 @@ enum Attempt {
 
 impl WebhookSender {
     pub fn new(config: &WebhookConfig) -> WebhookSender {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("reqwest client with static settings");
+        let http = http::client(Peer::Service { timeout: None });
         WebhookSender {
             http,
             url: config

@@ -192,8 +192,7 @@ pub fn open_read_only(path: &Path) -> Result<Connection, rusqlite::Error> {
 /// database. Hands them to the database file's owner. Best effort.
 pub fn give_sidecars_to_owner(path: &Path) {
     use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         return;
     }
     let Ok(db) = std::fs::metadata(path) else {

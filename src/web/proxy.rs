@@ -12,6 +12,7 @@ use axum::Json;
 use serde_json::json;
 use url::Url;
 
+use crate::infra::http::{self, Peer};
 use crate::web::AppState;
 
 /// Headers that describe one connection and must not be forwarded.
@@ -41,13 +42,9 @@ pub struct HydraProxy {
 impl HydraProxy {
     /// `upstream` is Hydra's public URL; `public_url` is what clients see.
     pub fn new(upstream: &Url, public_url: &Url) -> HydraProxy {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("reqwest client with static settings");
+        let http = http::client(Peer::Hydra {
+            timeout: Duration::from_secs(30),
+        });
         let host = match public_url.port() {
             Some(port) => format!("{}:{port}", public_url.host_str().unwrap_or_default()),
             None => public_url.host_str().unwrap_or_default().to_string(),
