@@ -285,7 +285,7 @@ impl Report {
             "gen CPU"
         ));
         for s in &self.scenarios {
-            let p = s.latency_ms;
+            let [p50, p90, p99] = ms(s.latency_ms);
             let (g, h) = (s.gatehouse_process, s.hydra_process);
             out.line(format!(
                 "{:<11} {:>8.1} {:>7} {:>6} {:>8} {:>8} {:>8} | {:>9} {:>6} {:>7} | {:>9} {:>6} | {:>7}",
@@ -293,9 +293,9 @@ impl Report {
                 s.flows_per_s,
                 s.flows,
                 s.errors,
-                opt(p.map(|p| p.p50), 2),
-                opt(p.map(|p| p.p90), 2),
-                opt(p.map(|p| p.p99), 2),
+                p50,
+                p90,
+                p99,
                 opt(g.map(|g| g.peak_rss_mb), 1),
                 opt(g.map(|g| g.cpu_s), 1),
                 opt(g.map(|g| g.cpu_wait_s), 1),
@@ -329,16 +329,10 @@ impl ScenarioReport {
                 Owner::Hydra => "hydra via proxy",
                 Owner::Library => "library",
             };
-            let (p, o) = (st.latency_ms, st.own_ms);
+            let ([p50, p90, p99], [o50, o90, o99]) = (ms(st.latency_ms), ms(st.own_ms));
             out.line(format!(
-                "  {:<26} {:>8} {:>8} {:>8} | {:>8} {:>8} {:>8}",
+                "  {:<26} {p50:>8} {p90:>8} {p99:>8} | {o50:>8} {o90:>8} {o99:>8}",
                 format!("{} [{owner}]", st.name),
-                opt(p.map(|p| p.p50), 2),
-                opt(p.map(|p| p.p90), 2),
-                opt(p.map(|p| p.p99), 2),
-                opt(o.map(|o| o.p50), 2),
-                opt(o.map(|o| o.p90), 2),
-                opt(o.map(|o| o.p99), 2),
             ));
         }
         for message in &self.error_samples {
@@ -387,6 +381,11 @@ fn not_measured(target: String) -> Target {
         status: "not measured",
         value: "scenario not run".into(),
     }
+}
+
+/// p50, p90 and p99 in milliseconds with two decimals, or `-` each.
+fn ms(p: Option<Percentiles>) -> [String; 3] {
+    [p.map(|p| p.p50), p.map(|p| p.p90), p.map(|p| p.p99)].map(|v| opt(v, 2))
 }
 
 fn opt(value: Option<f64>, decimals: usize) -> String {

@@ -4,12 +4,11 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use gatehouse::sms::error_chain;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::http::{excerpt, param};
+use super::http::{api_call, param};
 use super::Ctx;
 use crate::server::{BROWSER_CLIENT, CLIENT_SECRET, SCOPE};
 
@@ -50,21 +49,10 @@ pub async fn token(ctx: &Ctx, base: &Url, form: &[(&str, &str)]) -> Result<Value
         ("client_id", BROWSER_CLIENT),
         ("client_secret", CLIENT_SECRET),
     ]);
-    let response = ctx
-        .http
-        .post(base.join("/oauth2/token").expect("a path"))
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| format!("token: {}", error_chain(&e)))?;
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    if status != 200 {
-        return Err(format!("token: {status}: {}", excerpt(&body)));
-    }
-    let tokens: Value = serde_json::from_str(&body).map_err(|e| format!("token: {e}"))?;
+    let request = ctx.http.post(base.join("/oauth2/token").expect("a path"));
+    let tokens = api_call(request.form(&form), "token").await?;
     if tokens["access_token"].as_str().is_none() {
-        return Err(format!("token: no access_token in {}", excerpt(&body)));
+        return Err(format!("token: no access_token in {tokens}"));
     }
     Ok(tokens)
 }
