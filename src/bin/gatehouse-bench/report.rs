@@ -142,26 +142,24 @@ impl Report {
             browser_over_bare_hydra: ratio("browser"),
             headless_over_bare_hydra: ratio("headless"),
         };
-        let (browser_rate, headless_rate) = (rate("browser"), rate("headless"));
         let mut targets = Vec::new();
-        for (name, value, own) in [
-            ("browser", ratios.browser_over_bare_hydra, browser_rate),
-            ("headless", ratios.headless_over_bare_hydra, headless_rate),
+        for (name, value) in [
+            ("browser", ratios.browser_over_bare_hydra),
+            ("headless", ratios.headless_over_bare_hydra),
         ] {
-            targets.push(match value {
-                Some(r) => Target {
-                    target: format!("{name} >= 90% of bare-hydra flows/s"),
-                    status: if r >= 0.9 { "met" } else { "missed" },
-                    value: format!(
-                        "{:.1}% ({:.1} vs {:.1} flows/s)",
-                        r * 100.0,
-                        own.unwrap_or(0.0),
-                        bare.unwrap_or(0.0)
-                    ),
-                },
-                None => not_measured(format!("{name} >= 90% of bare-hydra flows/s")),
-            });
+            targets.push(throughput_target(name, value, rate(name), bare));
         }
+        targets.extend(self.own_time_targets());
+        targets.extend(self.memory_targets());
+        targets.push(self.error_target());
+        self.ratios = ratios;
+        self.targets = targets;
+    }
+
+    /// Per gatehouse step of `browser` and `headless`: its own time's p99
+    /// under 5 ms.
+    fn own_time_targets(&self) -> Vec<Target> {
+        let mut targets = Vec::new();
         for scenario in ["browser", "headless"] {
             let Some(s) = self.scenario(scenario) else {
                 continue;
@@ -181,30 +179,41 @@ impl Report {
                 });
             }
         }
+        targets
+    }
+
+    /// gatehouse's peak RSS under load and its RSS idle.
+    fn memory_targets(&self) -> [Target; 2] {
         let peak = self
             .scenarios
             .iter()
             .filter_map(|s| s.gatehouse_process.map(|p| p.peak_rss_mb))
             .reduce(f64::max);
-        targets.push(match peak {
-            Some(mb) => Target {
-                target: "gatehouse peak RSS < 40 MB under load".into(),
-                status: if mb < 40.0 { "met" } else { "missed" },
-                value: format!("{mb:.1} MB"),
+        [
+            match peak {
+                Some(mb) => Target {
+                    target: "gatehouse peak RSS < 40 MB under load".into(),
+                    status: if mb < 40.0 { "met" } else { "missed" },
+                    value: format!("{mb:.1} MB"),
+                },
+                None => not_measured("gatehouse peak RSS < 40 MB under load".into()),
             },
-            None => not_measured("gatehouse peak RSS < 40 MB under load".into()),
-        });
-        targets.push(match self.idle_rss_mb.gatehouse {
-            Some(mb) => Target {
-                target: "gatehouse RSS < 15 MB idle".into(),
-                status: if mb < 15.0 { "met" } else { "missed" },
-                value: format!("{mb:.1} MB"),
+            match self.idle_rss_mb.gatehouse {
+                Some(mb) => Target {
+                    target: "gatehouse RSS < 15 MB idle".into(),
+                    status: if mb < 15.0 { "met" } else { "missed" },
+                    value: format!("{mb:.1} MB"),
+                },
+                None => not_measured("gatehouse RSS < 15 MB idle".into()),
             },
-            None => not_measured("gatehouse RSS < 15 MB idle".into()),
-        });
+        ]
+    }
+
+    /// No errors, measured only by a run at concurrency 16 for 60 s.
+    fn error_target(&self) -> Target {
         let errors: u64 = self.scenarios.iter().map(|s| s.errors).sum();
         let long_enough = self.duration_s >= 60.0 && self.concurrency >= 16;
-        targets.push(Target {
+        Target {
             target: "zero errors at concurrency 16 for 60 s".into(),
             status: match (errors, long_enough) {
                 (0, true) => "met",
@@ -220,31 +229,46 @@ impl Report {
                 self.duration_s,
                 self.concurrency
             ),
-        });
-        self.ratios = ratios;
-        self.targets = targets;
+        }
     }
 
     /// The human-readable report.
     pub fn table(&self) -> String {
-        let mut out = String::new();
-        let mut line = |text: String| {
-            out.push_str(&text);
-            out.push('\n');
-        };
+        let mut out = Lines::default();
         let m = &self.machine;
-        line(format!(
+        out.line(format!(
             "machine: {} CPUs ({}), {} GiB RAM; {} s per scenario, concurrency {}",
             m.cpus, m.cpu_model, m.memory_gib, self.duration_s, self.concurrency
         ));
-        line(format!(
+        out.line(format!(
             "idle before load: gatehouse RSS {} MB (anonymous {} MB), Hydra RSS {} MB",
             opt(self.idle_rss_mb.gatehouse, 1),
             opt(self.idle_rss_mb.gatehouse_anon, 1),
             opt(self.idle_rss_mb.hydra, 1)
         ));
-        line(String::new());
-        line(format!(
+        out.line(String::new());
+        self.scenario_table(&mut out);
+        for s in &self.scenarios {
+            out.line(String::new());
+            s.step_table(&mut out);
+        }
+        out.line(String::new());
+        out.line(format!(
+            "browser / bare-hydra = {}   headless / bare-hydra = {}",
+            opt(self.ratios.browser_over_bare_hydra, 3),
+            opt(self.ratios.headless_over_bare_hydra, 3)
+        ));
+        out.line(String::new());
+        out.line("targets (issue 7):".into());
+        for t in &self.targets {
+            out.line(format!("  {:<12} {}: {}", t.status, t.target, t.value));
+        }
+        out.0
+    }
+
+    /// One row per scenario: rate, latency, and what the processes used.
+    fn scenario_table(&self, out: &mut Lines) {
+        out.line(format!(
             "{:<11} {:>8} {:>7} {:>6} {:>8} {:>8} {:>8} | {:>9} {:>6} {:>7} | {:>9} {:>6} | {:>7}",
             "scenario",
             "flows/s",
@@ -261,17 +285,17 @@ impl Report {
             "gen CPU"
         ));
         for s in &self.scenarios {
-            let p = s.latency_ms;
+            let [p50, p90, p99] = ms(s.latency_ms);
             let (g, h) = (s.gatehouse_process, s.hydra_process);
-            line(format!(
+            out.line(format!(
                 "{:<11} {:>8.1} {:>7} {:>6} {:>8} {:>8} {:>8} | {:>9} {:>6} {:>7} | {:>9} {:>6} | {:>7}",
                 s.name,
                 s.flows_per_s,
                 s.flows,
                 s.errors,
-                opt(p.map(|p| p.p50), 2),
-                opt(p.map(|p| p.p90), 2),
-                opt(p.map(|p| p.p99), 2),
+                p50,
+                p90,
+                p99,
                 opt(g.map(|g| g.peak_rss_mb), 1),
                 opt(g.map(|g| g.cpu_s), 1),
                 opt(g.map(|g| g.cpu_wait_s), 1),
@@ -280,54 +304,74 @@ impl Report {
                 opt(s.load_generator_cpu_s, 1),
             ));
         }
-        line("(gh = gatehouse, hy = Hydra, gen = this load generator; RSS: peak during the scenario; CPU: seconds".into());
-        line(" used during it; wait: seconds gatehouse's threads were ready but waited for a CPU; otp runs in".into());
-        line(" the benchmark's own process)".into());
-        for s in &self.scenarios {
-            line(String::new());
-            line(format!(
-                "{}: steps (own = gatehouse's own time, without waiting on Hydra or the SMS gateway)",
-                s.name
-            ));
-            line(format!(
-                "  {:<26} {:>8} {:>8} {:>8} | {:>8} {:>8} {:>8}",
-                "step", "p50 ms", "p90 ms", "p99 ms", "own p50", "own p90", "own p99"
-            ));
-            for st in &s.steps {
-                let owner = match st.owner {
-                    Owner::Gatehouse => "gatehouse",
-                    Owner::Hydra if s.name == "bare-hydra" => "hydra",
-                    Owner::Hydra => "hydra via proxy",
-                    Owner::Library => "library",
-                };
-                let (p, o) = (st.latency_ms, st.own_ms);
-                line(format!(
-                    "  {:<26} {:>8} {:>8} {:>8} | {:>8} {:>8} {:>8}",
-                    format!("{} [{owner}]", st.name),
-                    opt(p.map(|p| p.p50), 2),
-                    opt(p.map(|p| p.p90), 2),
-                    opt(p.map(|p| p.p99), 2),
-                    opt(o.map(|o| o.p50), 2),
-                    opt(o.map(|o| o.p90), 2),
-                    opt(o.map(|o| o.p99), 2),
-                ));
-            }
-            for message in &s.error_samples {
-                line(format!("  error: {message}"));
-            }
-        }
-        line(String::new());
-        line(format!(
-            "browser / bare-hydra = {}   headless / bare-hydra = {}",
-            opt(self.ratios.browser_over_bare_hydra, 3),
-            opt(self.ratios.headless_over_bare_hydra, 3)
+        out.line("(gh = gatehouse, hy = Hydra, gen = this load generator; RSS: peak during the scenario; CPU: seconds".into());
+        out.line(" used during it; wait: seconds gatehouse's threads were ready but waited for a CPU; otp runs in".into());
+        out.line(" the benchmark's own process)".into());
+    }
+}
+
+impl ScenarioReport {
+    /// The scenario's steps: latency as the client saw it and gatehouse's
+    /// own time; then the first errors.
+    fn step_table(&self, out: &mut Lines) {
+        out.line(format!(
+            "{}: steps (own = gatehouse's own time, without waiting on Hydra or the SMS gateway)",
+            self.name
         ));
-        line(String::new());
-        line("targets (issue 7):".into());
-        for t in &self.targets {
-            line(format!("  {:<12} {}: {}", t.status, t.target, t.value));
+        out.line(format!(
+            "  {:<26} {:>8} {:>8} {:>8} | {:>8} {:>8} {:>8}",
+            "step", "p50 ms", "p90 ms", "p99 ms", "own p50", "own p90", "own p99"
+        ));
+        for st in &self.steps {
+            let owner = match st.owner {
+                Owner::Gatehouse => "gatehouse",
+                Owner::Hydra if self.name == "bare-hydra" => "hydra",
+                Owner::Hydra => "hydra via proxy",
+                Owner::Library => "library",
+            };
+            let ([p50, p90, p99], [o50, o90, o99]) = (ms(st.latency_ms), ms(st.own_ms));
+            out.line(format!(
+                "  {:<26} {p50:>8} {p90:>8} {p99:>8} | {o50:>8} {o90:>8} {o99:>8}",
+                format!("{} [{owner}]", st.name),
+            ));
         }
-        out
+        for message in &self.error_samples {
+            out.line(format!("  error: {message}"));
+        }
+    }
+}
+
+/// The table's text, a line at a time.
+#[derive(Default)]
+struct Lines(String);
+
+impl Lines {
+    fn line(&mut self, text: String) {
+        self.0.push_str(&text);
+        self.0.push('\n');
+    }
+}
+
+/// `{name} >= 90% of bare-hydra flows/s`, from the ratio of the two rates.
+fn throughput_target(
+    name: &str,
+    ratio: Option<f64>,
+    own: Option<f64>,
+    bare: Option<f64>,
+) -> Target {
+    let target = format!("{name} >= 90% of bare-hydra flows/s");
+    match ratio {
+        Some(r) => Target {
+            target,
+            status: if r >= 0.9 { "met" } else { "missed" },
+            value: format!(
+                "{:.1}% ({:.1} vs {:.1} flows/s)",
+                r * 100.0,
+                own.unwrap_or(0.0),
+                bare.unwrap_or(0.0)
+            ),
+        },
+        None => not_measured(target),
     }
 }
 
@@ -337,6 +381,11 @@ fn not_measured(target: String) -> Target {
         status: "not measured",
         value: "scenario not run".into(),
     }
+}
+
+/// p50, p90 and p99 in milliseconds with two decimals, or `-` each.
+fn ms(p: Option<Percentiles>) -> [String; 3] {
+    [p.map(|p| p.p50), p.map(|p| p.p90), p.map(|p| p.p99)].map(|v| opt(v, 2))
 }
 
 fn opt(value: Option<f64>, decimals: usize) -> String {

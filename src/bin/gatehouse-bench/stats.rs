@@ -87,6 +87,15 @@ impl Outcome {
         }
     }
 
+    /// A scenario that could not start: one error, no flows.
+    pub fn setup_failed(message: String) -> Outcome {
+        Outcome {
+            errors: 1,
+            first_errors: vec![message],
+            ..Outcome::default()
+        }
+    }
+
     pub fn flows_per_s(&self) -> f64 {
         self.flows as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }

@@ -1,0 +1,83 @@
+//! The `otp` scenario: gatehouse's OTP service on a store of its own, in
+//! this process, with codes handed over in memory; a code issued and
+//! verified per flow. No HTTP and no Hydra: the store's limit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use gatehouse::domain::{OtpCode, PhoneNumber};
+use gatehouse::signin::otp::OtpService;
+use gatehouse::sms::MemoryOutbox;
+
+use super::{step, FlowResult, Identities, Owner, StepInfo, Steps};
+use crate::server::Server;
+use crate::stats::{self, Outcome};
+
+pub const STEPS: &[StepInfo] = &[
+    step("issue", Owner::Library, None),
+    step("verify", Owner::Library, None),
+];
+
+/// What the flow drives: the OTP service on a store of its own.
+struct OtpBench {
+    service: OtpService,
+    outbox: MemoryOutbox,
+    ids: Identities,
+}
+
+/// Opens the scenario's store in the benchmark's temp dir and runs the
+/// scenario on `concurrency` workers for `duration`.
+pub async fn run(server: &Server, concurrency: usize, duration: Duration) -> Result<Outcome> {
+    let path = server.scratch("otp-bench.sqlite");
+    let store = tokio::task::spawn_blocking(move || gatehouse::store::Store::open(&path))
+        .await?
+        .context("open the otp scenario's store")?;
+    let outbox = MemoryOutbox::default();
+    let service = OtpService::new(
+        store.clone(),
+        gatehouse::directory::Directory::embedded(store),
+        gatehouse::sms::SmsSender::Memory(outbox.clone()),
+        &gatehouse::config::Config::default(),
+        gatehouse::store::random_hex(32).as_bytes(),
+        gatehouse::infra::clock::Clock::system(),
+    );
+    let bench = Arc::new(OtpBench {
+        service,
+        outbox,
+        ids: Identities::new(),
+    });
+    Ok(stats::run(concurrency, duration, STEPS, move |_| flow(bench.clone())).await)
+}
+
+/// `otp`: a code issued and verified, in process, against the store alone.
+async fn flow(bench: Arc<OtpBench>) -> FlowResult {
+    let (phone, ip) = bench.ids.next();
+    let phone = PhoneNumber::parse(&phone, None).map_err(|e| format!("{phone}: {e}"))?;
+    let ip = ip.parse().map_err(|e| format!("{ip}: {e}"))?;
+    let mut steps = Steps::with_capacity(2);
+    timed!(
+        steps,
+        "issue",
+        bench
+            .service
+            .issue(&phone, Some(ip))
+            .await
+            .map_err(|e| format!("issue: {e}"))?
+    );
+    let code = bench
+        .outbox
+        .take(phone.as_str())
+        .ok_or("issue: no code sent")?;
+    let code = OtpCode::parse(&code, bench.service.code_length()).map_err(|e| e.to_string())?;
+    timed!(
+        steps,
+        "verify",
+        bench
+            .service
+            .verify(&phone, &code)
+            .await
+            .map_err(|e| format!("verify: {e}"))?
+    );
+    Ok(steps)
+}
