@@ -20,6 +20,7 @@ use crate::hydra::supervisor::{HydraStatus, SupervisorError};
 use crate::hydra::{HydraClient, HydraSupervisor};
 use crate::infra::lock::{DataDirLock, LockError};
 use crate::infra::{lock, metrics, secrets, tls};
+use crate::signin::browser::BrowserSignIn;
 use crate::signin::otp::OtpService;
 use crate::signin::{challenges, headless};
 use crate::sms::SmsSender;
@@ -198,6 +199,14 @@ impl Application {
             hydra.clone(),
             otp.clone(),
         );
+        let browser = BrowserSignIn::new(
+            hydra.clone(),
+            directory.clone(),
+            otp.clone(),
+            challenges.clone(),
+            metrics.clone(),
+            config.login.clone(),
+        );
         let state = AppState {
             config,
             store,
@@ -210,6 +219,7 @@ impl Application {
             forward_auth,
             metrics,
             headless,
+            browser,
         };
         Ok(Application {
             listener,

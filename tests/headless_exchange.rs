@@ -15,7 +15,7 @@ use common::oauth::id_token_claims;
 use common::{capture_logs, free_port, ReceivedRequest, TestApp};
 use gatehouse::config::{Config, HeadlessClient, Secret};
 use gatehouse::domain::PhoneNumber;
-use gatehouse::store::random_hex;
+use gatehouse::infra::random::random_hex;
 use gatehouse::store::users::{self, Profile, User};
 use gatehouse::store::Store;
 use reqwest::StatusCode;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod config_file;
+pub mod public;
 pub mod supervisor;
 pub mod types;
 

@@ -7,6 +7,7 @@ pub mod http;
 pub mod lock;
 pub mod metrics;
 pub mod notify;
+pub mod random;
 pub mod secrets;
 pub mod telemetry;
 pub mod tls;

@@ -1,21 +1,14 @@
 //! The accept calls both sign-in flows (browser pages and headless API)
 //! make at Hydra: one code path for subjects, remembering and claims.
 
-use crate::config::Config;
-use crate::directory::{Directory, DirectoryError, DirectoryUser};
+use super::claims;
+use super::error::SignInError;
+use crate::config::{Config, LoginConfig};
+use crate::directory::{Directory, DirectoryUser};
 use crate::hydra::{
     AcceptConsent, AcceptLogin, ConsentRequest, ConsentSession, HydraClient, HydraError, Redirect,
     Reject,
 };
-use crate::signin::claims;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SignInError {
-    #[error(transparent)]
-    Hydra(#[from] HydraError),
-    #[error(transparent)]
-    Directory(#[from] DirectoryError),
-}
 
 /// How a code sign-in proved the user (RFC 8176 `amr`).
 pub const AMR_SMS: &str = "sms";
@@ -24,7 +17,7 @@ pub const AMR_SMS: &str = "sms";
 /// code: [`AMR_SMS`]).
 pub async fn accept_login(
     hydra: &HydraClient,
-    config: &Config,
+    login: &LoginConfig,
     challenge: &str,
     user: &DirectoryUser,
     remember: bool,
@@ -34,7 +27,7 @@ pub async fn accept_login(
         subject: user.id.clone(),
         remember,
         remember_for: if remember {
-            config.login.remember_for.as_secs()
+            login.remember_for.as_secs()
         } else {
             0
         },

@@ -3,8 +3,10 @@
 //! Hydra, the claims that go into tokens and the legacy-session exchange.
 
 pub mod accept;
+pub mod browser;
 pub mod challenges;
 pub mod claims;
+pub mod error;
 pub mod headless;
 pub mod legacy_session;
 pub mod otp;

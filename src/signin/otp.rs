@@ -19,10 +19,11 @@ use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
+use crate::infra::random::random_hex;
 use crate::sms::{self, SmsError, SmsMessage, SmsSender};
 use crate::store::otp::{self as otp_store, Exceeded, NewChallenge, WindowLimit};
 use crate::store::users;
-use crate::store::{random_hex, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Which abuse limit stopped a code from being sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,6 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rand::{RngCore, TryRngCore};
 use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
@@ -227,13 +226,6 @@ pub fn applied_schema_version(conn: &Connection) -> Result<Option<i64>, StoreErr
         [],
         |row| row.get(0),
     )?)
-}
-
-/// `bytes` random bytes from the OS CSPRNG, as lowercase hex.
-pub fn random_hex(bytes: usize) -> String {
-    let mut buffer = vec![0u8; bytes];
-    rand::rngs::OsRng.unwrap_err().fill_bytes(&mut buffer);
-    hex::encode(buffer)
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
 
 /// A new opaque user id: 128 random bits.
 fn new_user_id() -> String {
-    super::random_hex(16)
+    crate::infra::random::random_hex(16)
 }
 
 pub fn find_by_phone(conn: &Connection, phone: &PhoneNumber) -> Result<Option<User>, StoreError> {

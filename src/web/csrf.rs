@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::store::random_hex;
+use crate::infra::random::random_hex;
 
 pub const COOKIE: &str = "gatehouse_csrf";
 /// The form field holding the token.

@@ -9,7 +9,10 @@ use serde::Deserialize;
 
 use super::strings;
 use super::views::{message_page, no_store, page};
+use crate::directory::DirectoryError;
 use crate::hydra::HydraError;
+use crate::signin::error::SignInError;
+use crate::store::StoreError;
 
 /// A browser flow that cannot go on. Each becomes a page with a status.
 #[derive(Debug, thiserror::Error)]
@@ -28,11 +31,11 @@ pub enum PageError {
     #[error("malformed form or query")]
     BadForm,
     #[error("Hydra unavailable: {0}")]
-    HydraDown(String),
+    HydraDown(#[source] HydraError),
     #[error("user directory unavailable: {0}")]
-    DirectoryDown(String),
+    DirectoryDown(#[source] DirectoryError),
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] SignInError),
 }
 
 impl From<HydraError> for PageError {
@@ -50,32 +53,36 @@ impl From<HydraError> for PageError {
             HydraError::Status { status, .. } if status == StatusCode::UNAUTHORIZED => {
                 PageError::UnknownChallenge
             }
-            other => PageError::HydraDown(other.to_string()),
+            other => PageError::HydraDown(other),
         }
     }
 }
 
-impl From<crate::store::StoreError> for PageError {
-    fn from(error: crate::store::StoreError) -> Self {
-        PageError::Internal(error.to_string())
-    }
-}
-
-impl From<crate::signin::accept::SignInError> for PageError {
-    fn from(error: crate::signin::accept::SignInError) -> Self {
+/// The one place a sign-in error that ends a browser flow becomes a page.
+/// (What the person can correct, such as a wrong code, is re-rendered in
+/// the form instead: `login.rs`.)
+impl From<SignInError> for PageError {
+    fn from(error: SignInError) -> Self {
         match error {
-            crate::signin::accept::SignInError::Hydra(e) => e.into(),
-            crate::signin::accept::SignInError::Directory(e) => e.into(),
+            SignInError::HydraAdmin(e) => e.into(),
+            SignInError::Directory(e) => e.into(),
+            other => PageError::Internal(other),
         }
     }
 }
 
-impl From<crate::directory::DirectoryError> for PageError {
-    fn from(error: crate::directory::DirectoryError) -> Self {
+impl From<DirectoryError> for PageError {
+    fn from(error: DirectoryError) -> Self {
         match error {
-            crate::directory::DirectoryError::Store(e) => e.into(),
-            other => PageError::DirectoryDown(other.to_string()),
+            DirectoryError::Store(e) => PageError::Internal(e.into()),
+            other => PageError::DirectoryDown(other),
         }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(error: StoreError) -> Self {
+        PageError::Internal(error.into())
     }
 }
 
@@ -133,16 +140,16 @@ impl IntoResponse for PageError {
             PageError::AlreadyHandled(to) => return Redirect::to(to).into_response(),
             PageError::Csrf => (StatusCode::FORBIDDEN, strings::FORM_EXPIRED),
             PageError::BadForm => (StatusCode::BAD_REQUEST, strings::BAD_FORM),
-            PageError::HydraDown(detail) => {
-                tracing::error!(%detail, "Hydra's admin API failed during a browser flow");
+            PageError::HydraDown(error) => {
+                tracing::error!(%error, "Hydra's admin API failed during a browser flow");
                 (StatusCode::SERVICE_UNAVAILABLE, strings::HYDRA_DOWN)
             }
-            PageError::DirectoryDown(detail) => {
-                tracing::error!(%detail, "the user directory failed during a browser flow");
+            PageError::DirectoryDown(error) => {
+                tracing::error!(%error, "the user directory failed during a browser flow");
                 (StatusCode::SERVICE_UNAVAILABLE, strings::DIRECTORY_DOWN)
             }
-            PageError::Internal(detail) => {
-                tracing::error!(%detail, "internal error during a browser flow");
+            PageError::Internal(error) => {
+                tracing::error!(%error, "internal error during a browser flow");
                 (StatusCode::INTERNAL_SERVER_ERROR, strings::SOMETHING_WRONG)
             }
         };

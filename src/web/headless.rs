@@ -7,15 +7,15 @@ use std::net::SocketAddr;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::api_error::{error_response, with_no_store, ApiError};
 use super::client_ip::client_ip;
-use crate::signin::headless::HeadlessError;
 use crate::signin::legacy_session::LegacyToken;
 use crate::web::AppState;
 
@@ -93,12 +93,7 @@ async fn verify_otp(
             state.metrics.sign_in("headless", "success");
             state.metrics.consent("automatic");
         }
-        Err(
-            HeadlessError::WrongCode { .. }
-            | HeadlessError::CodeDead
-            | HeadlessError::CodeExpired
-            | HeadlessError::AccountDisabled,
-        ) => state.metrics.sign_in("headless", "failure"),
+        Err(error) if error.is_failed_proof() => state.metrics.sign_in("headless", "failure"),
         Err(_) => {}
     }
     Ok(ok(json!(result?)))
@@ -118,9 +113,7 @@ async fn token_exchange(
             state.metrics.sign_in("token_exchange", "success");
             state.metrics.consent("automatic");
         }
-        Err(HeadlessError::InvalidToken | HeadlessError::AccountDisabled) => {
-            state.metrics.sign_in("token_exchange", "failure")
-        }
+        Err(error) if error.is_failed_proof() => state.metrics.sign_in("token_exchange", "failure"),
         Err(_) => {}
     }
     Ok(ok(json!(result?)))
@@ -134,215 +127,6 @@ async fn method_not_allowed() -> Response {
     )
 }
 
-/// Why a headless call failed: a body that could not be read, or the flow.
-#[derive(Debug)]
-pub enum ApiError {
-    Body(JsonRejection),
-    Flow(HeadlessError),
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        ApiError::Body(rejection)
-    }
-}
-
-impl From<HeadlessError> for ApiError {
-    fn from(error: HeadlessError) -> Self {
-        ApiError::Flow(error)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        match self {
-            ApiError::Body(rejection) => body_error(rejection),
-            ApiError::Flow(error) => flow_error(error),
-        }
-    }
-}
-
-fn body_error(rejection: JsonRejection) -> Response {
-    let (status, description) = match &rejection {
-        _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("The request body is larger than {} KiB.", BODY_LIMIT / 1024),
-        ),
-        JsonRejection::MissingJsonContentType(_) => (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Send the body as Content-Type: application/json.".to_string(),
-        ),
-        // serde's message names the missing or mistyped field.
-        JsonRejection::JsonDataError(e) => (StatusCode::BAD_REQUEST, e.body_text()),
-        JsonRejection::JsonSyntaxError(_) => (
-            StatusCode::BAD_REQUEST,
-            "The request body is not valid JSON.".to_string(),
-        ),
-        _ => (
-            StatusCode::BAD_REQUEST,
-            "The request body could not be read.".to_string(),
-        ),
-    };
-    error_response(status, "invalid_request", &description)
-}
-
-/// The one place flow errors become HTTP answers.
-fn flow_error(error: HeadlessError) -> Response {
-    use HeadlessError as E;
-    let bad_gateway = StatusCode::BAD_GATEWAY;
-    match error {
-        E::UnauthorizedClient => error_response(
-            StatusCode::FORBIDDEN,
-            "unauthorized_client",
-            "This client may not use the headless sign-in API.",
-        ),
-        E::InvalidPhone(e) => {
-            error_response(StatusCode::BAD_REQUEST, "invalid_phone", &e.to_string())
-        }
-        E::MalformedCode(e) => {
-            error_response(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string())
-        }
-        E::InvalidScope(scope) => error_response(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            &format!("The scope `{scope}` is not allowed for this client."),
-        ),
-        E::WrongCode { attempts_left } => invalid_otp(
-            attempts_left,
-            "The code is wrong. Check the text message and try again.",
-        ),
-        E::CodeDead => invalid_otp(
-            0,
-            "Too many wrong codes. Start again with request-otp to get a new one.",
-        ),
-        E::CodeExpired => error_response(
-            StatusCode::BAD_REQUEST,
-            "invalid_session",
-            "The code has expired or was already used. Start again with request-otp.",
-        ),
-        E::InvalidSession => error_response(
-            StatusCode::BAD_REQUEST,
-            "invalid_session",
-            "Unknown, used or expired session. Start again with request-otp.",
-        ),
-        E::Throttled { retry_after } => {
-            let seconds = retry_after.as_secs().max(1);
-            let mut response = error_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_requests",
-                &format!("Too many codes were requested. Try again in {seconds} seconds."),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            response
-        }
-        E::Sms(error) => {
-            tracing::warn!(%error, "headless sign-in: code not delivered");
-            error_response(
-                bad_gateway,
-                "sms_failed",
-                "The text message could not be sent. Try again shortly.",
-            )
-        }
-        E::AccountDisabled => error_response(
-            StatusCode::FORBIDDEN,
-            "access_denied",
-            "This account can no longer sign in.",
-        ),
-        E::ExchangeNotEnabled => error_response(
-            StatusCode::NOT_FOUND,
-            "not_enabled",
-            "Token exchange is not enabled on this server.",
-        ),
-        E::ExchangeNotAllowed => error_response(
-            StatusCode::FORBIDDEN,
-            "unauthorized_client",
-            "This client may not exchange legacy tokens.",
-        ),
-        E::InvalidToken => error_response(
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "The legacy token was not accepted. Sign in with request-otp instead.",
-        ),
-        E::VerifierUnavailable(reason) => {
-            tracing::warn!(%reason, "token exchange: the legacy-session verifier failed");
-            error_response(
-                bad_gateway,
-                "verifier_unavailable",
-                "The existing system could not check the token right now. Try again shortly.",
-            )
-        }
-        E::HydraRefused { error, description } => {
-            // Gatehouse built the request from its configuration: the
-            // operator has to fix something, retrying will not help.
-            tracing::error!(%error, %description, "headless sign-in: Hydra refused; check [headless] against the client's registration");
-            error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "The authorization server refused the sign-in; this client is not set up correctly.",
-            )
-        }
-        E::HydraAdmin(error) => {
-            tracing::error!(%error, "headless sign-in: Hydra's admin API failed");
-            temporarily_unavailable()
-        }
-        E::HydraPublic(error) => {
-            tracing::error!(%error, "headless sign-in: Hydra's public API failed");
-            temporarily_unavailable()
-        }
-        E::Directory(error) => {
-            tracing::error!(%error, "headless sign-in: the user directory failed");
-            error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "Accounts cannot be checked right now. Nothing was used up: try again shortly.",
-            )
-        }
-        E::Store(error) => internal(&error.to_string()),
-        E::Internal(error) => internal(&error),
-    }
-}
-
-fn invalid_otp(attempts_left: u32, description: &str) -> Response {
-    let body = json!({
-        "error": "invalid_otp",
-        "error_description": description,
-        "attempts_left": attempts_left,
-    });
-    with_no_store((StatusCode::UNAUTHORIZED, Json(body)).into_response())
-}
-
-fn temporarily_unavailable() -> Response {
-    error_response(
-        StatusCode::BAD_GATEWAY,
-        "temporarily_unavailable",
-        "The authorization server is not available right now. Try again shortly.",
-    )
-}
-
-fn internal(detail: &str) -> Response {
-    tracing::error!(%detail, "headless sign-in: internal error");
-    error_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "server_error",
-        "Something went wrong on the server.",
-    )
-}
-
-fn error_response(status: StatusCode, error: &str, description: &str) -> Response {
-    let body: Value = json!({ "error": error, "error_description": description });
-    with_no_store((status, Json(body)).into_response())
-}
-
 fn ok(body: Value) -> Response {
     with_no_store(Json(body).into_response())
-}
-
-/// Tokens and session ids must not sit in any cache (RFC 6749 5.1).
-fn with_no_store(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
 }

@@ -1,6 +1,6 @@
 //! `GET/POST /login`: phone number -> code by SMS -> accepted login.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
@@ -17,9 +17,9 @@ use super::strings;
 use super::views::{no_store, notices, page};
 use crate::domain::phone::parse_region;
 use crate::domain::{OtpCode, PhoneNumber};
-use crate::hydra::LoginRequest;
-use crate::signin::accept;
-use crate::signin::otp::{Limit, OtpError};
+use crate::signin::browser::{ChallengeError, OpenLogin, Resumed, Started};
+use crate::signin::error::SignInError;
+use crate::signin::otp::Limit;
 use crate::web::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -62,6 +62,29 @@ struct View<'a> {
     status: StatusCode,
 }
 
+impl<'a> View<'a> {
+    /// The page for `login` at `stage`, with nothing to tell yet.
+    fn new(login: &'a OpenLogin, stage: Stage<'a>, state: &AppState, headers: &HeaderMap) -> Self {
+        View {
+            challenge: &login.challenge,
+            client_name: &login.client_name,
+            secret: state.csrf.browser_secret(headers),
+            stage,
+            notice: None,
+            error: None,
+            status: StatusCode::OK,
+        }
+    }
+}
+
+/// A login challenge that could not be taken up, as a page.
+fn challenge_page(state: &AppState, challenge: &str, error: ChallengeError) -> PageError {
+    match error {
+        ChallengeError::Lookup(error) => state.challenge_error(challenge, error),
+        ChallengeError::SignIn(error) => error.into(),
+    }
+}
+
 pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -72,41 +95,18 @@ pub async fn show(
         .login_challenge
         .filter(|c| !c.trim().is_empty())
         .ok_or(PageError::MissingChallenge)?;
-    let request = state
-        .hydra
-        .login_request(&challenge)
-        .await
-        .map_err(|e| state.challenge_error(&challenge, e))?;
-    state.challenges.seen(&challenge, &request.request_url);
-    if request.skip {
-        let redirect = accept::accept_remembered_login(
-            &state.hydra,
-            &state.directory,
-            &challenge,
-            &request.subject,
-        )
-        .await?;
-        state
-            .challenges
-            .remember_answer(&challenge, &redirect.redirect_to);
-        state.metrics.sign_in("browser", "remembered");
-        return Ok(Redirect::to(&redirect.redirect_to).into_response());
-    }
-    let hint = request.oidc_context.login_hint.clone().unwrap_or_default();
-    Ok(render(
-        View {
-            challenge: &challenge,
-            client_name: &client_name(&request),
-            secret: state.csrf.browser_secret(&headers),
-            stage: Stage::Phone {
-                prefill: hint.get(..64).unwrap_or(&hint),
-            },
-            notice: None,
-            error: None,
-            status: StatusCode::OK,
-        },
-        &state,
-    ))
+    let login = match state.browser.start(&challenge).await {
+        Ok(Started::Remembered { redirect_to }) => {
+            return Ok(Redirect::to(&redirect_to).into_response())
+        }
+        Ok(Started::Form(login)) => login,
+        Err(error) => return Err(challenge_page(&state, &challenge, error)),
+    };
+    let hint = &login.login_hint;
+    let stage = Stage::Phone {
+        prefill: hint.get(..64).unwrap_or(hint),
+    };
+    Ok(render(View::new(&login, stage, &state, &headers), &state))
 }
 
 pub async fn submit(
@@ -117,213 +117,178 @@ pub async fn submit(
 ) -> Result<Response, PageError> {
     let Form(form) = form.map_err(|_| PageError::BadForm)?;
     let challenge = checked_challenge(&state, &headers, &form.login_challenge, &form.csrf)?;
-    // Answered already (double click, reload, back button): go where the
-    // first answer went.
-    if let Some(redirect_to) = state.challenges.answer(challenge) {
-        return Ok(Redirect::to(&redirect_to).into_response());
-    }
-    let request = state
-        .hydra
-        .login_request(challenge)
-        .await
-        .map_err(|e| state.challenge_error(challenge, e))?;
-    let now = state.otp.clock().now();
-    let deadline = state.challenges.seen(challenge, &request.request_url);
-    let name = client_name(&request);
-    let view = |stage, notice: Option<String>, error: Option<String>, status| View {
-        challenge,
-        client_name: &name,
-        secret: state.csrf.browser_secret(&headers),
-        stage,
-        notice,
-        error,
-        status,
+    let login = match state.browser.resume(challenge).await {
+        // Answered already (double click, reload, back button): go where
+        // the first answer went.
+        Ok(Resumed::Answered { redirect_to }) => {
+            return Ok(Redirect::to(&redirect_to).into_response())
+        }
+        Ok(Resumed::Open(login)) => login,
+        Err(error) => return Err(challenge_page(&state, challenge, error)),
     };
+    let phone_stage = Stage::Phone {
+        prefill: &form.phone,
+    };
+    let page = Page {
+        state: &state,
+        headers: &headers,
+        login: &login,
+    };
+    match form.action.as_str() {
+        "cancel" => {
+            let redirect_to = state.browser.cancel(&login).await?;
+            return Ok(Redirect::to(&redirect_to).into_response());
+        }
+        "change" => return Ok(page.show(phone_stage, None, None, StatusCode::OK)),
+        "send" | "resend" | "verify" => {}
+        _ => return Err(PageError::BadForm),
+    }
     let region = state
         .config
         .users
         .default_region
         .as_deref()
         .and_then(parse_region);
-
-    if form.action == "cancel" {
-        let redirect = state
-            .hydra
-            .reject_login(
-                challenge,
-                &accept::access_denied("The person cancelled the sign-in."),
-            )
-            .await?;
-        state
-            .challenges
-            .remember_answer(challenge, &redirect.redirect_to);
-        state.metrics.sign_in("browser", "cancelled");
-        return Ok(Redirect::to(&redirect.redirect_to).into_response());
-    }
-    if form.action == "change" {
-        let stage = Stage::Phone {
-            prefill: &form.phone,
-        };
-        return Ok(render(view(stage, None, None, StatusCode::OK), &state));
-    }
-    if !matches!(form.action.as_str(), "send" | "resend" | "verify") {
-        return Err(PageError::BadForm);
-    }
-
     let phone = match PhoneNumber::parse(&form.phone, region) {
         Ok(phone) => phone,
         Err(e) => {
-            let stage = Stage::Phone {
-                prefill: &form.phone,
-            };
-            let page = view(stage, None, Some(e.to_string()), StatusCode::BAD_REQUEST);
-            return Ok(render(page, &state));
+            let error = Some(e.to_string());
+            return Ok(page.show(phone_stage, None, error, StatusCode::BAD_REQUEST));
         }
     };
-    let time_left = Duration::from_secs((deadline - now).max(0) as u64);
-    let code_stage = Stage::Code {
-        phone: &phone,
-        time_left,
-    };
-
     if form.action == "verify" {
-        let code = match OtpCode::parse(&form.code, state.otp.code_length()) {
-            Ok(code) => code,
-            Err(e) => {
-                let page = view(
-                    code_stage,
-                    None,
-                    Some(e.to_string()),
-                    StatusCode::BAD_REQUEST,
-                );
-                return Ok(render(page, &state));
-            }
-        };
-        return match state.otp.verify(&phone, &code).await {
-            Ok(user) => {
-                let remember = form.remember.is_some();
-                let redirect = accept::accept_login(
-                    &state.hydra,
-                    &state.config,
-                    challenge,
-                    &user,
-                    remember,
-                    accept::AMR_SMS,
-                )
-                .await?;
-                state
-                    .challenges
-                    .remember_answer(challenge, &redirect.redirect_to);
-                state.metrics.sign_in("browser", "success");
-                Ok(Redirect::to(&redirect.redirect_to).into_response())
-            }
-            Err(error) => {
-                state.metrics.sign_in("browser", "failure");
-                let (message, status) = verify_failure(error)?;
-                Ok(render(
-                    view(code_stage, None, Some(message), status),
-                    &state,
-                ))
-            }
-        };
-    }
-
-    // "send" (first code) or "resend".
-    let ip = client_ip(peer, &headers, &state.config.server.trusted_proxies);
-    // Nothing was sent: the number form again, saying why.
-    let phone_form_again = |message: &str, status| {
-        let stage = Stage::Phone {
-            prefill: &form.phone,
-        };
-        render(view(stage, None, Some(message.into()), status), &state)
-    };
-    match state
-        .otp
-        .issue_until(&phone, Some(ip), Some(deadline))
-        .await
-    {
-        Ok(_) => {
-            let notice = strings::code_sent(&phone.masked());
-            Ok(render(
-                view(code_stage, Some(notice), None, StatusCode::OK),
-                &state,
-            ))
-        }
-        // A code is on its way already: let them type it.
-        Err(OtpError::Throttled {
-            limit: Limit::ResendCooldown,
-            retry_after,
-        }) => {
-            let notice = strings::resend_wait(retry_after);
-            Ok(render(
-                view(code_stage, Some(notice), None, StatusCode::OK),
-                &state,
-            ))
-        }
-        Err(OtpError::Throttled { retry_after, .. }) => {
-            let error = strings::too_many_codes(retry_after);
-            let stage = if form.action == "resend" {
-                code_stage
-            } else {
-                Stage::Phone {
-                    prefill: &form.phone,
-                }
-            };
-            Ok(render(
-                view(stage, None, Some(error), StatusCode::TOO_MANY_REQUESTS),
-                &state,
-            ))
-        }
-        Err(OtpError::Directory(error)) => {
-            tracing::error!(%error, phone = %phone.masked(), "no code sent: the user directory failed");
-            Ok(phone_form_again(
-                strings::DIRECTORY_DOWN,
-                StatusCode::SERVICE_UNAVAILABLE,
-            ))
-        }
-        Err(OtpError::Sms(error)) => {
-            tracing::warn!(%error, phone = %phone.masked(), "sign-in code not delivered");
-            Ok(phone_form_again(
-                strings::SMS_FAILED,
-                StatusCode::BAD_GATEWAY,
-            ))
-        }
-        Err(other) => Err(PageError::Internal(other.to_string())),
+        verify(&page, &phone, &form).await
+    } else {
+        let ip = client_ip(peer, &headers, &state.config.server.trusted_proxies);
+        send(&page, &phone, &form, ip).await
     }
 }
 
-/// A failed verification in words, with the status of the re-rendered page.
-fn verify_failure(error: OtpError) -> Result<(String, StatusCode), PageError> {
-    Ok(match error {
-        OtpError::WrongCode { attempts_left } => {
-            (strings::wrong_code(attempts_left), StatusCode::BAD_REQUEST)
+/// One rendering of the login page for an open sign-in.
+struct Page<'a> {
+    state: &'a AppState,
+    headers: &'a HeaderMap,
+    login: &'a OpenLogin,
+}
+
+impl Page<'_> {
+    fn show(
+        &self,
+        stage: Stage<'_>,
+        notice: Option<String>,
+        error: Option<String>,
+        status: StatusCode,
+    ) -> Response {
+        let mut view = View::new(self.login, stage, self.state, self.headers);
+        view.notice = notice;
+        view.error = error;
+        view.status = status;
+        render(view, self.state)
+    }
+
+    fn code_stage<'p>(&self, phone: &'p PhoneNumber) -> Stage<'p> {
+        Stage::Code {
+            phone,
+            time_left: self.login.time_left,
         }
-        OtpError::TooManyAttempts => (
+    }
+}
+
+/// "send" (first code) or "resend".
+async fn send(
+    page: &Page<'_>,
+    phone: &PhoneNumber,
+    form: &LoginForm,
+    ip: IpAddr,
+) -> Result<Response, PageError> {
+    let state = page.state;
+    let error = match state.browser.send_code(page.login, phone, ip).await {
+        Ok(_) => {
+            let notice = Some(strings::code_sent(&phone.masked()));
+            return Ok(page.show(page.code_stage(phone), notice, None, StatusCode::OK));
+        }
+        Err(error) => error,
+    };
+    if let SignInError::Throttled {
+        limit: Limit::ResendCooldown,
+        retry_after,
+    } = error
+    {
+        // A code is on its way already: let them type it.
+        let notice = Some(strings::resend_wait(retry_after));
+        return Ok(page.show(page.code_stage(phone), notice, None, StatusCode::OK));
+    }
+    let (message, status) = form_error(&error, phone).ok_or(error)?;
+    // Throttled on "resend": they may still have the last code; otherwise
+    // nothing was sent, and the number form says why.
+    let stage = if form.action == "resend" && status == StatusCode::TOO_MANY_REQUESTS {
+        page.code_stage(phone)
+    } else {
+        Stage::Phone {
+            prefill: &form.phone,
+        }
+    };
+    Ok(page.show(stage, None, Some(message), status))
+}
+
+async fn verify(
+    page: &Page<'_>,
+    phone: &PhoneNumber,
+    form: &LoginForm,
+) -> Result<Response, PageError> {
+    let state = page.state;
+    let verified = match OtpCode::parse(&form.code, state.browser.code_length()) {
+        Ok(code) => {
+            let remember = form.remember.is_some();
+            state
+                .browser
+                .verify_code(page.login, phone, &code, remember)
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    let error = match verified {
+        Ok(redirect_to) => return Ok(Redirect::to(&redirect_to).into_response()),
+        Err(error) => error,
+    };
+    let (message, status) = form_error(&error, phone).ok_or(error)?;
+    Ok(page.show(page.code_stage(phone), None, Some(message), status))
+}
+
+/// The one place a sign-in error the person can act on becomes words on
+/// the form, with the page's status; None for errors that end the flow
+/// (they become an error page).
+fn form_error(error: &SignInError, phone: &PhoneNumber) -> Option<(String, StatusCode)> {
+    Some(match error {
+        SignInError::InvalidPhone(e) => (e.to_string(), StatusCode::BAD_REQUEST),
+        SignInError::MalformedCode(e) => (e.to_string(), StatusCode::BAD_REQUEST),
+        SignInError::WrongCode { attempts_left } => {
+            (strings::wrong_code(*attempts_left), StatusCode::BAD_REQUEST)
+        }
+        SignInError::CodeDead => (
             strings::WRONG_CODE_DEAD.into(),
             StatusCode::TOO_MANY_REQUESTS,
         ),
-        OtpError::Expired => (strings::CODE_EXPIRED.into(), StatusCode::BAD_REQUEST),
-        OtpError::Disabled => (strings::ACCOUNT_DISABLED.into(), StatusCode::FORBIDDEN),
-        // The code was not touched: the same code works once the directory is back.
-        OtpError::Directory(error) => {
-            tracing::error!(%error, "code not checked: the user directory failed");
+        SignInError::CodeExpired => (strings::CODE_EXPIRED.into(), StatusCode::BAD_REQUEST),
+        SignInError::AccountDisabled => (strings::ACCOUNT_DISABLED.into(), StatusCode::FORBIDDEN),
+        SignInError::Throttled { retry_after, .. } => (
+            strings::too_many_codes(*retry_after),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        // Nothing was sent or used up: the same code works once it is back.
+        SignInError::Directory(error) => {
+            tracing::error!(%error, phone = %phone.masked(), "the user directory failed");
             (
                 strings::DIRECTORY_DOWN.into(),
                 StatusCode::SERVICE_UNAVAILABLE,
             )
         }
-        other => return Err(PageError::Internal(other.to_string())),
+        SignInError::Sms(error) => {
+            tracing::warn!(%error, phone = %phone.masked(), "sign-in code not delivered");
+            (strings::SMS_FAILED.into(), StatusCode::BAD_GATEWAY)
+        }
+        _ => return None,
     })
-}
-
-/// The client's display name, falling back to its id.
-pub fn client_name(request: &LoginRequest) -> String {
-    let client = &request.client;
-    if client.client_name.trim().is_empty() {
-        client.client_id.clone()
-    } else {
-        client.client_name.clone()
-    }
 }
 
 fn render(view: View<'_>, state: &AppState) -> Response {

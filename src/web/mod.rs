@@ -1,5 +1,6 @@
 //! HTTP routes on the one public port.
 
+mod api_error;
 mod canonical_host;
 mod client_ip;
 mod consent;

@@ -7,6 +7,7 @@ use crate::directory::Directory;
 use crate::forward_auth::ForwardAuth;
 use crate::hydra::HydraClient;
 use crate::infra::metrics::Metrics;
+use crate::signin::browser::BrowserSignIn;
 use crate::signin::challenges::ChallengeMemory;
 use crate::signin::headless::HeadlessService;
 use crate::signin::otp::OtpService;
@@ -28,4 +29,5 @@ pub struct AppState {
     pub forward_auth: ForwardAuth,
     pub metrics: Metrics,
     pub headless: HeadlessService,
+    pub browser: BrowserSignIn,
 }

@@ -41,7 +41,7 @@ pub struct Hop {
 }
 
 pub fn random_token() -> String {
-    gatehouse::store::random_hex(16)
+    gatehouse::infra::random::random_hex(16)
 }
 
 /// Registers a confidential client for the code flow. `callback` receives

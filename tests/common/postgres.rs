@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use gatehouse::store::random_hex;
+use gatehouse::infra::random::random_hex;
 use tokio_postgres::NoTls;
 
 const DIR_PREFIX: &str = "gatehouse-pg-";

@@ -78,7 +78,7 @@ impl Server {
         let dir = std::env::temp_dir().join(format!(
             "gatehouse-bench-{}-{}",
             std::process::id(),
-            gatehouse::store::random_hex(4)
+            gatehouse::infra::random::random_hex(4)
         ));
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         let sms = SmsSink::start().await?;

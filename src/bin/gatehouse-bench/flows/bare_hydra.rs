@@ -41,7 +41,7 @@ pub async fn tokens(ctx: &Ctx, steps: &mut Steps) -> Result<Value, String> {
     )
     .expect_redirect("authorize")?;
     let challenge = param(&login, "login_challenge").ok_or("authorize: no login_challenge")?;
-    let subject = format!("bench-{}", gatehouse::store::random_hex(8));
+    let subject = format!("bench-{}", gatehouse::infra::random::random_hex(8));
     let body = json!({"subject": subject});
     let consent = accept_at_admin(ctx, steps, &browser, Accept::Login, &challenge, body).await?;
     let challenge =

@@ -14,8 +14,8 @@ use crate::server::{BROWSER_CLIENT, CLIENT_SECRET, SCOPE};
 
 /// An authorization request with PKCE: the URL on `base`, state, verifier.
 pub fn authorization(base: &Url, redirect_uri: &str) -> (Url, String, String) {
-    let state = gatehouse::store::random_hex(16);
-    let verifier = gatehouse::store::random_hex(32);
+    let state = gatehouse::infra::random::random_hex(16);
+    let verifier = gatehouse::infra::random::random_hex(32);
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let mut url = base.join("/oauth2/auth").expect("a path");
     url.query_pairs_mut()
@@ -24,7 +24,7 @@ pub fn authorization(base: &Url, redirect_uri: &str) -> (Url, String, String) {
         .append_pair("redirect_uri", redirect_uri)
         .append_pair("scope", SCOPE)
         .append_pair("state", &state)
-        .append_pair("nonce", &gatehouse::store::random_hex(16))
+        .append_pair("nonce", &gatehouse::infra::random::random_hex(16))
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
     (url, state, verifier)

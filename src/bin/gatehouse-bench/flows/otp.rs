@@ -39,7 +39,7 @@ pub async fn run(server: &Server, concurrency: usize, duration: Duration) -> Res
         gatehouse::directory::Directory::embedded(store),
         gatehouse::sms::SmsSender::Memory(outbox.clone()),
         &gatehouse::config::Config::default(),
-        gatehouse::store::random_hex(32).as_bytes(),
+        gatehouse::infra::random::random_hex(32).as_bytes(),
         gatehouse::infra::clock::Clock::system(),
     );
     let bench = Arc::new(OtpBench {

@@ -1,0 +1,231 @@
+//! The browser sign-in, as a service the login pages call: a login
+//! challenge from Hydra, a code by SMS to the number the person typed, the
+//! code checked, the login accepted. The handlers in `web/login.rs` only
+//! parse the form and render what this returns.
+//!
+//! Each challenge is remembered ([`ChallengeMemory`]) so that a page can
+//! say how long is left, a code never outlives its sign-in, and a double
+//! submit lands where the first answer went.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::config::LoginConfig;
+use crate::directory::Directory;
+use crate::domain::{OtpCode, PhoneNumber};
+use crate::hydra::{HydraClient, HydraError, LoginRequest};
+use crate::infra::metrics::Metrics;
+
+use super::accept;
+use super::challenges::ChallengeMemory;
+use super::error::SignInError;
+use super::otp::{IssuedCode, OtpService};
+
+/// What `GET /login` leads to.
+pub enum Started {
+    /// Hydra remembers this browser's sign-in: straight on, no page.
+    Remembered { redirect_to: String },
+    /// The number form, for this sign-in.
+    Form(OpenLogin),
+}
+
+/// What a form post finds: the challenge was answered already (double
+/// submit, reload, back button), or is still open.
+pub enum Resumed {
+    Answered { redirect_to: String },
+    Open(OpenLogin),
+}
+
+/// A login challenge still waiting for its answer.
+pub struct OpenLogin {
+    pub challenge: String,
+    /// The client's display name, or its id.
+    pub client_name: String,
+    /// `login_hint` from the client, if any.
+    pub login_hint: String,
+    /// Until the sign-in itself (Hydra's challenge) expires.
+    pub time_left: Duration,
+    /// Unix seconds when the challenge expires.
+    deadline: i64,
+}
+
+#[derive(Clone)]
+pub struct BrowserSignIn {
+    hydra: HydraClient,
+    directory: Directory,
+    otp: OtpService,
+    challenges: ChallengeMemory,
+    metrics: Metrics,
+    login: LoginConfig,
+}
+
+impl BrowserSignIn {
+    pub fn new(
+        hydra: HydraClient,
+        directory: Directory,
+        otp: OtpService,
+        challenges: ChallengeMemory,
+        metrics: Metrics,
+        login: LoginConfig,
+    ) -> BrowserSignIn {
+        BrowserSignIn {
+            hydra,
+            directory,
+            otp,
+            challenges,
+            metrics,
+            login,
+        }
+    }
+
+    /// The code length the form asks for.
+    pub fn code_length(&self) -> usize {
+        self.otp.code_length()
+    }
+
+    /// Where the client started this sign-in, to offer starting again once
+    /// the challenge has expired (known only for challenges seen before).
+    pub fn start_again_url(&self, challenge: &str) -> Option<String> {
+        self.challenges.request_url(challenge)
+    }
+
+    /// `GET /login`: a remembered sign-in is accepted at once (unless the
+    /// user is gone or disabled); otherwise the form is shown.
+    pub async fn start(&self, challenge: &str) -> Result<Started, ChallengeError> {
+        let (request, deadline) = self.login_request(challenge).await?;
+        if request.skip {
+            let redirect = accept::accept_remembered_login(
+                &self.hydra,
+                &self.directory,
+                challenge,
+                &request.subject,
+            )
+            .await?;
+            self.answered(challenge, &redirect.redirect_to, "remembered");
+            return Ok(Started::Remembered {
+                redirect_to: redirect.redirect_to,
+            });
+        }
+        Ok(Started::Form(self.open(challenge, request, deadline)))
+    }
+
+    /// A form post: the challenge as it stands.
+    pub async fn resume(&self, challenge: &str) -> Result<Resumed, ChallengeError> {
+        if let Some(redirect_to) = self.challenges.answer(challenge) {
+            return Ok(Resumed::Answered { redirect_to });
+        }
+        let (request, deadline) = self.login_request(challenge).await?;
+        Ok(Resumed::Open(self.open(challenge, request, deadline)))
+    }
+
+    /// The person cancelled: Hydra tells the client `access_denied`.
+    pub async fn cancel(&self, login: &OpenLogin) -> Result<String, SignInError> {
+        let redirect = self
+            .hydra
+            .reject_login(
+                &login.challenge,
+                &accept::access_denied("The person cancelled the sign-in."),
+            )
+            .await?;
+        self.answered(&login.challenge, &redirect.redirect_to, "cancelled");
+        Ok(redirect.redirect_to)
+    }
+
+    /// Sends a code to `phone` for this sign-in; it dies with the challenge.
+    pub async fn send_code(
+        &self,
+        login: &OpenLogin,
+        phone: &PhoneNumber,
+        client_ip: IpAddr,
+    ) -> Result<IssuedCode, SignInError> {
+        Ok(self
+            .otp
+            .issue_until(phone, Some(client_ip), Some(login.deadline))
+            .await?)
+    }
+
+    /// Checks the code; when right, accepts the login and returns where the
+    /// browser goes next.
+    pub async fn verify_code(
+        &self,
+        login: &OpenLogin,
+        phone: &PhoneNumber,
+        code: &OtpCode,
+        remember: bool,
+    ) -> Result<String, SignInError> {
+        let user = match self.otp.verify(phone, code).await {
+            Ok(user) => user,
+            Err(error) => {
+                self.metrics.sign_in("browser", "failure");
+                return Err(error.into());
+            }
+        };
+        let redirect = accept::accept_login(
+            &self.hydra,
+            &self.login,
+            &login.challenge,
+            &user,
+            remember,
+            accept::AMR_SMS,
+        )
+        .await?;
+        self.answered(&login.challenge, &redirect.redirect_to, "success");
+        Ok(redirect.redirect_to)
+    }
+
+    /// Hydra's login request, remembered with its deadline.
+    async fn login_request(&self, challenge: &str) -> Result<(LoginRequest, i64), ChallengeError> {
+        let request = self
+            .hydra
+            .login_request(challenge)
+            .await
+            .map_err(ChallengeError::Lookup)?;
+        let deadline = self.challenges.seen(challenge, &request.request_url);
+        Ok((request, deadline))
+    }
+
+    fn open(&self, challenge: &str, request: LoginRequest, deadline: i64) -> OpenLogin {
+        let now = self.otp.clock().now();
+        OpenLogin {
+            challenge: challenge.to_string(),
+            client_name: client_name(&request),
+            login_hint: request.oidc_context.login_hint.unwrap_or_default(),
+            time_left: Duration::from_secs((deadline - now).max(0) as u64),
+            deadline,
+        }
+    }
+
+    /// Remembers the answer for a double submit, and counts the outcome.
+    fn answered(&self, challenge: &str, redirect_to: &str, result: &'static str) {
+        self.challenges.remember_answer(challenge, redirect_to);
+        self.metrics.sign_in("browser", result);
+    }
+}
+
+/// Why a login challenge could not be taken up.
+#[derive(Debug, thiserror::Error)]
+pub enum ChallengeError {
+    /// Hydra could not give the challenge: expired, unknown, or Hydra down.
+    /// (An expired one seen before can be started again.)
+    #[error(transparent)]
+    Lookup(HydraError),
+    /// A later step failed (a remembered login's accept).
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
+}
+
+impl From<HydraError> for ChallengeError {
+    fn from(error: HydraError) -> Self {
+        ChallengeError::SignIn(error.into())
+    }
+}
+
+/// The client's display name, falling back to its id.
+pub fn client_name(request: &LoginRequest) -> String {
+    let client = &request.client;
+    if client.client_name.trim().is_empty() {
+        client.client_id.clone()
+    } else {
+        client.client_name.clone()
+    }
+}

@@ -1,0 +1,103 @@
+//! Why a sign-in did not go through: one error for the browser flow, the
+//! headless API and the token exchange. The web layer turns it into a page
+//! or a JSON answer, each in one place (`web/error.rs`, `web/api_error.rs`).
+
+use std::time::Duration;
+
+use crate::directory::DirectoryError;
+use crate::domain::otp_code::OtpCodeError;
+use crate::domain::phone::PhoneNumberError;
+use crate::hydra::public::PublicError;
+use crate::hydra::HydraError;
+use crate::sms::SmsError;
+use crate::store::StoreError;
+
+use super::otp::{Limit, OtpError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    // What the person typed or did.
+    #[error("{0}")]
+    InvalidPhone(#[from] PhoneNumberError),
+    #[error("{0}")]
+    MalformedCode(#[from] OtpCodeError),
+    #[error("wrong code; {attempts_left} tries left")]
+    WrongCode { attempts_left: u32 },
+    /// Too many wrong tries: the code (and a headless session) is dead.
+    #[error("too many wrong codes")]
+    CodeDead,
+    /// Expired, already used, replaced by a newer code, or never sent.
+    #[error("the code has expired or was already used")]
+    CodeExpired,
+    #[error("too many codes requested ({limit:?}); retry in {retry_after:?}")]
+    Throttled { limit: Limit, retry_after: Duration },
+    #[error("this account is disabled")]
+    AccountDisabled,
+
+    // What an app asked for (headless API and token exchange).
+    #[error("the client may not use the headless API")]
+    UnauthorizedClient,
+    #[error("the scope `{0}` is not allowed for this client")]
+    InvalidScope(String),
+    #[error("unknown, used or expired session")]
+    InvalidSession,
+    /// `[headless.token_exchange] url` is not set.
+    #[error("token exchange is not enabled")]
+    ExchangeNotEnabled,
+    #[error("the client may not exchange legacy tokens")]
+    ExchangeNotAllowed,
+    /// The verifier said no, or named no user of gatehouse.
+    #[error("the legacy token was not accepted")]
+    InvalidToken,
+
+    // What gatehouse depends on.
+    #[error("the code could not be sent: {0}")]
+    Sms(SmsError),
+    #[error("the legacy-session verifier: {0}")]
+    VerifierUnavailable(String),
+    #[error(transparent)]
+    HydraAdmin(#[from] HydraError),
+    #[error(transparent)]
+    HydraPublic(#[from] PublicError),
+    /// Hydra's answers do not fit together (another subject or client in
+    /// the consent than in the login): never the person's fault.
+    #[error("Hydra's flow is inconsistent: {0}")]
+    Inconsistent(&'static str),
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SignInError {
+    /// Did the person fail to prove themselves (as opposed to something
+    /// failing on the way)? Counted as a failed sign-in in the metrics.
+    pub fn is_failed_proof(&self) -> bool {
+        matches!(
+            self,
+            SignInError::WrongCode { .. }
+                | SignInError::CodeDead
+                | SignInError::CodeExpired
+                | SignInError::AccountDisabled
+                | SignInError::InvalidToken
+        )
+    }
+}
+
+/// The one place the code policy's answers become sign-in errors.
+impl From<OtpError> for SignInError {
+    fn from(error: OtpError) -> Self {
+        match error {
+            OtpError::Throttled { limit, retry_after } => {
+                SignInError::Throttled { limit, retry_after }
+            }
+            OtpError::Sms(e) => SignInError::Sms(e),
+            OtpError::WrongCode { attempts_left } => SignInError::WrongCode { attempts_left },
+            OtpError::TooManyAttempts => SignInError::CodeDead,
+            OtpError::Expired => SignInError::CodeExpired,
+            OtpError::Disabled => SignInError::AccountDisabled,
+            OtpError::Directory(e) => SignInError::Directory(e),
+            OtpError::Store(e) => SignInError::Store(e),
+        }
+    }
+}
