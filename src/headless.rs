@@ -36,7 +36,7 @@ use url::Url;
 use crate::config::{Config, HeadlessClient};
 use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::domain::otp_code::OtpCodeError;
-use crate::domain::phone::{parse_region, PhoneNumberError};
+use crate::domain::phone::PhoneNumberError;
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::hydra::{HydraClient, HydraError};
 use crate::legacy_session::{LegacyToken, LegacyVerifier, VerifyError};
@@ -202,8 +202,7 @@ impl HeadlessService {
             .headless
             .client(client_id)
             .ok_or(HeadlessError::UnauthorizedClient)?;
-        let region = self.config.users.default_region.as_deref();
-        let phone = PhoneNumber::parse(phone, region.and_then(parse_region))?;
+        let phone = PhoneNumber::parse(phone, self.config.users.default_region)?;
         let scope = resolve_scope(scope, &client.scope)?;
 
         // Hydra first: if it is down, no SMS is paid for.

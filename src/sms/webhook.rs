@@ -39,17 +39,15 @@ enum Attempt {
 }
 
 impl WebhookSender {
-    pub fn new(config: &WebhookConfig) -> WebhookSender {
+    /// `url`: `sms.webhook.url`, which the webhook sender carries.
+    pub fn new(url: &Url, config: &WebhookConfig) -> WebhookSender {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("reqwest client with static settings");
         WebhookSender {
             http,
-            url: config
-                .url
-                .clone()
-                .expect("sms.webhook.url is validated when the webhook sender is chosen"),
+            url: url.clone(),
             timeout: config.timeout,
             max_attempts: config.max_attempts,
             bearer_token: config.bearer_token.clone(),

@@ -15,7 +15,6 @@ use super::csrf::{self, BrowserSecret};
 use super::error::{checked_challenge, PageError};
 use super::strings;
 use super::views::{no_store, notices, page};
-use crate::domain::phone::parse_region;
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::hydra::LoginRequest;
 use crate::otp::{Limit, OtpError};
@@ -139,12 +138,7 @@ pub async fn submit(
         error,
         status,
     };
-    let region = state
-        .config
-        .users
-        .default_region
-        .as_deref()
-        .and_then(parse_region);
+    let region = state.config.users.default_region;
 
     if form.action == "cancel" {
         let redirect = state
