@@ -194,6 +194,9 @@ mod tests {
         };
         assert_eq!(url.as_str(), "https://sms.example/send");
         let again = from_toml(&config.to_toml()).unwrap();
-        assert_eq!(again.sms.sender, config.sms.sender, "printed as written");
+        assert_eq!(
+            again.sms.sender, config.sms.sender,
+            "the printed sender reads back"
+        );
     }
 }
