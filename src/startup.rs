@@ -178,7 +178,7 @@ impl Application {
         let hydra = HydraClient::new(config.hydra_admin_url());
         let supervisor = match config.hydra.mode {
             HydraMode::Supervised => Some(HydraSupervisor::start(&config, hydra.clone()).await?),
-            HydraMode::External => None,
+            HydraMode::External { .. } => None,
         };
         if let Some(supervisor) = &supervisor {
             let status = supervisor.status();

@@ -18,8 +18,9 @@ async fn chromium_signs_in_with_a_phone_code_and_consents() {
     let callback = WebhookSink::start(200).await;
     let sms_url = sms.url.clone();
     let app = TestApp::spawn_with(|config| {
-        config.sms.sender = SmsSenderKind::Webhook;
-        config.sms.webhook.url = Some(sms_url.parse().unwrap());
+        config.sms.sender = SmsSenderKind::Webhook {
+            url: sms_url.parse().unwrap(),
+        };
     })
     .await;
     let client = register_client(&app, &callback, json!({"client_name": "Acme Notes"})).await;

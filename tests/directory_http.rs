@@ -15,7 +15,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use common::oauth::{id_token_claims, verify_jwt, Browser};
 use common::world::{trusted, World};
-use gatehouse::config::{ClaimTarget, Config, CustomClaim, DirectoryKind, Secret, Signup};
+use gatehouse::config::{
+    ClaimTarget, Config, CustomClaim, DirectoryKind, HttpAuth, HttpService, Secret, Signup,
+};
 use serde_json::{json, Value};
 
 const API_KEY: &str = "directory-api-key-123";
@@ -155,11 +157,11 @@ async fn verify_session(Json(body): Json<Value>) -> Response {
 fn use_service(config: &mut Config, service: &UserService) {
     config.users.signup = Signup::Closed;
     let directory = &mut config.directory;
-    directory.kind = DirectoryKind::Http;
-    directory.http.base_url = Some(service.url.parse().unwrap());
+    directory.kind = DirectoryKind::Http(HttpService {
+        base_url: service.url.parse().unwrap(),
+        auth: Some(HttpAuth::new("X-Api-Key", API_KEY).unwrap()),
+    });
     directory.http.timeout = Duration::from_secs(1);
-    directory.http.auth_header = Some("X-Api-Key".into());
-    directory.http.auth_value = Some(Secret::new(API_KEY));
     let fields = &mut directory.fields;
     fields.subject = "uid".into();
     fields.phone = "mobile".into();

@@ -27,7 +27,7 @@ async fn world_with_token(cache_ttl: Duration, scope: &str) -> (World, serde_jso
         c.forward_auth.cache_ttl = cache_ttl;
         c.forward_auth
             .claim_headers
-            .insert("iss".into(), "X-Auth-Issuer".into());
+            .insert("iss".into(), "X-Auth-Issuer".parse().unwrap());
         c.forward_auth.rules = vec![ForwardAuthRule {
             prefix: "/api/admin".into(),
             scopes: vec!["admin".into()],
@@ -189,7 +189,7 @@ async fn jwt_access_tokens_are_verified_locally() {
         c.hydra.access_token_ttl = Duration::from_secs(2);
         c.forward_auth
             .claim_headers
-            .insert("iss".into(), "X-Auth-Issuer".into());
+            .insert("iss".into(), "X-Auth-Issuer".parse().unwrap());
     })
     .await;
     let client = world

@@ -54,8 +54,7 @@ impl Fixture {
     async fn spawn_with(sink: WebhookSink, customize: impl FnOnce(&mut Config)) -> Fixture {
         let sms_url = sink.url.parse().unwrap();
         let app = TestApp::spawn_with(|config| {
-            config.sms.sender = SmsSenderKind::Webhook;
-            config.sms.webhook.url = Some(sms_url);
+            config.sms.sender = SmsSenderKind::Webhook { url: sms_url };
             config.headless.clients = vec![headless_client(APP), headless_client(POST_APP)];
             customize(config);
         })

@@ -156,11 +156,9 @@ fn env_for(config: &Config) -> Vec<(String, String)> {
         ),
         ("GATEHOUSE_LOG__LEVEL", "warn".to_string()),
     ];
-    if config.sms.sender == SmsSenderKind::Webhook {
+    if let SmsSenderKind::Webhook { url } = &config.sms.sender {
         env.push(("GATEHOUSE_SMS__SENDER", "webhook".into()));
-        if let Some(url) = &config.sms.webhook.url {
-            env.push(("GATEHOUSE_SMS__WEBHOOK__URL", url.to_string()));
-        }
+        env.push(("GATEHOUSE_SMS__WEBHOOK__URL", url.to_string()));
     }
     env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
@@ -329,8 +327,9 @@ async fn app_with_hanging_webhook(
     let callback = WebhookSink::start(200).await;
     let url = sms.url.clone();
     let app = TestApp::spawn_with(|config| {
-        config.sms.sender = SmsSenderKind::Webhook;
-        config.sms.webhook.url = Some(url.parse().unwrap());
+        config.sms.sender = SmsSenderKind::Webhook {
+            url: url.parse().unwrap(),
+        };
         config.sms.webhook.timeout = webhook_timeout;
         config.sms.webhook.max_attempts = 1;
         config.server.shutdown_timeout = shutdown_timeout;
@@ -473,8 +472,9 @@ async fn backup_during_sign_ins_restores_users_and_refresh_tokens() {
     let callback = WebhookSink::start(200).await;
     let url = sms.url.clone();
     let app = TestApp::spawn_with(|config| {
-        config.sms.sender = SmsSenderKind::Webhook;
-        config.sms.webhook.url = Some(url.parse().unwrap());
+        config.sms.sender = SmsSenderKind::Webhook {
+            url: url.parse().unwrap(),
+        };
         config.otp.max_per_ip_per_hour = 1000;
     })
     .await;
@@ -678,8 +678,9 @@ async fn doctor_passes_on_a_healthy_running_setup() {
     let sms = WebhookSink::start(200).await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = fresh_config(dir.path());
-    config.sms.sender = SmsSenderKind::Webhook;
-    config.sms.webhook.url = Some(sms.url.parse().unwrap());
+    config.sms.sender = SmsSenderKind::Webhook {
+        url: sms.url.parse().unwrap(),
+    };
     let env = env_for(&config);
     let _served = Served::start(&env, &[]);
     common::wait_ready(

@@ -40,8 +40,9 @@ impl Fixture {
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
-        config.sms.sender = SmsSenderKind::Webhook;
-        config.sms.webhook.url = Some(sink.url.parse().unwrap());
+        config.sms.sender = SmsSenderKind::Webhook {
+            url: sink.url.parse().unwrap(),
+        };
         config.sms.webhook.hmac_secret = Some(Secret::new(HMAC_SECRET));
         config.sms.webhook.bearer_token = Some(Secret::new("sms-token"));
         customize(&mut config);
@@ -271,8 +272,9 @@ async fn caps_survive_a_restart_of_the_app() {
     let sink = WebhookSink::start(200).await;
     let url = sink.url.clone();
     let app = common::TestApp::spawn_with(|c| {
-        c.sms.sender = SmsSenderKind::Webhook;
-        c.sms.webhook.url = Some(url.parse().unwrap());
+        c.sms.sender = SmsSenderKind::Webhook {
+            url: url.parse().unwrap(),
+        };
     })
     .await;
     let phone = phone(8);

@@ -119,7 +119,7 @@ pub fn backup(config: &Config, target: &Path) -> Result<Manifest, BackupError> {
     let hydra_db = match config.hydra.mode {
         HydraMode::Supervised => Some(HydraPaths::new(data_dir).database),
         // Hydra's database belongs to whoever runs that Hydra.
-        HydraMode::External => None,
+        HydraMode::External { .. } => None,
     };
     if let Some(hydra_db) = hydra_db.as_ref().filter(|p| !p.is_file()) {
         return Err(BackupError::MissingDatabase(hydra_db.clone()));
@@ -479,7 +479,10 @@ mod tests {
             data_dir: data_dir.to_path_buf(),
             ..Config::default()
         };
-        config.hydra.mode = HydraMode::External;
+        config.hydra.mode = HydraMode::External {
+            admin_url: "http://127.0.0.1:9/".parse().unwrap(),
+            public_url: "http://127.0.0.1:9/".parse().unwrap(),
+        };
         config
     }
 

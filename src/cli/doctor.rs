@@ -105,12 +105,12 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
 
 /// An `http` or `sql` directory answers a lookup (of an id nobody has).
 async fn directory(config: &Config) -> Finding {
-    let kind = config.directory.kind;
-    if kind == DirectoryKind::Embedded {
+    let kind = &config.directory.kind;
+    if *kind == DirectoryKind::Embedded {
         return ok("users live in gatehouse's own table (directory.kind = \"embedded\")");
     }
     let key = match kind {
-        DirectoryKind::Sql => "directory.sql.url and the queries",
+        DirectoryKind::Sql(_) => "directory.sql.url and the queries",
         _ => "directory.http.base_url and the auth header",
     };
     let answer = match Directory::external(&config.directory) {
@@ -316,7 +316,7 @@ async fn hydra_ready(config: &Config, running: bool) -> Finding {
                 HydraMode::Supervised => {
                     "read Hydra's lines in gatehouse's log (journalctl -u gatehouse, target hydra)"
                 }
-                HydraMode::External => "check the Hydra named by `hydra.admin_url`",
+                HydraMode::External { .. } => "check the Hydra named by `hydra.admin_url`",
             },
         ),
     }
@@ -325,8 +325,8 @@ async fn hydra_ready(config: &Config, running: bool) -> Finding {
 /// Reachability of the SMS webhook: a TCP connection, never a message.
 async fn sms(config: &Config) -> Finding {
     let sms = &config.sms;
-    let url = match (sms.sender, sms.webhook.url.as_ref()) {
-        (SmsSenderKind::Webhook, Some(url)) => url,
+    let url = match &sms.sender {
+        SmsSenderKind::Webhook { url } => url,
         _ if config.server.public_url.scheme() == "https" => {
             return problem(
                 "sms.sender = \"stdout\" prints sign-in codes to the log of a production setup",
@@ -395,7 +395,7 @@ fn database_integrity(name: &str, path: &Path) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Signup;
+    use crate::config::{HttpService, Signup};
 
     #[tokio::test]
     async fn an_unreachable_user_directory_is_a_problem_naming_the_setting() {
@@ -407,8 +407,10 @@ mod tests {
             .unwrap()
             .port();
         config.users.signup = Signup::Closed;
-        config.directory.kind = DirectoryKind::Http;
-        config.directory.http.base_url = Some(format!("http://127.0.0.1:{port}/").parse().unwrap());
+        config.directory.kind = DirectoryKind::Http(HttpService {
+            base_url: format!("http://127.0.0.1:{port}/").parse().unwrap(),
+            auth: None,
+        });
         match directory(&config).await {
             Finding::Problem { what, fix } => {
                 assert!(what.contains("unavailable"), "{what}");

@@ -7,7 +7,6 @@ use clap::Subcommand;
 
 use crate::cli::sessions::{self, Revoke};
 use crate::config::{Config, DirectoryKind};
-use crate::domain::phone::parse_region;
 use crate::domain::PhoneNumber;
 use crate::infra::clock::Clock;
 use crate::infra::data_dir::DataDir;
@@ -78,11 +77,7 @@ pub async fn run(config: &Config, command: UsersCommand) -> Result<(), UsersErro
         return Err(UsersError::NotEmbedded(config.directory.kind.as_str()));
     }
     let store = open_store(config)?;
-    let region = config
-        .users
-        .default_region
-        .as_deref()
-        .and_then(parse_region);
+    let region = config.users.default_region;
     let now = Clock::system().now();
     match command {
         UsersCommand::Add {

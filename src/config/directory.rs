@@ -1,74 +1,103 @@
-//! `[directory]` and `[claims]`: where users live, how their fields become
-//! gatehouse's profile, and which extra claims go into the tokens.
+//! `[directory]`: where users live, and how their fields become
+//! gatehouse's profile.
 
 use std::time::Duration;
 
+use axum::http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{check_http_url, ConfigError, Secret, Signup};
+use super::checks::{header_name, required_http_url};
+use super::{ConfigError, Secret, Signup};
 
-/// Which user directory login and claims look people up in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// Which user directory login and claims look people up in, with what
+/// reaching it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DirectoryKind {
     /// Gatehouse's own SQLite user table (`gatehouse users ...`).
     Embedded,
     /// An existing user service over HTTP.
-    Http,
+    Http(HttpService),
     /// An existing database, read-only (SQLite or PostgreSQL).
-    Sql,
+    Sql(SqlDatabase),
 }
 
 impl DirectoryKind {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             DirectoryKind::Embedded => "embedded",
-            DirectoryKind::Http => "http",
-            DirectoryKind::Sql => "sql",
+            DirectoryKind::Http(_) => "http",
+            DirectoryKind::Sql(_) => "sql",
         }
     }
 }
 
+/// `kind = "http"`: the user service `[directory.http]` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpService {
+    /// `GET {base_url}/users/by-phone/{e164}` and `GET {base_url}/users/{id}`.
+    pub base_url: Url,
+    /// `auth_header` and `auth_value`: sent with every lookup.
+    pub auth: Option<HttpAuth>,
+}
+
+/// A header sent with every lookup, e.g. `Authorization: Bearer ...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAuth {
+    pub header: HeaderName,
+    /// Marked sensitive: never printed.
+    pub value: HeaderValue,
+}
+
+impl HttpAuth {
+    /// `directory.http.auth_header` and `directory.http.auth_value`.
+    pub fn new(header: &str, value: &str) -> Result<HttpAuth, ConfigError> {
+        let header = header_name("directory.http.auth_header", header)?;
+        let mut value = HeaderValue::from_str(value).map_err(|_| {
+            ConfigError::key("directory.http.auth_value", "is not a valid header value")
+        })?;
+        value.set_sensitive(true);
+        Ok(HttpAuth { header, value })
+    }
+}
+
+/// `kind = "sql"`: the database and queries `[directory.sql]` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlDatabase {
+    /// `postgres://user:password@host/db` or `sqlite:///path/to/file.db`.
+    pub url: Secret,
+    /// A query returning at most one row for the E.164 phone in `$1`.
+    pub by_phone: String,
+    /// A query returning at most one row for the subject id in `$1`.
+    pub by_id: String,
+}
+
+/// Read from and printed as [`DirectoryFile`], where the kind and what it
+/// needs are separate keys.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "DirectoryFile", into = "DirectoryFile")]
 pub struct DirectoryConfig {
     pub kind: DirectoryKind,
     /// How long an answer from an `http` or `sql` directory is reused
     /// (found or not found); 0s asks every time.
-    #[serde(with = "humantime_serde")]
     pub cache_ttl: Duration,
     pub http: HttpDirectoryConfig,
     pub sql: SqlDirectoryConfig,
     pub fields: FieldMapping,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// How an `http` directory is asked (where is in [`HttpService`]).
+#[derive(Debug, Clone)]
 pub struct HttpDirectoryConfig {
-    /// `GET {base_url}/users/by-phone/{e164}` and `GET {base_url}/users/{id}`.
-    pub base_url: Option<Url>,
-    #[serde(with = "humantime_serde")]
     pub timeout: Duration,
-    /// A header sent with every lookup, e.g. "Authorization".
-    pub auth_header: Option<String>,
-    /// That header's value, e.g. "Bearer ...".
-    pub auth_value: Option<Secret>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// How an `sql` directory is asked (what is in [`SqlDatabase`]).
+#[derive(Debug, Clone)]
 pub struct SqlDirectoryConfig {
-    /// `postgres://user:password@host/db` or `sqlite:///path/to/file.db`.
-    pub url: Option<Secret>,
-    /// A query returning at most one row for the E.164 phone in `$1`.
-    pub by_phone: Option<String>,
-    /// A query returning at most one row for the subject id in `$1`.
-    pub by_id: Option<String>,
     /// Connections kept open to the database.
     pub pool_size: u32,
     /// How long one lookup may take.
-    #[serde(with = "humantime_serde")]
     pub timeout: Duration,
 }
 
@@ -124,15 +153,9 @@ impl Default for DirectoryConfig {
             kind: DirectoryKind::Embedded,
             cache_ttl: Duration::from_secs(10),
             http: HttpDirectoryConfig {
-                base_url: None,
                 timeout: Duration::from_secs(2),
-                auth_header: None,
-                auth_value: None,
             },
             sql: SqlDirectoryConfig {
-                url: None,
-                by_phone: None,
-                by_id: None,
                 pool_size: 4,
                 timeout: Duration::from_secs(2),
             },
@@ -141,229 +164,279 @@ impl Default for DirectoryConfig {
     }
 }
 
-/// `[claims]`: claims added to the tokens from directory fields.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimsConfig {
-    pub custom: Vec<CustomClaim>,
-}
-
-/// Which token a custom claim goes into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClaimTarget {
-    /// The id_token (and `/userinfo`).
-    IdToken,
-    /// The access token: a JWT access token's claims, or `ext` in introspection.
-    AccessToken,
-    Both,
-}
-
-impl ClaimTarget {
-    pub fn id_token(self) -> bool {
-        matches!(self, ClaimTarget::IdToken | ClaimTarget::Both)
-    }
-
-    pub fn access_token(self) -> bool {
-        matches!(self, ClaimTarget::AccessToken | ClaimTarget::Both)
-    }
-}
-
-/// One claim filled from a directory field when `scope` is granted.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CustomClaim {
-    /// The granted scope that adds this claim, e.g. "roles".
-    pub scope: String,
-    /// The claim's name in the token, e.g. "roles".
-    pub claim: String,
-    /// The directory field it comes from (same syntax as `[directory.fields]`).
-    pub field: String,
-    #[serde(default = "default_claim_target")]
-    pub into: ClaimTarget,
-}
-
-fn default_claim_target() -> ClaimTarget {
-    ClaimTarget::IdToken
-}
-
-/// Claims Hydra sets itself, or that the standard scopes own.
-const RESERVED_CLAIMS: &[&str] = &[
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "iat",
-    "nbf",
-    "jti",
-    "auth_time",
-    "nonce",
-    "acr",
-    "amr",
-    "azp",
-    "at_hash",
-    "c_hash",
-    "sid",
-    "scp",
-    "client_id",
-    "ext",
-    "name",
-    "given_name",
-    "family_name",
-    "email",
-    "email_verified",
-    "phone_number",
-    "phone_number_verified",
-    "address",
-];
-
-pub(super) fn validate(
-    directory: &DirectoryConfig,
-    claims: &ClaimsConfig,
-    signup: Signup,
-) -> Result<(), ConfigError> {
-    if directory.kind != DirectoryKind::Embedded && signup == Signup::Auto {
-        return Err(ConfigError::key(
-            "users.signup",
-            format!(
-                "must be \"closed\" with directory.kind = \"{}\": gatehouse cannot create users \
-                 in a directory it does not own",
-                directory.kind.as_str()
-            ),
-        ));
-    }
-    match directory.kind {
-        DirectoryKind::Embedded => {}
-        DirectoryKind::Http => {
-            let http = &directory.http;
-            let url = http.base_url.as_ref().ok_or_else(|| {
-                ConfigError::key(
-                    "directory.http.base_url",
-                    "required when directory.kind = \"http\"",
-                )
-            })?;
-            check_http_url("directory.http.base_url", url)?;
-            if http.timeout.is_zero() {
-                return Err(ConfigError::key(
-                    "directory.http.timeout",
-                    "must be more than 0",
-                ));
-            }
-            match (&http.auth_header, &http.auth_value) {
-                (Some(name), Some(_)) => {
-                    if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                        return Err(ConfigError::key(
-                            "directory.http.auth_header",
-                            format!("`{name}` is not a valid header name"),
-                        ));
-                    }
-                }
-                (None, None) => {}
-                (Some(_), None) => {
-                    return Err(ConfigError::key(
-                        "directory.http.auth_value",
-                        "required when directory.http.auth_header is set",
-                    ))
-                }
-                (None, Some(_)) => {
-                    return Err(ConfigError::key(
-                        "directory.http.auth_header",
-                        "required when directory.http.auth_value is set",
-                    ))
-                }
-            }
-            if http
-                .auth_value
-                .as_ref()
-                .is_some_and(|value| axum::http::HeaderValue::from_str(value.expose()).is_err())
-            {
-                return Err(ConfigError::key(
-                    "directory.http.auth_value",
-                    "is not a valid header value",
-                ));
-            }
-        }
-        DirectoryKind::Sql => {
-            let sql = &directory.sql;
-            let url = sql.url.as_ref().ok_or_else(|| {
-                ConfigError::key(
-                    "directory.sql.url",
-                    "required when directory.kind = \"sql\"",
-                )
-            })?;
-            let url = url.expose();
-            if !(url.starts_with("postgres://")
-                || url.starts_with("postgresql://")
-                || url.starts_with("sqlite://"))
-            {
-                return Err(ConfigError::key(
-                    "directory.sql.url",
-                    "must start with postgres:// or sqlite:// (e.g. sqlite:///var/lib/app/users.db)",
-                ));
-            }
-            for (key, query) in [
-                ("directory.sql.by_phone", &sql.by_phone),
-                ("directory.sql.by_id", &sql.by_id),
-            ] {
-                match query {
-                    Some(query) if query.contains("$1") => {}
-                    Some(_) => {
-                        return Err(ConfigError::key(
-                            key,
-                            "must use $1 where the looked-up value goes",
-                        ))
-                    }
-                    None => {
-                        return Err(ConfigError::key(
-                            key,
-                            "required when directory.kind = \"sql\"",
-                        ))
-                    }
-                }
-            }
-            if !(1..=64).contains(&sql.pool_size) {
-                return Err(ConfigError::key(
-                    "directory.sql.pool_size",
-                    "must be between 1 and 64",
-                ));
-            }
-            if sql.timeout.is_zero() {
-                return Err(ConfigError::key(
-                    "directory.sql.timeout",
-                    "must be more than 0",
-                ));
-            }
-        }
-    }
-    if directory.fields.subject.trim().is_empty() {
-        return Err(ConfigError::key(
-            "directory.fields.subject",
-            "must name the field that holds the user id",
-        ));
-    }
-    for (i, custom) in claims.custom.iter().enumerate() {
-        let key = |field: &str| format!("claims.custom.{i}.{field}");
-        for (field, value) in [
-            ("scope", &custom.scope),
-            ("claim", &custom.claim),
-            ("field", &custom.field),
-        ] {
-            if value.trim().is_empty() || value.contains(char::is_whitespace) {
-                return Err(ConfigError::key(
-                    &key(field),
-                    "must be one word, without spaces",
-                ));
-            }
-        }
-        if RESERVED_CLAIMS.contains(&custom.claim.as_str()) {
+impl DirectoryConfig {
+    /// `signup`: `users.signup`, which must be closed for a directory
+    /// gatehouse does not own.
+    pub(super) fn validate(&self, signup: Signup) -> Result<(), ConfigError> {
+        if self.kind != DirectoryKind::Embedded && signup == Signup::Auto {
             return Err(ConfigError::key(
-                &key("claim"),
+                "users.signup",
                 format!(
-                    "`{}` is set by Hydra or by a standard scope; choose another name",
-                    custom.claim
+                    "must be \"closed\" with directory.kind = \"{}\": gatehouse cannot create users \
+                     in a directory it does not own",
+                    self.kind.as_str()
                 ),
             ));
         }
+        match self.kind {
+            DirectoryKind::Embedded => {}
+            DirectoryKind::Http(_) => {
+                if self.http.timeout.is_zero() {
+                    return Err(ConfigError::key(
+                        "directory.http.timeout",
+                        "must be more than 0",
+                    ));
+                }
+            }
+            DirectoryKind::Sql(_) => {
+                if !(1..=64).contains(&self.sql.pool_size) {
+                    return Err(ConfigError::key(
+                        "directory.sql.pool_size",
+                        "must be between 1 and 64",
+                    ));
+                }
+                if self.sql.timeout.is_zero() {
+                    return Err(ConfigError::key(
+                        "directory.sql.timeout",
+                        "must be more than 0",
+                    ));
+                }
+            }
+        }
+        if self.fields.subject.trim().is_empty() {
+            return Err(ConfigError::key(
+                "directory.fields.subject",
+                "must name the field that holds the user id",
+            ));
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// `[directory]` as written in the file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectoryFile {
+    kind: KindName,
+    #[serde(with = "humantime_serde")]
+    cache_ttl: Duration,
+    http: HttpFile,
+    sql: SqlFile,
+    fields: FieldMapping,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum KindName {
+    Embedded,
+    Http,
+    Sql,
+}
+
+/// `[directory.http]` as written in the file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpFile {
+    base_url: Option<Url>,
+    #[serde(with = "humantime_serde")]
+    timeout: Duration,
+    auth_header: Option<String>,
+    auth_value: Option<Secret>,
+}
+
+/// `[directory.sql]` as written in the file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SqlFile {
+    url: Option<Secret>,
+    by_phone: Option<String>,
+    by_id: Option<String>,
+    pool_size: u32,
+    #[serde(with = "humantime_serde")]
+    timeout: Duration,
+}
+
+impl TryFrom<DirectoryFile> for DirectoryConfig {
+    type Error = ConfigError;
+
+    fn try_from(file: DirectoryFile) -> Result<Self, ConfigError> {
+        let kind = match file.kind {
+            KindName::Embedded => DirectoryKind::Embedded,
+            KindName::Http => DirectoryKind::Http(http_service(&file.http)?),
+            KindName::Sql => DirectoryKind::Sql(sql_database(&file.sql)?),
+        };
+        Ok(DirectoryConfig {
+            kind,
+            cache_ttl: file.cache_ttl,
+            http: HttpDirectoryConfig {
+                timeout: file.http.timeout,
+            },
+            sql: SqlDirectoryConfig {
+                pool_size: file.sql.pool_size,
+                timeout: file.sql.timeout,
+            },
+            fields: file.fields,
+        })
+    }
+}
+
+fn http_service(http: &HttpFile) -> Result<HttpService, ConfigError> {
+    let when = "directory.kind = \"http\"";
+    let base_url = required_http_url("directory.http.base_url", http.base_url.clone(), when)?;
+    let auth = match (&http.auth_header, &http.auth_value) {
+        (Some(header), Some(value)) => Some(HttpAuth::new(header, value.expose())?),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError::key(
+                "directory.http.auth_value",
+                "required when directory.http.auth_header is set",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::key(
+                "directory.http.auth_header",
+                "required when directory.http.auth_value is set",
+            ))
+        }
+    };
+    Ok(HttpService { base_url, auth })
+}
+
+fn sql_database(sql: &SqlFile) -> Result<SqlDatabase, ConfigError> {
+    let required = |key: &str| ConfigError::key(key, "required when directory.kind = \"sql\"");
+    let url = sql
+        .url
+        .clone()
+        .ok_or_else(|| required("directory.sql.url"))?;
+    if !["postgres://", "postgresql://", "sqlite://"]
+        .iter()
+        .any(|scheme| url.expose().starts_with(scheme))
+    {
+        return Err(ConfigError::key(
+            "directory.sql.url",
+            "must start with postgres:// or sqlite:// (e.g. sqlite:///var/lib/app/users.db)",
+        ));
+    }
+    let query = |key: &str, query: &Option<String>| match query {
+        Some(query) if query.contains("$1") => Ok(query.clone()),
+        Some(_) => Err(ConfigError::key(
+            key,
+            "must use $1 where the looked-up value goes",
+        )),
+        None => Err(required(key)),
+    };
+    Ok(SqlDatabase {
+        url,
+        by_phone: query("directory.sql.by_phone", &sql.by_phone)?,
+        by_id: query("directory.sql.by_id", &sql.by_id)?,
+    })
+}
+
+impl From<DirectoryConfig> for DirectoryFile {
+    fn from(config: DirectoryConfig) -> Self {
+        let mut http = HttpFile {
+            base_url: None,
+            timeout: config.http.timeout,
+            auth_header: None,
+            auth_value: None,
+        };
+        let mut sql = SqlFile {
+            url: None,
+            by_phone: None,
+            by_id: None,
+            pool_size: config.sql.pool_size,
+            timeout: config.sql.timeout,
+        };
+        let kind = match config.kind {
+            DirectoryKind::Embedded => KindName::Embedded,
+            DirectoryKind::Http(service) => {
+                http.base_url = Some(service.base_url);
+                if let Some(auth) = service.auth {
+                    http.auth_header = Some(auth.header.as_str().to_string());
+                    let value = String::from_utf8_lossy(auth.value.as_bytes());
+                    http.auth_value = Some(Secret::new(value));
+                }
+                KindName::Http
+            }
+            DirectoryKind::Sql(database) => {
+                sql.url = Some(database.url);
+                sql.by_phone = Some(database.by_phone);
+                sql.by_id = Some(database.by_id);
+                KindName::Sql
+            }
+        };
+        DirectoryFile {
+            kind,
+            cache_ttl: config.cache_ttl,
+            http,
+            sql,
+            fields: config.fields,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DirectoryKind, HttpAuth, HttpService};
+    use crate::config::tests::{assert_names_key, from_toml};
+
+    #[test]
+    fn directory_settings_are_checked() {
+        let http = "[users]\nsignup = \"closed\"\n[directory]\nkind = \"http\"\n";
+        let config =
+            from_toml(&format!("{http}[directory.http]\nbase_url = \"http://users.internal/api\"\nauth_header = \"Authorization\"\nauth_value = \"Bearer s3cret-VALUE\"\n")).unwrap();
+        let DirectoryKind::Http(HttpService { base_url, auth }) = &config.directory.kind else {
+            panic!("{:?}", config.directory.kind);
+        };
+        assert_eq!(base_url.as_str(), "http://users.internal/api");
+        let auth = auth.as_ref().expect("the auth header");
+        assert_eq!(
+            auth,
+            &HttpAuth::new("authorization", "Bearer s3cret-VALUE").unwrap()
+        );
+        for printed in [config.to_toml(), format!("{config:?}")] {
+            assert!(
+                !printed.contains("s3cret"),
+                "the auth value is redacted: {printed}"
+            );
+        }
+        let sql = "[users]\nsignup = \"closed\"\n[directory]\nkind = \"sql\"\n[directory.sql]\nurl = \"sqlite:///tmp/u.db\"\n";
+        let queries = "by_phone = \"SELECT * FROM u WHERE phone = $1\"\nby_id = \"SELECT * FROM u WHERE id = $1\"\n";
+        let config = from_toml(&format!("{sql}{queries}")).unwrap();
+        let DirectoryKind::Sql(database) = &config.directory.kind else {
+            panic!("{:?}", config.directory.kind);
+        };
+        assert_eq!(database.by_id, "SELECT * FROM u WHERE id = $1");
+        let again = from_toml(&config.to_toml().replace("(redacted)", "sqlite:///tmp/u.db"));
+        assert_eq!(again.unwrap().directory.kind, config.directory.kind);
+        for (toml, key) in [
+            (
+                "[directory]\nkind = \"http\"\n[directory.http]\nbase_url = \"http://u/\"\n"
+                    .to_string(),
+                "`users.signup`",
+            ),
+            (http.to_string(), "`directory.http.base_url`"),
+            (
+                format!(
+                    "{http}[directory.http]\nbase_url = \"http://u/\"\nauth_header = \"X-Key\"\n"
+                ),
+                "`directory.http.auth_value`",
+            ),
+            (sql.to_string(), "`directory.sql.by_phone`"),
+            (
+                format!("{sql}by_phone = \"SELECT * FROM u WHERE phone = ?\"\n"),
+                "`directory.sql.by_phone`",
+            ),
+            (
+                format!("{sql}{queries}").replace("sqlite://", "mysql://"),
+                "`directory.sql.url`",
+            ),
+            (
+                "[directory]\nkind = \"ldap\"\n".to_string(),
+                "`directory.kind`",
+            ),
+        ] {
+            assert_names_key(&toml, key);
+        }
+    }
 }

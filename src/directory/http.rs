@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use super::{DirectoryError, Key};
-use crate::config::HttpDirectoryConfig;
+use crate::config::{HttpDirectoryConfig, HttpService};
 use crate::infra::http::{self, AnswerError, Peer};
 
 /// A user record is small; refuse to buffer a runaway answer.
@@ -23,29 +23,20 @@ pub struct HttpDirectory {
 }
 
 impl HttpDirectory {
-    pub fn new(config: &HttpDirectoryConfig) -> Result<HttpDirectory, DirectoryError> {
-        let base_url = config.base_url.clone().ok_or_else(|| {
-            DirectoryError::Unavailable("directory.http.base_url is not set".into())
-        })?;
-        let auth = match (&config.auth_header, &config.auth_value) {
-            (Some(name), Some(value)) => {
-                let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                    DirectoryError::Unavailable("directory.http.auth_header is invalid".into())
-                })?;
-                let mut value = HeaderValue::from_str(value.expose()).map_err(|_| {
-                    DirectoryError::Unavailable("directory.http.auth_value is invalid".into())
-                })?;
-                value.set_sensitive(true);
-                Some((name, value))
-            }
-            _ => None,
-        };
+    pub fn new(
+        service: &HttpService,
+        config: &HttpDirectoryConfig,
+    ) -> Result<HttpDirectory, DirectoryError> {
+        let auth = service
+            .auth
+            .as_ref()
+            .map(|auth| (auth.header.clone(), auth.value.clone()));
         let client = http::client(Peer::Service {
             timeout: Some(config.timeout),
         });
         Ok(HttpDirectory {
             client,
-            base_url,
+            base_url: service.base_url.clone(),
             auth,
         })
     }
@@ -124,12 +115,16 @@ mod tests {
     use std::time::Duration;
 
     fn directory(base: &str) -> HttpDirectory {
-        HttpDirectory::new(&HttpDirectoryConfig {
-            base_url: Some(Url::parse(base).unwrap()),
-            timeout: Duration::from_secs(1),
-            auth_header: None,
-            auth_value: None,
-        })
+        let service = HttpService {
+            base_url: Url::parse(base).unwrap(),
+            auth: None,
+        };
+        HttpDirectory::new(
+            &service,
+            &HttpDirectoryConfig {
+                timeout: Duration::from_secs(1),
+            },
+        )
         .unwrap()
     }
 

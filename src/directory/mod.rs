@@ -116,16 +116,22 @@ impl Directory {
     pub fn from_config(config: &Config, store: Store) -> Result<Directory, DirectoryError> {
         match config.directory.kind {
             DirectoryKind::Embedded => Ok(Directory::embedded(store)),
-            DirectoryKind::Http | DirectoryKind::Sql => Directory::external(&config.directory),
+            DirectoryKind::Http(_) | DirectoryKind::Sql(_) => {
+                Directory::external(&config.directory)
+            }
         }
     }
 
     /// An `http` or `sql` directory. Nothing is contacted yet: an
     /// unreachable service must not stop gatehouse from starting.
     pub fn external(config: &DirectoryConfig) -> Result<Directory, DirectoryError> {
-        let external = match config.kind {
-            DirectoryKind::Http => External::Http(http::HttpDirectory::new(&config.http)?),
-            DirectoryKind::Sql => External::Sql(sql::SqlDirectory::new(&config.sql)?),
+        let external = match &config.kind {
+            DirectoryKind::Http(service) => {
+                External::Http(http::HttpDirectory::new(service, &config.http)?)
+            }
+            DirectoryKind::Sql(database) => {
+                External::Sql(sql::SqlDirectory::new(database, &config.sql)?)
+            }
             DirectoryKind::Embedded => {
                 return Err(DirectoryError::Unavailable(
                     "the embedded directory is gatehouse's own store".into(),

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::{DirectoryError, Key};
-use crate::config::SqlDirectoryConfig;
+use crate::config::{SqlDatabase, SqlDirectoryConfig};
 
 mod postgres;
 mod sqlite;
@@ -39,21 +39,11 @@ struct Query<'a> {
 }
 
 impl SqlDirectory {
-    pub fn new(config: &SqlDirectoryConfig) -> Result<SqlDirectory, DirectoryError> {
-        let required = |key: &str| DirectoryError::Unavailable(format!("{key} is not set"));
-        let url = config
-            .url
-            .as_ref()
-            .ok_or_else(|| required("directory.sql.url"))?
-            .expose();
-        let by_phone = config
-            .by_phone
-            .clone()
-            .ok_or_else(|| required("directory.sql.by_phone"))?;
-        let by_id = config
-            .by_id
-            .clone()
-            .ok_or_else(|| required("directory.sql.by_id"))?;
+    pub fn new(
+        source: &SqlDatabase,
+        config: &SqlDirectoryConfig,
+    ) -> Result<SqlDirectory, DirectoryError> {
+        let url = source.url.expose();
         // The config check allows 1..=64; clamp anyway so no value can panic.
         let pool_size = config.pool_size.clamp(1, 64);
         let database = if url.starts_with("sqlite:") {
@@ -63,8 +53,8 @@ impl SqlDirectory {
         };
         Ok(SqlDirectory {
             database,
-            by_phone,
-            by_id,
+            by_phone: source.by_phone.clone(),
+            by_id: source.by_id.clone(),
             timeout: config.timeout,
         })
     }

@@ -24,7 +24,6 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Config, HeadlessClient};
 use crate::directory::{Directory, DirectoryUser};
-use crate::domain::phone::parse_region;
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::hydra::public::{Authorization, HydraPublic, OAuthClient, Tokens};
 use crate::hydra::HydraClient;
@@ -98,8 +97,7 @@ impl HeadlessService {
             .headless
             .client(client_id)
             .ok_or(SignInError::UnauthorizedClient)?;
-        let region = self.config.users.default_region.as_deref();
-        let phone = PhoneNumber::parse(phone, region.and_then(parse_region))?;
+        let phone = PhoneNumber::parse(phone, self.config.users.default_region)?;
         let scope = resolve_scope(scope, &client.scope)?;
 
         // Hydra first: if it is down, no SMS is paid for.

@@ -64,9 +64,11 @@ impl MemoryOutbox {
 
 impl SmsSender {
     pub fn from_config(config: &SmsConfig) -> SmsSender {
-        match config.sender {
+        match &config.sender {
             SmsSenderKind::Stdout => SmsSender::Stdout,
-            SmsSenderKind::Webhook => SmsSender::Webhook(WebhookSender::new(&config.webhook)),
+            SmsSenderKind::Webhook { url } => {
+                SmsSender::Webhook(WebhookSender::new(url, &config.webhook))
+            }
         }
     }
 

@@ -40,14 +40,12 @@ enum Attempt {
 }
 
 impl WebhookSender {
-    pub fn new(config: &WebhookConfig) -> WebhookSender {
+    /// `url`: `sms.webhook.url`, which the webhook sender carries.
+    pub fn new(url: &Url, config: &WebhookConfig) -> WebhookSender {
         let http = http::client(Peer::Service { timeout: None });
         WebhookSender {
             http,
-            url: config
-                .url
-                .clone()
-                .expect("sms.webhook.url is validated when the webhook sender is chosen"),
+            url: url.clone(),
             timeout: config.timeout,
             max_attempts: config.max_attempts,
             bearer_token: config.bearer_token.clone(),

@@ -50,17 +50,14 @@ pub async fn verify(
                     out.insert(HeaderName::from_static(name), value);
                 }
             }
-            for (claim, header) in &state.config.forward_auth.claim_headers {
+            for (claim, name) in &state.config.forward_auth.claim_headers {
                 let value = match principal.claims.get(claim) {
                     Some(serde_json::Value::String(text)) => text.clone(),
                     Some(serde_json::Value::Null) | None => continue,
                     Some(other) => other.to_string(),
                 };
-                if let (Ok(name), Ok(value)) = (
-                    HeaderName::from_bytes(header.as_bytes()),
-                    HeaderValue::from_str(&value),
-                ) {
-                    out.insert(name, value);
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    out.insert(name.clone(), value);
                 }
             }
             response

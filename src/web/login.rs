@@ -15,7 +15,6 @@ use super::csrf::{self, BrowserSecret};
 use super::error::{checked_challenge, PageError};
 use super::strings;
 use super::views::{no_store, notices, page};
-use crate::domain::phone::parse_region;
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::signin::browser::{ChallengeError, OpenLogin, Resumed, Started};
 use crate::signin::error::SignInError;
@@ -143,12 +142,7 @@ pub async fn submit(
         "send" | "resend" | "verify" => {}
         _ => return Err(PageError::BadForm),
     }
-    let region = state
-        .config
-        .users
-        .default_region
-        .as_deref()
-        .and_then(parse_region);
+    let region = state.config.users.default_region;
     let phone = match PhoneNumber::parse(&form.phone, region) {
         Ok(phone) => phone,
         Err(e) => {

@@ -53,7 +53,7 @@ pub fn test_config(data_dir: PathBuf) -> Config {
     config.hydra.binary = hydra_binary();
     config.hydra.public_port = free_port();
     config.hydra.admin_port = free_port();
-    config.log.level = "warn".into();
+    config.log.level = "warn".parse().unwrap();
     config
 }
 

@@ -30,8 +30,9 @@ impl World {
         let callback = WebhookSink::start(200).await;
         let url = sms.url.clone();
         let app = TestApp::spawn_with(|config| {
-            config.sms.sender = SmsSenderKind::Webhook;
-            config.sms.webhook.url = Some(url.parse().unwrap());
+            config.sms.sender = SmsSenderKind::Webhook {
+                url: url.parse().unwrap(),
+            };
             customize(config);
         })
         .await;

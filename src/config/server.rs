@@ -1,0 +1,94 @@
+//! `[server]`: the public listener.
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::checks::check_origin;
+use super::ConfigError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address of the one public listener.
+    pub listen: SocketAddr,
+    /// The origin users and apps see; also Hydra's issuer.
+    pub public_url: Url,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client address
+    /// (used for the per-IP code limit).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// On SIGTERM, how long in-flight requests may take before their
+    /// connections are closed.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    /// Serve HTTPS directly (no reverse proxy); SIGHUP reloads the files.
+    pub tls: Option<TlsConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain (leaf first).
+    pub cert_file: PathBuf,
+    /// PEM private key.
+    pub key_file: PathBuf,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4455)),
+            public_url: Url::parse("http://localhost:4455").expect("static URL"),
+            trusted_proxies: vec![
+                IpAddr::from([127, 0, 0, 1]),
+                IpAddr::from(Ipv6Addr::LOCALHOST),
+            ],
+            shutdown_timeout: Duration::from_secs(10),
+            tls: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        check_origin("server.public_url", &self.public_url)?;
+        if self.tls.is_some() && self.public_url.scheme() != "https" {
+            return Err(ConfigError::key(
+                "server.public_url",
+                "must be an https:// URL when server.tls is set",
+            ));
+        }
+        // systemd's TimeoutStopSec (30s in the shipped unit) must cover this
+        // plus Hydra's own 10s stop grace.
+        if self.shutdown_timeout > Duration::from_secs(600) {
+            return Err(ConfigError::key(
+                "server.shutdown_timeout",
+                "must be at most 10m",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::{assert_names_key, error_for};
+
+    #[test]
+    fn malformed_url_is_named() {
+        assert_names_key(
+            "[server]\npublic_url = \"not a url\"\n",
+            "`server.public_url`",
+        );
+    }
+
+    #[test]
+    fn public_url_with_path_is_refused() {
+        let err = error_for("[server]\npublic_url = \"https://id.example.com/auth\"\n");
+        assert!(err.contains("`server.public_url`"), "{err}");
+        assert!(err.contains("without a path"), "{err}");
+    }
+}
