@@ -11,10 +11,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rusqlite::backup::{Backup, StepResult};
-use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -24,6 +22,7 @@ use crate::infra::data_dir::{DataDir, DATABASE, HYDRA_DATABASE, SECRETS};
 use crate::infra::lock::{self, LockError};
 use crate::infra::secrets::create_private_dir;
 use crate::store;
+use crate::store::file::{copy_database, FileError};
 
 pub const MANIFEST: &str = "manifest.json";
 const FORMAT: u32 = 1;
@@ -34,17 +33,10 @@ const BUSY_PATIENCE: Duration = Duration::from_secs(30);
 pub enum BackupError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
-    #[error("{path}: {source}")]
-    Sqlite {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
     #[error("nothing to back up: {0} does not exist (is `data_dir` right?)")]
     MissingDatabase(PathBuf),
     #[error("{0} exists and is not empty; give a new directory for the backup")]
     TargetNotEmpty(PathBuf),
-    #[error("the copy of {path} failed SQLite's integrity check: {report}")]
-    Integrity { path: PathBuf, report: String },
     #[error("{dir}/manifest.json: {problem}")]
     Manifest { dir: PathBuf, problem: String },
     #[error("backup {dir} is damaged: {file} does not match its checksum in manifest.json")]
@@ -62,21 +54,14 @@ pub enum BackupError {
         "data dir {0} is not empty; add --force to replace its databases and secrets with the backup"
     )]
     DataDirNotEmpty(PathBuf),
-    #[error("{0} stayed locked for 30s; try the backup again")]
-    Busy(PathBuf),
+    #[error(transparent)]
+    Database(#[from] FileError),
     #[error(transparent)]
     Lock(#[from] LockError),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> BackupError + '_ {
     move |source| BackupError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-fn sqlite_error(path: &Path) -> impl FnOnce(rusqlite::Error) -> BackupError + '_ {
-    move |source| BackupError::Sqlite {
         path: path.to_path_buf(),
         source,
     }
@@ -130,8 +115,9 @@ pub fn backup(config: &Config, target: &Path) -> Result<Manifest, BackupError> {
     create_private_dir(target).map_err(io_error(target))?;
 
     let mut files = Vec::new();
-    let copy = copy_database(&gatehouse_db, &target.join(DATABASE))?;
-    let schema_version = store::applied_schema_version(&copy)
+    let copy = copy_database(&gatehouse_db, &target.join(DATABASE), BUSY_PATIENCE)?;
+    let schema_version = copy
+        .schema_version()
         .map_err(|e| BackupError::Manifest {
             dir: target.to_path_buf(),
             problem: e.to_string(),
@@ -144,8 +130,8 @@ pub fn backup(config: &Config, target: &Path) -> Result<Manifest, BackupError> {
     if let Some(hydra_db) = hydra_db {
         let dir = target.join("hydra");
         create_private_dir(&dir).map_err(io_error(&dir))?;
-        let copy = copy_database(&hydra_db, &target.join(HYDRA_DATABASE))?;
-        hydra_schema_version = hydra_migration(&copy);
+        let copy = copy_database(&hydra_db, &target.join(HYDRA_DATABASE), BUSY_PATIENCE)?;
+        hydra_schema_version = copy.hydra_migration();
         files.push(HYDRA_DATABASE.to_string());
     }
 
@@ -179,54 +165,6 @@ pub fn backup(config: &Config, target: &Path) -> Result<Manifest, BackupError> {
     write_new_private(&path, text.as_bytes()).map_err(io_error(&path))?;
     sync_dir(target)?;
     Ok(manifest)
-}
-
-/// One consistent copy of a live SQLite database, as a self-contained file
-/// (rollback journal, no -wal), checked with `PRAGMA integrity_check`.
-fn copy_database(source: &Path, dest: &Path) -> Result<Connection, BackupError> {
-    let from = store::open_read_only(source).map_err(sqlite_error(source))?;
-    // Created empty with 0600 first: SQLite would create it with the umask.
-    write_new_private(dest, b"").map_err(io_error(dest))?;
-    let mut to = Connection::open(dest).map_err(sqlite_error(dest))?;
-    {
-        let backup = Backup::new(&from, &mut to).map_err(sqlite_error(source))?;
-        // All pages in one step: one read transaction, hence a consistent
-        // snapshot; in WAL mode it does not block gatehouse's or Hydra's
-        // writers, and their writes cannot restart it.
-        let deadline = Instant::now() + BUSY_PATIENCE;
-        loop {
-            match backup.step(-1).map_err(sqlite_error(source))? {
-                StepResult::Done => break,
-                _ if Instant::now() >= deadline => {
-                    return Err(BackupError::Busy(source.to_path_buf()))
-                }
-                _ => std::thread::sleep(Duration::from_millis(50)),
-            }
-        }
-    }
-    let _: String = to
-        .query_row("PRAGMA journal_mode = DELETE", [], |row| row.get(0))
-        .map_err(sqlite_error(dest))?;
-    drop(from);
-    store::give_sidecars_to_owner(source);
-    if let Some(report) = store::integrity_problems(&to).map_err(sqlite_error(dest))? {
-        return Err(BackupError::Integrity {
-            path: source.to_path_buf(),
-            report,
-        });
-    }
-    Ok(to)
-}
-
-/// Hydra's newest applied migration (pop's `schema_migration` table).
-fn hydra_migration(conn: &Connection) -> Option<String> {
-    conn.query_row("SELECT MAX(version) FROM schema_migration", [], |row| {
-        row.get::<_, Option<String>>(0)
-    })
-    .optional()
-    .ok()
-    .flatten()
-    .flatten()
 }
 
 /// Regular files in the secrets dir, leaving out half-written `*.tmp` files.

@@ -377,9 +377,7 @@ fn database_integrity(name: &str, path: &Path) -> Finding {
         ));
     }
     let fix = "stop gatehouse and restore the latest backup (gatehouse restore --force DIR)";
-    let result = store::open_read_only(path).and_then(|conn| store::integrity_problems(&conn));
-    store::give_sidecars_to_owner(path);
-    match result {
+    match store::file::integrity_report(path) {
         Ok(None) => ok(format!("{name} {} passes integrity_check", path.display())),
         Ok(Some(report)) => problem(
             format!("{name} {} fails integrity_check: {report}", path.display()),

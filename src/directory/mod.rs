@@ -10,14 +10,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use crate::config::{Config, DirectoryConfig, DirectoryKind, FieldMapping};
 use crate::domain::PhoneNumber;
 use crate::infra::metrics::Metrics;
 use crate::store::users::{self, Profile, User};
-use crate::store::{Store, StoreError};
+use crate::store::{Db, Store, StoreError};
 
 pub mod fields;
 mod http;
@@ -251,12 +250,12 @@ pub enum PhoneLookup {
 impl PhoneLookup {
     /// The person the phone belongs to; run on the store's thread. Counted
     /// in the lookup metrics like any other directory lookup.
-    pub fn resolve(self, conn: &Connection) -> Result<Option<DirectoryUser>, StoreError> {
+    pub fn resolve(self, db: &Db) -> Result<Option<DirectoryUser>, StoreError> {
         let (phone, metrics) = match self {
             PhoneLookup::Answered(user) => return Ok(user.map(|user| *user)),
             PhoneLookup::InStore { phone, metrics } => (phone, metrics),
         };
-        let found = users::find_by_phone(conn, &phone).map(|user| user.map(DirectoryUser::from));
+        let found = users::find_by_phone(db, &phone).map(|user| user.map(DirectoryUser::from));
         metrics.directory_lookup(lookup_label(&found));
         found
     }

@@ -29,7 +29,7 @@ use crate::hydra::public::{Authorization, HydraPublic, OAuthClient, Tokens};
 use crate::hydra::HydraClient;
 use crate::infra::random::random_hex;
 use crate::store::headless::{self as headless_store, NewSession};
-use crate::store::Store;
+use crate::store::{Db, Store};
 
 use super::accept;
 use super::error::SignInError;
@@ -166,7 +166,7 @@ impl HeadlessService {
         // whoever does so first goes on; everyone else is late.
         let use_session = {
             let id_hash = id_hash.clone();
-            move |conn: &rusqlite::Connection| headless_store::consume(conn, &id_hash, now)
+            move |db: &Db| headless_store::consume(db, &id_hash, now)
         };
         // A code that expired is also what the loser of two concurrent
         // right answers sees; the session stays for the winner to consume.

@@ -23,7 +23,7 @@ use crate::infra::random::random_hex;
 use crate::sms::{self, SmsError, SmsMessage, SmsSender};
 use crate::store::otp::{self as otp_store, Exceeded, NewChallenge, WindowLimit};
 use crate::store::users;
-use crate::store::{Store, StoreError};
+use crate::store::{Db, Store, StoreError};
 
 /// Which abuse limit stopped a code from being sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,7 +248,7 @@ impl OtpService {
     ) -> Result<(DirectoryUser, T), OtpError>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&Db) -> Result<T, StoreError> + Send + 'static,
     {
         let now = self.clock.now();
         let key = self.key.clone();

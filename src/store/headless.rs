@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use rusqlite::types::Type;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 
-use super::StoreError;
+use super::{Db, StoreError};
 
 /// Hydra's cookies for one flow, name -> value.
 pub type Cookies = BTreeMap<String, String>;
@@ -37,7 +37,8 @@ pub struct Session {
     pub cookies: Cookies,
 }
 
-pub fn insert(conn: &Connection, session: &NewSession<'_>) -> Result<(), StoreError> {
+pub fn insert(db: &Db, session: &NewSession<'_>) -> Result<(), StoreError> {
+    let conn = &db.conn;
     let cookies = serde_json::to_string(session.cookies)
         .map_err(|e| StoreError::Conflict(format!("cookies do not serialize: {e}")))?;
     conn.execute(
@@ -61,11 +62,8 @@ pub fn insert(conn: &Connection, session: &NewSession<'_>) -> Result<(), StoreEr
 }
 
 /// The session, unless it is unknown, used up or expired.
-pub fn find_live(
-    conn: &Connection,
-    id_hash: &[u8],
-    now: i64,
-) -> Result<Option<Session>, StoreError> {
+pub fn find_live(db: &Db, id_hash: &[u8], now: i64) -> Result<Option<Session>, StoreError> {
+    let conn = &db.conn;
     Ok(conn
         .query_row(
             "SELECT client_id, phone, state, nonce, code_verifier, login_challenge,
@@ -94,7 +92,8 @@ pub fn find_live(
 
 /// Uses a live session up in one statement: of many concurrent callers
 /// exactly one gets `true`.
-pub fn consume(conn: &Connection, id_hash: &[u8], now: i64) -> Result<bool, StoreError> {
+pub fn consume(db: &Db, id_hash: &[u8], now: i64) -> Result<bool, StoreError> {
+    let conn = &db.conn;
     let changed = conn.execute(
         "UPDATE headless_sessions SET consumed_at = ?2
          WHERE id_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2",
@@ -104,7 +103,8 @@ pub fn consume(conn: &Connection, id_hash: &[u8], now: i64) -> Result<bool, Stor
 }
 
 /// Deletes sessions that can no longer be used; returns how many.
-pub fn purge(conn: &Connection, now: i64) -> Result<usize, StoreError> {
+pub fn purge(db: &Db, now: i64) -> Result<usize, StoreError> {
+    let conn = &db.conn;
     Ok(conn.execute(
         "DELETE FROM headless_sessions WHERE expires_at <= ?1 OR consumed_at IS NOT NULL",
         [now],
@@ -136,7 +136,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.sqlite");
         let _migrated = Store::open(&path).unwrap();
-        let conn = Connection::open(&path).unwrap();
+        let conn = Db {
+            conn: rusqlite::Connection::open(&path).unwrap(),
+        };
         let cookies = Cookies::from([("ory_hydra_login_csrf".into(), "v=1".into())]);
         insert(&conn, &session(b"live", &cookies, 200)).unwrap();
         insert(&conn, &session(b"used", &cookies, 200)).unwrap();

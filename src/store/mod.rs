@@ -15,12 +15,15 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+pub mod file;
 pub mod headless;
 pub mod otp;
 pub mod users;
+
+use file::applied_schema_version;
 
 mod embedded {
     refinery::embed_migrations!("migrations");
@@ -43,7 +46,15 @@ pub enum StoreError {
     Task(String),
 }
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// The database as the store's thread lends it to one piece of work. Its
+/// connection is private to `store/`: the layers above call the operations
+/// the store's modules name (`otp::consume`, `users::find_by_phone`, ...)
+/// and never see SQL or rusqlite.
+pub struct Db {
+    conn: Connection,
+}
+
+type Job = Box<dyn FnOnce(&mut Db) + Send>;
 
 #[derive(Clone)]
 pub struct Store {
@@ -77,6 +88,7 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         migrate(&mut conn)?;
 
+        let mut db = Db { conn };
         let (jobs, queue) = mpsc::channel::<Job>();
         let thread = std::thread::Builder::new()
             .name("gatehouse-db".into())
@@ -84,7 +96,7 @@ impl Store {
                 for job in queue {
                     // A panicking job drops its answer channel (the caller
                     // gets an error); the thread and connection go on.
-                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut db)));
                 }
             })
             .map_err(|e| StoreError::Task(format!("cannot start the database thread: {e}")))?;
@@ -100,7 +112,7 @@ impl Store {
     pub async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Db) -> Result<T, StoreError> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
@@ -122,9 +134,13 @@ impl Store {
 
     /// A trivial query, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|conn| Ok(conn.query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?))
-            .await
-            .map(|_| ())
+        self.run(|db| {
+            Ok(db
+                .conn
+                .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?)
+        })
+        .await
+        .map(|_| ())
     }
 }
 
@@ -137,7 +153,7 @@ fn configure_connection(conn: &mut Connection) -> Result<(), rusqlite::Error> {
 
 /// Applies pending migrations; refuses a database migrated by a newer binary
 /// without touching it.
-pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let runner = embedded::migrations::runner();
     let known = known_schema_version();
     if let Some(found) = applied_schema_version(conn)? {
@@ -161,71 +177,6 @@ pub fn known_schema_version() -> i64 {
         .map(|m| i64::from(m.version()))
         .max()
         .unwrap_or(0)
-}
-
-/// `PRAGMA integrity_check` on `conn`: None when the file is sound, else
-/// SQLite's report.
-pub fn integrity_problems(conn: &Connection) -> Result<Option<String>, rusqlite::Error> {
-    let mut statement = conn.prepare("PRAGMA integrity_check")?;
-    let lines = statement
-        .query_map([], |row| row.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(match lines.as_slice() {
-        [only] if only == "ok" => None,
-        _ => Some(lines.join("; ")),
-    })
-}
-
-/// Opens any SQLite file read-only (it is never created or migrated).
-pub fn open_read_only(path: &Path) -> Result<Connection, rusqlite::Error> {
-    let conn = Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    Ok(conn)
-}
-
-/// Opening a WAL database (even read-only) may create its `-wal`/`-shm`
-/// files; when root does that, the service user could no longer open its own
-/// database. Hands them to the database file's owner. Best effort.
-pub fn give_sidecars_to_owner(path: &Path) {
-    use std::os::unix::fs::MetadataExt;
-    if !rustix::process::geteuid().is_root() {
-        return;
-    }
-    let Ok(db) = std::fs::metadata(path) else {
-        return;
-    };
-    for suffix in ["-wal", "-shm"] {
-        let mut sidecar = path.as_os_str().to_owned();
-        sidecar.push(suffix);
-        let sidecar = std::path::PathBuf::from(sidecar);
-        if let Ok(meta) = std::fs::metadata(&sidecar) {
-            if meta.uid() != db.uid() || meta.gid() != db.gid() {
-                let _ = std::os::unix::fs::chown(&sidecar, Some(db.uid()), Some(db.gid()));
-            }
-        }
-    }
-}
-
-/// The highest migration recorded in the database, if it was ever migrated.
-pub fn applied_schema_version(conn: &Connection) -> Result<Option<i64>, StoreError> {
-    let has_history: Option<String> = conn
-        .query_row(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'",
-            [],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if has_history.is_none() {
-        return Ok(None);
-    }
-    Ok(conn.query_row(
-        "SELECT MAX(version) FROM refinery_schema_history",
-        [],
-        |row| row.get(0),
-    )?)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::StoreError;
+use super::{Db, StoreError};
 
 /// A challenge about to be stored.
 pub struct NewChallenge<'a> {
@@ -49,10 +49,11 @@ pub struct Exceeded<L> {
 /// supersedes the phone's previous challenges and stores the new one, all in
 /// one transaction. Returns the ids of the recorded events (see [`cancel_issue`]).
 pub fn issue_challenge<L: Clone>(
-    conn: &mut Connection,
+    db: &mut Db,
     challenge: &NewChallenge<'_>,
     limits: &[WindowLimit<L>],
 ) -> Result<Result<Vec<i64>, Exceeded<L>>, StoreError> {
+    let conn = &mut db.conn;
     let now = challenge.created_at;
     // IMMEDIATE takes the write lock first, so two concurrent requests cannot
     // both see room under a limit.
@@ -129,11 +130,8 @@ fn retry_after<L>(
 
 /// Undoes an issue whose code could not be delivered: the code is withdrawn
 /// and the attempt does not count against the limits.
-pub fn cancel_issue(
-    conn: &mut Connection,
-    challenge_id: &str,
-    event_ids: &[i64],
-) -> Result<(), StoreError> {
+pub fn cancel_issue(db: &mut Db, challenge_id: &str, event_ids: &[i64]) -> Result<(), StoreError> {
+    let conn = &mut db.conn;
     let tx = conn.transaction()?;
     tx.execute("DELETE FROM otp_challenges WHERE id = ?1", [challenge_id])?;
     for id in event_ids {
@@ -144,7 +142,8 @@ pub fn cancel_issue(
 }
 
 /// The phone's current challenge (the newest, not superseded), whatever its state.
-pub fn current_challenge(conn: &Connection, phone: &str) -> Result<Option<Challenge>, StoreError> {
+pub fn current_challenge(db: &Db, phone: &str) -> Result<Option<Challenge>, StoreError> {
+    let conn = &db.conn;
     Ok(conn
         .query_row(
             "SELECT id, code_hash, expires_at, attempts, max_attempts, consumed_at IS NOT NULL
@@ -167,7 +166,8 @@ pub fn current_challenge(conn: &Connection, phone: &str) -> Result<Option<Challe
 
 /// Counts a wrong try; returns the tries used so far, or None when the code
 /// was already dead or consumed (the count never goes past the maximum).
-pub fn record_wrong_attempt(conn: &Connection, id: &str) -> Result<Option<u32>, StoreError> {
+pub fn record_wrong_attempt(db: &Db, id: &str) -> Result<Option<u32>, StoreError> {
+    let conn = &db.conn;
     Ok(conn
         .query_row(
             "UPDATE otp_challenges SET attempts = attempts + 1
@@ -181,7 +181,8 @@ pub fn record_wrong_attempt(conn: &Connection, id: &str) -> Result<Option<u32>, 
 
 /// Consumes a live challenge in one statement: of many concurrent callers
 /// exactly one gets `true`.
-pub fn consume(conn: &Connection, id: &str, now: i64) -> Result<bool, StoreError> {
+pub fn consume(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
+    let conn = &db.conn;
     let changed = conn.execute(
         "UPDATE otp_challenges SET consumed_at = ?2
          WHERE id = ?1 AND consumed_at IS NULL AND superseded = 0
@@ -200,7 +201,8 @@ pub struct Purged {
 
 /// Deletes challenges that can no longer be used (expired, consumed or
 /// superseded) and rate-limit events older than `events_before`.
-pub fn purge(conn: &Connection, now: i64, events_before: i64) -> Result<Purged, StoreError> {
+pub fn purge(db: &Db, now: i64, events_before: i64) -> Result<Purged, StoreError> {
+    let conn = &db.conn;
     let challenges = conn.execute(
         "DELETE FROM otp_challenges
          WHERE expires_at <= ?1 OR consumed_at IS NOT NULL OR superseded = 1",

@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::StoreError;
+use super::{Db, StoreError};
 use crate::domain::PhoneNumber;
 
 /// A stored user. `id` is the stable, opaque OIDC subject.
@@ -71,7 +71,29 @@ fn new_user_id() -> String {
     crate::infra::random::random_hex(16)
 }
 
-pub fn find_by_phone(conn: &Connection, phone: &PhoneNumber) -> Result<Option<User>, StoreError> {
+pub fn find_by_phone(db: &Db, phone: &PhoneNumber) -> Result<Option<User>, StoreError> {
+    phone_user(&db.conn, phone)
+}
+
+pub fn find_by_id(db: &Db, id: &str) -> Result<Option<User>, StoreError> {
+    id_user(&db.conn, id)
+}
+
+/// Creates a user; fails with [`StoreError::Conflict`] when the phone is taken.
+pub fn insert(
+    db: &Db,
+    phone: &PhoneNumber,
+    profile: &Profile,
+    phone_verified: bool,
+    now: i64,
+) -> Result<User, StoreError> {
+    insert_user(&db.conn, phone, profile, phone_verified, now)
+}
+
+// The three above on a connection or a transaction, for the operations
+// here that combine them.
+
+fn phone_user(conn: &Connection, phone: &PhoneNumber) -> Result<Option<User>, StoreError> {
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM users WHERE phone = ?1"),
@@ -81,7 +103,7 @@ pub fn find_by_phone(conn: &Connection, phone: &PhoneNumber) -> Result<Option<Us
         .optional()?)
 }
 
-pub fn find_by_id(conn: &Connection, id: &str) -> Result<Option<User>, StoreError> {
+fn id_user(conn: &Connection, id: &str) -> Result<Option<User>, StoreError> {
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
@@ -92,17 +114,18 @@ pub fn find_by_id(conn: &Connection, id: &str) -> Result<Option<User>, StoreErro
 }
 
 /// Looks a user up by id, or by phone number when `key` parses as one.
-pub fn find_by_id_or_phone(conn: &Connection, key: &str) -> Result<Option<User>, StoreError> {
-    if let Some(user) = find_by_id(conn, key)? {
+pub fn find_by_id_or_phone(db: &Db, key: &str) -> Result<Option<User>, StoreError> {
+    if let Some(user) = find_by_id(db, key)? {
         return Ok(Some(user));
     }
     match PhoneNumber::parse(key, None) {
-        Ok(phone) => find_by_phone(conn, &phone),
+        Ok(phone) => find_by_phone(db, &phone),
         Err(_) => Ok(None),
     }
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<User>, StoreError> {
+pub fn list(db: &Db) -> Result<Vec<User>, StoreError> {
+    let conn = &db.conn;
     let mut statement = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM users ORDER BY created_at, id"
     ))?;
@@ -112,8 +135,7 @@ pub fn list(conn: &Connection) -> Result<Vec<User>, StoreError> {
     Ok(users)
 }
 
-/// Creates a user; fails with [`StoreError::Conflict`] when the phone is taken.
-pub fn insert(
+fn insert_user(
     conn: &Connection,
     phone: &PhoneNumber,
     profile: &Profile,
@@ -148,31 +170,28 @@ pub fn insert(
             "a user with phone {phone} already exists"
         )));
     }
-    find_by_id(conn, &id)?.ok_or_else(|| StoreError::Conflict("user vanished".into()))
+    id_user(conn, &id)?.ok_or_else(|| StoreError::Conflict("user vanished".into()))
 }
 
 /// The user with this phone, created on the spot if there is none (sign-up
 /// on first verified login). Safe against two concurrent first logins.
-pub fn find_or_create(
-    conn: &Connection,
-    phone: &PhoneNumber,
-    now: i64,
-) -> Result<User, StoreError> {
-    if let Some(user) = find_by_phone(conn, phone)? {
+pub fn find_or_create(db: &Db, phone: &PhoneNumber, now: i64) -> Result<User, StoreError> {
+    if let Some(user) = find_by_phone(db, phone)? {
         return Ok(user);
     }
-    match insert(conn, phone, &Profile::default(), true, now) {
+    match insert(db, phone, &Profile::default(), true, now) {
         Ok(user) => Ok(user),
         // Lost a race with another first login: theirs is the user.
         Err(StoreError::Conflict(_)) => {
-            find_by_phone(conn, phone)?.ok_or_else(|| StoreError::Conflict("user vanished".into()))
+            find_by_phone(db, phone)?.ok_or_else(|| StoreError::Conflict("user vanished".into()))
         }
         Err(e) => Err(e),
     }
 }
 
 /// Marks the phone as verified (it just received and returned a code).
-pub fn mark_phone_verified(conn: &Connection, id: &str, now: i64) -> Result<(), StoreError> {
+pub fn mark_phone_verified(db: &Db, id: &str, now: i64) -> Result<(), StoreError> {
+    let conn = &db.conn;
     conn.execute(
         "UPDATE users SET phone_verified = 1, updated_at = ?2 WHERE id = ?1 AND phone_verified = 0",
         params![id, now],
@@ -183,15 +202,16 @@ pub fn mark_phone_verified(conn: &Connection, id: &str, now: i64) -> Result<(), 
 /// Creates the user or brings their profile to `profile`; touches nothing
 /// when it already matches, so re-importing a file changes nothing.
 pub fn upsert_profile(
-    conn: &mut Connection,
+    db: &mut Db,
     phone: &PhoneNumber,
     profile: &Profile,
     now: i64,
 ) -> Result<Upserted, StoreError> {
+    let conn = &mut db.conn;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let outcome = match find_by_phone(&tx, phone)? {
+    let outcome = match phone_user(&tx, phone)? {
         None => {
-            insert(&tx, phone, profile, false, now)?;
+            insert_user(&tx, phone, profile, false, now)?;
             Upserted::Created
         }
         Some(user) if user.profile == *profile => Upserted::Unchanged,
@@ -223,12 +243,8 @@ pub fn upsert_profile(
 }
 
 /// Disables or re-enables a user; returns false when there is no such user.
-pub fn set_disabled(
-    conn: &Connection,
-    id: &str,
-    disabled: bool,
-    now: i64,
-) -> Result<bool, StoreError> {
+pub fn set_disabled(db: &Db, id: &str, disabled: bool, now: i64) -> Result<bool, StoreError> {
+    let conn = &db.conn;
     let changed = conn.execute(
         "UPDATE users SET disabled = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, disabled, now],
