@@ -8,9 +8,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::headless::BODY_LIMIT;
 use crate::hydra::public::PublicError;
 use crate::signin::error::SignInError;
+
+/// Every API body is a few short strings; anything bigger is refused unread.
+pub const BODY_LIMIT: usize = 16 * 1024;
 
 /// Why a headless call failed: a body that could not be read, or the flow.
 #[derive(Debug)]

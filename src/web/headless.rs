@@ -14,13 +14,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api_error::{error_response, with_no_store, ApiError};
+use super::api_error::{error_response, with_no_store, ApiError, BODY_LIMIT};
 use super::client_ip::client_ip;
 use crate::signin::legacy_session::LegacyToken;
 use crate::web::AppState;
-
-/// Every body is a few short strings; anything bigger is refused unread.
-pub const BODY_LIMIT: usize = 16 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
