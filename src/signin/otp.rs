@@ -1,6 +1,6 @@
 //! One-time code policy: issue, verify, abuse limits and sign-up rules.
 //!
-//! The rules (ARCHITECTURE.md, "OTP policy"): codes come from the OS CSPRNG,
+//! The rules (docs/ARCHITECTURE.md, "OTP policy"): codes come from the OS CSPRNG,
 //! are stored only as a keyed hash, compared in constant time, used once,
 //! allow a bounded number of wrong tries and expire. Sending is throttled per
 //! phone and per client network, with counters kept in SQLite.
