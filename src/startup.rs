@@ -14,14 +14,16 @@ use tokio_cron_scheduler::{JobScheduler, JobSchedulerError};
 use crate::infra::clock::Clock;
 use crate::infra::data_dir::DataDir;
 
-use crate::config::{Config, HydraMode};
+use crate::config::{AccessTokenStrategy, Config, HydraMode};
 use crate::directory::{Directory, DirectoryError};
+use crate::hydra::public::HydraPublic;
 use crate::hydra::supervisor::{HydraStatus, SupervisorError};
 use crate::hydra::{HydraClient, HydraSupervisor};
 use crate::infra::lock::{DataDirLock, LockError};
 use crate::infra::{lock, metrics, secrets, tls};
+use crate::signin::accept::Acceptor;
 use crate::signin::browser::BrowserSignIn;
-use crate::signin::otp::OtpService;
+use crate::signin::otp::{OtpPolicy, OtpService};
 use crate::signin::{challenges, headless};
 use crate::sms::SmsSender;
 use crate::store::{Store, StoreError};
@@ -153,12 +155,12 @@ impl Application {
             );
         }
         let directory =
-            Directory::from_config(&config, store.clone())?.with_metrics(metrics.clone());
+            Directory::from_config(&config.directory, store.clone())?.with_metrics(metrics.clone());
         let otp = OtpService::new(
             store.clone(),
             directory.clone(),
             SmsSender::from_config(&config.sms),
-            &config,
+            OtpPolicy::from_config(&config),
             otp_key.as_bytes(),
             clock.clone(),
         )
@@ -189,23 +191,41 @@ impl Application {
             config.hydra.login_consent_request_ttl.as_secs() as i64,
             clock.clone(),
         );
-        let forward_auth =
-            forward_auth::ForwardAuth::new(hydra.clone(), &config, clock.clone(), metrics.clone());
+        let forward_auth = forward_auth::ForwardAuth::new(
+            hydra.clone(),
+            &config.forward_auth,
+            jwt_keys(&config),
+            clock.clone(),
+            metrics.clone(),
+        );
         let config = Arc::new(config);
+        let accept = Acceptor::new(
+            hydra.clone(),
+            directory.clone(),
+            config.login.clone(),
+            config.consent.clone(),
+            config.claims.clone(),
+        );
         let headless = headless::HeadlessService::new(
-            config.clone(),
+            config.headless.clone(),
             store.clone(),
             directory.clone(),
-            hydra.clone(),
+            headless::HydraApis {
+                admin: hydra.clone(),
+                public: HydraPublic::new(
+                    config.hydra_public_url(),
+                    config.server.public_url.clone(),
+                ),
+            },
+            accept.clone(),
             otp.clone(),
         );
         let browser = BrowserSignIn::new(
             hydra.clone(),
-            directory.clone(),
+            accept.clone(),
             otp.clone(),
             challenges.clone(),
             metrics.clone(),
-            config.login.clone(),
         );
         let state = AppState {
             config,
@@ -220,6 +240,7 @@ impl Application {
             metrics,
             headless,
             browser,
+            accept,
         };
         Ok(Application {
             listener,
@@ -315,4 +336,14 @@ impl Application {
         drop(self.lock);
         served
     }
+}
+
+/// With JWT access tokens, forward auth checks them against Hydra's keys.
+fn jwt_keys(config: &Config) -> Option<forward_auth::JwtKeys> {
+    (config.hydra.access_token_strategy == AccessTokenStrategy::Jwt).then(|| {
+        forward_auth::JwtKeys {
+            hydra_public: config.hydra_public_url(),
+            issuer: config.public_origin(),
+        }
+    })
 }

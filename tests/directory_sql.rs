@@ -474,7 +474,8 @@ fn build_directory(settings: &str) -> (Directory, tempfile::TempDir) {
     apply(&mut config, settings);
     let dir = tempfile::tempdir().unwrap();
     let store = gatehouse::store::Store::open(&dir.path().join("gatehouse.sqlite")).unwrap();
-    let directory = Directory::from_config(&config, store).expect("built without connecting");
+    let directory =
+        Directory::from_config(&config.directory, store).expect("built without connecting");
     (directory, dir)
 }
 

@@ -10,7 +10,7 @@ use gatehouse::config::{Config, Secret, Signup, SmsSenderKind};
 use gatehouse::directory::Directory;
 use gatehouse::domain::{OtpCode, PhoneNumber};
 use gatehouse::infra::clock::Clock;
-use gatehouse::signin::otp::{Limit, OtpError, OtpService};
+use gatehouse::signin::otp::{Limit, OtpError, OtpPolicy, OtpService};
 use gatehouse::sms::SmsSender;
 use gatehouse::store::users::{self, Profile};
 use gatehouse::store::Store;
@@ -88,7 +88,7 @@ fn open(config: &Config, clock: &Clock) -> (Store, OtpService) {
         store.clone(),
         Directory::embedded(store.clone()),
         SmsSender::from_config(&config.sms),
-        config,
+        OtpPolicy::from_config(config),
         b"0123456789abcdef0123456789abcdef",
         clock.clone(),
     );

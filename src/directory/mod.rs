@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::config::{Config, DirectoryConfig, DirectoryKind, FieldMapping};
+use crate::config::{DirectoryConfig, DirectoryKind, FieldMapping};
 use crate::domain::PhoneNumber;
 use crate::infra::metrics::Metrics;
 use crate::store::users::{self, Profile, User};
@@ -112,12 +112,13 @@ pub struct Directory {
 
 impl Directory {
     /// The directory `[directory]` names; `store` is gatehouse's own.
-    pub fn from_config(config: &Config, store: Store) -> Result<Directory, DirectoryError> {
-        match config.directory.kind {
+    pub fn from_config(
+        config: &DirectoryConfig,
+        store: Store,
+    ) -> Result<Directory, DirectoryError> {
+        match config.kind {
             DirectoryKind::Embedded => Ok(Directory::embedded(store)),
-            DirectoryKind::Http(_) | DirectoryKind::Sql(_) => {
-                Directory::external(&config.directory)
-            }
+            DirectoryKind::Http(_) | DirectoryKind::Sql(_) => Directory::external(config),
         }
     }
 

@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::config::{AccessTokenStrategy, Config, ForwardAuthConfig};
+use url::Url;
+
+use crate::config::ForwardAuthConfig;
 use crate::hydra::{HydraClient, HydraError};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
@@ -62,16 +64,31 @@ const IN_FLIGHT_SHARDS: usize = 64;
 /// Token hash -> (what it proved, unix second until which the answer holds).
 type Cache = HashMap<[u8; 32], (Principal, i64)>;
 
+/// Where JWT access tokens are checked: Hydra's keys at its public URL,
+/// and the issuer the tokens must name.
+pub struct JwtKeys {
+    pub hydra_public: Url,
+    pub issuer: String,
+}
+
 impl ForwardAuth {
-    pub fn new(hydra: HydraClient, config: &Config, clock: Clock, metrics: Metrics) -> ForwardAuth {
-        let jwt = (config.hydra.access_token_strategy == AccessTokenStrategy::Jwt).then(|| {
+    /// Checks tokens by introspection at `hydra`, or, with `jwt_keys`
+    /// (Hydra's public URL and issuer, when Hydra issues JWT access
+    /// tokens), against Hydra's published keys.
+    pub fn new(
+        hydra: HydraClient,
+        config: &ForwardAuthConfig,
+        jwt_keys: Option<JwtKeys>,
+        clock: Clock,
+        metrics: Metrics,
+    ) -> ForwardAuth {
+        let jwt = jwt_keys.map(|keys| {
             Arc::new(jwt::JwtVerifier::new(
-                &config.hydra_public_url(),
-                &config.public_origin(),
-                config.forward_auth.audience.clone(),
+                &keys.hydra_public,
+                &keys.issuer,
+                config.audience.clone(),
             ))
         });
-        let config = &config.forward_auth;
         ForwardAuth {
             jwt,
             metrics,

@@ -1,84 +1,162 @@
 //! The accept calls both sign-in flows (browser pages and headless API)
-//! make at Hydra: one code path for subjects, remembering and claims.
+//! and the consent page make at Hydra: one code path for subjects,
+//! remembering and claims.
+
+use std::sync::Arc;
 
 use super::claims;
 use super::error::SignInError;
-use crate::config::{Config, LoginConfig};
+use crate::config::{ClaimsConfig, ConsentConfig, LoginConfig};
 use crate::directory::{Directory, DirectoryUser};
 use crate::hydra::{
-    AcceptConsent, AcceptLogin, ConsentRequest, ConsentSession, HydraClient, HydraError, Redirect,
-    Reject,
+    AcceptConsent, AcceptLogin, ConsentRequest, ConsentSession, HydraClient, Redirect, Reject,
 };
 
 /// How a code sign-in proved the user (RFC 8176 `amr`).
 pub const AMR_SMS: &str = "sms";
 
-/// Accepts a login for `user`, who proved themselves by `amr` (a verified
-/// code: [`AMR_SMS`]).
-pub async fn accept_login(
-    hydra: &HydraClient,
-    login: &LoginConfig,
-    challenge: &str,
-    user: &DirectoryUser,
-    remember: bool,
-    amr: &str,
-) -> Result<Redirect, HydraError> {
-    let accept = AcceptLogin {
-        subject: user.id.clone(),
-        remember,
-        remember_for: if remember {
-            login.remember_for.as_secs()
-        } else {
-            0
-        },
-        amr: vec![amr.to_string()],
-        ..AcceptLogin::default()
-    };
-    hydra.accept_login(challenge, &accept).await
+/// Answers Hydra's login and consent requests, with the `[login]`,
+/// `[consent]` and `[claims]` settings.
+#[derive(Clone)]
+pub struct Acceptor {
+    hydra: HydraClient,
+    directory: Directory,
+    login: LoginConfig,
+    consent: Arc<ConsentConfig>,
+    claims: Arc<ClaimsConfig>,
 }
 
-/// Accepts a login Hydra wants to skip (a remembered session), unless the
-/// remembered user is gone or disabled: then the login is refused.
-pub async fn accept_remembered_login(
-    hydra: &HydraClient,
-    directory: &Directory,
-    challenge: &str,
-    subject: &str,
-) -> Result<Redirect, SignInError> {
-    match directory.find_by_id(subject).await? {
-        Some(user) if !user.disabled => {
-            let accept = AcceptLogin {
-                subject: user.id,
-                amr: vec![AMR_SMS.to_string()],
-                ..AcceptLogin::default()
-            };
-            Ok(hydra.accept_login(challenge, &accept).await?)
+impl Acceptor {
+    pub fn new(
+        hydra: HydraClient,
+        directory: Directory,
+        login: LoginConfig,
+        consent: ConsentConfig,
+        claims: ClaimsConfig,
+    ) -> Acceptor {
+        Acceptor {
+            hydra,
+            directory,
+            login,
+            consent: Arc::new(consent),
+            claims: Arc::new(claims),
         }
-        _ => Ok(hydra
-            .reject_login(
-                challenge,
-                &Reject {
-                    error: "access_denied".into(),
-                    error_description: "This account can no longer sign in.".into(),
-                    ..Reject::default()
-                },
-            )
-            .await?),
     }
-}
 
-/// Is consent given without asking? (Hydra remembers it, the client was
-/// registered with skip_consent, or the operator trusts the client.)
-pub fn consent_is_automatic(config: &Config, request: &ConsentRequest) -> bool {
-    if prompts_for_consent(&request.request_url) {
-        return false;
+    /// Accepts a login for `user`, who proved themselves by `amr` (a
+    /// verified code: [`AMR_SMS`]).
+    pub async fn login(
+        &self,
+        challenge: &str,
+        user: &DirectoryUser,
+        remember: bool,
+        amr: &str,
+    ) -> Result<Redirect, SignInError> {
+        let accept = AcceptLogin {
+            subject: user.id.clone(),
+            remember,
+            remember_for: if remember {
+                self.login.remember_for.as_secs()
+            } else {
+                0
+            },
+            amr: vec![amr.to_string()],
+            ..AcceptLogin::default()
+        };
+        Ok(self.hydra.accept_login(challenge, &accept).await?)
     }
-    request.skip
-        || request.client.skip_consent
-        || config
-            .consent
-            .trusted_clients
-            .contains(&request.client.client_id)
+
+    /// Accepts a login Hydra wants to skip (a remembered session), unless
+    /// the remembered user is gone or disabled: then the login is refused.
+    pub async fn remembered_login(
+        &self,
+        challenge: &str,
+        subject: &str,
+    ) -> Result<Redirect, SignInError> {
+        match self.directory.find_by_id(subject).await? {
+            Some(user) if !user.disabled => {
+                let accept = AcceptLogin {
+                    subject: user.id,
+                    amr: vec![AMR_SMS.to_string()],
+                    ..AcceptLogin::default()
+                };
+                Ok(self.hydra.accept_login(challenge, &accept).await?)
+            }
+            _ => Ok(self
+                .hydra
+                .reject_login(
+                    challenge,
+                    &access_denied("This account can no longer sign in."),
+                )
+                .await?),
+        }
+    }
+
+    /// Is consent given without asking? (Hydra remembers it, the client was
+    /// registered with skip_consent, or the operator trusts the client.)
+    pub fn consent_is_automatic(&self, request: &ConsentRequest) -> bool {
+        if prompts_for_consent(&request.request_url) {
+            return false;
+        }
+        request.skip
+            || request.client.skip_consent
+            || self
+                .consent
+                .trusted_clients
+                .contains(&request.client.client_id)
+    }
+
+    /// Grants the requested scopes the client may have, with the claims the
+    /// user's directory record fills for them.
+    pub async fn consent(
+        &self,
+        request: &ConsentRequest,
+        remember: bool,
+    ) -> Result<Redirect, SignInError> {
+        let user = self.directory.find_by_id(&request.subject).await?;
+        self.consent_as(request, user.as_ref(), remember).await
+    }
+
+    /// [`Acceptor::consent`] for a `user` already looked up (the consent's
+    /// subject, or None when the directory no longer has them: no claims
+    /// then).
+    pub async fn consent_as(
+        &self,
+        request: &ConsentRequest,
+        user: Option<&DirectoryUser>,
+        remember: bool,
+    ) -> Result<Redirect, SignInError> {
+        let granted = claims::grantable_scopes(&request.requested_scope, &request.client.scope);
+        let (id_token, access_token) = match user {
+            Some(user) => {
+                let (mut id_token, access_token) =
+                    claims::custom_claims(&granted, user, &self.claims.custom);
+                // The standard claims win over a custom claim of the same name.
+                id_token.extend(claims::id_token_claims(&granted, user));
+                (id_token, access_token)
+            }
+            None => Default::default(),
+        };
+        let accept = AcceptConsent {
+            grant_scope: granted,
+            grant_access_token_audience: request.requested_access_token_audience.clone(),
+            // Hydra already remembers a skipped consent; do not extend it.
+            remember: remember && !request.skip,
+            remember_for: if remember {
+                self.consent.remember_for.as_secs()
+            } else {
+                0
+            },
+            session: ConsentSession {
+                id_token,
+                access_token,
+            },
+        };
+        Ok(self
+            .hydra
+            .accept_consent(&request.challenge, &accept)
+            .await?)
+    }
 }
 
 /// Did the client ask with `prompt=consent` (show the page whatever else holds)?
@@ -90,57 +168,6 @@ fn prompts_for_consent(request_url: &str) -> bool {
     };
     url.query_pairs()
         .any(|(k, v)| k == "prompt" && v.split(' ').any(|p| p == "consent"))
-}
-
-/// Grants the requested scopes the client may have, with the claims the
-/// user's directory record fills for them.
-pub async fn accept_consent(
-    hydra: &HydraClient,
-    directory: &Directory,
-    config: &Config,
-    request: &ConsentRequest,
-    remember: bool,
-) -> Result<Redirect, SignInError> {
-    let user = directory.find_by_id(&request.subject).await?;
-    accept_consent_as(hydra, config, request, user.as_ref(), remember).await
-}
-
-/// [`accept_consent`] for a `user` already looked up (the consent's subject,
-/// or None when the directory no longer has them: no claims then).
-pub async fn accept_consent_as(
-    hydra: &HydraClient,
-    config: &Config,
-    request: &ConsentRequest,
-    user: Option<&DirectoryUser>,
-    remember: bool,
-) -> Result<Redirect, SignInError> {
-    let granted = claims::grantable_scopes(&request.requested_scope, &request.client.scope);
-    let (id_token, access_token) = match user {
-        Some(user) => {
-            let (mut id_token, access_token) =
-                claims::custom_claims(&granted, user, &config.claims.custom);
-            // The standard claims win over a custom claim of the same name.
-            id_token.extend(claims::id_token_claims(&granted, user));
-            (id_token, access_token)
-        }
-        None => Default::default(),
-    };
-    let accept = AcceptConsent {
-        grant_scope: granted,
-        grant_access_token_audience: request.requested_access_token_audience.clone(),
-        // Hydra already remembers a skipped consent; do not extend it.
-        remember: remember && !request.skip,
-        remember_for: if remember {
-            config.consent.remember_for.as_secs()
-        } else {
-            0
-        },
-        session: ConsentSession {
-            id_token,
-            access_token,
-        },
-    };
-    Ok(hydra.accept_consent(&request.challenge, &accept).await?)
 }
 
 /// Refuses a login or consent because the person said no.

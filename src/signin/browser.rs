@@ -10,13 +10,11 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::config::LoginConfig;
-use crate::directory::Directory;
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::hydra::{HydraClient, HydraError, LoginRequest};
 use crate::infra::metrics::Metrics;
 
-use super::accept;
+use super::accept::{self, Acceptor};
 use super::challenges::ChallengeMemory;
 use super::error::SignInError;
 use super::otp::{IssuedCode, OtpService};
@@ -52,29 +50,26 @@ pub struct OpenLogin {
 #[derive(Clone)]
 pub struct BrowserSignIn {
     hydra: HydraClient,
-    directory: Directory,
+    accept: Acceptor,
     otp: OtpService,
     challenges: ChallengeMemory,
     metrics: Metrics,
-    login: LoginConfig,
 }
 
 impl BrowserSignIn {
     pub fn new(
         hydra: HydraClient,
-        directory: Directory,
+        accept: Acceptor,
         otp: OtpService,
         challenges: ChallengeMemory,
         metrics: Metrics,
-        login: LoginConfig,
     ) -> BrowserSignIn {
         BrowserSignIn {
             hydra,
-            directory,
+            accept,
             otp,
             challenges,
             metrics,
-            login,
         }
     }
 
@@ -94,13 +89,10 @@ impl BrowserSignIn {
     pub async fn start(&self, challenge: &str) -> Result<Started, ChallengeError> {
         let (request, deadline) = self.login_request(challenge).await?;
         if request.skip {
-            let redirect = accept::accept_remembered_login(
-                &self.hydra,
-                &self.directory,
-                challenge,
-                &request.subject,
-            )
-            .await?;
+            let redirect = self
+                .accept
+                .remembered_login(challenge, &request.subject)
+                .await?;
             self.answered(challenge, &redirect.redirect_to, "remembered");
             return Ok(Started::Remembered {
                 redirect_to: redirect.redirect_to,
@@ -160,15 +152,10 @@ impl BrowserSignIn {
                 return Err(error.into());
             }
         };
-        let redirect = accept::accept_login(
-            &self.hydra,
-            &self.login,
-            &login.challenge,
-            &user,
-            remember,
-            accept::AMR_SMS,
-        )
-        .await?;
+        let redirect = self
+            .accept
+            .login(&login.challenge, &user, remember, accept::AMR_SMS)
+            .await?;
         self.answered(&login.challenge, &redirect.redirect_to, "success");
         Ok(redirect.redirect_to)
     }

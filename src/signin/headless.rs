@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, HeadlessClient};
+use crate::config::{HeadlessClient, HeadlessConfig};
 use crate::directory::{Directory, DirectoryUser};
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::hydra::public::{Authorization, HydraPublic, OAuthClient, Tokens};
@@ -31,7 +31,7 @@ use crate::infra::random::random_hex;
 use crate::store::headless::{self as headless_store, NewSession};
 use crate::store::{Db, Store};
 
-use super::accept;
+use super::accept::{self, Acceptor};
 use super::error::SignInError;
 use super::legacy_session::{LegacyToken, LegacyVerifier, VerifyError};
 use super::otp::OtpService;
@@ -50,64 +50,74 @@ pub struct Started {
     pub expires_in: Duration,
 }
 
+/// The Hydra a headless flow drives: its admin API for the accept calls,
+/// its public API for the browser's part.
+#[derive(Clone)]
+pub struct HydraApis {
+    pub admin: HydraClient,
+    pub public: HydraPublic,
+}
+
 #[derive(Clone)]
 pub struct HeadlessService {
-    config: Arc<Config>,
+    config: Arc<HeadlessConfig>,
     store: Store,
     directory: Directory,
     hydra: HydraClient,
+    hydra_public: HydraPublic,
+    accept: Acceptor,
     otp: OtpService,
     /// Set when token exchange is enabled.
     legacy: Option<LegacyVerifier>,
-    hydra_public: HydraPublic,
 }
 
 impl HeadlessService {
     pub fn new(
-        config: Arc<Config>,
+        config: HeadlessConfig,
         store: Store,
         directory: Directory,
-        hydra: HydraClient,
+        hydra: HydraApis,
+        accept: Acceptor,
         otp: OtpService,
     ) -> HeadlessService {
         HeadlessService {
-            hydra_public: HydraPublic::new(
-                config.hydra_public_url(),
-                config.server.public_url.clone(),
-            ),
-            legacy: LegacyVerifier::from_config(&config.headless.token_exchange),
-            config,
+            legacy: LegacyVerifier::from_config(&config.token_exchange),
+            config: Arc::new(config),
             store,
             directory,
-            hydra,
+            hydra: hydra.admin,
+            hydra_public: hydra.public,
+            accept,
             otp,
         }
     }
 
-    /// Starts a sign-in: Hydra's login challenge, a code by SMS, a session.
+    /// The app `client_id`, when it may use the headless API.
+    pub fn client(&self, client_id: &str) -> Result<&HeadlessClient, SignInError> {
+        self.config
+            .client(client_id)
+            .ok_or(SignInError::UnauthorizedClient)
+    }
+
+    /// Starts a sign-in for `client` (from [`HeadlessService::client`]):
+    /// Hydra's login challenge, a code by SMS, a session.
     pub async fn request_otp(
         &self,
-        phone: &str,
-        client_id: &str,
+        client: &HeadlessClient,
+        phone: &PhoneNumber,
         scope: Option<&str>,
         client_ip: IpAddr,
     ) -> Result<Started, SignInError> {
-        let client = self
-            .config
-            .headless
-            .client(client_id)
-            .ok_or(SignInError::UnauthorizedClient)?;
-        let phone = PhoneNumber::parse(phone, self.config.users.default_region)?;
         let scope = resolve_scope(scope, &client.scope)?;
 
         // Hydra first: if it is down, no SMS is paid for.
         let authorization = self.authorize(client, &scope).await?;
 
-        self.otp.issue(&phone, Some(client_ip)).await?;
+        self.otp.issue(phone, Some(client_ip)).await?;
 
         let session_id = random_hex(32);
         let now = self.otp.clock().now();
-        let ttl = self.config.headless.session_ttl;
+        let ttl = self.config.session_ttl;
         {
             let id_hash = hash_session_id(&session_id);
             let client_id = client.client_id.clone();
@@ -132,7 +142,7 @@ impl HeadlessService {
                 })
                 .await?;
         }
-        tracing::info!(client_id, phone = %phone.masked(), "headless sign-in started");
+        tracing::info!(client_id = %client.client_id, phone = %phone.masked(), "headless sign-in started");
         Ok(Started {
             session_id,
             expires_in: ttl,
@@ -155,11 +165,7 @@ impl HeadlessService {
         };
         let code = OtpCode::parse(otp, self.otp.code_length())?;
         // The configuration may have changed since the session started.
-        let client = self
-            .config
-            .headless
-            .client(&session.client_id)
-            .ok_or(SignInError::UnauthorizedClient)?;
+        let client = self.client(&session.client_id)?;
         let phone = PhoneNumber::from_trusted_e164(session.phone.clone());
 
         // The session is used up together with the code (one store trip):
@@ -215,7 +221,6 @@ impl HeadlessService {
             .ok_or(SignInError::ExchangeNotEnabled)?;
         let client = self
             .config
-            .headless
             .client(client_id)
             .filter(|client| client.token_exchange)
             .ok_or(SignInError::ExchangeNotAllowed)?;
@@ -289,15 +294,10 @@ impl HeadlessService {
     ) -> Result<Tokens, SignInError> {
         let oauth = oauth_client(client);
         let mut cookies = authorization.cookies.clone();
-        let accepted = accept::accept_login(
-            &self.hydra,
-            &self.config.login,
-            &authorization.login_challenge,
-            user,
-            false,
-            amr,
-        )
-        .await?;
+        let accepted = self
+            .accept
+            .login(&authorization.login_challenge, user, false, amr)
+            .await?;
         let consent_challenge = self
             .hydra_public
             .follow_to_consent(&accepted.redirect_to, &mut cookies)
@@ -310,9 +310,7 @@ impl HeadlessService {
         }
         // The app is first-party (it is listed in [headless]): consent is
         // given, with the claims of the user just looked up.
-        let granted =
-            accept::accept_consent_as(&self.hydra, &self.config, &consent, Some(user), false)
-                .await?;
+        let granted = self.accept.consent_as(&consent, Some(user), false).await?;
         let code = self
             .hydra_public
             .follow_to_client(&granted.redirect_to, &mut cookies, &oauth, &authorization)

@@ -14,7 +14,7 @@ use rand::{Rng, TryRngCore};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::config::{OtpConfig, Signup};
+use crate::config::{Config, OtpConfig, Signup};
 use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::infra::clock::Clock;
@@ -76,6 +76,27 @@ pub struct IssuedCode {
     pub resend_after: Duration,
 }
 
+/// The settings the code policy follows: `[otp]`, `users.signup`, and the
+/// text of the message (`sms.template`, `sms.app_name`).
+#[derive(Debug, Clone)]
+pub struct OtpPolicy {
+    pub codes: OtpConfig,
+    pub signup: Signup,
+    pub template: String,
+    pub app_name: String,
+}
+
+impl OtpPolicy {
+    pub fn from_config(config: &Config) -> OtpPolicy {
+        OtpPolicy {
+            codes: config.otp.clone(),
+            signup: config.users.signup,
+            template: config.sms.template.clone(),
+            app_name: config.sms.app_name.clone(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct OtpService {
     store: Store,
@@ -96,7 +117,7 @@ impl OtpService {
         store: Store,
         directory: Directory,
         sms: SmsSender,
-        config: &crate::config::Config,
+        policy: OtpPolicy,
         key: &[u8],
         clock: Clock,
     ) -> OtpService {
@@ -104,9 +125,9 @@ impl OtpService {
             store,
             directory,
             sms,
-            policy: config.otp.clone(),
-            signup: config.users.signup,
-            template: Arc::new((config.sms.template.clone(), config.sms.app_name.clone())),
+            policy: policy.codes,
+            signup: policy.signup,
+            template: Arc::new((policy.template, policy.app_name)),
             key: key.into(),
             clock,
             metrics: Metrics::default(),

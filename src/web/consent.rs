@@ -48,10 +48,10 @@ pub async fn show(
         .await
         .map_err(|e| state.challenge_error(&challenge, e))?;
     state.challenges.seen(&challenge, &request.request_url);
-    if accept::consent_is_automatic(&state.config, &request) {
+    if state.accept.consent_is_automatic(&request) {
         let redirect =
             // Remembered, so that prompt=none works for these clients later.
-            accept::accept_consent(&state.hydra, &state.directory, &state.config, &request, true)
+            state.accept.consent(&request, true)
                 .await
                 ?;
         state
@@ -89,14 +89,10 @@ pub async fn submit(
         .map_err(|e| state.challenge_error(challenge, e))?;
     let redirect = match form.action.as_str() {
         "allow" => {
-            accept::accept_consent(
-                &state.hydra,
-                &state.directory,
-                &state.config,
-                &request,
-                form.remember.is_some(),
-            )
-            .await?
+            state
+                .accept
+                .consent(&request, form.remember.is_some())
+                .await?
         }
         "deny" => {
             state

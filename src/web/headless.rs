@@ -16,6 +16,8 @@ use serde_json::{json, Value};
 
 use super::api_error::{error_response, with_no_store, ApiError, BODY_LIMIT};
 use super::client_ip::client_ip;
+use crate::domain::PhoneNumber;
+use crate::signin::error::SignInError;
 use crate::signin::legacy_session::LegacyToken;
 use crate::web::AppState;
 
@@ -69,9 +71,13 @@ async fn request_otp(
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
     let ip = client_ip(peer, &headers, &state.config.server.trusted_proxies);
+    // The client first: an app that may not use the API learns nothing more.
+    let client = state.headless.client(&body.client_id)?;
+    let phone = PhoneNumber::parse(&body.phone, state.config.users.default_region)
+        .map_err(SignInError::from)?;
     let started = state
         .headless
-        .request_otp(&body.phone, &body.client_id, body.scope.as_deref(), ip)
+        .request_otp(client, &phone, body.scope.as_deref(), ip)
         .await?;
     Ok(ok(json!({
         "session_id": started.session_id,

@@ -7,6 +7,7 @@ use crate::directory::Directory;
 use crate::forward_auth::ForwardAuth;
 use crate::hydra::HydraClient;
 use crate::infra::metrics::Metrics;
+use crate::signin::accept::Acceptor;
 use crate::signin::browser::BrowserSignIn;
 use crate::signin::challenges::ChallengeMemory;
 use crate::signin::headless::HeadlessService;
@@ -30,4 +31,5 @@ pub struct AppState {
     pub metrics: Metrics,
     pub headless: HeadlessService,
     pub browser: BrowserSignIn,
+    pub accept: Acceptor,
 }

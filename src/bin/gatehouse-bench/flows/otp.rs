@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use gatehouse::domain::{OtpCode, PhoneNumber};
-use gatehouse::signin::otp::OtpService;
+use gatehouse::signin::otp::{OtpPolicy, OtpService};
 use gatehouse::sms::MemoryOutbox;
 
 use super::{step, FlowResult, Identities, Owner, StepInfo, Steps};
@@ -38,7 +38,7 @@ pub async fn run(server: &Server, concurrency: usize, duration: Duration) -> Res
         store.clone(),
         gatehouse::directory::Directory::embedded(store),
         gatehouse::sms::SmsSender::Memory(outbox.clone()),
-        &gatehouse::config::Config::default(),
+        OtpPolicy::from_config(&gatehouse::config::Config::default()),
         gatehouse::infra::random::random_hex(32).as_bytes(),
         gatehouse::infra::clock::Clock::system(),
     );
