@@ -1,6 +1,6 @@
 //! The `gatehouse` command line: a thin shell over the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -73,42 +73,33 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load(cli.config.as_deref()) {
-        Ok(config) => config,
-        Err(e) => {
-            if matches!(cli.command, Command::Doctor) {
-                println!(
-                    "problem: {e} -- fix: correct it, then check with `gatehouse check-config`"
-                );
-            } else {
-                eprintln!("gatehouse: {e}");
-            }
-            return ExitCode::from(EXIT_CONFIG);
+    match load_config(cli.config.as_deref(), &cli.command) {
+        Ok(config) => run(cli.command, config),
+        Err(exit) => exit,
+    }
+}
+
+/// The configuration, or the exit code of a bad one after saying what is
+/// wrong (as a doctor finding on stdout for `gatehouse doctor`).
+fn load_config(path: Option<&Path>, command: &Command) -> Result<Config, ExitCode> {
+    Config::load(path).map_err(|e| {
+        if matches!(command, Command::Doctor) {
+            println!("problem: {e} -- fix: correct it, then check with `gatehouse check-config`");
+        } else {
+            eprintln!("gatehouse: {e}");
         }
-    };
-    match cli.command {
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+fn run(command: Command, config: Config) -> ExitCode {
+    match command {
         Command::CheckConfig => {
             print!("{}", config.to_toml());
             eprintln!("gatehouse: configuration is valid");
             ExitCode::SUCCESS
         }
-        Command::Migrate => {
-            telemetry::init(&config.log);
-            let path = DataDir::new(&config.data_dir).database();
-            let opened = gatehouse::infra::secrets::create_private_dir(&config.data_dir)
-                .map_err(|e| e.to_string())
-                .and_then(|()| Store::open(&path).map_err(|e| e.to_string()));
-            match opened {
-                Ok(_) => {
-                    eprintln!("gatehouse: database {} is up to date", path.display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("gatehouse: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::Migrate => migrate(&config),
         Command::Serve => gatehouse::cli::serve::serve(config),
         Command::Users { command } => {
             let result = block_on(gatehouse::cli::users::run(&config, command));
@@ -122,31 +113,8 @@ fn main() -> ExitCode {
             let result = block_on(gatehouse::cli::sessions::run(&config, command));
             report(result)
         }
-        Command::Backup { dir } => {
-            let started = std::time::Instant::now();
-            let result = backup::backup(&config, &dir).map(|manifest| {
-                eprintln!(
-                    "gatehouse: backup written to {}: {} files, {} bytes, in {} ms",
-                    dir.display(),
-                    manifest.files.len(),
-                    manifest.total_bytes(),
-                    started.elapsed().as_millis()
-                );
-            });
-            report(Some(result))
-        }
-        Command::Restore { dir, force } => {
-            let result = backup::restore(&config, &dir, force).map(|manifest| {
-                eprintln!(
-                    "gatehouse: restored {} files into {} (backup of {} by gatehouse {})",
-                    manifest.files.len(),
-                    config.data_dir.display(),
-                    manifest.created_at,
-                    manifest.gatehouse_version
-                );
-            });
-            report(Some(result))
-        }
+        Command::Backup { dir } => report(Some(back_up(&config, &dir))),
+        Command::Restore { dir, force } => report(Some(restore(&config, &dir, force))),
         Command::Doctor => {
             let healthy = block_on(gatehouse::cli::doctor::run(&config, |finding| {
                 println!("{finding}")
@@ -157,6 +125,52 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `gatehouse migrate`: opening the store applies the migrations.
+fn migrate(config: &Config) -> ExitCode {
+    telemetry::init(&config.log);
+    let path = DataDir::new(&config.data_dir).database();
+    let opened = gatehouse::infra::secrets::create_private_dir(&config.data_dir)
+        .map_err(|e| e.to_string())
+        .and_then(|()| Store::open(&path).map_err(|e| e.to_string()));
+    match opened {
+        Ok(_) => {
+            eprintln!("gatehouse: database {} is up to date", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gatehouse: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `gatehouse backup DIR`, saying what was written and how long it took.
+fn back_up(config: &Config, dir: &Path) -> Result<(), backup::BackupError> {
+    let started = std::time::Instant::now();
+    backup::backup(config, dir).map(|manifest| {
+        eprintln!(
+            "gatehouse: backup written to {}: {} files, {} bytes, in {} ms",
+            dir.display(),
+            manifest.files.len(),
+            manifest.total_bytes(),
+            started.elapsed().as_millis()
+        );
+    })
+}
+
+/// `gatehouse restore DIR`, saying what was restored from which backup.
+fn restore(config: &Config, dir: &Path, force: bool) -> Result<(), backup::BackupError> {
+    backup::restore(config, dir, force).map(|manifest| {
+        eprintln!(
+            "gatehouse: restored {} files into {} (backup of {} by gatehouse {})",
+            manifest.files.len(),
+            config.data_dir.display(),
+            manifest.created_at,
+            manifest.gatehouse_version
+        );
+    })
 }
 
 /// Runs a CLI task on a small runtime of its own.

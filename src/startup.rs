@@ -1,11 +1,13 @@
-//! Start-up: [`Application::build`] takes the data-dir lock, opens the store,
-//! starts (or connects to) Hydra and binds the public listener;
-//! [`Application::run_until_stopped`] serves until a shutdown signal, then
-//! stops Hydra. The binary (`gatehouse serve`) and the tests both use it.
+//! Start-up: [`Application::build`] takes the data-dir lock, binds the
+//! listeners, opens the store and loads the secrets, starts the clean-up
+//! jobs, starts Hydra (or connects to it), then builds the services the
+//! routes share; [`Application::run_until_stopped`] serves until a shutdown
+//! signal, then stops Hydra. The binary (`gatehouse serve`) and the tests
+//! both use it.
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -95,157 +97,24 @@ impl Application {
     ) -> Result<Application, StartupError> {
         // The data dir lock comes first: a second gatehouse on the same data
         // dir is told so, rather than that its port is taken.
-        let data_dir = config.data_dir.clone();
-        secrets::create_private_dir(&data_dir).map_err(|source| StartupError::DataDir {
-            path: data_dir.clone(),
-            source,
-        })?;
-        let lock = {
-            let data_dir = data_dir.clone();
-            tokio::task::spawn_blocking(move || lock::acquire(&data_dir))
-                .await
-                .map_err(|e| StoreError::Task(e.to_string()))??
-        };
+        let lock = lock_data_dir(&config.data_dir).await?;
         // Bind next: a port that is taken fails at once, not after Hydra started.
-        let addr = config.server.listen;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartupError::Listen { addr, source })?;
-        let metrics_listener = match config.metrics.listen {
-            Some(addr) => Some(
-                TcpListener::bind(addr)
-                    .await
-                    .map_err(|source| StartupError::MetricsListen { addr, source })?,
-            ),
-            None => None,
-        };
-        let tls = match &config.server.tls {
-            Some(files) => {
-                Some(
-                    tls::Tls::load(files)
-                        .await
-                        .map_err(|source| StartupError::Tls {
-                            cert: files.cert_file.clone(),
-                            key: files.key_file.clone(),
-                            source,
-                        })?,
-                )
-            }
-            None => None,
-        };
+        let listeners = Listeners::bind(&config).await?;
         let metrics = metrics::Metrics::new();
-        let database = DataDir::new(&data_dir).database();
-        let store = tokio::task::spawn_blocking(move || Store::open(&database))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))??;
-
-        let files = DataDir::new(&data_dir);
-        let otp_key_path = files.otp_secret();
-        let otp_key = secrets::create_private_dir(&files.secrets())
-            .and_then(|()| secrets::load_or_create(&otp_key_path))
-            .map_err(|source| StartupError::Secret {
-                path: otp_key_path,
-                source,
-            })?;
-        if config.sms.sender == config::SmsSenderKind::Stdout
-            && config.server.public_url.scheme() == "https"
-        {
-            tracing::warn!(
-                "sms.sender = \"stdout\" prints sign-in codes to the log: development only"
-            );
-        }
-        let directory =
-            Directory::from_config(&config.directory, store.clone())?.with_metrics(metrics.clone());
-        let otp = OtpService::new(
-            store.clone(),
-            directory.clone(),
-            SmsSender::from_config(&config.sms),
-            OtpPolicy::from_config(&config),
-            otp_key.as_bytes(),
+        let sign_in = SignInCore::open(&config, &clock, &metrics).await?;
+        let jobs = jobs::start(
+            sign_in.store.clone(),
             clock.clone(),
+            &config.jobs.purge_schedule,
         )
-        .with_metrics(metrics.clone());
-        let csrf_key_path = files.csrf_secret();
-        let csrf_key =
-            secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {
-                path: csrf_key_path,
-                source,
-            })?;
-        let csrf = web::Csrf::new(
-            csrf_key.as_bytes(),
-            config.server.public_url.scheme() == "https",
-        );
-        let jobs = jobs::start(store.clone(), clock.clone(), &config.jobs.purge_schedule).await?;
-
+        .await?;
         let hydra = HydraClient::new(config.hydra_admin_url());
-        let supervisor = match config.hydra.mode {
-            HydraMode::Supervised => Some(HydraSupervisor::start(&config, hydra.clone()).await?),
-            HydraMode::External { .. } => None,
-        };
-        if let Some(supervisor) = &supervisor {
-            let status = supervisor.status();
-            metrics.watch_hydra_restarts(Box::new(move || status.restarts()));
-        }
-        let proxy = HydraProxy::new(&config.hydra_public_url(), &config.server.public_url);
-        let challenges = challenges::ChallengeMemory::new(
-            config.hydra.login_consent_request_ttl.as_secs() as i64,
-            clock.clone(),
-        );
-        let forward_auth = forward_auth::ForwardAuth::new(
-            hydra.clone(),
-            &config.forward_auth,
-            jwt_keys(&config),
-            clock.clone(),
-            metrics.clone(),
-        );
-        let config = Arc::new(config);
-        let accept = Acceptor::new(
-            hydra.clone(),
-            directory.clone(),
-            config.login.clone(),
-            config.consent.clone(),
-            config.claims.clone(),
-        );
-        let headless = headless::HeadlessService::new(
-            config.headless.clone(),
-            store.clone(),
-            directory.clone(),
-            headless::HydraApis {
-                admin: hydra.clone(),
-                public: HydraPublic::new(
-                    config.hydra_public_url(),
-                    config.server.public_url.clone(),
-                ),
-            },
-            accept.clone(),
-            otp.clone(),
-        );
-        let browser = BrowserSignIn::new(
-            hydra.clone(),
-            accept.clone(),
-            otp.clone(),
-            challenges.clone(),
-            metrics.clone(),
-        );
-        let state = AppState {
-            config,
-            store,
-            directory,
-            hydra,
-            proxy,
-            otp,
-            csrf,
-            challenges,
-            forward_auth,
-            metrics,
-            headless,
-            browser,
-            accept,
-        };
+        let supervisor = start_hydra(&config, &hydra, &metrics).await?;
+        let state = app_state(config, clock, metrics, sign_in, hydra);
         Ok(Application {
-            listener,
-            metrics_listener,
-            tls,
+            listener: listeners.public,
+            metrics_listener: listeners.metrics,
+            tls: listeners.tls,
             state,
             supervisor,
             jobs,
@@ -335,6 +204,220 @@ impl Application {
         }
         drop(self.lock);
         served
+    }
+}
+
+/// Creates the data dir if need be and takes its lock, so that no other
+/// gatehouse (or `gatehouse backup`) uses it while this one runs.
+async fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, StartupError> {
+    secrets::create_private_dir(data_dir).map_err(|source| StartupError::DataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    })?;
+    let data_dir = data_dir.to_path_buf();
+    let lock = tokio::task::spawn_blocking(move || lock::acquire(&data_dir))
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))??;
+    Ok(lock)
+}
+
+/// The sockets gatehouse serves on, and the certificate for the public one.
+struct Listeners {
+    public: TcpListener,
+    metrics: Option<TcpListener>,
+    tls: Option<tls::Tls>,
+}
+
+impl Listeners {
+    /// Binds `server.listen` and `metrics.listen` and loads the TLS files.
+    async fn bind(config: &Config) -> Result<Listeners, StartupError> {
+        let addr = config.server.listen;
+        let public = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Listen { addr, source })?;
+        let metrics = match config.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::MetricsListen { addr, source })?,
+            ),
+            None => None,
+        };
+        let tls = match &config.server.tls {
+            Some(files) => {
+                Some(
+                    tls::Tls::load(files)
+                        .await
+                        .map_err(|source| StartupError::Tls {
+                            cert: files.cert_file.clone(),
+                            key: files.key_file.clone(),
+                            source,
+                        })?,
+                )
+            }
+            None => None,
+        };
+        Ok(Listeners {
+            public,
+            metrics,
+            tls,
+        })
+    }
+}
+
+/// What signing in rests on, whoever asks: the database, the user
+/// directory, the one-time codes and the CSRF key of the forms.
+struct SignInCore {
+    store: Store,
+    directory: Directory,
+    otp: OtpService,
+    csrf: web::Csrf,
+}
+
+impl SignInCore {
+    /// Opens the database and loads (or creates, on the first start) the
+    /// secrets in the data dir.
+    async fn open(
+        config: &Config,
+        clock: &Clock,
+        metrics: &metrics::Metrics,
+    ) -> Result<SignInCore, StartupError> {
+        let files = DataDir::new(&config.data_dir);
+        let database = files.database();
+        let store = tokio::task::spawn_blocking(move || Store::open(&database))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))??;
+
+        let otp_key_path = files.otp_secret();
+        let otp_key = secrets::create_private_dir(&files.secrets())
+            .and_then(|()| secrets::load_or_create(&otp_key_path))
+            .map_err(|source| StartupError::Secret {
+                path: otp_key_path,
+                source,
+            })?;
+        if config.sms.sender == config::SmsSenderKind::Stdout
+            && config.server.public_url.scheme() == "https"
+        {
+            tracing::warn!(
+                "sms.sender = \"stdout\" prints sign-in codes to the log: development only"
+            );
+        }
+        let directory =
+            Directory::from_config(&config.directory, store.clone())?.with_metrics(metrics.clone());
+        let otp = OtpService::new(
+            store.clone(),
+            directory.clone(),
+            SmsSender::from_config(&config.sms),
+            OtpPolicy::from_config(config),
+            otp_key.as_bytes(),
+            clock.clone(),
+        )
+        .with_metrics(metrics.clone());
+        let csrf_key_path = files.csrf_secret();
+        let csrf_key =
+            secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {
+                path: csrf_key_path,
+                source,
+            })?;
+        let csrf = web::Csrf::new(
+            csrf_key.as_bytes(),
+            config.server.public_url.scheme() == "https",
+        );
+        Ok(SignInCore {
+            store,
+            directory,
+            otp,
+            csrf,
+        })
+    }
+}
+
+/// Starts Hydra as a child process in supervised mode and counts its
+/// restarts; in external mode Hydra is someone else's to run.
+async fn start_hydra(
+    config: &Config,
+    hydra: &HydraClient,
+    metrics: &metrics::Metrics,
+) -> Result<Option<HydraSupervisor>, StartupError> {
+    let supervisor = match config.hydra.mode {
+        HydraMode::Supervised => Some(HydraSupervisor::start(config, hydra.clone()).await?),
+        HydraMode::External { .. } => None,
+    };
+    if let Some(supervisor) = &supervisor {
+        let status = supervisor.status();
+        metrics.watch_hydra_restarts(Box::new(move || status.restarts()));
+    }
+    Ok(supervisor)
+}
+
+/// Builds the services the routes share on top of the sign-in core and
+/// Hydra's client. Nothing here does I/O.
+fn app_state(
+    config: Config,
+    clock: Clock,
+    metrics: metrics::Metrics,
+    sign_in: SignInCore,
+    hydra: HydraClient,
+) -> AppState {
+    let SignInCore {
+        store,
+        directory,
+        otp,
+        csrf,
+    } = sign_in;
+    let proxy = HydraProxy::new(&config.hydra_public_url(), &config.server.public_url);
+    let challenges = challenges::ChallengeMemory::new(
+        config.hydra.login_consent_request_ttl.as_secs() as i64,
+        clock.clone(),
+    );
+    let forward_auth = forward_auth::ForwardAuth::new(
+        hydra.clone(),
+        &config.forward_auth,
+        jwt_keys(&config),
+        clock.clone(),
+        metrics.clone(),
+    );
+    let accept = Acceptor::new(
+        hydra.clone(),
+        directory.clone(),
+        config.login.clone(),
+        config.consent.clone(),
+        config.claims.clone(),
+    );
+    let hydra_apis = headless::HydraApis {
+        admin: hydra.clone(),
+        public: HydraPublic::new(config.hydra_public_url(), config.server.public_url.clone()),
+    };
+    let headless = headless::HeadlessService::new(
+        config.headless.clone(),
+        store.clone(),
+        directory.clone(),
+        hydra_apis,
+        accept.clone(),
+        otp.clone(),
+    );
+    let browser = BrowserSignIn::new(
+        hydra.clone(),
+        accept.clone(),
+        otp.clone(),
+        challenges.clone(),
+        metrics.clone(),
+    );
+    let config = Arc::new(config);
+    AppState {
+        config,
+        store,
+        directory,
+        hydra,
+        proxy,
+        otp,
+        csrf,
+        challenges,
+        forward_auth,
+        metrics,
+        headless,
+        browser,
+        accept,
     }
 }
 

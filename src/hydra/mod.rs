@@ -1,13 +1,16 @@
-//! Everything about Ory Hydra: its admin API client and, in supervised mode,
-//! the child process gatehouse runs and watches.
+//! Everything about Ory Hydra: its admin API client (with the errors it
+//! answers), its public API and, in supervised mode, the child process
+//! gatehouse runs and watches.
 
 pub mod admin;
 pub mod config_file;
+pub mod error;
 pub mod public;
 pub mod supervisor;
 pub mod types;
 
-pub use admin::{HydraClient, HydraError};
+pub use admin::HydraClient;
+pub use error::HydraError;
 pub use supervisor::HydraSupervisor;
 pub use types::{
     AcceptConsent, AcceptLogin, ConsentRequest, ConsentSession, Introspection, LoginRequest,

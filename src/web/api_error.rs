@@ -66,27 +66,45 @@ fn body_error(rejection: JsonRejection) -> Response {
     error_response(status, "invalid_request", &description)
 }
 
-/// The one place flow errors become HTTP answers.
+/// The one place flow errors become HTTP answers. Every variant is named
+/// here, so a new one cannot compile until it is given its answer; each
+/// group (as [`SignInError`] orders them) is answered by its own function.
 fn flow_error(error: SignInError) -> Response {
     use SignInError as E;
-    let bad_gateway = StatusCode::BAD_GATEWAY;
     match error {
-        E::UnauthorizedClient => error_response(
-            StatusCode::FORBIDDEN,
-            "unauthorized_client",
-            "This client may not use the headless sign-in API.",
-        ),
+        E::InvalidPhone(_)
+        | E::MalformedCode(_)
+        | E::WrongCode { .. }
+        | E::CodeDead
+        | E::CodeExpired
+        | E::Throttled { .. }
+        | E::AccountDisabled => person_error(error),
+        E::UnauthorizedClient
+        | E::InvalidScope(_)
+        | E::InvalidSession
+        | E::ExchangeNotEnabled
+        | E::ExchangeNotAllowed
+        | E::InvalidToken => app_error(error),
+        E::Sms(_)
+        | E::VerifierUnavailable(_)
+        | E::HydraAdmin(_)
+        | E::HydraPublic(PublicError::Refused { .. } | PublicError::Unavailable(_))
+        | E::Directory(_) => dependency_error(error),
+        E::Inconsistent(_) | E::Store(_) => internal(&error),
+    }
+}
+
+/// What the person typed or did: a wrong or stale code, too many codes, a
+/// disabled account.
+fn person_error(error: SignInError) -> Response {
+    use SignInError as E;
+    match error {
         E::InvalidPhone(e) => {
             error_response(StatusCode::BAD_REQUEST, "invalid_phone", &e.to_string())
         }
         E::MalformedCode(e) => {
             error_response(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string())
         }
-        E::InvalidScope(scope) => error_response(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            &format!("The scope `{scope}` is not allowed for this client."),
-        ),
         E::WrongCode { attempts_left } => invalid_otp(
             attempts_left,
             "The code is wrong. Check the text message and try again.",
@@ -100,11 +118,6 @@ fn flow_error(error: SignInError) -> Response {
             "invalid_session",
             "The code has expired or was already used. Start again with request-otp.",
         ),
-        E::InvalidSession => error_response(
-            StatusCode::BAD_REQUEST,
-            "invalid_session",
-            "Unknown, used or expired session. Start again with request-otp.",
-        ),
         E::Throttled { retry_after, .. } => {
             let seconds = retry_after.as_secs().max(1);
             let mut response = error_response(
@@ -117,18 +130,35 @@ fn flow_error(error: SignInError) -> Response {
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             response
         }
-        E::Sms(error) => {
-            tracing::warn!(%error, "headless sign-in: code not delivered");
-            error_response(
-                bad_gateway,
-                "sms_failed",
-                "The text message could not be sent. Try again shortly.",
-            )
-        }
         E::AccountDisabled => error_response(
             StatusCode::FORBIDDEN,
             "access_denied",
             "This account can no longer sign in.",
+        ),
+        // flow_error sends only the variants above here.
+        other => internal(&other),
+    }
+}
+
+/// What an app asked for: a client or scope it may not use, a session that
+/// is gone, a token exchange that is off or refused.
+fn app_error(error: SignInError) -> Response {
+    use SignInError as E;
+    match error {
+        E::UnauthorizedClient => error_response(
+            StatusCode::FORBIDDEN,
+            "unauthorized_client",
+            "This client may not use the headless sign-in API.",
+        ),
+        E::InvalidScope(scope) => error_response(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            &format!("The scope `{scope}` is not allowed for this client."),
+        ),
+        E::InvalidSession => error_response(
+            StatusCode::BAD_REQUEST,
+            "invalid_session",
+            "Unknown, used or expired session. Start again with request-otp.",
         ),
         E::ExchangeNotEnabled => error_response(
             StatusCode::NOT_FOUND,
@@ -145,6 +175,26 @@ fn flow_error(error: SignInError) -> Response {
             "invalid_token",
             "The legacy token was not accepted. Sign in with request-otp instead.",
         ),
+        // flow_error sends only the variants above here.
+        other => internal(&other),
+    }
+}
+
+/// What gatehouse depends on failed: the SMS sender, the legacy-session
+/// verifier, Hydra or the user directory. Logged here, since the caller
+/// only learns to try again.
+fn dependency_error(error: SignInError) -> Response {
+    use SignInError as E;
+    let bad_gateway = StatusCode::BAD_GATEWAY;
+    match error {
+        E::Sms(error) => {
+            tracing::warn!(%error, "headless sign-in: code not delivered");
+            error_response(
+                bad_gateway,
+                "sms_failed",
+                "The text message could not be sent. Try again shortly.",
+            )
+        }
         E::VerifierUnavailable(reason) => {
             tracing::warn!(%reason, "token exchange: the legacy-session verifier failed");
             error_response(
@@ -179,7 +229,8 @@ fn flow_error(error: SignInError) -> Response {
                 "Accounts cannot be checked right now. Nothing was used up: try again shortly.",
             )
         }
-        E::Inconsistent(_) | E::Store(_) => internal(&error),
+        // flow_error sends only the variants above here.
+        other => internal(&other),
     }
 }
 
