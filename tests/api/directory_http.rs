@@ -321,13 +321,8 @@ async fn a_phone_the_service_does_not_know_is_answered_like_closed_signup() {
 
     // A guessed code for the unknown phone goes nowhere.
     let (_, nobody_page) = &pages[1];
-    let verified = browser
-        .submit(
-            &world.app,
-            nobody_page,
-            "/login",
-            &[("action", "verify"), ("code", "123456")],
-        )
+    let verified = world
+        .submit_code(&browser, nobody_page, "123456", false)
         .await;
     assert_eq!(verified.status, 400, "{}", verified.body);
     assert!(verified.location.is_none());
@@ -377,10 +372,7 @@ async fn a_failing_or_slow_service_gets_a_polite_page_and_locks_nobody_out() {
 
     // Down while the code is checked: the code is not used up, nor a try.
     service.set_mode(Mode::Failing);
-    let verify = [("action", "verify"), ("code", code.as_str())];
-    let page = browser
-        .submit(&world.app, &code_page, "/login", &verify)
-        .await;
+    let page = world.submit_code(&browser, &code_page, &code, false).await;
     assert_eq!(page.status, 503, "{}", page.body);
     assert!(page.body.contains(OUTAGE_TEXT), "{}", page.body);
     assert!(
@@ -390,7 +382,7 @@ async fn a_failing_or_slow_service_gets_a_polite_page_and_locks_nobody_out() {
     );
 
     service.set_mode(Mode::Normal);
-    let accepted = browser.submit(&world.app, &page, "/login", &verify).await;
+    let accepted = world.submit_code(&browser, &page, &code, false).await;
     assert_eq!(accepted.status, 303, "{}", accepted.body);
     let callback = world.follow_to_callback(&browser, &accepted).await;
     let tokens = world.redeem(&client, &auth, &callback).await;

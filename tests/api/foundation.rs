@@ -61,27 +61,13 @@ async fn client_credentials_token_through_the_public_port_is_active() {
     let client_secret = client["client_secret"].as_str().unwrap();
 
     let response = app
-        .http
-        .post(app.url("/oauth2/token"))
-        .basic_auth(client_id, Some(client_secret))
-        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
-        .send()
-        .await
-        .unwrap();
+        .client_credentials(client_id, client_secret, "read")
+        .await;
     assert_eq!(response.status(), 200);
     let token: Value = response.json().await.unwrap();
     let access_token = token["access_token"].as_str().expect("access_token");
 
-    let introspection: Value = app
-        .http
-        .post(app.admin("/admin/oauth2/introspect"))
-        .form(&[("token", access_token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let introspection = app.introspect(access_token).await;
     assert_eq!(introspection["active"], true, "{introspection}");
     assert_eq!(introspection["client_id"], client_id);
     assert_eq!(introspection["scope"], "read");

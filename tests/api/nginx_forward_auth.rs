@@ -166,17 +166,7 @@ async fn nginx_auth_request_lets_good_tokens_through_and_stops_the_rest() {
         get("/api/things", Some(revoked)).await.unwrap().status(),
         200
     );
-    let revoke = http
-        .post(world.app.url("/oauth2/revoke"))
-        .form(&[
-            ("token", revoked),
-            ("client_id", &client.id),
-            ("client_secret", &client.secret),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoke.status(), 200);
+    assert_eq!(client.revoke(&world.app, revoked).await, 200);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         get("/api/things", Some(revoked)).await.unwrap().status(),

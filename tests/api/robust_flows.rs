@@ -19,13 +19,8 @@ async fn a_double_submitted_code_form_lands_where_the_first_did() {
     let login = world.open(&browser, &auth).await;
     let code_page = world.send_code(&browser, &login, phone).await;
     let code = world.sms.last_code_for(phone).unwrap();
-    let fields = [("action", "verify"), ("code", code.as_str())];
-    let first = browser
-        .submit(&world.app, &code_page, "/login", &fields)
-        .await;
-    let second = browser
-        .submit(&world.app, &code_page, "/login", &fields)
-        .await;
+    let first = world.submit_code(&browser, &code_page, &code, false).await;
+    let second = world.submit_code(&browser, &code_page, &code, false).await;
     assert_eq!(first.status, 303, "{}", first.body);
     assert_eq!(
         second.status, 303,

@@ -195,6 +195,23 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A `client_credentials` token request for `scope` on the public port,
+    /// the client authenticating with HTTP Basic.
+    pub async fn client_credentials(
+        &self,
+        client_id: &str,
+        secret: &str,
+        scope: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url("/oauth2/token"))
+            .basic_auth(client_id, Some(secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+            .send()
+            .await
+            .expect("the token endpoint answers")
+    }
+
     /// Gatehouse's typed client of this instance's Hydra admin API.
     pub fn hydra_client(&self) -> gatehouse::hydra::HydraClient {
         gatehouse::hydra::HydraClient::new(self.config.hydra_admin_url())

@@ -122,13 +122,25 @@ impl Client {
         .await
     }
 
+    /// Revokes `token` at the revocation endpoint; returns the status.
+    pub async fn revoke(&self, app: &TestApp, token: &str) -> u16 {
+        let (status, _) = self.post(app, "/oauth2/revoke", &[("token", token)]).await;
+        status
+    }
+
     async fn token_request(&self, app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
+        self.post(app, "/oauth2/token", form).await
+    }
+
+    /// POSTs `form` with the client's credentials (client_secret_post) to
+    /// `path` on the public port; returns the status and the JSON answer.
+    async fn post(&self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
         let mut form: Vec<(&str, &str)> = form.to_vec();
         form.push(("client_id", &self.id));
         form.push(("client_secret", &self.secret));
         let response = app
             .http
-            .post(app.url("/oauth2/token"))
+            .post(app.url(path))
             .form(&form)
             .send()
             .await

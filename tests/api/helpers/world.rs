@@ -79,13 +79,23 @@ impl World {
             code_page.body
         );
         let code = self.sms.last_code_for(phone).expect("an SMS was sent");
-        let mut fields = vec![("action", "verify"), ("code", code.as_str())];
+        self.submit_code(browser, &code_page, &code, remember).await
+    }
+
+    /// Submits `code` on a code page's form (`page`), asking Hydra to
+    /// remember the login when `remember`.
+    pub async fn submit_code(
+        &self,
+        browser: &HttpBrowser,
+        page: &Hop,
+        code: &str,
+        remember: bool,
+    ) -> Hop {
+        let mut fields = vec![("action", "verify"), ("code", code)];
         if remember {
             fields.push(("remember", "1"));
         }
-        browser
-            .submit(&self.app, &code_page, "/login", &fields)
-            .await
+        browser.submit(&self.app, page, "/login", &fields).await
     }
 
     /// Submits `phone` on a login page's form (`page`): asks for a code.

@@ -73,14 +73,7 @@ async fn cli_manages_the_clients_of_a_running_gatehouse() {
     let id = created.field("client_id").expect("client_id printed");
     let secret = created.field("client_secret").expect("secret printed");
     // The printed secret is the real one: it gets a token.
-    let token = app
-        .http
-        .post(app.url("/oauth2/token"))
-        .basic_auth(&id, Some(&secret))
-        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
-        .send()
-        .await
-        .unwrap();
+    let token = app.client_credentials(&id, &secret, "read").await;
     assert_eq!(token.status(), 200);
 
     let web = gatehouse(

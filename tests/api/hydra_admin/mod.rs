@@ -140,13 +140,8 @@ async fn introspection_tells_live_tokens_from_garbage() {
         .unwrap();
     let secret = machine.client_secret.clone().unwrap_or_default();
     let token: Value = app
-        .http
-        .post(app.url("/oauth2/token"))
-        .basic_auth(&machine.client_id, Some(&secret))
-        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
-        .send()
+        .client_credentials(&machine.client_id, &secret, "read")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
