@@ -122,17 +122,9 @@ async fn admin_api_is_not_reachable_through_the_public_port() {
 #[tokio::test]
 async fn health_and_readiness_answer_json() {
     let app = TestApp::spawn().await;
-    let health: Value = app
-        .http
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = app.get("/healthz").await.json().await.unwrap();
     assert_eq!(health["status"], "ok");
-    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
     assert_eq!(
         ready.headers()["x-frame-options"],
@@ -159,12 +151,7 @@ async fn a_killed_hydra_is_restarted_and_readiness_recovers() {
     .await;
     app.wait_ready(Duration::from_secs(60)).await;
     // Tokens still work after the restart: same database, same secrets.
-    let discovery = app
-        .http
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap();
+    let discovery = app.get("/.well-known/openid-configuration").await;
     assert_eq!(discovery.status(), 200);
     assert!(process_is_gone(first));
 }
@@ -178,7 +165,7 @@ async fn readiness_fails_while_hydra_is_down() {
     unsafe {
         libc::kill(pid as i32, libc::SIGSTOP);
     }
-    let response = app.http.get(app.url("/readyz")).send().await.unwrap();
+    let response = app.get("/readyz").await;
     let status = response.status();
     let body: Value = response.json().await.unwrap();
     unsafe {

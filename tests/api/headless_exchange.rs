@@ -149,6 +149,14 @@ async fn post(world: &World, body: Vec<u8>, content_type: &str) -> Answer {
     world.post_body(EXCHANGE, content_type, body).await
 }
 
+/// Asserts the count of token-exchange sign-ins with `result`.
+fn assert_sign_ins(world: &World, result: &str, count: u32) {
+    let metrics = world.app.state.metrics.render();
+    let line =
+        format!(r#"gatehouse_sign_ins_total{{flow="token_exchange",result="{result}"}} {count}"#);
+    assert!(metrics.contains(&line), "{metrics}");
+}
+
 fn keys(value: &Value) -> BTreeSet<String> {
     value.as_object().unwrap().keys().cloned().collect()
 }
@@ -218,11 +226,7 @@ async fn a_verified_legacy_token_is_exchanged_for_tokens_of_its_subject() {
     assert_eq!(claims["email"], "grace@example.com");
     assert_eq!(claims["phone_number"], user.phone.as_str());
 
-    let metrics = fx.app.state.metrics.render();
-    assert!(
-        metrics.contains(r#"gatehouse_sign_ins_total{flow="token_exchange",result="success"} 2"#),
-        "{metrics}"
-    );
+    assert_sign_ins(&fx, "success", 2);
 }
 
 #[tokio::test]
@@ -265,11 +269,7 @@ async fn a_rejected_token_or_a_subject_unknown_here_is_invalid_token() {
         .await
         .assert_error(StatusCode::FORBIDDEN, "access_denied");
 
-    let metrics = fx.app.state.metrics.render();
-    assert!(
-        metrics.contains(r#"gatehouse_sign_ins_total{flow="token_exchange",result="failure"} 6"#),
-        "{metrics}"
-    );
+    assert_sign_ins(&fx, "failure", 6);
 }
 
 #[tokio::test]
@@ -392,14 +392,7 @@ async fn malformed_requests_get_json_errors_that_never_quote_the_token() {
         "application/json",
     )
     .await;
-    assert!(
-        missing.body["error_description"]
-            .as_str()
-            .unwrap()
-            .contains("client_id"),
-        "names the missing field: {}",
-        missing.body
-    );
+    missing.assert_names("client_id");
     let token = json!({"legacy_token": "lgcy.x", "client_id": APP}).to_string();
     post(&fx, token.clone().into_bytes(), "text/plain")
         .await
@@ -408,7 +401,7 @@ async fn malformed_requests_get_json_errors_that_never_quote_the_token() {
     post(&fx, oversized.to_string().into_bytes(), "application/json")
         .await
         .assert_error(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request");
-    let get = fx.app.http.get(fx.app.url(EXCHANGE)).send().await.unwrap();
+    let get = fx.app.get(EXCHANGE).await;
     Answer::read(get)
         .await
         .assert_error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request");

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::apply;
 use super::postgres::GRACE;
+use super::{apply, sql_directory};
 use crate::helpers::postgres;
 use gatehouse::config::Config;
 use gatehouse::directory::{Directory, DirectoryError};
@@ -23,19 +23,7 @@ fn build_directory(settings: &str) -> (Directory, tempfile::TempDir) {
 }
 
 fn plain_settings(url: &str, by_phone: &str, by_id: &str, timeout: &str) -> String {
-    format!(
-        r#"
-        users.signup = "closed"
-        [directory]
-        kind = "sql"
-        cache_ttl = "0s"
-        [directory.sql]
-        url = "{url}"
-        by_phone = "{by_phone}"
-        by_id = "{by_id}"
-        timeout = "{timeout}"
-        "#
-    )
+    sql_directory(url, by_phone, by_id) + &format!("timeout = \"{timeout}\"\n")
 }
 
 #[tokio::test]

@@ -28,6 +28,27 @@ fn apply(config: &mut Config, toml: &str) {
     config.claims = parsed.claims;
 }
 
+/// Closed sign-up and an uncached `kind = "sql"` directory at `url` with
+/// its two queries, written as in config.toml; more `[directory.sql]` keys
+/// may follow.
+fn sql_directory(url: &str, by_phone: &str, by_id: &str) -> String {
+    format!(
+        r#"
+        [users]
+        signup = "closed"
+
+        [directory]
+        kind = "sql"
+        cache_ttl = "0s"
+
+        [directory.sql]
+        url = "{url}"
+        by_phone = "{by_phone}"
+        by_id = "{by_id}"
+        "#
+    )
+}
+
 /// A client allowed the standard scopes and `roles`.
 async fn client(world: &World, consent_is_automatic: bool) -> Client {
     let mut extra = json!({"scope": "openid offline_access profile email phone address roles"});

@@ -2,7 +2,7 @@
 
 use super::{
     apply, assert_answered_like_an_unknown_phone, assert_directory_down, client, request_code,
-    sms_count, NOBODY,
+    sms_count, sql_directory, NOBODY,
 };
 use crate::helpers::http_browser::HttpBrowser;
 use crate::helpers::oauth::id_token_claims;
@@ -69,20 +69,9 @@ const COLUMNS: &str = "customer_id, mobile, first_name, last_name, email, email_
                        blocked, roles, city, country";
 
 fn postgres_settings(url: &str, by_phone: &str) -> String {
-    format!(
-        r#"
-        [users]
-        signup = "closed"
-
-        [directory]
-        kind = "sql"
-        cache_ttl = "0s"
-
-        [directory.sql]
-        url = "{url}"
-        by_phone = "{by_phone}"
-        by_id = "SELECT {COLUMNS} FROM customers WHERE customer_id = $1"
-
+    let by_id = format!("SELECT {COLUMNS} FROM customers WHERE customer_id = $1");
+    sql_directory(url, by_phone, &by_id)
+        + r#"
         [directory.fields]
         subject = "customer_id"
         phone = "mobile"
@@ -100,7 +89,6 @@ fn postgres_settings(url: &str, by_phone: &str) -> String {
         field = "roles"
         into = "access_token"
         "#
-    )
 }
 
 fn select_by_phone() -> String {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::{apply, assert_answered_like_an_unknown_phone, client, NOBODY};
+use super::{apply, assert_answered_like_an_unknown_phone, client, sql_directory, NOBODY};
 use crate::helpers::http_browser::HttpBrowser;
 use crate::helpers::oauth::id_token_claims;
 use crate::helpers::world::World;
@@ -33,20 +33,11 @@ fn crm_database(dir: &Path) -> PathBuf {
 }
 
 fn sqlite_settings(path: &Path) -> String {
-    format!(
-        r#"
-        [users]
-        signup = "closed"
-
-        [directory]
-        kind = "sql"
-        cache_ttl = "0s"
-
-        [directory.sql]
-        url = "sqlite://{}"
-        by_phone = "SELECT * FROM customers WHERE mobile = $1"
-        by_id = "SELECT * FROM customers WHERE customer_no = $1"
-
+    let url = format!("sqlite://{}", path.display());
+    let by_phone = "SELECT * FROM customers WHERE mobile = $1";
+    let by_id = "SELECT * FROM customers WHERE customer_no = $1";
+    sql_directory(&url, by_phone, by_id)
+        + r#"
         [directory.fields]
         subject = "customer_no"
         phone = "mobile"
@@ -60,9 +51,7 @@ fn sqlite_settings(path: &Path) -> String {
         claim = "roles"
         field = "roles"
         into = "both"
-        "#,
-        path.display()
-    )
+        "#
 }
 
 /// Everything that would show a write: the bytes, the modification time,

@@ -39,4 +39,16 @@ impl Answer {
         );
         assert_eq!(self.headers["cache-control"], "no-store");
     }
+
+    /// Asserts the error description names `field` (one that is missing).
+    pub fn assert_names(&self, field: &str) {
+        assert!(
+            self.body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains(field),
+            "names the missing field: {}",
+            self.body
+        );
+    }
 }

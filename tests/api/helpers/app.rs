@@ -158,10 +158,19 @@ impl TestApp {
         super::binary::run_with_config_file(&self.config, args).await
     }
 
+    /// GETs `path` on the public port (no redirects followed).
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("gatehouse answers")
+    }
+
     /// GETs `path` on the public port, expects 200 and parses the JSON body
     /// (the body is in the panic message when it does not parse).
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
-        let response = self.http.get(self.url(path)).send().await.expect("GET");
+        let response = self.get(path).await;
         let status = response.status();
         let body = response.text().await.expect("response body");
         assert_eq!(status, 200, "GET {path}: {body}");
