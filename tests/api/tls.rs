@@ -1,5 +1,12 @@
 //! Direct HTTPS with a certificate made in the test; SIGHUP swaps it.
-//! One test in this binary: it signals its own process.
+//!
+//! The reload test sends SIGHUP to the whole test process, which is safe in
+//! the shared binary: gatehouse listens for SIGHUP only with `server.tls`
+//! set, and this is the only test that sets it, so no other running
+//! instance reacts; the signal is sent only once this instance has served
+//! requests (its listener is installed), and tokio's handler, once
+//! installed, stays for the life of the process, so a SIGHUP never takes
+//! the default action (ending the process).
 
 use std::path::Path;
 use std::time::Duration;
