@@ -8,6 +8,9 @@ use super::answer::Answer;
 use super::world::World;
 use super::TestApp;
 
+/// The legacy-session exchange endpoint.
+pub const EXCHANGE: &str = "/api/headless/token-exchange";
+
 /// Never visited: Hydra only puts the code in it.
 pub const NATIVE_REDIRECT_URI: &str = "http://127.0.0.1:9/native-callback";
 
@@ -110,6 +113,3 @@ impl World {
         self.post_json(EXCHANGE, &body).await
     }
 }
-
-/// The legacy-session exchange endpoint.
-pub const EXCHANGE: &str = "/api/headless/token-exchange";
