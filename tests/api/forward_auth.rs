@@ -1,0 +1,245 @@
+//! `/auth/verify` against the real Hydra: the answers reverse proxies get.
+
+use std::time::Duration;
+
+use crate::helpers::http_browser::HttpBrowser;
+use crate::helpers::world::World;
+use futures_util::StreamExt;
+use gatehouse::config::ForwardAuthRule;
+use serde_json::json;
+
+async fn verify(world: &World, token: Option<&str>, uri: &str, query: &str) -> reqwest::Response {
+    let mut request = world
+        .app
+        .http
+        .get(world.app.url(&format!("/auth/verify{query}")))
+        .header("x-original-uri", uri);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+async fn world_with_token(cache_ttl: Duration, scope: &str) -> (World, serde_json::Value) {
+    let world = World::with(|c| {
+        c.forward_auth.cache_ttl = cache_ttl;
+        c.forward_auth
+            .claim_headers
+            .insert("iss".into(), "X-Auth-Issuer".parse().unwrap());
+        c.forward_auth.rules = vec![ForwardAuthRule {
+            prefix: "/api/admin".into(),
+            scopes: vec!["admin".into()],
+        }];
+    })
+    .await;
+    let client = world
+        .client(json!({"skip_consent": true, "scope": "openid offline_access read admin"}))
+        .await;
+    let tokens = world
+        .sign_in(&HttpBrowser::new(), &client, "+12015550180", scope, false)
+        .await;
+    (world, tokens)
+}
+
+#[tokio::test]
+async fn good_tokens_pass_with_identity_headers_and_bad_ones_do_not() {
+    let (world, tokens) =
+        world_with_token(Duration::from_secs(10), "openid offline_access read").await;
+    let access = tokens["access_token"].as_str().unwrap();
+
+    let ok = verify(&world, Some(access), "/api/things?page=2", "").await;
+    assert_eq!(ok.status(), 200);
+    let subject = ok.headers()["x-auth-subject"].to_str().unwrap().to_string();
+    assert_eq!(subject.len(), 32, "the user's id");
+    assert!(!ok.headers()["x-auth-client-id"].is_empty());
+    assert_eq!(ok.headers()["x-auth-scope"], "openid offline_access read");
+    let issuer = crate::helpers::oauth::issuer(&world.app).await;
+    assert_eq!(
+        ok.headers()["x-auth-issuer"],
+        issuer.as_str(),
+        "a configured claim header"
+    );
+
+    for (token, what) in [
+        (None, "no token"),
+        (Some("garbage"), "garbage"),
+        (
+            Some(tokens["refresh_token"].as_str().unwrap()),
+            "a refresh token",
+        ),
+    ] {
+        let denied = verify(&world, token, "/api/things", "").await;
+        assert_eq!(denied.status(), 401, "{what}");
+        assert_eq!(
+            denied.headers()["www-authenticate"],
+            r#"Bearer error="invalid_token""#,
+            "{what}"
+        );
+    }
+
+    // Scopes: from a rule for the path, or from the proxy's ?scope=.
+    let admin = verify(&world, Some(access), "/api/admin/users", "").await;
+    assert_eq!(admin.status(), 403);
+    assert!(admin.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains(r#"error="insufficient_scope""#));
+    assert_eq!(
+        verify(&world, Some(access), "/api", "?scope=read")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        verify(&world, Some(access), "/api", "?scope=read,write")
+            .await
+            .status(),
+        403
+    );
+}
+
+#[tokio::test]
+async fn a_token_with_the_rule_scope_reaches_the_admin_prefix() {
+    let (world, tokens) = world_with_token(Duration::from_secs(10), "openid admin").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(
+        verify(&world, Some(access), "/api/admin/users", "")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_token_stops_passing_within_the_cache_ttl() {
+    let (world, tokens) = world_with_token(Duration::from_secs(1), "openid").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(verify(&world, Some(access), "/", "").await.status(), 200);
+    let hydra = world.app.hydra_client();
+    let subject = hydra.introspect(access, None).await.unwrap().sub.unwrap();
+    hydra.revoke_consent_sessions(&subject, None).await.unwrap();
+    // At most cache_ttl (1 s) later it is refused; poll to not depend on timing.
+    let started = std::time::Instant::now();
+    loop {
+        let status = verify(&world, Some(access), "/", "").await.status();
+        if status == 401 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still {status} after revocation"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_cache_spares_hydra_and_garbage_does_not_grow_it() {
+    let (world, tokens) = world_with_token(Duration::from_secs(60), "openid").await;
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let forward_auth = world.app.state.forward_auth.clone();
+    let before = forward_auth.introspection_calls();
+    let statuses: Vec<u16> = futures_util::stream::iter(0..10_000)
+        .map(|_| {
+            let world = &world;
+            let access = access.clone();
+            async move {
+                verify(world, Some(&access), "/", "")
+                    .await
+                    .status()
+                    .as_u16()
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert!(statuses.iter().all(|s| *s == 200));
+    let calls = forward_auth.introspection_calls() - before;
+    assert!(
+        calls <= 5,
+        "10,000 requests made {calls} introspection calls"
+    );
+
+    let cached = forward_auth.cached_entries();
+    let statuses: Vec<u16> = futures_util::stream::iter(0..2_000)
+        .map(|i| {
+            let world = &world;
+            async move {
+                let token = format!("garbage-{i}");
+                verify(world, Some(&token), "/", "").await.status().as_u16()
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert!(statuses.iter().all(|s| *s == 401));
+    assert_eq!(
+        forward_auth.cached_entries(),
+        cached,
+        "refusals are not cached"
+    );
+}
+
+#[tokio::test]
+async fn jwt_access_tokens_are_verified_locally() {
+    let world = World::with(|c| {
+        c.hydra.access_token_strategy = gatehouse::config::AccessTokenStrategy::Jwt;
+        c.hydra.access_token_ttl = Duration::from_secs(2);
+        c.forward_auth
+            .claim_headers
+            .insert("iss".into(), "X-Auth-Issuer".parse().unwrap());
+    })
+    .await;
+    let client = world
+        .client(json!({"skip_consent": true, "scope": "openid offline_access read"}))
+        .await;
+    let tokens = world
+        .sign_in(
+            &HttpBrowser::new(),
+            &client,
+            "+12015550181",
+            "openid read",
+            false,
+        )
+        .await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let forward_auth = world.app.state.forward_auth.clone();
+
+    let ok = verify(&world, Some(access), "/api", "?scope=read").await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["x-auth-client-id"], client.id.as_str());
+    assert_eq!(ok.headers()["x-auth-scope"], "openid read");
+    let issuer = crate::helpers::oauth::issuer(&world.app).await;
+    assert_eq!(ok.headers()["x-auth-issuer"], issuer.as_str());
+    assert_eq!(
+        verify(&world, Some(access), "/api", "?scope=admin")
+            .await
+            .status(),
+        403
+    );
+
+    // A changed signature, an id_token and garbage are refused.
+    let mut tampered = access.to_string();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    for (token, what) in [
+        (tampered.as_str(), "tampered"),
+        (tokens["id_token"].as_str().unwrap(), "an id_token"),
+        ("a.b.c", "garbage"),
+    ] {
+        assert_eq!(
+            verify(&world, Some(token), "/", "").await.status(),
+            401,
+            "{what}"
+        );
+    }
+    assert_eq!(
+        forward_auth.introspection_calls(),
+        0,
+        "no introspection with JWTs"
+    );
+
+    // Expired (the access token lives 2 s; 2 s leeway for clock skew).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(verify(&world, Some(access), "/", "").await.status(), 401);
+}

@@ -1,0 +1,25 @@
+//! The integration tests, in one binary so the harness (`helpers`) is
+//! compiled once: a real gatehouse with a real supervised Hydra, the real
+//! binaries, headless Chromium, nginx and PostgreSQL. One module per area.
+
+mod helpers;
+
+mod architecture;
+mod bench_smoke;
+mod browser_signin;
+mod browser_smoke;
+mod directory_http;
+mod directory_sql;
+mod forward_auth;
+mod foundation;
+mod headless;
+mod headless_exchange;
+mod hydra_admin;
+mod metrics;
+mod nginx_forward_auth;
+mod ops;
+mod otp;
+mod robust_flows;
+mod signin;
+mod tls;
+mod users_cli;

@@ -1,0 +1,184 @@
+//! `gatehouse doctor`: a healthy setup passes, each problem is named with
+//! its fix, a bad configuration exits 78.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::{fresh_config, run, set_env, text, Served};
+use crate::helpers::binary::env_for;
+use crate::helpers::WebhookSink;
+use gatehouse::config::{Config, SmsSenderKind};
+
+// --- doctor ------------------------------------------------------------------
+
+async fn doctor(env: &[(String, String)]) -> (Option<i32>, Vec<String>, String) {
+    let output = run(&["doctor"], env).await;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let lines = stdout.lines().map(str::to_string).collect();
+    (output.status.code(), lines, text(&output))
+}
+
+fn problems(lines: &[String]) -> Vec<&String> {
+    lines
+        .iter()
+        .filter(|l| l.starts_with("problem: "))
+        .collect()
+}
+
+#[tokio::test]
+async fn doctor_passes_on_a_healthy_running_setup() {
+    let sms = WebhookSink::start(200).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fresh_config(dir.path());
+    config.sms.sender = SmsSenderKind::Webhook {
+        url: sms.url.parse().unwrap(),
+    };
+    let env = env_for(&config);
+    let _served = Served::start(&env, &[]);
+    crate::helpers::wait_ready(
+        &format!("http://{}", config.server.listen),
+        Duration::from_secs(60),
+    )
+    .await;
+
+    let (code, lines, all) = doctor(&env).await;
+    assert_eq!(code, Some(0), "{all}");
+    assert!(problems(&lines).is_empty(), "{all}");
+    for expected in [
+        "ok: configuration is valid",
+        "ok: data dir",
+        "ok: Hydra binary",
+        "ok: gatehouse is running on this data dir",
+        "ok: server.listen",
+        "ok: hydra.admin_port",
+        "ok: Hydra at",
+        "ok: SMS webhook",
+        "ok: users live in gatehouse's own table",
+        "skip: legacy-session verifier",
+        "ok: gatehouse database",
+        "ok: Hydra database",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(expected)),
+            "no `{expected}` in\n{all}"
+        );
+    }
+    assert!(sms.received().is_empty(), "doctor sent an SMS");
+}
+
+/// A stopped setup with its data dir, databases and secrets in place.
+async fn stopped_setup(dir: &Path) -> Config {
+    let config = fresh_config(dir);
+    let env = env_for(&config);
+    let mut served = Served::start(&env, &[]);
+    crate::helpers::wait_ready(
+        &format!("http://{}", config.server.listen),
+        Duration::from_secs(60),
+    )
+    .await;
+    served.sigterm();
+    let status = served.wait(Duration::from_secs(60)).await;
+    assert!(status.success());
+    config
+}
+
+#[tokio::test]
+async fn doctor_names_the_fix_for_each_problem() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = stopped_setup(dir.path()).await;
+    let env = env_for(&config);
+    let (code, lines, all) = doctor(&env).await;
+    assert_eq!(code, Some(0), "a stopped, healthy setup: {all}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("skip: Hydra readiness")),
+        "{all}"
+    );
+
+    // Loose permissions on a secret file.
+    let secret = config.data_dir.join("secrets/otp.secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, lines, all) = doctor(&env).await;
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(code, Some(1), "{all}");
+    let found = problems(&lines);
+    assert_eq!(found.len(), 1, "{all}");
+    assert!(found[0].contains("otp.secret has mode 0644"), "{all}");
+    assert!(
+        found[0].contains(&format!("fix: chmod 600 {}", secret.display())),
+        "{all}"
+    );
+
+    // A database sidecar left behind by another user (root, say).
+    let wal = config.data_dir.join("gatehouse.sqlite-wal");
+    std::fs::write(&wal, b"").unwrap();
+    std::os::unix::fs::chown(&wal, Some(65534), Some(65534)).unwrap();
+    let (code, lines, all) = doctor(&env).await;
+    std::fs::remove_file(&wal).unwrap();
+    assert_eq!(code, Some(1), "{all}");
+    let found = problems(&lines);
+    assert_eq!(found.len(), 1, "{all}");
+    assert!(
+        found[0].contains("gatehouse.sqlite-wal belongs to uid 65534"),
+        "{all}"
+    );
+    assert!(found[0].contains("fix: chown -R"), "{all}");
+
+    // A missing Hydra binary.
+    let mut missing = env.clone();
+    set_env(
+        &mut missing,
+        "GATEHOUSE_HYDRA__BINARY",
+        "/nonexistent/hydra",
+    );
+    let (code, lines, all) = doctor(&missing).await;
+    assert_eq!(code, Some(1), "{all}");
+    let found = problems(&lines);
+    assert_eq!(found.len(), 1, "{all}");
+    assert!(found[0].contains("/nonexistent/hydra is missing"), "{all}");
+    assert!(found[0].contains("fix: install Hydra v2.3.0"), "{all}");
+    assert!(found[0].contains("`hydra.binary`"), "{all}");
+
+    // An SMS webhook nobody listens on.
+    let mut unreachable = env.clone();
+    let port = crate::helpers::free_port();
+    set_env(&mut unreachable, "GATEHOUSE_SMS__SENDER", "webhook");
+    set_env(
+        &mut unreachable,
+        "GATEHOUSE_SMS__WEBHOOK__URL",
+        &format!("http://127.0.0.1:{port}/sms"),
+    );
+    let (code, lines, all) = doctor(&unreachable).await;
+    assert_eq!(code, Some(1), "{all}");
+    let found = problems(&lines);
+    assert_eq!(found.len(), 1, "{all}");
+    assert!(
+        found[0].contains(&format!("SMS webhook 127.0.0.1:{port} is unreachable")),
+        "{all}"
+    );
+    assert!(found[0].contains("fix: check `sms.webhook.url`"), "{all}");
+
+    // A port taken by another program.
+    let taken = std::net::TcpListener::bind(config.server.listen).unwrap();
+    let (code, lines, all) = doctor(&env).await;
+    drop(taken);
+    assert_eq!(code, Some(1), "{all}");
+    let found = problems(&lines);
+    assert!(found[0].contains("server.listen"), "{all}");
+    assert!(found[0].contains("in use by another program"), "{all}");
+}
+
+#[tokio::test]
+async fn doctor_reports_a_bad_configuration_with_exit_78() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = env_for(&fresh_config(dir.path()));
+    set_env(&mut env, "GATEHOUSE_SERVER__SHUTDOWN_TIMEOUT", "forever");
+    let (code, lines, all) = doctor(&env).await;
+    assert_eq!(code, Some(78), "{all}");
+    assert_eq!(lines.len(), 1, "{all}");
+    assert!(
+        lines[0].starts_with("problem: configuration key `server.shutdown_timeout`"),
+        "{all}"
+    );
+    assert!(lines[0].contains("fix:"), "{all}");
+}

@@ -1,0 +1,91 @@
+//! Running gatehouse in production: the systemd unit (`systemd`), sd_notify,
+//! the data dir lock and bounded graceful shutdown (`serve`), backup and
+//! restore (`backup`), and `doctor`.
+
+mod backup;
+mod doctor;
+mod serve;
+mod systemd;
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::binary;
+use gatehouse::config::Config;
+
+/// The binary with `args` and only `env`, run from the repository.
+fn command(args: &[&str], env: &[(String, String)]) -> Command {
+    let env = env.iter().map(|(key, value)| (key, value));
+    binary::command(args, env, Path::new(env!("CARGO_MANIFEST_DIR")))
+}
+
+/// Runs a CLI command to completion off the async executor.
+async fn run(args: &[&str], env: &[(String, String)]) -> Output {
+    let mut command = command(args, env);
+    tokio::task::spawn_blocking(move || command.output().expect("run gatehouse"))
+        .await
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// `gatehouse serve` as a child process; SIGKILLed if the test fails.
+struct Served(Child);
+
+impl Served {
+    fn start(env: &[(String, String)], extra: &[(&str, &str)]) -> Served {
+        let child = command(&["serve"], env)
+            .envs(extra.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start gatehouse serve");
+        Served(child)
+    }
+
+    fn sigterm(&self) {
+        // SAFETY: kill(2) on the pid of the child this test started.
+        unsafe {
+            libc::kill(self.0.id() as i32, libc::SIGTERM);
+        }
+    }
+
+    /// Waits for exit, at most `limit` (a "does not hang" bound).
+    async fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gatehouse did not exit within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn fresh_config(dir: &Path) -> Config {
+    crate::helpers::test_config(dir.join("data"))
+}
+
+fn set_env(env: &mut Vec<(String, String)>, key: &str, value: &str) {
+    env.retain(|(k, _)| k != key);
+    env.push((key.to_string(), value.to_string()));
+}

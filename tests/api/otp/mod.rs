@@ -1,0 +1,128 @@
+//! The OTP rules, proved against a real SQLite file and a real HTTP webhook:
+//! codes (`codes`), limits (`limits`), the SMS webhook (`webhook`), who may
+//! sign in (`users`) and the purge of dead rows (`purge`).
+
+mod codes;
+mod limits;
+mod purge;
+mod users;
+mod webhook;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::helpers::WebhookSink;
+use gatehouse::config::{Config, Secret, SmsSenderKind};
+use gatehouse::directory::Directory;
+use gatehouse::domain::{OtpCode, PhoneNumber};
+use gatehouse::infra::clock::Clock;
+use gatehouse::signin::otp::{Limit, OtpError, OtpPolicy, OtpService};
+use gatehouse::sms::SmsSender;
+use gatehouse::store::Store;
+
+const START: i64 = 1_800_000_000;
+const HMAC_SECRET: &str = "test-webhook-signing-secret";
+
+/// The OTP service on its own (no server, no Hydra) over a real SQLite file,
+/// on a manual clock, sending through a real HTTP webhook to `sink`.
+struct StandaloneOtp {
+    dir: tempfile::TempDir,
+    config: Config,
+    store: Store,
+    otp: OtpService,
+    clock: Clock,
+    sink: WebhookSink,
+}
+
+impl StandaloneOtp {
+    async fn new() -> StandaloneOtp {
+        Self::with(WebhookSink::start(200).await, |_| {}).await
+    }
+
+    async fn with(sink: WebhookSink, customize: impl FnOnce(&mut Config)) -> StandaloneOtp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        config.sms.sender = SmsSenderKind::Webhook {
+            url: sink.url.parse().unwrap(),
+        };
+        config.sms.webhook.hmac_secret = Some(Secret::new(HMAC_SECRET));
+        config.sms.webhook.bearer_token = Some(Secret::new("sms-token"));
+        customize(&mut config);
+        let clock = Clock::manual(START);
+        let (store, otp) = open(&config, &clock);
+        StandaloneOtp {
+            dir,
+            config,
+            store,
+            otp,
+            clock,
+            sink,
+        }
+    }
+
+    fn database(&self) -> PathBuf {
+        self.dir.path().join("gatehouse.sqlite")
+    }
+
+    /// Drops the service and the pool and opens them again on the same file.
+    fn reopen(&mut self) {
+        let (store, otp) = open(&self.config, &self.clock);
+        self.store = store;
+        self.otp = otp;
+    }
+
+    async fn send_code(&self, phone: &PhoneNumber) -> OtpCode {
+        self.otp
+            .issue(phone, Some("192.0.2.1".parse().unwrap()))
+            .await
+            .expect("code issued");
+        let code = self
+            .sink
+            .last_code_for(phone.as_str())
+            .expect("the webhook received the code");
+        OtpCode::parse(&code, 6).unwrap()
+    }
+}
+
+fn open(config: &Config, clock: &Clock) -> (Store, OtpService) {
+    let store = Store::open(&config.data_dir.join("gatehouse.sqlite")).unwrap();
+    let otp = OtpService::new(
+        store.clone(),
+        Directory::embedded(store.clone()),
+        SmsSender::from_config(&config.sms),
+        OtpPolicy::from_config(config),
+        b"0123456789abcdef0123456789abcdef",
+        clock.clone(),
+    );
+    (store, otp)
+}
+
+fn phone(n: u32) -> PhoneNumber {
+    PhoneNumber::parse(&format!("+1201555{n:04}"), None).unwrap()
+}
+
+/// A code that is not `code` (same length).
+fn wrong(code: &OtpCode) -> OtpCode {
+    let flipped: String = code
+        .digits()
+        .chars()
+        .map(|c| if c == '0' { '1' } else { '0' })
+        .collect();
+    OtpCode::parse(&flipped, 6).unwrap()
+}
+
+fn assert_throttled(result: Result<impl std::fmt::Debug, OtpError>, limit: Limit, wait: u64) {
+    match result {
+        Err(OtpError::Throttled {
+            limit: l,
+            retry_after,
+        }) => {
+            assert_eq!(l, limit);
+            assert_eq!(retry_after, Duration::from_secs(wait));
+        }
+        other => panic!("expected {limit:?} throttling, got {other:?}"),
+    }
+}

@@ -1,0 +1,63 @@
+//! The purge of expired codes and old rate-limit rows, and its scheduled job.
+
+use std::time::Duration;
+
+use super::{phone, StandaloneOtp};
+
+#[tokio::test]
+async fn purge_removes_dead_rows_and_keeps_live_ones() {
+    let fx = StandaloneOtp::new().await;
+    let (expired, used, live) = (phone(19), phone(20), phone(21));
+    fx.send_code(&expired).await;
+    fx.clock.advance(4 * 60);
+    let code = fx.send_code(&used).await;
+    fx.otp.verify(&used, &code).await.unwrap();
+    let live_code = fx.send_code(&live).await;
+    fx.clock.advance(60 + 1); // the first code is now expired, the others are not
+
+    let purged = gatehouse::jobs::purge_expired(&fx.store, &fx.clock)
+        .await
+        .unwrap();
+    assert_eq!(purged.challenges, 2, "the expired and the used code");
+    assert_eq!(purged.rate_limit_events, 0, "all sends are within the hour");
+    let phones: Vec<String> = {
+        let conn = crate::helpers::app::database(&fx.config.data_dir);
+        let mut statement = conn.prepare("SELECT phone FROM otp_challenges").unwrap();
+        let rows = statement.query_map([], |row| row.get(0)).unwrap();
+        rows.collect::<Result<Vec<String>, _>>().unwrap()
+    };
+    assert_eq!(phones, vec![live.as_str().to_string()]);
+    fx.otp
+        .verify(&live, &live_code)
+        .await
+        .expect("live code still works");
+
+    fx.clock.advance(3600);
+    let purged = gatehouse::jobs::purge_expired(&fx.store, &fx.clock)
+        .await
+        .unwrap();
+    assert_eq!(
+        purged.rate_limit_events, 6,
+        "phone and IP rows of three sends"
+    );
+}
+
+#[tokio::test]
+async fn the_scheduled_job_runs_the_purge() {
+    let fx = StandaloneOtp::new().await;
+    fx.send_code(&phone(22)).await;
+    fx.clock.advance(10 * 60);
+    let mut scheduler = gatehouse::jobs::start(fx.store.clone(), fx.clock.clone(), "* * * * * *")
+        .await
+        .unwrap();
+    let conn = rusqlite::Connection::open(fx.database()).unwrap();
+    crate::helpers::eventually(Duration::from_secs(10), "the purge job ran", || {
+        conn.query_row("SELECT COUNT(*) FROM otp_challenges", [], |row| {
+            row.get::<_, i64>(0)
+        })
+        .unwrap()
+            == 0
+    })
+    .await;
+    scheduler.shutdown().await.unwrap();
+}

@@ -1,0 +1,127 @@
+//! Direct HTTPS with a certificate made in the test; SIGHUP swaps it.
+//!
+//! The reload test sends SIGHUP to the whole test process, which is safe in
+//! the shared binary: gatehouse listens for SIGHUP only with `server.tls`
+//! set, and this is the only test that sets it, so no other running
+//! instance reacts; the signal is sent only once this instance has served
+//! requests (its listener is installed), and tokio's handler, once
+//! installed, stays for the life of the process, so a SIGHUP never takes
+//! the default action (ending the process).
+
+use std::path::Path;
+use std::time::Duration;
+use tokio::process::Command;
+
+use gatehouse::config::TlsConfig;
+use rcgen::{CertificateParams, DnType, KeyPair};
+
+/// A self-signed certificate for 127.0.0.1 named `name`: (cert PEM, key PEM).
+fn certificate(name: &str) -> (String, String) {
+    let mut params =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    params.distinguished_name.push(DnType::CommonName, name);
+    let key = KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// `curl` trusting only `ca`: (succeeded, body, verbose output). Async, so
+/// the in-process server keeps running while curl waits for it.
+async fn curl(url: &str, ca: &Path) -> (bool, String, String) {
+    let output = Command::new("curl")
+        .args(["-sS", "-v", "--max-time", "10", "--cacert"])
+        .arg(ca)
+        .arg(url)
+        .output()
+        .await
+        .expect("curl is installed");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn serves_https_and_reloads_the_certificate_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let (first_cert, first_key) = certificate("gatehouse-test-one");
+    std::fs::write(&cert_file, &first_cert).unwrap();
+    std::fs::write(&key_file, &first_key).unwrap();
+    let first_ca = dir.path().join("first-ca.pem");
+    std::fs::write(&first_ca, &first_cert).unwrap();
+
+    let files = TlsConfig {
+        cert_file: cert_file.clone(),
+        key_file: key_file.clone(),
+    };
+    let app = crate::helpers::TestApp::spawn_with(|c| {
+        let port = c.server.listen.port();
+        c.server.public_url = format!("https://127.0.0.1:{port}").parse().unwrap();
+        c.server.tls = Some(files);
+    })
+    .await;
+    let origin = format!("https://127.0.0.1:{}", app.config.server.listen.port());
+    let discovery = format!("{origin}/.well-known/openid-configuration");
+
+    // Hydra behind gatehouse's TLS, with the https issuer and without --dev.
+    let (ok, body, verbose) = curl(&discovery, &first_ca).await;
+    assert!(ok, "{verbose}");
+    assert!(body.contains(&format!(r#""issuer":"{origin}""#)), "{body}");
+    assert!(verbose.contains("gatehouse-test-one"), "{verbose}");
+    let (ok, _, verbose) = curl(&format!("{origin}/healthz"), &first_ca).await;
+    assert!(ok, "{verbose}");
+
+    // Renewal: new files, SIGHUP, and the new certificate is served.
+    let (second_cert, second_key) = certificate("gatehouse-test-two");
+    std::fs::write(&cert_file, &second_cert).unwrap();
+    std::fs::write(&key_file, &second_key).unwrap();
+    let second_ca = dir.path().join("second-ca.pem");
+    std::fs::write(&second_ca, &second_cert).unwrap();
+    // SAFETY: signalling our own process; gatehouse's handler catches SIGHUP.
+    unsafe { libc::kill(libc::getpid(), libc::SIGHUP) };
+    let mut served_second = false;
+    for _ in 0..50 {
+        let (ok, _, verbose) = curl(&format!("{origin}/healthz"), &second_ca).await;
+        if ok && verbose.contains("gatehouse-test-two") {
+            served_second = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        served_second,
+        "the renewed certificate is served after SIGHUP"
+    );
+    let (ok, _, _) = curl(&format!("{origin}/healthz"), &first_ca).await;
+    assert!(!ok, "the old certificate is gone");
+
+    // A broken file on reload keeps the working certificate.
+    std::fs::write(&cert_file, "not a certificate").unwrap();
+    unsafe { libc::kill(libc::getpid(), libc::SIGHUP) };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (ok, _, verbose) = curl(&format!("{origin}/healthz"), &second_ca).await;
+    assert!(ok, "still serving after a bad reload: {verbose}");
+    app.stop().await;
+}
+
+#[test]
+fn a_missing_certificate_stops_start_up_naming_the_keys() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::helpers::test_config(dir.path().join("data"));
+    let port = config.server.listen.port();
+    config.server.public_url = format!("https://127.0.0.1:{port}").parse().unwrap();
+    config.server.tls = Some(TlsConfig {
+        cert_file: dir.path().join("missing.pem"),
+        key_file: dir.path().join("missing-key.pem"),
+    });
+    let error = runtime
+        .block_on(gatehouse::Application::build(config))
+        .err()
+        .expect("start-up fails")
+        .to_string();
+    assert!(error.contains("server.tls.cert_file"), "{error}");
+    assert!(error.contains("missing.pem"), "{error}");
+}
