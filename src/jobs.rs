@@ -4,8 +4,8 @@
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use crate::infra::clock::Clock;
-use crate::store::headless as headless_store;
-use crate::store::otp as otp_store;
+use crate::store::codes;
+use crate::store::sessions;
 use crate::store::{Store, StoreError};
 
 /// Rate-limit rows are needed for the longest window, one hour.
@@ -24,11 +24,11 @@ pub async fn purge_expired(store: &Store, clock: &Clock) -> Result<Purged, Store
     let now = clock.now();
     let purged = store
         .run(move |conn| {
-            let otp = otp_store::purge(conn, now, now - LONGEST_LIMIT_WINDOW)?;
+            let otp = codes::purge(conn, now, now - LONGEST_LIMIT_WINDOW)?;
             Ok(Purged {
                 challenges: otp.challenges,
                 rate_limit_events: otp.rate_limit_events,
-                headless_sessions: headless_store::purge(conn, now)?,
+                headless_sessions: sessions::purge(conn, now)?,
             })
         })
         .await?;

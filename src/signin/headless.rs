@@ -28,7 +28,7 @@ use crate::domain::{OtpCode, PhoneNumber};
 use crate::hydra::public::{Authorization, HydraPublic, OAuthClient, Tokens};
 use crate::hydra::HydraClient;
 use crate::infra::random::random_hex;
-use crate::store::headless::{self as headless_store, NewSession};
+use crate::store::sessions::{self, NewSession};
 use crate::store::{Db, Store};
 
 use super::accept::{self, Acceptor};
@@ -124,7 +124,7 @@ impl HeadlessService {
             let phone = phone.clone();
             self.store
                 .run(move |conn| {
-                    headless_store::insert(
+                    sessions::insert(
                         conn,
                         &NewSession {
                             id_hash: &id_hash,
@@ -159,7 +159,7 @@ impl HeadlessService {
         let session = {
             let id_hash = id_hash.clone();
             self.store
-                .run(move |conn| headless_store::find_live(conn, &id_hash, now))
+                .run(move |conn| sessions::find_live(conn, &id_hash, now))
                 .await?
                 .ok_or(SignInError::InvalidSession)?
         };
@@ -172,7 +172,7 @@ impl HeadlessService {
         // whoever does so first goes on; everyone else is late.
         let use_session = {
             let id_hash = id_hash.clone();
-            move |db: &Db| headless_store::consume(db, &id_hash, now)
+            move |db: &Db| sessions::consume(db, &id_hash, now)
         };
         // A code that expired is also what the loser of two concurrent
         // right answers sees; the session stays for the winner to consume.
@@ -327,7 +327,7 @@ impl HeadlessService {
         let now = self.otp.clock().now();
         Ok(self
             .store
-            .run(move |conn| headless_store::consume(conn, &id_hash, now))
+            .run(move |conn| sessions::consume(conn, &id_hash, now))
             .await?)
     }
 }

@@ -21,7 +21,7 @@ use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
 use crate::infra::random::random_hex;
 use crate::sms::{self, SmsError, SmsMessage, SmsSender};
-use crate::store::otp::{self as otp_store, Exceeded, NewChallenge, WindowLimit};
+use crate::store::codes::{self, Exceeded, NewChallenge, WindowLimit};
 use crate::store::users;
 use crate::store::{Db, Store, StoreError};
 
@@ -193,7 +193,7 @@ impl OtpService {
                         Some(user) => !user.disabled,
                         None => signup == Signup::Auto,
                     };
-                    let issued = otp_store::issue_challenge(
+                    let issued = codes::issue_challenge(
                         conn,
                         &NewChallenge {
                             id: &challenge_id,
@@ -218,25 +218,7 @@ impl OtpService {
         };
 
         if deliver {
-            let text = sms::render(&self.template.0, &self.template.1, &code);
-            let message = SmsMessage {
-                phone,
-                code: &code,
-                text,
-            };
-            if let Err(error) = self.sms.send(&message).await {
-                // Withdraw the code and the counted attempt, so the person can retry.
-                let result = self
-                    .store
-                    .run(move |conn| otp_store::cancel_issue(conn, &challenge_id, &event_ids))
-                    .await;
-                if let Err(e) = result {
-                    tracing::error!(error = %e, "could not withdraw an undelivered code");
-                }
-                self.metrics.code("failed");
-                return Err(OtpError::Sms(error));
-            }
-            self.metrics.code("sent");
+            self.deliver(phone, &code, challenge_id, event_ids).await?;
         } else {
             self.metrics.code("withheld");
             tracing::info!(phone = %phone.masked(), "no code sent: no such user or account disabled");
@@ -245,6 +227,32 @@ impl OtpService {
             expires_in: Duration::from_secs((expires_at - now).max(0) as u64),
             resend_after: self.policy.resend_cooldown,
         })
+    }
+
+    /// Sends a stored code by SMS; when that fails, withdraws the code and
+    /// the counted send, so the person can simply try again.
+    async fn deliver(
+        &self,
+        phone: &PhoneNumber,
+        code: &OtpCode,
+        challenge_id: String,
+        event_ids: Vec<i64>,
+    ) -> Result<(), OtpError> {
+        let text = sms::render(&self.template.0, &self.template.1, code);
+        let message = SmsMessage { phone, code, text };
+        let Err(error) = self.sms.send(&message).await else {
+            self.metrics.code("sent");
+            return Ok(());
+        };
+        let result = self
+            .store
+            .run(move |conn| codes::cancel_issue(conn, &challenge_id, &event_ids))
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "could not withdraw an undelivered code");
+        }
+        self.metrics.code("failed");
+        Err(OtpError::Sms(error))
     }
 
     /// Checks `code` against the phone's current code. On success the code is
@@ -284,7 +292,7 @@ impl OtpService {
             .store
             .run(move |conn| {
                 let user = lookup.resolve(conn)?;
-                let Some(challenge) = otp_store::current_challenge(conn, phone.as_str())? else {
+                let Some(challenge) = codes::current_challenge(conn, phone.as_str())? else {
                     return Ok(Err(OtpError::Expired));
                 };
                 if challenge.consumed || challenge.expires_at <= now {
@@ -297,7 +305,7 @@ impl OtpService {
                 let matches: bool = expected.ct_eq(challenge.code_hash.as_slice()).into();
                 if !matches {
                     return Ok(Err(
-                        match otp_store::record_wrong_attempt(conn, &challenge.id)? {
+                        match codes::record_wrong_attempt(conn, &challenge.id)? {
                             Some(used) if used < challenge.max_attempts => OtpError::WrongCode {
                                 attempts_left: challenge.max_attempts - used,
                             },
@@ -307,7 +315,7 @@ impl OtpService {
                 }
                 // Right code: whoever consumes it first wins; everyone else
                 // finds it used, exactly as if they were a moment late.
-                if !otp_store::consume(conn, &challenge.id, now)? {
+                if !codes::consume(conn, &challenge.id, now)? {
                     return Ok(Err(OtpError::Expired));
                 }
                 let user = match user {

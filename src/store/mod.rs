@@ -18,9 +18,9 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+pub mod codes;
 pub mod file;
-pub mod headless;
-pub mod otp;
+pub mod sessions;
 pub mod users;
 
 use file::applied_schema_version;

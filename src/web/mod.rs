@@ -7,7 +7,7 @@ mod consent;
 pub mod csrf;
 mod error;
 mod forward_auth;
-mod headless;
+mod headless_api;
 mod health;
 mod login;
 mod logout;
@@ -40,7 +40,7 @@ pub fn router(state: AppState) -> Router {
             .route("/error", get(error::show))
             .route(views::STYLESHEET_PATH, get(views::stylesheet))
             .route(&state.config.forward_auth.path, any(forward_auth::verify))
-            .merge(headless::routes())
+            .merge(headless_api::routes())
             .fallback(health::not_found),
     );
 
