@@ -322,7 +322,12 @@ impl Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         // The whole group: anything Chromium left behind goes with the driver.
-        unsafe { libc::kill(-(self.child.id() as libc::pid_t), libc::SIGKILL) };
+        if let Some(group) = i32::try_from(self.child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
         let _ = self.child.wait();
     }
 }

@@ -20,6 +20,7 @@
 //! - Without the binaries the test fails, naming scripts/install-postgres:
 //!   it never silently skips.
 
+use rustix::process::Signal;
 use std::ffi::CString;
 use std::fs::File;
 use std::os::unix::process::CommandExt;
@@ -117,12 +118,14 @@ impl PgServer {
         let Some(running) = running else {
             return;
         };
-        let pid = running.pid as libc::pid_t;
-        for signal in [libc::SIGINT, libc::SIGKILL] {
-            // SAFETY: signals our own child, still unreaped (the keeper
-            // thread sets `exited` only after reaping it).
-            if !running.exited.load(Ordering::SeqCst) {
-                unsafe { libc::kill(pid, signal) };
+        let pid = i32::try_from(running.pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw);
+        for signal in [Signal::INT, Signal::KILL] {
+            // Our own child, still unreaped (the keeper thread sets
+            // `exited` only after reaping it), so the pid is still its.
+            if let Some(pid) = pid.filter(|_| !running.exited.load(Ordering::SeqCst)) {
+                let _ = rustix::process::kill_process(pid, signal);
             }
             let deadline = Instant::now() + Duration::from_secs(20);
             while !running.exited.load(Ordering::SeqCst) && Instant::now() < deadline {
@@ -238,13 +241,12 @@ impl PgServer {
         if let Some((uid, gid)) = self.run_as {
             postgres.uid(uid).gid(gid);
         }
-        // SAFETY: prctl is async-signal-safe; it runs in the child after
-        // the uid change (which would clear the setting) and before exec.
+        // SAFETY: pre_exec's closure runs in the child between fork and
+        // exec (after the uid change, which would clear the setting); it
+        // makes one async-signal-safe system call (prctl) and allocates nothing.
         unsafe {
             postgres.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
+                rustix::process::set_parent_process_death_signal(Some(Signal::QUIT))?;
                 Ok(())
             });
         }
@@ -399,11 +401,12 @@ pub fn bin_dir() -> PathBuf {
 
 /// The `postgres` user's uid and gid when we are root, else None.
 fn postgres_user_if_root() -> Option<(u32, u32)> {
-    // SAFETY: plain libc calls; getpwnam's result is read at once.
+    if !rustix::process::geteuid().is_root() {
+        return None;
+    }
+    // SAFETY: getpwnam's result is read at once, before any other call
+    // that could overwrite it (std and rustix have no user lookup).
     unsafe {
-        if libc::geteuid() != 0 {
-            return None;
-        }
         let name = CString::new("postgres").expect("no NUL");
         let entry = libc::getpwnam(name.as_ptr());
         assert!(
