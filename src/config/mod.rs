@@ -16,6 +16,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod ca_file;
 mod checks;
 mod claims;
 mod consent;
@@ -34,6 +35,7 @@ mod server;
 mod sms;
 mod users;
 
+pub use ca_file::CaFile;
 pub use claims::{ClaimTarget, ClaimsConfig, CustomClaim};
 pub use consent::ConsentConfig;
 pub use directory::{

@@ -1,12 +1,13 @@
 //! `[sms]`: how sign-in codes reach phones.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::checks::{check_not_blank, required_http_url};
-use super::{ConfigError, Secret};
+use super::{CaFile, ConfigError, Secret};
 
 /// Where codes go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,8 @@ pub struct WebhookConfig {
     pub bearer_token: Option<Secret>,
     /// Signs the body: `X-Gatehouse-Signature: sha256=<hex HMAC-SHA256>`.
     pub hmac_secret: Option<Secret>,
+    /// CA certificates (PEM) trusted for an https `url` besides the system's.
+    pub ca_file: Option<CaFile>,
 }
 
 /// `[sms]` as written in the file.
@@ -69,6 +72,7 @@ struct WebhookFile {
     max_attempts: u32,
     bearer_token: Option<Secret>,
     hmac_secret: Option<Secret>,
+    ca_file: Option<PathBuf>,
 }
 
 impl TryFrom<SmsFile> for SmsConfig {
@@ -91,6 +95,7 @@ impl TryFrom<SmsFile> for SmsConfig {
                 max_attempts: webhook.max_attempts,
                 bearer_token: webhook.bearer_token,
                 hmac_secret: webhook.hmac_secret,
+                ca_file: CaFile::load_optional("sms.webhook.ca_file", webhook.ca_file)?,
             },
         })
     }
@@ -113,6 +118,7 @@ impl From<SmsConfig> for SmsFile {
                 max_attempts: webhook.max_attempts,
                 bearer_token: webhook.bearer_token,
                 hmac_secret: webhook.hmac_secret,
+                ca_file: webhook.ca_file.map(|ca| ca.path().to_path_buf()),
             },
         }
     }
@@ -129,6 +135,7 @@ impl Default for SmsConfig {
                 max_attempts: 3,
                 bearer_token: None,
                 hmac_secret: None,
+                ca_file: None,
             },
         }
     }
@@ -178,6 +185,10 @@ mod tests {
             (
                 "[sms.webhook]\nhmac_secret = \" \"\n",
                 "`sms.webhook.hmac_secret`",
+            ),
+            (
+                "[sms.webhook]\nca_file = \"/nonexistent/ca.pem\"\n",
+                "`sms.webhook.ca_file`",
             ),
         ] {
             assert_names_key(toml, key);

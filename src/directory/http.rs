@@ -33,6 +33,7 @@ impl HttpDirectory {
             .map(|auth| (auth.header.clone(), auth.value.clone()));
         let client = http::client(Peer::Service {
             timeout: Some(config.timeout),
+            ca_file: None,
         });
         Ok(HttpDirectory {
             client,

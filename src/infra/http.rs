@@ -6,17 +6,23 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::config::CaFile;
+
 /// Whom a client talks to, which decides its proxy and timeouts.
 #[derive(Debug, Clone, Copy)]
-pub enum Peer {
+pub enum Peer<'a> {
     /// Hydra, on a URL from gatehouse's own configuration (loopback in
     /// supervised mode): never through a proxy from the environment, and a
     /// short connect timeout so that an outage is told quickly.
     Hydra { timeout: Duration },
     /// A service the operator named (SMS gateway, user directory, verifier):
     /// the environment's proxy settings apply; `timeout` is for the whole
-    /// request (None: each request sets its own).
-    Service { timeout: Option<Duration> },
+    /// request (None: each request sets its own); `ca_file` adds private
+    /// certificate authorities to the system's.
+    Service {
+        timeout: Option<Duration>,
+        ca_file: Option<&'a CaFile>,
+    },
 }
 
 /// Connecting to Hydra takes well under this when it is up.
@@ -24,24 +30,37 @@ const HYDRA_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A client for `peer`. Redirects are never followed: a redirect would
 /// carry credentials (auth headers, cookies, codes) somewhere unplanned,
-/// and the flows that expect one follow it by hand.
-pub fn client(peer: Peer) -> reqwest::Client {
+/// and the flows that expect one follow it by hand. HTTPS is verified
+/// against the system's certificate authorities (and a `ca_file`'s), with
+/// rustls; nothing turns verification off.
+pub fn client(peer: Peer<'_>) -> reqwest::Client {
+    // reqwest is built without a crypto provider of its own: it uses the
+    // process default, ring, as the HTTPS listener does. Installing it
+    // again is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
     let builder = match peer {
         Peer::Hydra { timeout } => builder
             .no_proxy()
             .connect_timeout(HYDRA_CONNECT_TIMEOUT.min(timeout))
             .timeout(timeout),
-        Peer::Service {
-            timeout: Some(timeout),
-        } => builder.connect_timeout(timeout).timeout(timeout),
-        Peer::Service { timeout: None } => builder,
+        Peer::Service { timeout, ca_file } => {
+            let builder = match timeout {
+                Some(timeout) => builder.connect_timeout(timeout).timeout(timeout),
+                None => builder,
+            };
+            match ca_file {
+                Some(ca_file) => builder.tls_certs_merge(ca_file.certificates()),
+                None => builder,
+            }
+        }
     };
-    // Only a TLS back end that cannot start makes this fail, and none is
-    // configured yet: the settings above are static.
+    // The settings above are static and the CA file was checked when the
+    // configuration was read; only a TLS back end that cannot start (no
+    // system certificate store) fails here, and then nothing could be sent.
     builder
         .build()
-        .expect("an HTTP client with static settings")
+        .expect("an HTTP client (is a system certificate store installed?)")
 }
 
 #[derive(Debug)]

@@ -76,7 +76,10 @@ impl LegacyVerifier {
     /// The verifier, when `[headless.token_exchange] url` is set.
     pub fn from_config(config: &TokenExchangeConfig) -> Option<LegacyVerifier> {
         let url = config.url.clone()?;
-        let http = http::client(Peer::Service { timeout: None });
+        let http = http::client(Peer::Service {
+            timeout: None,
+            ca_file: None,
+        });
         Some(LegacyVerifier {
             http,
             url,

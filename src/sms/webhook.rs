@@ -42,7 +42,10 @@ enum Attempt {
 impl WebhookSender {
     /// `url`: `sms.webhook.url`, which the webhook sender carries.
     pub fn new(url: &Url, config: &WebhookConfig) -> WebhookSender {
-        let http = http::client(Peer::Service { timeout: None });
+        let http = http::client(Peer::Service {
+            timeout: None,
+            ca_file: config.ca_file.as_ref(),
+        });
         WebhookSender {
             http,
             url: url.clone(),

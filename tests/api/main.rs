@@ -14,6 +14,7 @@ mod forward_auth;
 mod foundation;
 mod headless;
 mod headless_exchange;
+mod https_outbound;
 mod hydra_admin;
 mod metrics;
 mod nginx_forward_auth;

@@ -7,9 +7,12 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
 use axum::response::{IntoResponse, Response};
+use axum_server::tls_rustls::RustlsConfig;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::Value;
 
-/// A recording HTTP server on a loopback port.
+/// A recording HTTP (or HTTPS) server on a loopback port.
 #[derive(Clone)]
 pub struct WebhookSink {
     /// `http://127.0.0.1:PORT/<path>`: any path is answered.
@@ -62,29 +65,42 @@ impl WebhookSink {
         F: Fn(usize, &ReceivedRequest) -> A + Clone + Send + Sync + 'static,
         A: Future<Output = Response> + Send + 'static,
     {
-        let received: Arc<Mutex<Vec<ReceivedRequest>>> = Arc::default();
-        let log = received.clone();
-        let app = axum::Router::new().fallback(
-            move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                let request = ReceivedRequest {
-                    uri: uri.to_string(),
-                    headers,
-                    body: body.to_vec(),
-                };
-                let reply = {
-                    let mut log = log.lock().unwrap();
-                    let reply = answer(log.len(), &request);
-                    log.push(request);
-                    reply
-                };
-                reply
-            },
-        );
+        let (app, received) = recorder(answer);
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
             .expect("bind sink");
         let url = format!("http://{}{path}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
+        WebhookSink { url, received }
+    }
+
+    /// A sink answering every request with `status` over HTTPS at `/sms`,
+    /// presenting `cert_pem` (its key: `key_pem`).
+    pub async fn start_tls(status: u16, cert_pem: &str, key_pem: &str) -> WebhookSink {
+        let (app, received) = recorder(move |_, _| {
+            std::future::ready(
+                axum::http::StatusCode::from_u16(status)
+                    .unwrap()
+                    .into_response(),
+            )
+        });
+        let certificates = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certificates, key)
+            .unwrap();
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind sink");
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("https://{}/sms", listener.local_addr().unwrap());
+        let config = RustlsConfig::from_config(Arc::new(tls));
+        let server = axum_server::from_tcp_rustls(listener, config).unwrap();
+        tokio::spawn(server.serve(app.into_make_service()));
         WebhookSink { url, received }
     }
 
@@ -101,4 +117,33 @@ impl WebhookSink {
             .find(|m| m["phone"] == phone)
             .and_then(|m| m["code"].as_str().map(str::to_string))
     }
+}
+
+type Recorded = Arc<Mutex<Vec<ReceivedRequest>>>;
+
+/// A router that records every request, then answers it with `answer`.
+fn recorder<F, A>(answer: F) -> (axum::Router, Recorded)
+where
+    F: Fn(usize, &ReceivedRequest) -> A + Clone + Send + Sync + 'static,
+    A: Future<Output = Response> + Send + 'static,
+{
+    let received: Recorded = Arc::default();
+    let log = received.clone();
+    let app = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let request = ReceivedRequest {
+                uri: uri.to_string(),
+                headers,
+                body: body.to_vec(),
+            };
+            let reply = {
+                let mut log = log.lock().unwrap();
+                let reply = answer(log.len(), &request);
+                log.push(request);
+                reply
+            };
+            reply
+        },
+    );
+    (app, received)
 }
