@@ -1,6 +1,7 @@
 //! `[directory]`: where users live, and how their fields become
 //! gatehouse's profile.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue};
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::checks::{header_name, required_http_url};
-use super::{ConfigError, Secret, Signup};
+use super::{CaFile, ConfigError, Secret, Signup};
 
 /// Which user directory login and claims look people up in, with what
 /// reaching it takes.
@@ -90,6 +91,8 @@ pub struct DirectoryConfig {
 #[derive(Debug, Clone)]
 pub struct HttpDirectoryConfig {
     pub timeout: Duration,
+    /// CA certificates (PEM) trusted for an https `base_url` besides the system's.
+    pub ca_file: Option<CaFile>,
 }
 
 /// How an `sql` directory is asked (what is in [`SqlDatabase`]).
@@ -153,6 +156,7 @@ impl Default for DirectoryConfig {
             kind: DirectoryKind::Embedded,
             cache_ttl: Duration::from_secs(10),
             http: HttpDirectoryConfig {
+                ca_file: None,
                 timeout: Duration::from_secs(2),
             },
             sql: SqlDirectoryConfig {
@@ -242,6 +246,7 @@ struct HttpFile {
     timeout: Duration,
     auth_header: Option<String>,
     auth_value: Option<Secret>,
+    ca_file: Option<PathBuf>,
 }
 
 /// `[directory.sql]` as written in the file.
@@ -270,6 +275,7 @@ impl TryFrom<DirectoryFile> for DirectoryConfig {
             cache_ttl: file.cache_ttl,
             http: HttpDirectoryConfig {
                 timeout: file.http.timeout,
+                ca_file: CaFile::load_optional("directory.http.ca_file", file.http.ca_file)?,
             },
             sql: SqlDirectoryConfig {
                 pool_size: file.sql.pool_size,
@@ -339,6 +345,7 @@ impl From<DirectoryConfig> for DirectoryFile {
             timeout: config.http.timeout,
             auth_header: None,
             auth_value: None,
+            ca_file: config.http.ca_file.map(|ca| ca.path().to_path_buf()),
         };
         let mut sql = SqlFile {
             url: None,
@@ -434,6 +441,10 @@ mod tests {
             (
                 "[directory]\nkind = \"ldap\"\n".to_string(),
                 "`directory.kind`",
+            ),
+            (
+                "[directory.http]\nca_file = \"/nonexistent/ca.pem\"\n".to_string(),
+                "`directory.http.ca_file`",
             ),
         ] {
             assert_names_key(&toml, key);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::checks::{check_http_url, check_not_blank};
-use super::{ConfigError, Secret};
+use super::{CaFile, ConfigError, Secret};
 
 /// The headless sign-in API for native apps (`/api/headless/*`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,6 +32,16 @@ pub struct TokenExchangeConfig {
     pub timeout: Duration,
     /// Sent to the verifier as `Authorization: Bearer <token>`.
     pub bearer_token: Option<Secret>,
+    /// CA certificates (PEM) trusted for an https `url` besides the system's.
+    #[serde(default, deserialize_with = "token_exchange_ca_file")]
+    pub ca_file: Option<CaFile>,
+}
+
+fn token_exchange_ca_file<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<CaFile>, D::Error> {
+    let path = Option::<std::path::PathBuf>::deserialize(deserializer)?;
+    CaFile::load_optional("headless.token_exchange.ca_file", path).map_err(ConfigError::into_de)
 }
 
 /// A first-party app that signs people in without a browser. Its secret
@@ -63,6 +73,7 @@ impl Default for HeadlessConfig {
                 url: None,
                 timeout: Duration::from_secs(3),
                 bearer_token: None,
+                ca_file: None,
             },
         }
     }
@@ -202,6 +213,10 @@ mod tests {
             (
                 "[[headless.clients]]\nclient_id = \"x\"\n".to_string(),
                 "client_secret",
+            ),
+            (
+                "[headless.token_exchange]\nca_file = \"/nonexistent/ca.pem\"\n".to_string(),
+                "`headless.token_exchange.ca_file`",
             ),
         ] {
             assert_names_key(&toml, key);

@@ -33,7 +33,7 @@ impl HttpDirectory {
             .map(|auth| (auth.header.clone(), auth.value.clone()));
         let client = http::client(Peer::Service {
             timeout: Some(config.timeout),
-            ca_file: None,
+            ca_file: config.ca_file.as_ref(),
         });
         Ok(HttpDirectory {
             client,
@@ -124,6 +124,7 @@ mod tests {
             &service,
             &HttpDirectoryConfig {
                 timeout: Duration::from_secs(1),
+                ca_file: None,
             },
         )
         .unwrap()

@@ -78,7 +78,7 @@ impl LegacyVerifier {
         let url = config.url.clone()?;
         let http = http::client(Peer::Service {
             timeout: None,
-            ca_file: None,
+            ca_file: config.ca_file.as_ref(),
         });
         Some(LegacyVerifier {
             http,

@@ -1,16 +1,21 @@
-//! Outbound HTTPS (issue 17, point 1): the SMS webhook over TLS, verified
-//! against the system's CAs plus `sms.webhook.ca_file`, and refused when
-//! the gateway's certificate is signed by nobody gatehouse trusts.
+//! Outbound HTTPS (issue 17, point 1): the SMS webhook, the user directory
+//! and the legacy-session verifier over TLS, verified against the system's
+//! CAs plus each one's `ca_file`, and refused when the certificate is signed
+//! by nobody gatehouse trusts.
 
 use std::path::PathBuf;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use gatehouse::config::{CaFile, Config, DirectoryKind, HttpService, Signup};
+
 use crate::helpers::capture_logs;
+use crate::helpers::headless::NativeApp;
 use crate::helpers::http_browser::HttpBrowser;
 use crate::helpers::sink::WebhookSink;
 use crate::helpers::world::{trusted, World};
-use gatehouse::config::CaFile;
 
 /// A test certificate authority: its certificate (PEM) and what it signs with.
 struct TestCa {
@@ -120,4 +125,81 @@ async fn without_ca_file_a_private_ca_is_not_trusted() {
 
     assert_eq!(ask_for_a_code(&world, "+12015550183").await, 502);
     assert!(gateway.received().is_empty());
+}
+
+/// A private-CA HTTPS service answering every request with `status`, and
+/// that CA's file, checked as `key` would be.
+async fn private_service(status: u16, key: &str) -> (WebhookSink, CaFile, tempfile::TempDir) {
+    let ca = TestCa::new("Private service CA");
+    let (cert, cert_key) = ca.server_certificate();
+    let service = WebhookSink::answering_tls("/", &cert, &cert_key, move |_, _| {
+        std::future::ready(StatusCode::from_u16(status).unwrap().into_response())
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = CaFile::load(key, ca.file(&dir)).unwrap();
+    (service, ca_file, dir)
+}
+
+#[tokio::test]
+async fn the_user_directory_is_reached_over_https_with_its_ca_file_only() {
+    let directory = |service: &WebhookSink, ca_file: Option<CaFile>| {
+        let base_url = service.url.parse().unwrap();
+        move |config: &mut Config| {
+            config.users.signup = Signup::Closed;
+            config.directory.kind = DirectoryKind::Http(HttpService {
+                base_url,
+                auth: None,
+            });
+            config.directory.http.ca_file = ca_file;
+        }
+    };
+    // 404 is "no such user": the same answer as for a member, no text.
+    let (service, ca_file, _dir) = private_service(404, "directory.http.ca_file").await;
+    let world = World::with(directory(&service, Some(ca_file))).await;
+    assert_eq!(ask_for_a_code(&world, "+12015550184").await, 200);
+    assert_eq!(service.received().len(), 1, "the lookup went over HTTPS");
+
+    let (untrusted, _, _dir) = private_service(404, "directory.http.ca_file").await;
+    let world = World::with(directory(&untrusted, None)).await;
+    assert_eq!(
+        ask_for_a_code(&world, "+12015550185").await,
+        503,
+        "an unverifiable directory is an outage"
+    );
+    assert!(untrusted.received().is_empty());
+}
+
+#[tokio::test]
+async fn the_legacy_session_verifier_is_reached_over_https_with_its_ca_file_only() {
+    let app = NativeApp {
+        id: "https-exchange-app",
+        secret: "https-exchange-secret",
+        scope: "openid",
+    };
+    let exchange = |service: &WebhookSink, ca_file: Option<CaFile>| {
+        let url = service.url.parse().unwrap();
+        let client = app.listed(true);
+        move |config: &mut Config| {
+            config.headless.clients = vec![client];
+            config.headless.token_exchange.url = Some(url);
+            config.headless.token_exchange.ca_file = ca_file;
+        }
+    };
+    // The verifier refuses the token: it was reached.
+    let (verifier, ca_file, _dir) = private_service(401, "headless.token_exchange.ca_file").await;
+    let world = World::with(exchange(&verifier, Some(ca_file))).await;
+    world
+        .exchange("some-legacy-token", app.id, None)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    assert_eq!(verifier.received().len(), 1);
+
+    let (untrusted, _, _dir) = private_service(401, "headless.token_exchange.ca_file").await;
+    let world = World::with(exchange(&untrusted, None)).await;
+    world
+        .exchange("some-legacy-token", app.id, None)
+        .await
+        .assert_error(StatusCode::BAD_GATEWAY, "verifier_unavailable");
+    assert!(untrusted.received().is_empty());
 }

@@ -77,13 +77,29 @@ impl WebhookSink {
     /// A sink answering every request with `status` over HTTPS at `/sms`,
     /// presenting `cert_pem` (its key: `key_pem`).
     pub async fn start_tls(status: u16, cert_pem: &str, key_pem: &str) -> WebhookSink {
-        let (app, received) = recorder(move |_, _| {
+        Self::answering_tls("/sms", cert_pem, key_pem, move |_, _| {
             std::future::ready(
                 axum::http::StatusCode::from_u16(status)
                     .unwrap()
                     .into_response(),
             )
-        });
+        })
+        .await
+    }
+
+    /// [`WebhookSink::answering`] over HTTPS, presenting `cert_pem` (its
+    /// key: `key_pem`).
+    pub async fn answering_tls<F, A>(
+        path: &str,
+        cert_pem: &str,
+        key_pem: &str,
+        answer: F,
+    ) -> WebhookSink
+    where
+        F: Fn(usize, &ReceivedRequest) -> A + Clone + Send + Sync + 'static,
+        A: Future<Output = Response> + Send + 'static,
+    {
+        let (app, received) = recorder(answer);
         let certificates = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
             .collect::<Result<Vec<_>, _>>()
             .unwrap();
@@ -97,7 +113,7 @@ impl WebhookSink {
             .unwrap();
         let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind sink");
         listener.set_nonblocking(true).unwrap();
-        let url = format!("https://{}/sms", listener.local_addr().unwrap());
+        let url = format!("https://{}{path}", listener.local_addr().unwrap());
         let config = RustlsConfig::from_config(Arc::new(tls));
         let server = axum_server::from_tcp_rustls(listener, config).unwrap();
         tokio::spawn(server.serve(app.into_make_service()));
