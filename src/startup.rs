@@ -108,7 +108,7 @@ impl Application {
             &config.jobs.purge_schedule,
         )
         .await?;
-        let hydra = HydraClient::new(config.hydra_admin_url());
+        let hydra = HydraClient::new(config.hydra_admin_url(), config.hydra.ca_file());
         let supervisor = start_hydra(&config, &hydra, &metrics).await?;
         let state = app_state(config, clock, metrics, sign_in, hydra);
         Ok(Application {
@@ -365,7 +365,11 @@ fn app_state(
         otp,
         csrf,
     } = sign_in;
-    let proxy = HydraProxy::new(&config.hydra_public_url(), &config.server.public_url);
+    let proxy = HydraProxy::new(
+        &config.hydra_public_url(),
+        &config.server.public_url,
+        config.hydra.ca_file(),
+    );
     let challenges = challenges::ChallengeMemory::new(
         config.hydra.login_consent_request_ttl.as_secs() as i64,
         clock.clone(),
@@ -386,7 +390,11 @@ fn app_state(
     );
     let hydra_apis = headless::HydraApis {
         admin: hydra.clone(),
-        public: HydraPublic::new(config.hydra_public_url(), config.server.public_url.clone()),
+        public: HydraPublic::new(
+            config.hydra_public_url(),
+            config.server.public_url.clone(),
+            config.hydra.ca_file(),
+        ),
     };
     let headless = headless::HeadlessService::new(
         config.headless.clone(),
@@ -426,6 +434,7 @@ fn jwt_keys(config: &Config) -> Option<forward_auth::JwtKeys> {
     (config.hydra.access_token_strategy == AccessTokenStrategy::Jwt).then(|| {
         forward_auth::JwtKeys {
             hydra_public: config.hydra_public_url(),
+            ca_file: config.hydra.ca_file().cloned(),
             issuer: config.public_origin(),
         }
     })

@@ -420,6 +420,7 @@ mod tests {
         config.hydra.mode = HydraMode::External {
             admin_url: "http://127.0.0.1:9/".parse().unwrap(),
             public_url: "http://127.0.0.1:9/".parse().unwrap(),
+            ca_file: None,
         };
         config
     }

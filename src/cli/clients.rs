@@ -84,7 +84,7 @@ pub enum ClientsError {
 }
 
 pub async fn run(config: &Config, command: ClientsCommand) -> Result<(), ClientsError> {
-    let hydra = HydraClient::new(config.hydra_admin_url());
+    let hydra = HydraClient::new(config.hydra_admin_url(), config.hydra.ca_file());
     match command {
         ClientsCommand::Create(args) => create(&hydra, args).await,
         ClientsCommand::List => list(&hydra).await,

@@ -10,12 +10,12 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{Config, DirectoryKind, HydraMode, SmsSenderKind};
+use crate::config::{CaFile, Config, DirectoryKind, HydraMode, SmsSenderKind};
 use crate::directory::Directory;
 use crate::hydra::config_file::HydraPaths;
 use crate::hydra::HydraClient;
 use crate::infra::data_dir::DataDir;
-use crate::infra::lock;
+use crate::infra::{lock, tls_probe};
 use crate::store;
 
 /// The Hydra version gatehouse is designed against.
@@ -308,7 +308,10 @@ async fn hydra_ready(config: &Config, running: bool) -> Finding {
         return skip("Hydra readiness: gatehouse (which runs Hydra) is not running");
     }
     let url = config.hydra_admin_url();
-    match HydraClient::new(url.clone()).ready().await {
+    match HydraClient::new(url.clone(), config.hydra.ca_file())
+        .ready()
+        .await
+    {
         Ok(()) => ok(format!("Hydra at {url} is ready")),
         Err(e) => problem(
             format!("Hydra at {url} is not ready: {e}"),
@@ -336,7 +339,18 @@ async fn sms(config: &Config) -> Finding {
         _ => return skip("SMS webhook: sms.sender is \"stdout\" (development)"),
     };
     let fix = "check `sms.webhook.url`, DNS and the firewall between this host and the gateway";
-    accepts_connections("SMS webhook", url, sms.webhook.timeout, fix).await
+    let fix = match url.scheme() {
+        "https" => "check `sms.webhook.url` and `sms.webhook.ca_file` (a private CA's PEM), DNS and the firewall",
+        _ => fix,
+    };
+    accepts_connections(
+        "SMS webhook",
+        url,
+        sms.webhook.ca_file.as_ref(),
+        sms.webhook.timeout,
+        fix,
+    )
+    .await
 }
 
 /// The legacy-session verifier of `[headless.token_exchange]`, when set.
@@ -345,17 +359,40 @@ async fn legacy_verifier(config: &Config) -> Finding {
     let Some(url) = &exchange.url else {
         return skip("legacy-session verifier: headless.token_exchange.url is not set");
     };
-    let fix = "check `headless.token_exchange.url`, DNS and the firewall";
-    accepts_connections("legacy-session verifier", url, exchange.timeout, fix).await
+    let fix = "check `headless.token_exchange.url` (and `ca_file` for a private CA), DNS and the firewall";
+    let ca_file = exchange.ca_file.as_ref();
+    accepts_connections(
+        "legacy-session verifier",
+        url,
+        ca_file,
+        exchange.timeout,
+        fix,
+    )
+    .await
 }
 
-/// Does the host of `url` accept a TCP connection? Nothing is sent.
-async fn accepts_connections(name: &str, url: &url::Url, timeout: Duration, fix: &str) -> Finding {
+/// Does the host of `url` accept a TCP connection, and for https complete
+/// a TLS handshake with a certificate that verifies? Nothing is sent.
+async fn accepts_connections(
+    name: &str,
+    url: &url::Url,
+    ca_file: Option<&CaFile>,
+    timeout: Duration,
+    fix: &str,
+) -> Finding {
     let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
         return problem(format!("{name} {url} names no host"), fix);
     };
     let timeout = timeout.min(PROBE_TIMEOUT);
     let host = host.trim_start_matches('[').trim_end_matches(']');
+    if url.scheme() == "https" {
+        return match tls_probe::handshake(host, port, ca_file, timeout).await {
+            Ok(()) => ok(format!(
+                "{name} {host}:{port} completes a TLS handshake, certificate verified (nothing sent)"
+            )),
+            Err(e) => problem(format!("{name} {host}:{port}: {e}"), fix),
+        };
+    }
     let connect = tokio::net::TcpStream::connect((host, port));
     match tokio::time::timeout(timeout, connect).await {
         Ok(Ok(_)) => ok(format!(

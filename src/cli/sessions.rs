@@ -59,7 +59,7 @@ pub async fn run(config: &Config, command: SessionsCommand) -> Result<(), Sessio
 
 /// Revokes sessions at Hydra's admin API.
 pub async fn revoke(config: &Config, subject: &str, what: Revoke<'_>) -> Result<(), SessionsError> {
-    let hydra = HydraClient::new(config.hydra_admin_url());
+    let hydra = HydraClient::new(config.hydra_admin_url(), config.hydra.ca_file());
     let admin_url = config.hydra_admin_url().to_string();
     let fail = |e: HydraError| match e {
         HydraError::Unreachable { .. } => SessionsError::Unreachable(admin_url.clone()),

@@ -7,6 +7,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use serde::{Serialize, Serializer};
 
 use super::ConfigError;
@@ -54,6 +56,24 @@ impl CaFile {
     /// connection fails verification (closed, not open).
     pub fn certificates(&self) -> Vec<reqwest::Certificate> {
         reqwest::Certificate::from_pem_bundle(&self.pem).unwrap_or_default()
+    }
+}
+
+/// Two settings are the same when they name the same file.
+impl PartialEq for CaFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+    }
+}
+
+impl Eq for CaFile {}
+
+impl CaFile {
+    /// The certificates in DER, as rustls takes them (see [`CaFile::certificates`]).
+    pub fn der_certificates(&self) -> Vec<CertificateDer<'static>> {
+        CertificateDer::pem_slice_iter(&self.pem)
+            .filter_map(Result::ok)
+            .collect()
     }
 }
 

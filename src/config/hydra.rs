@@ -7,15 +7,22 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::checks::required_http_url;
-use super::ConfigError;
+use super::{CaFile, ConfigError};
 
 /// Which Hydra: one gatehouse runs on 127.0.0.1, or one someone else runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// Built once when the configuration is read: its size costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum HydraMode {
     /// Gatehouse runs Hydra on `hydra.public_port` and `hydra.admin_port`.
     Supervised,
-    /// `hydra.admin_url` and `hydra.public_url`, both checked http(s) URLs.
-    External { admin_url: Url, public_url: Url },
+    /// `hydra.admin_url` and `hydra.public_url`, both checked http(s) URLs,
+    /// and `hydra.ca_file` for https ones behind a private CA.
+    External {
+        admin_url: Url,
+        public_url: Url,
+        ca_file: Option<CaFile>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +81,8 @@ struct HydraFile {
     admin_url: Option<Url>,
     /// Hydra's public API (external mode).
     public_url: Option<Url>,
+    /// CA certificates for https URLs of an external Hydra.
+    ca_file: Option<PathBuf>,
     access_token_strategy: AccessTokenStrategy,
     #[serde(with = "humantime_serde")]
     access_token_ttl: Duration,
@@ -125,12 +134,20 @@ impl TryFrom<HydraFile> for HydraConfig {
 
     fn try_from(file: HydraFile) -> Result<Self, ConfigError> {
         let mode = match file.mode {
+            ModeName::Supervised if file.ca_file.is_some() => {
+                return Err(ConfigError::key(
+                    "hydra.ca_file",
+                    "is for an external Hydra's https URLs (hydra.mode = \"external\"); \
+                     gatehouse talks to the Hydra it runs over loopback",
+                ))
+            }
             ModeName::Supervised => HydraMode::Supervised,
             ModeName::External => {
                 let when = "hydra.mode = \"external\"";
                 HydraMode::External {
                     admin_url: required_http_url("hydra.admin_url", file.admin_url, when)?,
                     public_url: required_http_url("hydra.public_url", file.public_url, when)?,
+                    ca_file: CaFile::load_optional("hydra.ca_file", file.ca_file)?,
                 }
             }
         };
@@ -140,14 +157,20 @@ impl TryFrom<HydraFile> for HydraConfig {
 
 impl From<HydraConfig> for HydraFile {
     fn from(config: HydraConfig) -> Self {
-        let (mode, admin_url, public_url) = match config.mode {
-            HydraMode::Supervised => (ModeName::Supervised, None, None),
+        let (mode, admin_url, public_url, ca_file) = match config.mode {
+            HydraMode::Supervised => (ModeName::Supervised, None, None, None),
             HydraMode::External {
                 admin_url,
                 public_url,
-            } => (ModeName::External, Some(admin_url), Some(public_url)),
+                ca_file,
+            } => (
+                ModeName::External,
+                Some(admin_url),
+                Some(public_url),
+                ca_file.map(|ca| ca.path().to_path_buf()),
+            ),
         };
-        with_shared_keys!(HydraFile { mode, admin_url, public_url, } from config)
+        with_shared_keys!(HydraFile { mode, admin_url, public_url, ca_file, } from config)
     }
 }
 
@@ -167,6 +190,16 @@ impl Default for HydraConfig {
             login_consent_request_ttl: Duration::from_secs(1800),
             ready_timeout: Duration::from_secs(60),
             log_level: "info".into(),
+        }
+    }
+}
+
+impl HydraConfig {
+    /// The CA file for an external Hydra's https URLs, if one is set.
+    pub fn ca_file(&self) -> Option<&CaFile> {
+        match &self.mode {
+            HydraMode::External { ca_file, .. } => ca_file.as_ref(),
+            HydraMode::Supervised => None,
         }
     }
 }
@@ -271,6 +304,17 @@ mod tests {
     #[test]
     fn external_mode_requires_urls() {
         assert_names_key("[hydra]\nmode = \"external\"\n", "`hydra.admin_url`");
+    }
+
+    #[test]
+    fn a_ca_file_is_for_an_external_hydra_only() {
+        // The supervised Hydra is on loopback over plain http.
+        assert_names_key("[hydra]\nca_file = \"/etc/ca.pem\"\n", "`hydra.ca_file`");
+        assert_names_key(
+            "[hydra]\nmode = \"external\"\nadmin_url = \"https://hydra:4445\"\n\
+             public_url = \"https://hydra.example\"\nca_file = \"/nonexistent/ca.pem\"\n",
+            "`hydra.ca_file`",
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{Mutex, RwLock};
 use url::Url;
 
+use crate::config::CaFile;
 use crate::infra::http::{self, Peer};
 
 use super::{Denied, Principal};
@@ -45,9 +46,15 @@ struct AccessClaims {
 impl JwtVerifier {
     /// `hydra_public` is where Hydra's public API listens; `issuer` is the
     /// public origin that signs as.
-    pub fn new(hydra_public: &Url, issuer: &str, audience: Option<String>) -> JwtVerifier {
+    pub fn new(
+        hydra_public: &Url,
+        ca_file: Option<&CaFile>,
+        issuer: &str,
+        audience: Option<String>,
+    ) -> JwtVerifier {
         let http = http::client(Peer::Hydra {
             timeout: Duration::from_secs(5),
+            ca_file,
         });
         JwtVerifier {
             http,

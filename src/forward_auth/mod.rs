@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use url::Url;
 
-use crate::config::ForwardAuthConfig;
+use crate::config::{CaFile, ForwardAuthConfig};
 use crate::hydra::{HydraClient, HydraError};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
@@ -68,6 +68,7 @@ type Cache = HashMap<[u8; 32], (Principal, i64)>;
 /// and the issuer the tokens must name.
 pub struct JwtKeys {
     pub hydra_public: Url,
+    pub ca_file: Option<CaFile>,
     pub issuer: String,
 }
 
@@ -85,6 +86,7 @@ impl ForwardAuth {
         let jwt = jwt_keys.map(|keys| {
             Arc::new(jwt::JwtVerifier::new(
                 &keys.hydra_public,
+                keys.ca_file.as_ref(),
                 &keys.issuer,
                 config.audience.clone(),
             ))

@@ -12,6 +12,7 @@ use reqwest::RequestBuilder;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::config::CaFile;
 use crate::infra::http::{self, Peer};
 
 use super::error::{decode, error_from_answer, HydraError};
@@ -31,9 +32,11 @@ pub struct HydraClient {
 }
 
 impl HydraClient {
-    pub fn new(admin_url: Url) -> HydraClient {
+    /// `ca_file`: for an external Hydra's https URL behind a private CA.
+    pub fn new(admin_url: Url, ca_file: Option<&CaFile>) -> HydraClient {
         let http = http::client(Peer::Hydra {
             timeout: Duration::from_secs(15),
+            ca_file,
         });
         HydraClient { http, admin_url }
     }
@@ -339,7 +342,7 @@ mod tests {
     use super::*;
 
     fn client(admin: &str) -> HydraClient {
-        HydraClient::new(Url::parse(admin).unwrap())
+        HydraClient::new(Url::parse(admin).unwrap(), None)
     }
 
     #[test]

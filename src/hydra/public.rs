@@ -21,6 +21,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::config::CaFile;
 use crate::infra::http::{self, Peer};
 use crate::infra::metrics;
 use crate::infra::random::random_hex;
@@ -87,10 +88,12 @@ pub struct HydraPublic {
 }
 
 impl HydraPublic {
-    pub fn new(base: Url, issuer: Url) -> HydraPublic {
+    /// `ca_file`: for an external Hydra's https URL behind a private CA.
+    pub fn new(base: Url, issuer: Url, ca_file: Option<&CaFile>) -> HydraPublic {
         HydraPublic {
             http: http::client(Peer::Hydra {
                 timeout: Duration::from_secs(15),
+                ca_file,
             }),
             base,
             issuer,

@@ -13,8 +13,12 @@ use crate::config::CaFile;
 pub enum Peer<'a> {
     /// Hydra, on a URL from gatehouse's own configuration (loopback in
     /// supervised mode): never through a proxy from the environment, and a
-    /// short connect timeout so that an outage is told quickly.
-    Hydra { timeout: Duration },
+    /// short connect timeout so that an outage is told quickly; `ca_file`
+    /// for an external Hydra's https URLs behind a private CA.
+    Hydra {
+        timeout: Duration,
+        ca_file: Option<&'a CaFile>,
+    },
     /// A service the operator named (SMS gateway, user directory, verifier):
     /// the environment's proxy settings apply; `timeout` is for the whole
     /// request (None: each request sets its own); `ca_file` adds private
@@ -23,6 +27,25 @@ pub enum Peer<'a> {
         timeout: Option<Duration>,
         ca_file: Option<&'a CaFile>,
     },
+}
+
+/// Makes ring the process's TLS crypto provider. reqwest is built without
+/// one of its own (it would bring a second crypto library): every client in
+/// the process, gatehouse's or a program's using this library (the
+/// benchmark, the tests), needs this before it is built. Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Trusts `ca_file`'s authorities besides the system's.
+fn with_ca_file(
+    builder: reqwest::ClientBuilder,
+    ca_file: Option<&CaFile>,
+) -> reqwest::ClientBuilder {
+    match ca_file {
+        Some(ca_file) => builder.tls_certs_merge(ca_file.certificates()),
+        None => builder,
+    }
 }
 
 /// Connecting to Hydra takes well under this when it is up.
@@ -34,25 +57,22 @@ const HYDRA_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// against the system's certificate authorities (and a `ca_file`'s), with
 /// rustls; nothing turns verification off.
 pub fn client(peer: Peer<'_>) -> reqwest::Client {
-    // reqwest is built without a crypto provider of its own: it uses the
-    // process default, ring, as the HTTPS listener does. Installing it
-    // again is a no-op.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    install_crypto_provider();
     let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
     let builder = match peer {
-        Peer::Hydra { timeout } => builder
-            .no_proxy()
-            .connect_timeout(HYDRA_CONNECT_TIMEOUT.min(timeout))
-            .timeout(timeout),
+        Peer::Hydra { timeout, ca_file } => with_ca_file(
+            builder
+                .no_proxy()
+                .connect_timeout(HYDRA_CONNECT_TIMEOUT.min(timeout))
+                .timeout(timeout),
+            ca_file,
+        ),
         Peer::Service { timeout, ca_file } => {
             let builder = match timeout {
                 Some(timeout) => builder.connect_timeout(timeout).timeout(timeout),
                 None => builder,
             };
-            match ca_file {
-                Some(ca_file) => builder.tls_certs_merge(ca_file.certificates()),
-                None => builder,
-            }
+            with_ca_file(builder, ca_file)
         }
     };
     // The settings above are static and the CA file was checked when the

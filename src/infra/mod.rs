@@ -11,3 +11,4 @@ pub mod random;
 pub mod secrets;
 pub mod telemetry;
 pub mod tls;
+pub mod tls_probe;

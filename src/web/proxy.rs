@@ -12,6 +12,7 @@ use axum::Json;
 use serde_json::json;
 use url::Url;
 
+use crate::config::CaFile;
 use crate::infra::http::{self, Peer};
 use crate::web::AppState;
 
@@ -40,10 +41,12 @@ pub struct HydraProxy {
 }
 
 impl HydraProxy {
-    /// `upstream` is Hydra's public URL; `public_url` is what clients see.
-    pub fn new(upstream: &Url, public_url: &Url) -> HydraProxy {
+    /// `upstream` is Hydra's public URL (`ca_file` for an https one behind
+    /// a private CA); `public_url` is what clients see.
+    pub fn new(upstream: &Url, public_url: &Url, ca_file: Option<&CaFile>) -> HydraProxy {
         let http = http::client(Peer::Hydra {
             timeout: Duration::from_secs(30),
+            ca_file,
         });
         let host = match public_url.port() {
             Some(port) => format!("{}:{port}", public_url.host_str().unwrap_or_default()),
@@ -224,6 +227,7 @@ mod tests {
         let proxy = HydraProxy::new(
             &"http://127.0.0.1:4444".parse().unwrap(),
             &"https://id.example.com".parse().unwrap(),
+            None,
         );
         let mut incoming = HeaderMap::new();
         incoming.insert("x-forwarded-proto", HeaderValue::from_static("http"));

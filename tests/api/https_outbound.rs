@@ -3,10 +3,6 @@
 //! CAs plus each one's `ca_file`, and refused when the certificate is signed
 //! by nobody gatehouse trusts.
 
-use std::path::PathBuf;
-
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use gatehouse::config::{CaFile, Config, DirectoryKind, HttpService, Signup};
@@ -15,41 +11,8 @@ use crate::helpers::capture_logs;
 use crate::helpers::headless::NativeApp;
 use crate::helpers::http_browser::HttpBrowser;
 use crate::helpers::sink::WebhookSink;
+use crate::helpers::test_ca::TestCa;
 use crate::helpers::world::{trusted, World};
-
-/// A test certificate authority: its certificate (PEM) and what it signs with.
-struct TestCa {
-    pem: String,
-    params: CertificateParams,
-    key: KeyPair,
-}
-
-impl TestCa {
-    fn new(name: &str) -> TestCa {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        let key = KeyPair::generate().unwrap();
-        let pem = params.self_signed(&key).unwrap().pem();
-        TestCa { pem, params, key }
-    }
-
-    /// A server certificate for 127.0.0.1 signed by this CA: (cert, key) PEM.
-    fn server_certificate(&self) -> (String, String) {
-        let params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let issuer = Issuer::from_params(&self.params, &self.key);
-        let cert = params.signed_by(&key, &issuer).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-
-    /// The CA's certificate written to a file in `dir`, as `ca_file` names it.
-    fn file(&self, dir: &tempfile::TempDir) -> PathBuf {
-        let path = dir.path().join("gateway-ca.pem");
-        std::fs::write(&path, &self.pem).unwrap();
-        path
-    }
-}
 
 /// Asks for a code to `phone` on a fresh login page; the answer's status.
 async fn ask_for_a_code(world: &World, phone: &str) -> u16 {

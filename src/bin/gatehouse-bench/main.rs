@@ -71,6 +71,8 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    // Before any HTTP client is built (reqwest has no provider of its own).
+    gatehouse::infra::http::install_crypto_provider();
     let mut cli = Cli::parse();
     if let Some(config) = &cli.serve {
         return match gatehouse::config::Config::load(Some(config)) {

@@ -229,7 +229,7 @@ impl TestApp {
 
     /// Gatehouse's typed client of this instance's Hydra admin API.
     pub fn hydra_client(&self) -> gatehouse::hydra::HydraClient {
-        gatehouse::hydra::HydraClient::new(self.config.hydra_admin_url())
+        gatehouse::hydra::HydraClient::new(self.config.hydra_admin_url(), None)
     }
 
     /// Polls `/readyz` until it answers 200, or panics after `limit`.
@@ -276,6 +276,7 @@ pub fn http_client() -> reqwest::Client {
 
 /// The tests' HTTP client settings: no proxy, no redirects, a 30 s limit.
 pub fn client_builder() -> reqwest::ClientBuilder {
+    gatehouse::infra::http::install_crypto_provider();
     reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())

@@ -16,6 +16,7 @@ pub mod oauth;
 pub mod postgres;
 pub mod process;
 pub mod sink;
+pub mod test_ca;
 pub mod world;
 
 use std::sync::{Arc, Mutex};

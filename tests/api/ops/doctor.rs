@@ -4,8 +4,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use axum::response::IntoResponse;
+
 use super::{fresh_config, run, set_env, text, Served};
 use crate::helpers::binary::env_for;
+use crate::helpers::test_ca::TestCa;
 use crate::helpers::WebhookSink;
 use gatehouse::config::{Config, SmsSenderKind};
 
@@ -181,4 +184,99 @@ async fn doctor_reports_a_bad_configuration_with_exit_78() {
         "{all}"
     );
     assert!(lines[0].contains("fix:"), "{all}");
+}
+
+/// What doctor says of an https SMS gateway presenting `cert`, with
+/// `ca_file` (None: the system's CAs only).
+async fn doctor_on_tls_gateway(cert: (String, String), ca_file: Option<&Path>) -> String {
+    let gateway = WebhookSink::start_tls(200, &cert.0, &cert.1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fresh_config(dir.path());
+    config.sms.sender = SmsSenderKind::Webhook {
+        url: gateway.url.parse().unwrap(),
+    };
+    let mut env = env_for(&config);
+    if let Some(ca_file) = ca_file {
+        set_env(
+            &mut env,
+            "GATEHOUSE_SMS__WEBHOOK__CA_FILE",
+            ca_file.to_str().unwrap(),
+        );
+    }
+    let (_, lines, all) = doctor(&env).await;
+    assert!(gateway.received().is_empty(), "doctor sent an SMS");
+    lines
+        .into_iter()
+        .find(|l| l.contains("SMS webhook"))
+        .unwrap_or_else(|| panic!("no SMS webhook line in\n{all}"))
+}
+
+#[tokio::test]
+async fn doctor_verifies_an_https_gateway_and_names_what_is_wrong() {
+    let ca = TestCa::new("Doctor test CA");
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = ca.file(&dir);
+
+    let line = doctor_on_tls_gateway(ca.server_certificate(), Some(&ca_file)).await;
+    assert!(
+        line.starts_with("ok: SMS webhook") && line.contains("certificate verified"),
+        "{line}"
+    );
+    let line = doctor_on_tls_gateway(ca.server_certificate(), None).await;
+    assert!(
+        line.starts_with("problem: SMS webhook") && line.contains("does not trust"),
+        "unknown CA: {line}"
+    );
+    let line =
+        doctor_on_tls_gateway(ca.certificate_for(&["127.0.0.1"], true), Some(&ca_file)).await;
+    assert!(line.contains("has expired"), "expired: {line}");
+    let line =
+        doctor_on_tls_gateway(ca.certificate_for(&["localhost"], false), Some(&ca_file)).await;
+    assert!(
+        line.contains("not valid for 127.0.0.1"),
+        "wrong name: {line}"
+    );
+}
+
+#[tokio::test]
+async fn doctor_reaches_an_external_hydra_over_https_with_its_ca_file() {
+    let ca = TestCa::new("External Hydra CA");
+    let (cert, key) = ca.server_certificate();
+    // Stands in for Hydra's admin API: `/health/ready` answers 200.
+    let hydra = WebhookSink::answering_tls("/", &cert, &key, |_, _| {
+        std::future::ready(axum::http::StatusCode::OK.into_response())
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = ca.file(&dir);
+    let mut env = env_for(&fresh_config(dir.path()));
+    set_env(&mut env, "GATEHOUSE_HYDRA__MODE", "external");
+    set_env(&mut env, "GATEHOUSE_HYDRA__ADMIN_URL", &hydra.url);
+    set_env(&mut env, "GATEHOUSE_HYDRA__PUBLIC_URL", &hydra.url);
+    let hydra_line = |lines: Vec<String>, all: String| {
+        lines
+            .into_iter()
+            .find(|l| l.contains("Hydra at"))
+            .unwrap_or_else(|| panic!("no Hydra line in\n{all}"))
+    };
+
+    let (_, lines, all) = doctor(&env).await;
+    let line = hydra_line(lines, all);
+    assert!(
+        line.starts_with("problem: Hydra at"),
+        "private CA not trusted: {line}"
+    );
+
+    set_env(
+        &mut env,
+        "GATEHOUSE_HYDRA__CA_FILE",
+        ca_file.to_str().unwrap(),
+    );
+    let (_, lines, all) = doctor(&env).await;
+    let line = hydra_line(lines, all);
+    assert!(line.starts_with("ok: Hydra at https://"), "{line}");
+    assert!(
+        hydra.received().iter().all(|r| r.uri == "/health/ready"),
+        "doctor only asked for readiness"
+    );
 }
