@@ -295,6 +295,11 @@ impl SignInCore {
                 path: otp_key_path,
                 source,
             })?;
+        if config.unsafe_development_mode {
+            tracing::warn!(
+                "unsafe_development_mode = true: settings that are unsafe in production are allowed"
+            );
+        }
         if config.sms.sender == config::SmsSenderKind::Stdout
             && config.server.public_url.scheme() == "https"
         {

@@ -30,6 +30,7 @@ mod log;
 mod login;
 mod metrics;
 mod otp;
+mod production;
 mod secret;
 mod server;
 mod sms;
@@ -64,6 +65,9 @@ const CLI_ENV_VARS: &[&str] = &["CONFIG"];
 pub struct Config {
     /// Where gatehouse keeps its database, Hydra's database and the secrets.
     pub data_dir: PathBuf,
+    /// Lets setups that are unsafe in production start (plain http to a
+    /// remote host, codes in the log, short codes): development only.
+    pub unsafe_development_mode: bool,
     pub server: ServerConfig,
     pub hydra: HydraConfig,
     pub login: LoginConfig,
@@ -86,6 +90,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             data_dir: PathBuf::from("./data"),
+            unsafe_development_mode: false,
             server: ServerConfig::default(),
             hydra: HydraConfig::default(),
             login: LoginConfig::default(),
@@ -144,7 +149,8 @@ impl Config {
         self.sms.validate()?;
         self.headless
             .validate(self.hydra.login_consent_request_ttl)?;
-        self.jobs.validate()
+        self.jobs.validate()?;
+        production::check(self)
     }
 
     /// The public origin without a trailing slash, e.g. `https://id.example.com`.

@@ -351,6 +351,31 @@ fn a_bad_config_key_stops_start_up_naming_the_key() {
 }
 
 #[test]
+fn setups_unsafe_in_production_stop_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let remote_http = ("GATEHOUSE_SERVER__PUBLIC_URL", "http://id.example.com");
+    let remote_https = ("GATEHOUSE_SERVER__PUBLIC_URL", "https://id.example.com");
+    for (env, key) in [
+        (vec![remote_http], "`server.public_url`"),
+        // stdout is the default sender.
+        (vec![remote_https], "`sms.sender`"),
+        (vec![("GATEHOUSE_OTP__LENGTH", "4")], "`otp.length`"),
+    ] {
+        for command in ["serve", "check-config"] {
+            let (code, _, stderr) = run_cli(&[command], &env, dir.path());
+            assert_eq!(code, 78, "{command} {env:?}: {stderr}");
+            assert!(stderr.contains(key), "{command} {env:?}: {stderr}");
+            assert_eq!(stderr.trim().lines().count(), 1, "one clear line: {stderr}");
+        }
+        // The one escape hatch, named for what it is.
+        let mut env = env.clone();
+        env.push(("GATEHOUSE_UNSAFE_DEVELOPMENT_MODE", "true"));
+        let (code, _, stderr) = run_cli(&["check-config"], &env, dir.path());
+        assert_eq!(code, 0, "{env:?}: {stderr}");
+    }
+}
+
+#[test]
 fn check_config_prints_the_effective_configuration() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
