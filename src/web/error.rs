@@ -185,22 +185,37 @@ pub struct ErrorQuery {
     error_hint: Option<String>,
 }
 
-/// `GET /error`: Hydra's error, explained.
+/// `GET /error`: Hydra's error, explained in a fixed text per error code.
+/// Anyone can send a browser to this URL on gatehouse's trusted origin, so
+/// nothing from the query is shown but a known code; Hydra's description
+/// and hint go to the log.
 pub async fn show(
     query: Result<Query<ErrorQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let code = query.error.as_deref().unwrap_or("unknown_error");
+    let code = query
+        .error
+        .as_deref()
+        .filter(|code| strings::is_oauth_error(code));
+    if query.error.is_some() {
+        // Debug quotes control characters; the length is bounded.
+        let cut = |text: &Option<String>| {
+            text.as_deref()
+                .map(|t| t.chars().take(200).collect::<String>())
+        };
+        tracing::info!(
+            error = ?cut(&query.error),
+            description = ?cut(&query.error_description),
+            hint = ?cut(&query.error_hint),
+            "Hydra sent a browser to the error page"
+        );
+    }
     let body = html! {
         h1 { (strings::ERROR_TITLE) }
-        p { (strings::oauth_error(code)) }
+        p { (strings::oauth_error(code.unwrap_or_default())) }
         p { (strings::START_AGAIN) }
-        @if query.error_description.is_some() || query.error_hint.is_some() {
-            p.help {
-                "Details: " code { (code) }
-                @if let Some(description) = &query.error_description { " " (description) }
-                @if let Some(hint) = &query.error_hint { " " (hint) }
-            }
+        @if let Some(code) = code {
+            p.help { "Error code: " code { (code) } }
         }
     };
     (

@@ -13,19 +13,17 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// The store answers and Hydra reports ready; 503 otherwise.
+/// The store answers and Hydra reports ready; 503 otherwise. The public
+/// port says only which check failed; why goes to the log (internal
+/// addresses and error texts are no one else's business).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let (database, hydra) = tokio::join!(state.store.ping(), state.hydra.ready());
-    let describe = |result: Result<(), String>| match result {
-        Ok(()) => "ok".to_string(),
-        Err(e) => e,
-    };
     let ready = database.is_ok() && hydra.is_ok();
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
         "checks": {
-            "database": describe(database.map_err(|e| e.to_string())),
-            "hydra": describe(hydra.map_err(|e| e.to_string())),
+            "database": check("database", database),
+            "hydra": check("hydra", hydra),
         }
     });
     let status = if ready {
@@ -34,6 +32,17 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body))
+}
+
+/// "ok", or "failing" with the reason logged.
+fn check<E: std::fmt::Display>(name: &str, result: Result<(), E>) -> &'static str {
+    match result {
+        Ok(()) => "ok",
+        Err(error) => {
+            tracing::warn!(check = name, %error, "not ready");
+            "failing"
+        }
+    }
 }
 
 pub async fn not_found() -> impl IntoResponse {

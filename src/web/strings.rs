@@ -149,6 +149,38 @@ pub fn human_wait(wait: Duration) -> String {
 }
 
 /// Hydra's error codes in plain words for the error page.
+/// The error codes Hydra sends (RFC 6749 4.1.2.1 and 5.2, OpenID Connect
+/// Core 3.1.2.6, and Hydra's own): only these are shown back to a person.
+const OAUTH_ERRORS: &[&str] = &[
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "invalid_client",
+    "invalid_grant",
+    "unsupported_grant_type",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+    "invalid_request_uri",
+    "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "registration_not_supported",
+    "request_forbidden",
+    "invalid_state",
+    "invalid_redirect_uri",
+];
+
+/// Is `code` one of the error codes Hydra sends?
+pub fn is_oauth_error(code: &str) -> bool {
+    OAUTH_ERRORS.contains(&code)
+}
+
 pub fn oauth_error(code: &str) -> &'static str {
     match code {
         "access_denied" => "Access was denied.",

@@ -232,3 +232,29 @@ async fn login_hint_prefills_the_phone() {
         login.body
     );
 }
+
+#[tokio::test]
+async fn the_error_page_shows_no_text_from_its_url() {
+    let world = World::new().await;
+    let browser = HttpBrowser::new();
+    let lure = "Call+%2B1+555+0100+to+unlock+your+account";
+    for (query, shown_code) in [
+        (
+            format!("error=access_denied&error_description={lure}&error_hint={lure}"),
+            Some("access_denied"),
+        ),
+        (format!("error={lure}"), None),
+        (format!("error=%3Cb%3E{lure}%3C%2Fb%3E"), None),
+    ] {
+        let hop = browser
+            .get(&world.app.url(&format!("/error?{query}")))
+            .await;
+        assert_eq!(hop.status, 400, "{query}");
+        assert!(!hop.body.contains("Call +1 555"), "{query}: {}", hop.body);
+        assert!(!hop.body.contains("unlock"), "{query}: {}", hop.body);
+        match shown_code {
+            Some(code) => assert!(hop.body.contains(code), "{query}: {}", hop.body),
+            None => assert!(!hop.body.contains("Error code"), "{query}: {}", hop.body),
+        }
+    }
+}
