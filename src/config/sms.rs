@@ -39,7 +39,7 @@ pub struct WebhookConfig {
     pub max_attempts: u32,
     /// Sent as `Authorization: Bearer <token>`.
     pub bearer_token: Option<Secret>,
-    /// Signs the body: `X-Gatehouse-Signature: sha256=<hex HMAC-SHA256>`.
+    /// Signs time and body: `X-Gatehouse-Signature: t=<unix>,v1=<hex HMAC-SHA256>`.
     pub hmac_secret: Option<Secret>,
     /// CA certificates (PEM) trusted for an https `url` besides the system's.
     pub ca_file: Option<CaFile>,

@@ -13,6 +13,7 @@ use url::Url;
 
 use super::{SmsError, SmsMessage};
 use crate::config::{Secret, WebhookConfig};
+use crate::infra::clock::Clock;
 use crate::infra::http::{self, Peer};
 
 pub const SIGNATURE_HEADER: &str = "X-Gatehouse-Signature";
@@ -63,7 +64,6 @@ impl WebhookSender {
             message: &message.text,
         })
         .expect("payload serializes");
-        let signature = self.hmac_secret.as_ref().map(|secret| sign(secret, &body));
         let deadline = Instant::now() + self.timeout;
         let mut backoff = Duration::from_millis(200);
         let mut last = String::new();
@@ -72,7 +72,7 @@ impl WebhookSender {
             if remaining.is_zero() {
                 return Err(SmsError::Timeout(self.timeout));
             }
-            match self.attempt(&body, signature.as_deref(), remaining).await {
+            match self.attempt(&body, remaining).await {
                 Ok(()) => {
                     tracing::info!(phone = %message.phone.masked(), attempt, "SMS handed to the webhook");
                     return Ok(());
@@ -100,12 +100,7 @@ impl WebhookSender {
         })
     }
 
-    async fn attempt(
-        &self,
-        body: &[u8],
-        signature: Option<&str>,
-        limit: Duration,
-    ) -> Result<(), Attempt> {
+    async fn attempt(&self, body: &[u8], limit: Duration) -> Result<(), Attempt> {
         let mut request = self
             .http
             .post(self.url.clone())
@@ -115,8 +110,9 @@ impl WebhookSender {
         if let Some(token) = &self.bearer_token {
             request = request.bearer_auth(token.expose());
         }
-        if let Some(signature) = signature {
-            request = request.header(SIGNATURE_HEADER, signature);
+        // Signed at each attempt, so that a retry carries its own time.
+        if let Some(secret) = &self.hmac_secret {
+            request = request.header(SIGNATURE_HEADER, sign(secret, Clock::system().now(), body));
         }
         match request.send().await {
             Ok(response) => {
@@ -138,12 +134,20 @@ impl WebhookSender {
     }
 }
 
-/// `sha256=<hex HMAC-SHA256(secret, body)>`, as the receiver recomputes it.
-pub fn sign(secret: &Secret, body: &[u8]) -> String {
+/// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, the
+/// scheme Stripe and others use: the time is signed with the body, so a
+/// gateway that refuses a `t` more than 5 minutes off cannot be replayed a
+/// captured request later.
+pub fn sign(secret: &Secret, timestamp: i64, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
         .expect("HMAC accepts keys of any length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
     mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
 }
 
 /// reqwest's top-level message hides the cause ("error sending request").

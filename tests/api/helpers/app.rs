@@ -76,7 +76,7 @@ impl TestApp {
 
     /// Spawns with a configuration adjusted by `customize`.
     pub async fn spawn_with(customize: impl FnOnce(&mut Config)) -> TestApp {
-        init_test_logging();
+        super::init_logging();
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = test_config(data_dir.path().to_path_buf());
         customize(&mut config);
@@ -281,16 +281,6 @@ pub fn client_builder() -> reqwest::ClientBuilder {
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
-}
-
-fn init_test_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_test_writer()
-        .try_init();
 }
 
 /// A connection to the database in `data_dir`, for white-box reads.

@@ -40,6 +40,7 @@ impl StandaloneOtp {
     }
 
     async fn with(sink: WebhookSink, customize: impl FnOnce(&mut Config)) -> StandaloneOtp {
+        crate::helpers::init_logging();
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config {
             data_dir: dir.path().to_path_buf(),

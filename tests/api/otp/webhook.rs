@@ -10,10 +10,37 @@ use gatehouse::signin::otp::OtpError;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-fn signature_of(body: &[u8]) -> String {
+/// The check README.md tells a gateway to make: the header is
+/// `t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, and `t` is at most
+/// 5 minutes from the gateway's `now`. Written here from the documentation,
+/// not from gatehouse's code.
+fn gateway_accepts(header: &str, body: &[u8], now: i64) -> bool {
+    let mut timestamp = None;
+    let mut signature = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
+            Some(("v1", value)) => signature = hex::decode(value).ok(),
+            _ => {}
+        }
+    }
+    let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
+        return false;
+    };
+    if (now - timestamp).abs() > 300 {
+        return false;
+    }
     let mut mac = Hmac::<Sha256>::new_from_slice(HMAC_SECRET.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.").as_bytes());
     mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    mac.verify_slice(&signature).is_ok()
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 #[tokio::test]
@@ -32,8 +59,29 @@ async fn webhook_receives_json_with_a_valid_signature() {
         format!("Your Gatehouse sign-in code is {}", code.digits())
     );
     let signature = request.headers["x-gatehouse-signature"].to_str().unwrap();
-    assert_eq!(signature, signature_of(&request.body));
-    assert_ne!(signature, signature_of(b"{}"));
+    let now = unix_now();
+    assert!(
+        gateway_accepts(signature, &request.body, now),
+        "{signature}"
+    );
+    // Another body, or the same request replayed later, is refused.
+    assert!(!gateway_accepts(signature, b"{}", now));
+    assert!(
+        !gateway_accepts(signature, &request.body, now + 301),
+        "a replay"
+    );
+    // The time is signed: moving it forward breaks the signature.
+    let (_, v1) = signature.split_once(',').unwrap();
+    let moved = format!("t={now},{v1}");
+    let signed_at: i64 = signature[2..signature.find(',').unwrap()].parse().unwrap();
+    if signed_at != now {
+        assert!(!gateway_accepts(&moved, &request.body, now), "{moved}");
+    }
+    assert!(!gateway_accepts(
+        &format!("t={},{v1}", signed_at + 1),
+        &request.body,
+        now
+    ));
     assert_eq!(request.headers["authorization"], "Bearer sms-token");
     assert_eq!(request.headers["content-type"], "application/json");
 }
