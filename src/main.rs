@@ -131,7 +131,7 @@ fn run(command: Command, config: Config) -> ExitCode {
 fn migrate(config: &Config) -> ExitCode {
     telemetry::init(&config.log);
     let path = DataDir::new(&config.data_dir).database();
-    let opened = gatehouse::infra::secrets::create_private_dir(&config.data_dir)
+    let opened = gatehouse::infra::secrets::create_data_dir(&config.data_dir)
         .map_err(|e| e.to_string())
         .and_then(|()| Store::open(&path).map_err(|e| e.to_string()));
     match opened {

@@ -210,7 +210,7 @@ impl Application {
 /// Creates the data dir if need be and takes its lock, so that no other
 /// gatehouse (or `gatehouse backup`) uses it while this one runs.
 async fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, StartupError> {
-    secrets::create_private_dir(data_dir).map_err(|source| StartupError::DataDir {
+    secrets::create_data_dir(data_dir).map_err(|source| StartupError::DataDir {
         path: data_dir.to_path_buf(),
         source,
     })?;

@@ -20,7 +20,7 @@ use crate::config::{Config, HydraMode};
 use crate::hydra::config_file::HydraPaths;
 use crate::infra::data_dir::{DataDir, DATABASE, HYDRA_DATABASE, SECRETS};
 use crate::infra::lock::{self, LockError};
-use crate::infra::secrets::create_private_dir;
+use crate::infra::secrets::{create_data_dir, create_private_dir};
 use crate::store;
 use crate::store::file::{copy_database, FileError};
 
@@ -279,7 +279,7 @@ fn valid_secret_name(name: &str) -> bool {
 pub fn restore(config: &Config, source: &Path, force: bool) -> Result<Manifest, BackupError> {
     let manifest = verify(source)?;
     let data_dir = &config.data_dir;
-    create_private_dir(data_dir).map_err(io_error(data_dir))?;
+    create_data_dir(data_dir).map_err(io_error(data_dir))?;
     // Held until the files are in place: a `serve` starting meanwhile refuses.
     let _lock = lock::acquire(data_dir)?;
     let lock_file = DataDir::new(data_dir).lock_file();
@@ -321,7 +321,8 @@ fn restored_owner(data_dir: &Path) -> Result<Option<(u32, u32)>, BackupError> {
 fn chown(path: &Path, owner: Option<(u32, u32)>) -> Result<(), BackupError> {
     match owner {
         Some((uid, gid)) => {
-            std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(io_error(path))
+            // lchown: a link is handed over as a link, never what it names.
+            std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(io_error(path))
         }
         None => Ok(()),
     }

@@ -150,7 +150,7 @@ pub async fn run(config: &Config, command: UsersCommand) -> Result<(), UsersErro
 }
 
 fn open_store(config: &Config) -> Result<Store, UsersError> {
-    crate::infra::secrets::create_private_dir(&config.data_dir).map_err(|e| UsersError::File {
+    crate::infra::secrets::create_data_dir(&config.data_dir).map_err(|e| UsersError::File {
         path: config.data_dir.clone(),
         problem: e.to_string(),
     })?;

@@ -148,23 +148,38 @@ fn open_read_only(path: &Path) -> Result<Connection, rusqlite::Error> {
 /// files; when root does that, the service user could no longer open its own
 /// database. Hands them to the database file's owner. Best effort.
 fn give_sidecars_to_owner(path: &Path) {
-    use std::os::unix::fs::MetadataExt;
     if !rustix::process::geteuid().is_root() {
         return;
     }
-    let Ok(db) = std::fs::metadata(path) else {
-        return;
-    };
-    for suffix in ["-wal", "-shm"] {
-        let mut sidecar = path.as_os_str().to_owned();
-        sidecar.push(suffix);
-        let sidecar = std::path::PathBuf::from(sidecar);
-        if let Ok(meta) = std::fs::metadata(&sidecar) {
-            if meta.uid() != db.uid() || meta.gid() != db.gid() {
-                let _ = std::os::unix::fs::chown(&sidecar, Some(db.uid()), Some(db.gid()));
-            }
-        }
+    for (sidecar, uid, gid) in sidecars_to_hand_over(path) {
+        // lchown: never through a link, even one that appeared meanwhile.
+        let _ = std::os::unix::fs::lchown(&sidecar, Some(uid), Some(gid));
     }
+}
+
+/// The `-wal`/`-shm` files of the database at `path` that another user
+/// owns, with the owner they should have. A symlink (the database's or a
+/// sidecar's) is never followed: root must not be tricked into handing a
+/// file outside the data dir to the service user.
+fn sidecars_to_hand_over(path: &Path) -> Vec<(PathBuf, u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(db) = std::fs::symlink_metadata(path) else {
+        return Vec::new();
+    };
+    if !db.file_type().is_file() {
+        return Vec::new();
+    }
+    ["-wal", "-shm"]
+        .into_iter()
+        .filter_map(|suffix| {
+            let mut sidecar = path.as_os_str().to_owned();
+            sidecar.push(suffix);
+            let sidecar = PathBuf::from(sidecar);
+            let meta = std::fs::symlink_metadata(&sidecar).ok()?;
+            let foreign = meta.uid() != db.uid() || meta.gid() != db.gid();
+            (meta.file_type().is_file() && foreign).then(|| (sidecar, db.uid(), db.gid()))
+        })
+        .collect()
 }
 
 /// The highest migration recorded in the database, if it was ever migrated.
@@ -184,4 +199,51 @@ pub(super) fn applied_schema_version(conn: &Connection) -> Result<Option<i64>, S
         [],
         |row| row.get(0),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_symlinked_sidecar_is_never_handed_over() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("gatehouse.sqlite");
+        std::fs::write(&db, b"").unwrap();
+        // Files whose owner differs from the database's: a real sidecar,
+        // and a symlink to a file outside the data dir.
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        let wal = dir.path().join("gatehouse.sqlite-wal");
+        let shm = dir.path().join("gatehouse.sqlite-shm");
+        std::os::unix::fs::symlink(outside.path(), &wal).unwrap();
+        std::fs::write(&shm, b"").unwrap();
+        let me = std::fs::metadata(&db).unwrap();
+        // Pretend the database belongs to someone else by comparing against
+        // a database that is itself a link: nothing at all is handed over.
+        let linked_db = dir.path().join("linked.sqlite");
+        std::os::unix::fs::symlink(&db, &linked_db).unwrap();
+        assert!(
+            sidecars_to_hand_over(&linked_db).is_empty(),
+            "the database is a link"
+        );
+
+        // Same owner everywhere: nothing to do, and the link is skipped
+        // whatever its target's owner.
+        assert!(sidecars_to_hand_over(&db).is_empty());
+        if rustix::process::geteuid().is_root() {
+            // As root, make both sidecar targets foreign: only the real file qualifies.
+            std::os::unix::fs::lchown(&shm, Some(me.uid() + 1), None).unwrap();
+            std::os::unix::fs::chown(outside.path(), Some(me.uid() + 1), None).unwrap();
+            let found = sidecars_to_hand_over(&db);
+            assert_eq!(found, vec![(shm.clone(), me.uid(), me.gid())]);
+            give_sidecars_to_owner(&db);
+            assert_eq!(std::fs::metadata(&shm).unwrap().uid(), me.uid());
+            assert_eq!(
+                std::fs::metadata(outside.path()).unwrap().uid(),
+                me.uid() + 1,
+                "the file behind the link kept its owner"
+            );
+        }
+    }
 }
