@@ -51,7 +51,7 @@ pub use jobs::JobsConfig;
 pub use log::{LogConfig, LogFilter, LogFormat};
 pub use login::LoginConfig;
 pub use metrics::MetricsConfig;
-pub use otp::OtpConfig;
+pub use otp::{OtpConfig, MAX_FAILURES_PER_HOUR};
 pub use secret::Secret;
 pub use server::{ServerConfig, TlsConfig};
 pub use sms::{SmsConfig, SmsSenderKind, WebhookConfig};

@@ -66,9 +66,26 @@ impl OtpConfig {
                 return Err(ConfigError::key(key, "must be at least 1"));
             }
         }
+        // Every code's wrong tries must fit under the per-account failure
+        // limit of the sign-in policy (100 an hour, OWASP ASVS V2.2.1).
+        let tries = self.max_attempts * self.max_per_phone_per_hour;
+        if tries > MAX_FAILURES_PER_HOUR {
+            return Err(ConfigError::key(
+                "otp.max_per_phone_per_hour",
+                format!(
+                    "with otp.max_attempts = {} allows {tries} wrong codes an hour; \
+                     at most {MAX_FAILURES_PER_HOUR} may be (lower either)",
+                    self.max_attempts
+                ),
+            ));
+        }
         Ok(())
     }
 }
+
+/// Failed verifications allowed per phone and hour, across all sign-in
+/// flows (`signin::otp` enforces it; OWASP ASVS 4.0.3 V2.2.1).
+pub const MAX_FAILURES_PER_HOUR: u32 = 100;
 
 #[cfg(test)]
 mod tests {
@@ -79,6 +96,10 @@ mod tests {
         for (toml, key) in [
             ("[otp]\nttl = \"1h\"\n", "`otp.ttl`"),
             ("[otp]\nlength = 2\n", "`otp.length`"),
+            (
+                "[otp]\nmax_attempts = 10\nmax_per_phone_per_hour = 11\n",
+                "`otp.max_per_phone_per_hour`",
+            ),
             (
                 "[otp]\nmax_per_ip_per_hour = 0\n",
                 "`otp.max_per_ip_per_hour`",

@@ -1,7 +1,9 @@
 //! Types that can only hold valid values: parse once at the edge, trust after.
 
+pub mod flow;
 pub mod otp_code;
 pub mod phone;
 
+pub use flow::FlowId;
 pub use otp_code::{OtpCode, OtpCodeError};
 pub use phone::{PhoneNumber, PhoneNumberError};

@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::domain::{OtpCode, PhoneNumber};
+use crate::domain::{FlowId, OtpCode, PhoneNumber};
 use crate::hydra::{HydraClient, HydraError, LoginRequest};
 use crate::infra::metrics::Metrics;
 
@@ -32,6 +32,14 @@ pub enum Started {
 pub enum Resumed {
     Answered { redirect_to: String },
     Open(OpenLogin),
+}
+
+impl OpenLogin {
+    /// The flow its codes belong to: the number typed in another sign-in
+    /// can neither use nor burn them.
+    fn flow(&self) -> FlowId {
+        FlowId::browser(&self.challenge)
+    }
 }
 
 /// A login challenge still waiting for its answer.
@@ -132,7 +140,7 @@ impl BrowserSignIn {
     ) -> Result<IssuedCode, SignInError> {
         Ok(self
             .otp
-            .issue_until(phone, Some(client_ip), Some(login.deadline))
+            .issue_until(&login.flow(), phone, Some(client_ip), Some(login.deadline))
             .await?)
     }
 
@@ -145,7 +153,7 @@ impl BrowserSignIn {
         code: &OtpCode,
         remember: bool,
     ) -> Result<String, SignInError> {
-        let user = match self.otp.verify(phone, code).await {
+        let user = match self.otp.verify(&login.flow(), phone, code).await {
             Ok(user) => user,
             Err(error) => {
                 self.metrics.sign_in("browser", "failure");

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{HeadlessClient, HeadlessConfig};
 use crate::directory::{Directory, DirectoryUser};
-use crate::domain::{OtpCode, PhoneNumber};
+use crate::domain::{FlowId, OtpCode, PhoneNumber};
 use crate::hydra::public::{Authorization, HydraPublic, OAuthClient, Tokens};
 use crate::hydra::HydraClient;
 use crate::infra::random::random_hex;
@@ -113,13 +113,15 @@ impl HeadlessService {
         // Hydra first: if it is down, no SMS is paid for.
         let authorization = self.authorize(client, &scope).await?;
 
-        self.otp.issue(phone, Some(client_ip)).await?;
-
+        // The code belongs to this session and no other flow.
         let session_id = random_hex(32);
+        let id_hash = hash_session_id(&session_id);
+        let flow = FlowId::headless(&id_hash);
+        self.otp.issue(&flow, phone, Some(client_ip)).await?;
+
         let now = self.otp.clock().now();
         let ttl = self.config.session_ttl;
         {
-            let id_hash = hash_session_id(&session_id);
             let client_id = client.client_id.clone();
             let phone = phone.clone();
             self.store
@@ -176,7 +178,12 @@ impl HeadlessService {
         };
         // A code that expired is also what the loser of two concurrent
         // right answers sees; the session stays for the winner to consume.
-        let user = match self.otp.verify_then(&phone, &code, use_session).await {
+        let flow = FlowId::headless(&id_hash);
+        let user = match self
+            .otp
+            .verify_then(&flow, &phone, &code, use_session)
+            .await
+        {
             Ok((user, true)) => user,
             Ok((_, false)) => return Err(SignInError::InvalidSession),
             Err(error) => match SignInError::from(error) {

@@ -14,9 +14,9 @@ use rand::{Rng, TryRngCore};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::config::{Config, OtpConfig, Signup};
+use crate::config::{Config, OtpConfig, Signup, MAX_FAILURES_PER_HOUR};
 use crate::directory::{Directory, DirectoryError, DirectoryUser};
-use crate::domain::{OtpCode, PhoneNumber};
+use crate::domain::{FlowId, OtpCode, PhoneNumber};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
 use crate::infra::random::random_hex;
@@ -32,6 +32,8 @@ pub enum Limit {
     ResendCooldown,
     PhonePerHour,
     IpPerHour,
+    /// Too many wrong codes for this phone, across all flows, this hour.
+    FailuresPerHour,
 }
 
 impl Limit {
@@ -41,6 +43,7 @@ impl Limit {
             Limit::ResendCooldown => "resend_cooldown",
             Limit::PhonePerHour => "phone_per_hour",
             Limit::IpPerHour => "ip_per_hour",
+            Limit::FailuresPerHour => "failures_per_hour",
         }
     }
 }
@@ -155,16 +158,18 @@ impl OtpService {
     /// must not reveal who has an account.
     pub async fn issue(
         &self,
+        flow: &FlowId,
         phone: &PhoneNumber,
         client_ip: Option<IpAddr>,
     ) -> Result<IssuedCode, OtpError> {
-        self.issue_until(phone, client_ip, None).await
+        self.issue_until(flow, phone, client_ip, None).await
     }
 
     /// Like [`OtpService::issue`], but the code dies no later than `deadline`
     /// (unix seconds): a code must not outlive the sign-in it belongs to.
     pub async fn issue_until(
         &self,
+        flow: &FlowId,
         phone: &PhoneNumber,
         client_ip: Option<IpAddr>,
         deadline: Option<i64>,
@@ -186,6 +191,7 @@ impl OtpService {
 
         let (deliver, event_ids) = {
             let phone = phone.clone();
+            let flow = flow.clone();
             let challenge_id = challenge_id.clone();
             self.store
                 .run(move |conn| {
@@ -197,6 +203,7 @@ impl OtpService {
                         conn,
                         &NewChallenge {
                             id: &challenge_id,
+                            flow: flow.as_str(),
                             phone: phone.as_str(),
                             code_hash: &code_hash,
                             created_at: now,
@@ -259,10 +266,11 @@ impl OtpService {
     /// used up and the user returned (created first with `signup = "auto"`).
     pub async fn verify(
         &self,
+        flow: &FlowId,
         phone: &PhoneNumber,
         code: &OtpCode,
     ) -> Result<DirectoryUser, OtpError> {
-        let (user, ()) = self.verify_then(phone, code, |_| Ok(())).await?;
+        let (user, ()) = self.verify_then(flow, phone, code, |_| Ok(())).await?;
         Ok(user)
     }
 
@@ -271,6 +279,7 @@ impl OtpService {
     /// bookkeeping of the sign-in).
     pub async fn verify_then<T, F>(
         &self,
+        flow: &FlowId,
         phone: &PhoneNumber,
         code: &OtpCode,
         then: F,
@@ -288,11 +297,28 @@ impl OtpService {
         let embedded = self.directory.is_embedded();
         let phone = phone.clone();
         let code = code.clone();
+        let flow = flow.clone();
         let outcome = self
             .store
             .run(move |conn| {
                 let user = lookup.resolve(conn)?;
-                let Some(challenge) = codes::current_challenge(conn, phone.as_str())? else {
+                if let Some(retry_after) = codes::failures_exceeded(
+                    conn,
+                    phone.as_str(),
+                    MAX_FAILURES_PER_HOUR,
+                    3600,
+                    now,
+                )? {
+                    return Ok(Err(OtpError::Throttled {
+                        limit: Limit::FailuresPerHour,
+                        retry_after: Duration::from_secs(retry_after.max(1) as u64),
+                    }));
+                }
+                // The flow's own code, sent to this phone: a phone typed into
+                // another flow finds none and costs nobody a try.
+                let Some(challenge) =
+                    codes::current_challenge(conn, flow.as_str(), phone.as_str())?
+                else {
                     return Ok(Err(OtpError::Expired));
                 };
                 if challenge.consumed || challenge.expires_at <= now {
@@ -304,6 +330,7 @@ impl OtpService {
                 let expected = hash_code(&key, &challenge.id, &code);
                 let matches: bool = expected.ct_eq(challenge.code_hash.as_slice()).into();
                 if !matches {
+                    codes::record_failure(conn, phone.as_str(), now)?;
                     return Ok(Err(
                         match codes::record_wrong_attempt(conn, &challenge.id)? {
                             Some(used) if used < challenge.max_attempts => OtpError::WrongCode {
@@ -343,6 +370,7 @@ impl OtpService {
             Err(OtpError::TooManyAttempts) => "too_many_attempts",
             Err(OtpError::Expired) => "expired",
             Err(OtpError::Disabled) => "disabled",
+            Err(OtpError::Throttled { .. }) => "locked",
             Err(_) => "error",
         });
         outcome

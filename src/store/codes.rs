@@ -10,6 +10,8 @@ use super::{Db, StoreError};
 /// A challenge about to be stored.
 pub struct NewChallenge<'a> {
     pub id: &'a str,
+    /// The sign-in flow the code belongs to.
+    pub flow: &'a str,
     pub phone: &'a str,
     pub code_hash: &'a [u8],
     pub created_at: i64,
@@ -46,8 +48,8 @@ pub struct Exceeded<L> {
 }
 
 /// Checks the limits, and when none is reached records one event per key,
-/// supersedes the phone's previous challenges and stores the new one, all in
-/// one transaction. Returns the ids of the recorded events (see [`cancel_issue`]).
+/// supersedes the flow's previous challenges (never another flow's) and
+/// stores the new one, all in one transaction. Returns the ids of the recorded events (see [`cancel_issue`]).
 pub fn issue_challenge<L: Clone>(
     db: &mut Db,
     challenge: &NewChallenge<'_>,
@@ -85,14 +87,15 @@ pub fn issue_challenge<L: Clone>(
         event_ids.push(tx.last_insert_rowid());
     }
     tx.execute(
-        "UPDATE otp_challenges SET superseded = 1 WHERE phone = ?1 AND superseded = 0",
-        [challenge.phone],
+        "UPDATE otp_challenges SET superseded = 1 WHERE flow = ?1 AND superseded = 0",
+        [challenge.flow],
     )?;
     tx.execute(
-        "INSERT INTO otp_challenges (id, phone, code_hash, created_at, expires_at, max_attempts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO otp_challenges (id, flow, phone, code_hash, created_at, expires_at, max_attempts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             challenge.id,
+            challenge.flow,
             challenge.phone,
             challenge.code_hash,
             challenge.created_at,
@@ -141,15 +144,20 @@ pub fn cancel_issue(db: &mut Db, challenge_id: &str, event_ids: &[i64]) -> Resul
     Ok(())
 }
 
-/// The phone's current challenge (the newest, not superseded), whatever its state.
-pub fn current_challenge(db: &Db, phone: &str) -> Result<Option<Challenge>, StoreError> {
+/// The flow's current challenge (the newest, not superseded) for `phone`,
+/// whatever its state. A flow whose code went to another number has none.
+pub fn current_challenge(
+    db: &Db,
+    flow: &str,
+    phone: &str,
+) -> Result<Option<Challenge>, StoreError> {
     let conn = &db.conn;
     Ok(conn
         .query_row(
             "SELECT id, code_hash, expires_at, attempts, max_attempts, consumed_at IS NOT NULL
-             FROM otp_challenges WHERE phone = ?1 AND superseded = 0
+             FROM otp_challenges WHERE flow = ?1 AND phone = ?2 AND superseded = 0
              ORDER BY created_at DESC LIMIT 1",
-            [phone],
+            params![flow, phone],
             |row| {
                 Ok(Challenge {
                     id: row.get(0)?,
@@ -178,6 +186,38 @@ pub fn record_wrong_attempt(db: &Db, id: &str) -> Result<Option<u32>, StoreError
         )
         .optional()?)
 }
+
+/// Records a failed verification for `phone` (the per-account limit counts
+/// these across all flows).
+pub fn record_failure(db: &Db, phone: &str, now: i64) -> Result<(), StoreError> {
+    db.conn.execute(
+        "INSERT INTO rate_limit_events (kind, key, at) VALUES (?1, ?2, ?3)",
+        params![FAILURE_KIND, phone, now],
+    )?;
+    Ok(())
+}
+
+/// Seconds until `phone` may try a code again, when it has had `max`
+/// failed verifications within `window` seconds; None while it may.
+pub fn failures_exceeded(
+    db: &Db,
+    phone: &str,
+    max: u32,
+    window: i64,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    let limit = WindowLimit {
+        name: (),
+        kind: FAILURE_KIND,
+        key: phone.to_string(),
+        window,
+        max,
+    };
+    retry_after(&db.conn, &limit, now)
+}
+
+/// The rate-limit events that count failed verifications, per phone.
+const FAILURE_KIND: &str = "verify_failure";
 
 /// Consumes a live challenge in one statement: of many concurrent callers
 /// exactly one gets `true`.

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::hydra::public::PublicError;
 use crate::signin::error::SignInError;
+use crate::signin::otp::Limit;
 
 /// Every API body is a few short strings; anything bigger is refused unread.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -118,12 +119,16 @@ fn person_error(error: SignInError) -> Response {
             "invalid_session",
             "The code has expired or was already used. Start again with request-otp.",
         ),
-        E::Throttled { retry_after, .. } => {
+        E::Throttled { limit, retry_after } => {
             let seconds = retry_after.as_secs().max(1);
+            let what = match limit {
+                Limit::FailuresPerHour => "Too many wrong codes were entered for this number",
+                _ => "Too many codes were requested",
+            };
             let mut response = error_response(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",
-                &format!("Too many codes were requested. Try again in {seconds} seconds."),
+                &format!("{what}. Try again in {seconds} seconds."),
             );
             response
                 .headers_mut()

@@ -265,6 +265,13 @@ fn form_error(error: &SignInError, phone: &PhoneNumber) -> Option<(String, Statu
         ),
         SignInError::CodeExpired => (strings::CODE_EXPIRED.into(), StatusCode::BAD_REQUEST),
         SignInError::AccountDisabled => (strings::ACCOUNT_DISABLED.into(), StatusCode::FORBIDDEN),
+        SignInError::Throttled {
+            limit: Limit::FailuresPerHour,
+            retry_after,
+        } => (
+            strings::too_many_failures(*retry_after),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
         SignInError::Throttled { retry_after, .. } => (
             strings::too_many_codes(*retry_after),
             StatusCode::TOO_MANY_REQUESTS,

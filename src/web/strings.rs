@@ -88,6 +88,13 @@ pub fn too_many_codes(wait: Duration) -> String {
     )
 }
 
+pub fn too_many_failures(wait: Duration) -> String {
+    format!(
+        "Too many wrong codes were entered for this number. Please try again in {}.",
+        human_wait(wait)
+    )
+}
+
 pub fn time_left(left: Duration) -> String {
     if left.as_secs() < 60 {
         "This sign-in page is about to expire: if the code does not work, go back to the app \

@@ -454,3 +454,30 @@ async fn works_behind_a_tls_terminating_proxy() {
     let claims = verified_id_token(&fx.app, &jwks, tokens.body["id_token"].as_str().unwrap());
     assert_eq!(claims["iss"], fx.app.config.public_origin());
 }
+
+#[tokio::test]
+async fn another_session_for_the_same_number_cannot_burn_or_replace_its_code() {
+    let fx = spawn_with(WebhookSink::start(200).await, |config| {
+        config.otp.resend_cooldown = Duration::ZERO;
+    })
+    .await;
+    let number = phone(30);
+    let (victim_session, victim_code) = start(&fx, &number, None).await;
+    // Another app session for the same number: its own code, then its
+    // code burnt with wrong tries.
+    let (other_session, other_code) = start(&fx, &number, None).await;
+    let wrong = ["000000", "111111", "222222"]
+        .into_iter()
+        .find(|guess| *guess != victim_code && *guess != other_code)
+        .unwrap();
+    for _ in 0..5 {
+        let answer = fx.verify_otp(&other_session, wrong).await;
+        assert_ne!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    // The victim's own code is no answer in the other session either.
+    let answer = fx.verify_otp(&other_session, &victim_code).await;
+    assert_ne!(answer.status, StatusCode::OK, "{}", answer.body);
+
+    let tokens = fx.verify_otp(&victim_session, &victim_code).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+}

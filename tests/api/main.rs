@@ -8,6 +8,7 @@ mod architecture;
 mod bench_smoke;
 mod browser_signin;
 mod browser_smoke;
+mod code_flows;
 mod directory_http;
 mod directory_sql;
 mod forward_auth;

@@ -1,6 +1,6 @@
 //! Codes: one use, five tries, expiry, superseded by a newer one, never stored.
 
-use super::{phone, wrong, StandaloneOtp};
+use super::{phone, test_flow, wrong, StandaloneOtp};
 use gatehouse::signin::otp::OtpError;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -12,7 +12,7 @@ async fn of_50_concurrent_correct_verifications_exactly_one_succeeds() {
         .map(|_| {
             let otp = fx.otp.clone();
             let (phone, code) = (phone.clone(), code.clone());
-            tokio::spawn(async move { otp.verify(&phone, &code).await })
+            tokio::spawn(async move { otp.verify(&test_flow(&phone), &phone, &code).await })
         })
         .collect();
     let mut successes = 0;
@@ -35,24 +35,30 @@ async fn after_five_wrong_tries_even_the_right_code_fails() {
     let phone = phone(2);
     let code = fx.send_code(&phone).await;
     for left in [4, 3, 2, 1] {
-        match fx.otp.verify(&phone, &wrong(&code)).await {
+        match fx
+            .otp
+            .verify(&test_flow(&phone), &phone, &wrong(&code))
+            .await
+        {
             Err(OtpError::WrongCode { attempts_left }) => assert_eq!(attempts_left, left),
             other => panic!("expected a wrong-code answer, got {other:?}"),
         }
     }
     assert!(matches!(
-        fx.otp.verify(&phone, &wrong(&code)).await,
+        fx.otp
+            .verify(&test_flow(&phone), &phone, &wrong(&code))
+            .await,
         Err(OtpError::TooManyAttempts)
     ));
     // The 6th try, with the right code: the code is dead.
     assert!(matches!(
-        fx.otp.verify(&phone, &code).await,
+        fx.otp.verify(&test_flow(&phone), &phone, &code).await,
         Err(OtpError::TooManyAttempts)
     ));
     fx.clock.advance(31);
     let fresh = fx.send_code(&phone).await;
     fx.otp
-        .verify(&phone, &fresh)
+        .verify(&test_flow(&phone), &phone, &fresh)
         .await
         .expect("a fresh code works");
 }
@@ -65,7 +71,9 @@ async fn expired_superseded_and_consumed_codes_fail() {
     let code = fx.send_code(&expired_phone).await;
     fx.clock.advance(5 * 60);
     assert!(matches!(
-        fx.otp.verify(&expired_phone, &code).await,
+        fx.otp
+            .verify(&test_flow(&expired_phone), &expired_phone, &code)
+            .await,
         Err(OtpError::Expired)
     ));
 
@@ -80,15 +88,18 @@ async fn expired_superseded_and_consumed_codes_fail() {
         second = fx.send_code(&phone).await;
     }
     assert!(
-        fx.otp.verify(&phone, &first).await.is_err(),
+        fx.otp
+            .verify(&test_flow(&phone), &phone, &first)
+            .await
+            .is_err(),
         "a superseded code must fail"
     );
     fx.otp
-        .verify(&phone, &second)
+        .verify(&test_flow(&phone), &phone, &second)
         .await
         .expect("newest code works");
     assert!(matches!(
-        fx.otp.verify(&phone, &second).await,
+        fx.otp.verify(&test_flow(&phone), &phone, &second).await,
         Err(OtpError::Expired)
     ));
 }

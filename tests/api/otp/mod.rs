@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::helpers::WebhookSink;
 use gatehouse::config::{Config, Secret, SmsSenderKind};
 use gatehouse::directory::Directory;
-use gatehouse::domain::{OtpCode, PhoneNumber};
+use gatehouse::domain::{FlowId, OtpCode, PhoneNumber};
 use gatehouse::infra::clock::Clock;
 use gatehouse::signin::otp::{Limit, OtpError, OtpPolicy, OtpService};
 use gatehouse::sms::SmsSender;
@@ -77,7 +77,7 @@ impl StandaloneOtp {
 
     async fn send_code(&self, phone: &PhoneNumber) -> OtpCode {
         self.otp
-            .issue(phone, Some("192.0.2.1".parse().unwrap()))
+            .issue(&test_flow(phone), phone, Some("192.0.2.1".parse().unwrap()))
             .await
             .expect("code issued");
         let code = self
@@ -99,6 +99,12 @@ fn open(config: &Config, clock: &Clock) -> (Store, OtpService) {
         clock.clone(),
     );
     (store, otp)
+}
+
+/// The sign-in flow these tests ask for `phone`'s codes in: one per phone,
+/// as if each number were typed into its own login page.
+fn test_flow(phone: &PhoneNumber) -> FlowId {
+    FlowId::browser(&format!("test flow of {}", phone.as_str()))
 }
 
 fn phone(n: u32) -> PhoneNumber {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::{phone, StandaloneOtp};
+use super::{phone, test_flow, StandaloneOtp};
 
 #[tokio::test]
 async fn purge_removes_dead_rows_and_keeps_live_ones() {
@@ -11,7 +11,10 @@ async fn purge_removes_dead_rows_and_keeps_live_ones() {
     fx.send_code(&expired).await;
     fx.clock.advance(4 * 60);
     let code = fx.send_code(&used).await;
-    fx.otp.verify(&used, &code).await.unwrap();
+    fx.otp
+        .verify(&test_flow(&used), &used, &code)
+        .await
+        .unwrap();
     let live_code = fx.send_code(&live).await;
     fx.clock.advance(60 + 1); // the first code is now expired, the others are not
 
@@ -28,7 +31,7 @@ async fn purge_removes_dead_rows_and_keeps_live_ones() {
     };
     assert_eq!(phones, vec![live.as_str().to_string()]);
     fx.otp
-        .verify(&live, &live_code)
+        .verify(&test_flow(&live), &live, &live_code)
         .await
         .expect("live code still works");
 

@@ -1,7 +1,7 @@
 //! Who gets a code and who signs in: closed and automatic sign-up, disabled
 //! users.
 
-use super::{assert_throttled, phone, wrong, StandaloneOtp};
+use super::{assert_throttled, phone, test_flow, wrong, StandaloneOtp};
 use crate::helpers::WebhookSink;
 use gatehouse::config::Signup;
 use gatehouse::domain::OtpCode;
@@ -32,9 +32,21 @@ async fn closed_signup_answers_unknown_phones_like_known_ones() {
         .await
         .unwrap();
 
-    let known_answer = fx.otp.issue(&known, None).await.unwrap();
-    let unknown_answer = fx.otp.issue(&unknown, None).await.unwrap();
-    let disabled_answer = fx.otp.issue(&disabled, None).await.unwrap();
+    let known_answer = fx
+        .otp
+        .issue(&test_flow(&known), &known, None)
+        .await
+        .unwrap();
+    let unknown_answer = fx
+        .otp
+        .issue(&test_flow(&unknown), &unknown, None)
+        .await
+        .unwrap();
+    let disabled_answer = fx
+        .otp
+        .issue(&test_flow(&disabled), &disabled, None)
+        .await
+        .unwrap();
     assert_eq!(known_answer, unknown_answer);
     assert_eq!(known_answer, disabled_answer);
     let sent: Vec<_> = fx
@@ -53,14 +65,22 @@ async fn closed_signup_answers_unknown_phones_like_known_ones() {
     let guess = OtpCode::parse("000000", 6).unwrap();
     for phone in [&unknown, &disabled] {
         assert!(matches!(
-            fx.otp.verify(phone, &guess).await,
+            fx.otp.verify(&test_flow(phone), phone, &guess).await,
             Err(OtpError::WrongCode { attempts_left: 4 })
         ));
         // Limits apply to unknown phones as well.
-        assert_throttled(fx.otp.issue(phone, None).await, Limit::ResendCooldown, 30);
+        assert_throttled(
+            fx.otp.issue(&test_flow(phone), phone, None).await,
+            Limit::ResendCooldown,
+            30,
+        );
     }
     let code = OtpCode::parse(&fx.sink.last_code_for(known.as_str()).unwrap(), 6).unwrap();
-    let user = fx.otp.verify(&known, &code).await.unwrap();
+    let user = fx
+        .otp
+        .verify(&test_flow(&known), &known, &code)
+        .await
+        .unwrap();
     assert!(user.phone_verified);
 }
 
@@ -76,9 +96,17 @@ async fn auto_signup_creates_the_user_on_the_first_verified_login_only() {
     };
     let code = fx.send_code(&phone).await;
     assert_eq!(count(fx.store.clone()).await, 0, "no user on code request");
-    assert!(fx.otp.verify(&phone, &wrong(&code)).await.is_err());
+    assert!(fx
+        .otp
+        .verify(&test_flow(&phone), &phone, &wrong(&code))
+        .await
+        .is_err());
     assert_eq!(count(fx.store.clone()).await, 0, "no user on a wrong code");
-    let user = fx.otp.verify(&phone, &code).await.unwrap();
+    let user = fx
+        .otp
+        .verify(&test_flow(&phone), &phone, &code)
+        .await
+        .unwrap();
     assert_eq!(count(fx.store.clone()).await, 1);
     assert_eq!(user.phone.as_deref(), Some(phone.as_str()));
     assert!(user.phone_verified);
@@ -87,7 +115,14 @@ async fn auto_signup_creates_the_user_on_the_first_verified_login_only() {
     // The same person next time is the same subject.
     fx.clock.advance(31);
     let again = fx.send_code(&phone).await;
-    assert_eq!(fx.otp.verify(&phone, &again).await.unwrap().id, user.id);
+    assert_eq!(
+        fx.otp
+            .verify(&test_flow(&phone), &phone, &again)
+            .await
+            .unwrap()
+            .id,
+        user.id
+    );
 }
 
 #[tokio::test]
@@ -95,7 +130,11 @@ async fn a_disabled_user_cannot_sign_in_even_with_a_code_in_hand() {
     let fx = StandaloneOtp::new().await;
     let phone = phone(18);
     let code = fx.send_code(&phone).await;
-    let first = fx.otp.verify(&phone, &code).await.unwrap();
+    let first = fx
+        .otp
+        .verify(&test_flow(&phone), &phone, &code)
+        .await
+        .unwrap();
     fx.clock.advance(31);
     let code = fx.send_code(&phone).await;
     let now = fx.clock.now();
@@ -104,7 +143,7 @@ async fn a_disabled_user_cannot_sign_in_even_with_a_code_in_hand() {
         .await
         .unwrap();
     assert!(matches!(
-        fx.otp.verify(&phone, &code).await,
+        fx.otp.verify(&test_flow(&phone), &phone, &code).await,
         Err(OtpError::Disabled)
     ));
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{phone, StandaloneOtp, HMAC_SECRET};
+use super::{phone, test_flow, StandaloneOtp, HMAC_SECRET};
 use crate::helpers::{capture_logs, WebhookSink};
 use gatehouse::domain::OtpCode;
 use gatehouse::signin::otp::OtpError;
@@ -95,7 +95,7 @@ async fn webhook_retries_server_errors_until_it_gets_through() {
     assert_eq!(received.len(), 3, "two failures, then success");
     assert!(received.iter().all(|r| r.body == received[0].body));
     fx.otp
-        .verify(&phone, &code)
+        .verify(&test_flow(&phone), &phone, &code)
         .await
         .expect("the delivered code works");
 }
@@ -104,7 +104,11 @@ async fn webhook_retries_server_errors_until_it_gets_through() {
 async fn webhook_gives_up_on_a_client_error_and_withdraws_the_code() {
     let fx = StandaloneOtp::with(WebhookSink::start(400).await, |_| {}).await;
     let phone = phone(11);
-    let err = fx.otp.issue(&phone, None).await.unwrap_err();
+    let err = fx
+        .otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, OtpError::Sms(_)), "{err:?}");
     assert!(err.to_string().contains("HTTP 400"), "{err}");
     assert_eq!(fx.sink.received().len(), 1, "4xx is not retried");
@@ -112,12 +116,16 @@ async fn webhook_gives_up_on_a_client_error_and_withdraws_the_code() {
     let sent = fx.sink.last_code_for(phone.as_str()).unwrap();
     assert!(matches!(
         fx.otp
-            .verify(&phone, &OtpCode::parse(&sent, 6).unwrap())
+            .verify(
+                &test_flow(&phone),
+                &phone,
+                &OtpCode::parse(&sent, 6).unwrap()
+            )
             .await,
         Err(OtpError::Expired)
     ));
     assert!(matches!(
-        fx.otp.issue(&phone, None).await,
+        fx.otp.issue(&test_flow(&phone), &phone, None).await,
         Err(OtpError::Sms(_))
     ));
 }
@@ -131,7 +139,11 @@ async fn a_webhook_that_never_answers_fails_within_the_timeout_and_logs_no_code(
     .await;
     let phone = phone(12);
     let started = Instant::now();
-    let err = fx.otp.issue(&phone, None).await.unwrap_err();
+    let err = fx
+        .otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .unwrap_err();
     let elapsed = started.elapsed();
     assert!(
         err.to_string().contains("did not answer within 1s"),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use gatehouse::domain::{OtpCode, PhoneNumber};
+use gatehouse::domain::{FlowId, OtpCode, PhoneNumber};
 use gatehouse::signin::otp::{OtpPolicy, OtpService};
 use gatehouse::sms::MemoryOutbox;
 
@@ -61,7 +61,7 @@ async fn flow(bench: Arc<OtpBench>) -> FlowResult {
         "issue",
         bench
             .service
-            .issue(&phone, Some(ip))
+            .issue(&FlowId::browser(phone.as_str()), &phone, Some(ip))
             .await
             .map_err(|e| format!("issue: {e}"))?
     );
@@ -75,7 +75,7 @@ async fn flow(bench: Arc<OtpBench>) -> FlowResult {
         "verify",
         bench
             .service
-            .verify(&phone, &code)
+            .verify(&FlowId::browser(phone.as_str()), &phone, &code)
             .await
             .map_err(|e| format!("verify: {e}"))?
     );
