@@ -1,6 +1,6 @@
 //! The layout rules of docs/ARCHITECTURE.md, checked on the source itself:
 //! imports point one way between the layers and form no cycle between
-//! files, no source file is over 500 lines, SQL engines are used only where
+//! files, no source file is over 500 lines and no function over 80, SQL engines are used only where
 //! the document says, and the data dir's file names and the outbound HTTP
 //! client are written once.
 
@@ -47,6 +47,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
 ];
 
 const MAX_LINES: usize = 500;
+const MAX_FUNCTION_LINES: usize = 80;
 
 fn src_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -224,6 +225,51 @@ fn no_source_file_is_over_500_lines() {
     assert!(
         long.is_empty(),
         "files over {MAX_LINES} lines:\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn no_function_is_over_80_lines() {
+    let mut files = Vec::new();
+    collect(&src_dir(), &mut files);
+    let mut long = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (start, line) in lines.iter().enumerate() {
+            let code = line.trim_start();
+            let indent = &line[..line.len() - code.len()];
+            let is_fn = [
+                "fn ",
+                "pub fn ",
+                "async fn ",
+                "pub async fn ",
+                "pub(crate) fn ",
+                "pub(super) fn ",
+            ]
+            .iter()
+            .any(|prefix| code.starts_with(prefix));
+            if !is_fn || code.ends_with(';') {
+                continue;
+            }
+            // The function ends at the first `}` line at its own indentation.
+            let closing = format!("{indent}}}");
+            if let Some(end) = lines[start..].iter().position(|l| *l == closing) {
+                if end + 1 > MAX_FUNCTION_LINES {
+                    long.push(format!(
+                        "{}:{}: {} lines",
+                        path.display(),
+                        start + 1,
+                        end + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines:\n{}",
         long.join("\n")
     );
 }

@@ -9,12 +9,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
-use rand::{Rng, TryRngCore};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
+mod code;
 
-use crate::config::{Config, OtpConfig, Signup, MAX_FAILURES_PER_HOUR};
+use crate::config::{Config, OtpConfig, Signup};
 use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::domain::{FlowId, OtpCode, PhoneNumber};
 use crate::infra::clock::Clock;
@@ -22,8 +19,10 @@ use crate::infra::metrics::Metrics;
 use crate::infra::random::random_hex;
 use crate::sms::{self, SmsError, SmsMessage, SmsSender};
 use crate::store::codes::{self, Exceeded, NewChallenge, WindowLimit};
+
 use crate::store::users;
 use crate::store::{Db, Store, StoreError};
+use code::{generate_code, hash_code, use_code};
 
 /// Which abuse limit stopped a code from being sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,48 +301,8 @@ impl OtpService {
             .store
             .run(move |conn| {
                 let user = lookup.resolve(conn)?;
-                if let Some(retry_after) = codes::failures_exceeded(
-                    conn,
-                    phone.as_str(),
-                    MAX_FAILURES_PER_HOUR,
-                    3600,
-                    now,
-                )? {
-                    return Ok(Err(OtpError::Throttled {
-                        limit: Limit::FailuresPerHour,
-                        retry_after: Duration::from_secs(retry_after.max(1) as u64),
-                    }));
-                }
-                // The flow's own code, sent to this phone: a phone typed into
-                // another flow finds none and costs nobody a try.
-                let Some(challenge) =
-                    codes::current_challenge(conn, flow.as_str(), phone.as_str())?
-                else {
-                    return Ok(Err(OtpError::Expired));
-                };
-                if challenge.consumed || challenge.expires_at <= now {
-                    return Ok(Err(OtpError::Expired));
-                }
-                if challenge.attempts >= challenge.max_attempts {
-                    return Ok(Err(OtpError::TooManyAttempts));
-                }
-                let expected = hash_code(&key, &challenge.id, &code);
-                let matches: bool = expected.ct_eq(challenge.code_hash.as_slice()).into();
-                if !matches {
-                    codes::record_failure(conn, phone.as_str(), now)?;
-                    return Ok(Err(
-                        match codes::record_wrong_attempt(conn, &challenge.id)? {
-                            Some(used) if used < challenge.max_attempts => OtpError::WrongCode {
-                                attempts_left: challenge.max_attempts - used,
-                            },
-                            _ => OtpError::TooManyAttempts,
-                        },
-                    ));
-                }
-                // Right code: whoever consumes it first wins; everyone else
-                // finds it used, exactly as if they were a moment late.
-                if !codes::consume(conn, &challenge.id, now)? {
-                    return Ok(Err(OtpError::Expired));
+                if let Err(refused) = use_code(conn, &flow, &phone, &code, &key, now)? {
+                    return Ok(Err(refused));
                 }
                 let user = match user {
                     Some(user) if user.disabled => return Ok(Err(OtpError::Disabled)),
@@ -411,23 +370,6 @@ impl OtpService {
     }
 }
 
-/// `length` uniformly random digits from the OS CSPRNG.
-fn generate_code(length: u8) -> OtpCode {
-    let upper = 10u64.pow(u32::from(length));
-    let value = rand::rngs::OsRng.unwrap_err().random_range(0..upper);
-    OtpCode::from_generated(format!("{value:0width$}", width = usize::from(length)))
-}
-
-/// HMAC-SHA256(server key, challenge id ":" code): a stolen database alone
-/// does not give the codes away, and equal codes hash differently.
-fn hash_code(key: &[u8], challenge_id: &str, code: &OtpCode) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
-    mac.update(challenge_id.as_bytes());
-    mac.update(b":");
-    mac.update(code.digits().as_bytes());
-    mac.finalize().into_bytes().to_vec()
-}
-
 /// The key an address is throttled under: IPv4 per address, IPv6 per /64,
 /// since one IPv6 host commonly owns a whole /64.
 fn network_key(ip: IpAddr) -> String {
@@ -446,38 +388,6 @@ fn network_key(ip: IpAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn codes_have_the_configured_length() {
-        for length in [4u8, 6, 8, 10] {
-            let code = generate_code(length);
-            assert_eq!(code.digits().len(), usize::from(length));
-            assert!(code.digits().bytes().all(|b| b.is_ascii_digit()));
-        }
-    }
-
-    #[test]
-    fn codes_are_not_constant() {
-        let codes: std::collections::HashSet<String> = (0..50)
-            .map(|_| generate_code(6).digits().to_string())
-            .collect();
-        assert!(
-            codes.len() > 40,
-            "50 codes gave only {} distinct values",
-            codes.len()
-        );
-    }
-
-    #[test]
-    fn hash_depends_on_key_challenge_and_code() {
-        let code = OtpCode::parse("123456", 6).unwrap();
-        let other = OtpCode::parse("123457", 6).unwrap();
-        let base = hash_code(b"k1", "c1", &code);
-        assert_ne!(base, hash_code(b"k2", "c1", &code));
-        assert_ne!(base, hash_code(b"k1", "c2", &code));
-        assert_ne!(base, hash_code(b"k1", "c1", &other));
-        assert_eq!(base, hash_code(b"k1", "c1", &code));
-    }
 
     #[test]
     fn ipv6_is_throttled_per_64() {
