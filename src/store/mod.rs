@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 
 pub mod codes;
 pub mod file;
+pub mod foreign_sqlite;
 pub mod sessions;
 pub mod users;
 

@@ -1,19 +1,16 @@
 //! A SQLite file of another application, opened read-only.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::types::ValueRef;
-use rusqlite::OpenFlags;
 use serde_json::{Map, Value};
 
 use super::{float, more_than_one_row, record, Query};
 use crate::directory::DirectoryError;
+use crate::store::foreign_sqlite::{Cell, ForeignError, ForeignSqlite};
 
 pub struct Sqlite {
-    path: PathBuf,
-    pool: r2d2::Pool<SqliteConnectionManager>,
+    file: ForeignSqlite,
 }
 
 impl Sqlite {
@@ -25,24 +22,9 @@ impl Sqlite {
                     .into(),
             )
         })?;
-        // READ_ONLY without CREATE: a missing file is an error, never a new
-        // empty database, and SQLite itself refuses every write.
-        let manager = SqliteConnectionManager::file(&path)
-            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .with_init(move |conn| {
-                conn.busy_timeout(timeout)?;
-                // Belt and braces: refuse writes even if the flags were lost.
-                conn.pragma_update(None, "query_only", true)
-            });
-        let pool = r2d2::Pool::builder()
-            .max_size(pool_size)
-            // Connections are opened by lookups, not at start-up.
-            .min_idle(Some(0))
-            .connection_timeout(timeout)
-            // Failures reach the person's page and the log through fetch.
-            .error_handler(Box::new(r2d2::NopErrorHandler))
-            .build_unchecked(manager);
-        Ok(Sqlite { path, pool })
+        Ok(Sqlite {
+            file: ForeignSqlite::new(path, pool_size, timeout),
+        })
     }
 
     pub(super) async fn fetch(
@@ -51,33 +33,30 @@ impl Sqlite {
         value: &str,
         timeout: Duration,
     ) -> Result<Option<Map<String, Value>>, DirectoryError> {
-        // r2d2 would retry a missing file until its timeout; say so at once.
-        if !self.path.is_file() {
-            return Err(DirectoryError::Unavailable(format!(
-                "directory.sql.url: there is no database file at {}",
-                self.path.display()
-            )));
-        }
-        let pool = self.pool.clone();
-        let sql = query.sql.to_string();
-        let value = value.to_string();
-        let setting = query.setting;
-        let deadline = Instant::now() + timeout;
-        tokio::task::spawn_blocking(move || {
-            let conn = pool.get().map_err(|e| {
-                DirectoryError::Unavailable(format!("directory.sql.url: cannot open the file: {e}"))
+        let found = self
+            .file
+            .first_row(query.sql, value, timeout)
+            .await
+            .map_err(|error| failed(query, error))?;
+        let Some(row) = found else {
+            return Ok(None);
+        };
+        let mut columns = Vec::with_capacity(row.columns.len());
+        for (name, cell) in row.columns {
+            let value = to_json(cell).ok_or_else(|| {
+                DirectoryError::BadRecord(format!(
+                    "{}: column `{name}` holds a BLOB, which cannot go into a profile; \
+                     leave it out of the query or convert it (e.g. `hex({name})`)",
+                    query.setting
+                ))
             })?;
-            let query = Query { setting, sql: &sql };
-            // Stops a query still running at the deadline, so a slow one
-            // does not hold its connection after the lookup gave up.
-            conn.progress_handler(1000, Some(move || Instant::now() > deadline))
-                .map_err(|e| query_failed(query, e))?;
-            let found = run(&conn, query, &value);
-            let _ = conn.progress_handler(0, None::<fn() -> bool>);
-            found
-        })
-        .await
-        .map_err(|e| DirectoryError::Unavailable(format!("SQLite lookup stopped: {e}")))?
+            columns.push((name, value));
+        }
+        let found = record(query, columns)?;
+        if row.more {
+            return Err(more_than_one_row(query));
+        }
+        Ok(Some(found))
     }
 }
 
@@ -91,58 +70,26 @@ fn file_path(url: &str) -> Option<PathBuf> {
     url.to_file_path().ok()
 }
 
-fn run(
-    conn: &rusqlite::Connection,
-    query: Query<'_>,
-    value: &str,
-) -> Result<Option<Map<String, Value>>, DirectoryError> {
-    let failed = |e| query_failed(query, e);
-    let mut statement = conn.prepare_cached(query.sql).map_err(failed)?;
-    let names: Vec<String> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    // `$1` is SQLite's parameter named "$1": the first and only one.
-    let mut rows = statement.query([value]).map_err(failed)?;
-    let Some(row) = rows.next().map_err(failed)? else {
-        return Ok(None);
-    };
-    let mut columns = Vec::with_capacity(names.len());
-    for (i, name) in names.into_iter().enumerate() {
-        let value = row.get_ref(i).map_err(failed)?;
-        let value = to_json(value).ok_or_else(|| {
-            DirectoryError::BadRecord(format!(
-                "{}: column `{name}` holds a BLOB, which cannot go into a profile; \
-                 leave it out of the query or convert it (e.g. `hex({name})`)",
-                query.setting
-            ))
-        })?;
-        columns.push((name, value));
-    }
-    let found = record(query, columns)?;
-    if rows.next().map_err(failed)?.is_some() {
-        return Err(more_than_one_row(query));
-    }
-    Ok(Some(found))
-}
-
 /// SQLite's storage classes as JSON; `None` for a BLOB (bytes have no
 /// place in a profile, and guessing an encoding would hide a mistake).
-fn to_json(value: ValueRef<'_>) -> Option<Value> {
-    Some(match value {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(n) => Value::from(n),
-        ValueRef::Real(x) => float(x),
-        ValueRef::Text(bytes) => Value::String(String::from_utf8_lossy(bytes).into_owned()),
-        ValueRef::Blob(_) => return None,
+fn to_json(cell: Cell) -> Option<Value> {
+    Some(match cell {
+        Cell::Null => Value::Null,
+        Cell::Integer(n) => Value::from(n),
+        Cell::Real(x) => float(x),
+        Cell::Text(text) => Value::String(text),
+        Cell::Blob => return None,
     })
 }
 
 /// The database refused or failed the query: an outage for the person, a
 /// fix for the operator (the message says which setting).
-fn query_failed(query: Query<'_>, error: rusqlite::Error) -> DirectoryError {
-    DirectoryError::Unavailable(format!("{}: {error}", query.setting))
+fn failed(query: Query<'_>, error: ForeignError) -> DirectoryError {
+    let setting = match error {
+        ForeignError::NoFile(_) | ForeignError::Open(_) => "directory.sql.url",
+        ForeignError::Query(_) | ForeignError::Task(_) => query.setting,
+    };
+    DirectoryError::Unavailable(format!("{setting}: {error}"))
 }
 
 #[cfg(test)]
@@ -159,17 +106,15 @@ mod tests {
     fn fixture() -> (tempfile::TempDir, PathBuf, Sqlite) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("app.db");
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(
+        crate::store::foreign_sqlite::create_for_tests(
+            &path,
             "CREATE TABLE people (no INTEGER, mobile TEXT, first TEXT, score REAL,
                                   note TEXT, picture BLOB);
              INSERT INTO people VALUES (7, '+12015550100', 'Ada', 2.5, NULL, NULL);
              INSERT INTO people VALUES (8, '+12015550101', 'Bob', 1e999, 'x', x'00ff');
              INSERT INTO people VALUES (9, '+12015550102', 'Cy', 0, NULL, NULL);
              INSERT INTO people VALUES (10, '+12015550102', 'Cy2', 0, NULL, NULL);",
-        )
-        .unwrap();
-        drop(conn);
+        );
         let url = format!("sqlite://{}", path.display());
         let db = Sqlite::new(&url, 2, Duration::from_secs(2)).unwrap();
         (dir, path, db)
