@@ -58,8 +58,30 @@ const HYDRA_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// rustls; nothing turns verification off.
 pub fn client(peer: Peer<'_>) -> reqwest::Client {
     install_crypto_provider();
+    match builder(peer).build() {
+        Ok(client) => client,
+        // The one way building fails: no CA certificate on this host (no
+        // ca-certificates package, no ca_file). Plain http still works,
+        // and https fails verification with a clear error at each call.
+        Err(error) => {
+            tracing::warn!(
+                %error,
+                "no CA certificates found on this host (install ca-certificates, or set the \
+                 target's ca_file): https connections will fail"
+            );
+            // The ca_file's roots (if any) are in the builder already.
+            builder(peer)
+                .tls_certs_only(std::iter::empty())
+                .build()
+                .expect("an HTTP client that trusts only the given roots")
+        }
+    }
+}
+
+/// The client settings for `peer` (see [`client`]).
+fn builder(peer: Peer<'_>) -> reqwest::ClientBuilder {
     let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-    let builder = match peer {
+    match peer {
         Peer::Hydra { timeout, ca_file } => with_ca_file(
             builder
                 .no_proxy()
@@ -74,13 +96,7 @@ pub fn client(peer: Peer<'_>) -> reqwest::Client {
             };
             with_ca_file(builder, ca_file)
         }
-    };
-    // The settings above are static and the CA file was checked when the
-    // configuration was read; only a TLS back end that cannot start (no
-    // system certificate store) fails here, and then nothing could be sent.
-    builder
-        .build()
-        .expect("an HTTP client (is a system certificate store installed?)")
+    }
 }
 
 #[derive(Debug)]

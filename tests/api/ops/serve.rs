@@ -171,3 +171,26 @@ async fn shutdown_does_not_wait_longer_than_shutdown_timeout() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_host_without_ca_certificates_still_serves() {
+    // No system CA store (a minimal container without ca-certificates):
+    // plain-http Hydra and the pages must work; only https would fail.
+    let dir = tempfile::tempdir().unwrap();
+    let config = fresh_config(dir.path());
+    let env = env_for(&config);
+    let missing = dir.path().join("no-such-ca");
+    let missing = missing.to_str().unwrap();
+    let mut served = Served::start(
+        &env,
+        &[("SSL_CERT_FILE", missing), ("SSL_CERT_DIR", missing)],
+    );
+    crate::helpers::wait_ready(
+        &format!("http://{}", config.server.listen),
+        Duration::from_secs(60),
+    )
+    .await;
+    served.sigterm();
+    let status = served.wait(Duration::from_secs(60)).await;
+    assert!(status.success(), "{status:?}");
+}
