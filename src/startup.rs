@@ -16,8 +16,9 @@ use tokio_cron_scheduler::{JobScheduler, JobSchedulerError};
 use crate::infra::clock::Clock;
 use crate::infra::data_dir::DataDir;
 
-use crate::config::{AccessTokenStrategy, Config, HydraMode};
+use crate::config::{AccessTokenStrategy, Config, DirectoryKind, HydraMode};
 use crate::directory::{Directory, DirectoryError};
+use crate::hydra::config_file::TokenHook;
 use crate::hydra::public::HydraPublic;
 use crate::hydra::supervisor::{HydraStatus, SupervisorError};
 use crate::hydra::{HydraClient, HydraSupervisor};
@@ -29,6 +30,7 @@ use crate::signin::otp::{OtpPolicy, OtpService};
 use crate::signin::{challenges, headless};
 use crate::sms::SmsSender;
 use crate::store::{Store, StoreError};
+use crate::web::token_hook::TokenHookListener;
 use crate::web::{AppState, HydraProxy};
 use crate::{config, forward_auth, jobs, web};
 
@@ -71,12 +73,16 @@ pub enum StartupError {
     Hydra(#[from] SupervisorError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error("cannot listen on 127.0.0.1 for Hydra's token hook: {0}")]
+    TokenHook(std::io::Error),
 }
 
 pub struct Application {
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
     tls: Option<tls::Tls>,
+    /// Hydra's token hook, with an outside user directory (see `web::token_hook`).
+    token_hook: Option<TokenHookListener>,
     state: AppState,
     supervisor: Option<HydraSupervisor>,
     jobs: JobScheduler,
@@ -109,12 +115,22 @@ impl Application {
         )
         .await?;
         let hydra = HydraClient::new(config.hydra_admin_url(), config.hydra.ca_file());
-        let supervisor = start_hydra(&config, &hydra, &metrics).await?;
+        let token_hook = match wants_token_hook(&config) {
+            true => Some(
+                TokenHookListener::bind()
+                    .await
+                    .map_err(StartupError::TokenHook)?,
+            ),
+            false => None,
+        };
+        let hook = token_hook.as_ref().map(TokenHookListener::hook);
+        let supervisor = start_hydra(&config, &hydra, &metrics, hook).await?;
         let state = app_state(config, clock, metrics, sign_in, hydra);
         Ok(Application {
             listener: listeners.public,
             metrics_listener: listeners.metrics,
             tls: listeners.tls,
+            token_hook,
             state,
             supervisor,
             jobs,
@@ -152,6 +168,9 @@ impl Application {
             tracing::info!(listen = ?listener.local_addr().ok(), "metrics are served");
             tokio::spawn(async move { axum::serve(listener, router).await })
         });
+        let hook_server = self
+            .token_hook
+            .map(|hook| hook.spawn(self.state.accept.clone()));
         let router = web::router(self.state);
         tracing::info!(
             listen = %self.listener.local_addr()?,
@@ -192,7 +211,7 @@ impl Application {
                 Ok(())
             }
         };
-        if let Some(server) = metrics_server {
+        for server in metrics_server.into_iter().chain(hook_server) {
             server.abort();
         }
         let mut jobs = self.jobs;
@@ -343,9 +362,12 @@ async fn start_hydra(
     config: &Config,
     hydra: &HydraClient,
     metrics: &metrics::Metrics,
+    token_hook: Option<&TokenHook>,
 ) -> Result<Option<HydraSupervisor>, StartupError> {
     let supervisor = match config.hydra.mode {
-        HydraMode::Supervised => Some(HydraSupervisor::start(config, hydra.clone()).await?),
+        HydraMode::Supervised => {
+            Some(HydraSupervisor::start(config, hydra.clone(), token_hook).await?)
+        }
         HydraMode::External { .. } => None,
     };
     if let Some(supervisor) = &supervisor {
@@ -353,6 +375,14 @@ async fn start_hydra(
         metrics.watch_hydra_restarts(Box::new(move || status.restarts()));
     }
     Ok(supervisor)
+}
+
+/// With an outside user directory, the Hydra gatehouse runs asks it at each
+/// token whether the person may still have one (the embedded directory
+/// revokes a disabled person's tokens itself).
+fn wants_token_hook(config: &Config) -> bool {
+    config.hydra.mode == HydraMode::Supervised
+        && !matches!(config.directory.kind, DirectoryKind::Embedded)
 }
 
 /// Builds the services the routes share on top of the sign-in core and

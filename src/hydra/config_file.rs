@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+use url::Url;
 
 use crate::config::Config;
 use crate::infra::data_dir::DataDir;
@@ -57,6 +58,18 @@ fn go_duration(duration: std::time::Duration) -> String {
     format!("{}s", duration.as_secs())
 }
 
+/// Where Hydra asks gatehouse, at every token it issues, whether the
+/// person may still have tokens and what their claims are now (Hydra's
+/// `oauth2.token_hook`), and the key it authenticates with.
+#[derive(Debug, Clone)]
+pub struct TokenHook {
+    pub url: Url,
+    pub secret: String,
+}
+
+/// The header Hydra sends [`TokenHook::secret`] in.
+pub const TOKEN_HOOK_HEADER: &str = "X-Gatehouse-Token-Hook";
+
 /// Hydra's configuration document. JSON is valid YAML, so it is written as
 /// pretty JSON into `hydra.yaml`.
 pub fn render(
@@ -64,6 +77,7 @@ pub fn render(
     paths: &HydraPaths,
     system_secret: &str,
     cookie_secret: &str,
+    token_hook: Option<&TokenHook>,
 ) -> Value {
     let origin = config.public_origin();
     let hydra = &config.hydra;
@@ -76,7 +90,7 @@ pub fn render(
         .filter(|c| c.into.access_token())
         .map(|c| c.claim.as_str())
         .collect();
-    json!({
+    let mut document = json!({
         "serve": {
             "public": { "host": "127.0.0.1", "port": hydra.public_port },
             "admin": { "host": "127.0.0.1", "port": hydra.admin_port },
@@ -112,7 +126,16 @@ pub fn render(
         },
         "log": { "level": hydra.log_level, "format": "json", "leak_sensitive_values": false },
         "sqa": { "opt_out": true },
-    })
+    });
+    if let Some(hook) = token_hook {
+        document["oauth2"]["token_hook"] = json!({
+            "url": hook.url.as_str(),
+            "auth": { "type": "api_key", "config": {
+                "in": "header", "name": TOKEN_HOOK_HEADER, "value": hook.secret,
+            } },
+        });
+    }
+    document
 }
 
 #[cfg(test)]
@@ -129,6 +152,7 @@ mod tests {
             &paths,
             "s".repeat(64).as_str(),
             "c".repeat(64).as_str(),
+            None,
         );
         assert_eq!(doc["urls"]["self"]["issuer"], "https://id.example.com");
         assert_eq!(doc["urls"]["login"], "https://id.example.com/login");
@@ -142,5 +166,16 @@ mod tests {
             .starts_with("sqlite:///var/lib/gatehouse/hydra/hydra.sqlite?"));
         assert!(!needs_dev_mode(&config));
         assert!(needs_dev_mode(&Config::default()));
+        assert!(doc["oauth2"].get("token_hook").is_none());
+
+        let hook = TokenHook {
+            url: "http://127.0.0.1:9/token-hook".parse().unwrap(),
+            secret: "k".repeat(64),
+        };
+        let doc = render(&config, &paths, "s", "c", Some(&hook));
+        let written = &doc["oauth2"]["token_hook"];
+        assert_eq!(written["url"], "http://127.0.0.1:9/token-hook");
+        assert_eq!(written["auth"]["config"]["name"], TOKEN_HOOK_HEADER);
+        assert_eq!(written["auth"]["config"]["value"], hook.secret.as_str());
     }
 }

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::admin::HydraClient;
-use super::config_file::{self, HydraPaths};
+use super::config_file::{self, HydraPaths, TokenHook};
 use crate::config::Config;
 use crate::infra::secrets;
 
@@ -158,13 +158,18 @@ impl HydraStatus {
 
 impl HydraSupervisor {
     /// Prepares and starts Hydra, returning once it reports ready.
-    pub async fn start(config: &Config, client: HydraClient) -> Result<Self, SupervisorError> {
+    /// `token_hook`: where Hydra asks gatehouse at each token it issues.
+    pub async fn start(
+        config: &Config,
+        client: HydraClient,
+        token_hook: Option<&TokenHook>,
+    ) -> Result<Self, SupervisorError> {
         let binary = config.hydra.binary.clone();
         if !is_executable(&binary) {
             return Err(SupervisorError::MissingBinary(binary));
         }
         let paths = HydraPaths::new(&absolute(&config.data_dir));
-        prepare_files(config, &paths)?;
+        prepare_files(config, &paths, token_hook)?;
         ensure_port_free("hydra.public_port", config.hydra.public_port)?;
         ensure_port_free("hydra.admin_port", config.hydra.admin_port)?;
 
@@ -226,7 +231,11 @@ fn is_executable(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-fn prepare_files(config: &Config, paths: &HydraPaths) -> Result<(), SupervisorError> {
+fn prepare_files(
+    config: &Config,
+    paths: &HydraPaths,
+    token_hook: Option<&TokenHook>,
+) -> Result<(), SupervisorError> {
     let files_error = |path: &Path| {
         let path = path.to_path_buf();
         move |source| SupervisorError::Files { path, source }
@@ -241,7 +250,7 @@ fn prepare_files(config: &Config, paths: &HydraPaths) -> Result<(), SupervisorEr
         secrets::load_or_create(&paths.system_secret).map_err(files_error(&paths.system_secret))?;
     let cookie =
         secrets::load_or_create(&paths.cookie_secret).map_err(files_error(&paths.cookie_secret))?;
-    let document = config_file::render(config, paths, &system, &cookie);
+    let document = config_file::render(config, paths, &system, &cookie, token_hook);
     let text = serde_json::to_string_pretty(&document).expect("JSON value serializes");
     secrets::write_private(&paths.config_file, text.as_bytes())
         .map_err(files_error(&paths.config_file))

@@ -127,15 +127,12 @@ impl Acceptor {
         remember: bool,
     ) -> Result<Redirect, SignInError> {
         let granted = claims::grantable_scopes(&request.requested_scope, &request.client.scope);
-        let (id_token, access_token) = match user {
-            Some(user) => {
-                let (mut id_token, access_token) =
-                    claims::custom_claims(&granted, user, &self.claims.custom);
-                // The standard claims win over a custom claim of the same name.
-                id_token.extend(claims::id_token_claims(&granted, user));
-                (id_token, access_token)
-            }
-            None => Default::default(),
+        let ConsentSession {
+            id_token,
+            access_token,
+        } = match user {
+            Some(user) => self.session_claims(&granted, user),
+            None => ConsentSession::default(),
         };
         let accept = AcceptConsent {
             grant_scope: granted,
@@ -156,6 +153,34 @@ impl Acceptor {
             .hydra
             .accept_consent(&request.challenge, &accept)
             .await?)
+    }
+}
+
+impl Acceptor {
+    /// The claims `user` gets in tokens for the `granted` scopes.
+    fn session_claims(&self, granted: &[String], user: &DirectoryUser) -> ConsentSession {
+        let (mut id_token, access_token) =
+            claims::custom_claims(granted, user, &self.claims.custom);
+        // The standard claims win over a custom claim of the same name.
+        id_token.extend(claims::id_token_claims(granted, user));
+        ConsentSession {
+            id_token,
+            access_token,
+        }
+    }
+
+    /// Hydra's token hook: at each token issued to `subject` (a code
+    /// exchanged, a token refreshed), the claims the directory gives them
+    /// now, or None when they are gone or disabled and get no more tokens.
+    pub async fn current_claims(
+        &self,
+        subject: &str,
+        granted: &[String],
+    ) -> Result<Option<ConsentSession>, SignInError> {
+        Ok(match self.directory.find_by_id(subject).await? {
+            Some(user) if !user.disabled => Some(self.session_claims(granted, &user)),
+            _ => None,
+        })
     }
 }
 

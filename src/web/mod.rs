@@ -14,6 +14,7 @@ mod logout;
 mod proxy;
 mod state;
 pub mod strings;
+pub mod token_hook;
 mod views;
 
 use axum::http::{header, HeaderValue};

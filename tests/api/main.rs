@@ -24,4 +24,5 @@ mod otp;
 mod robust_flows;
 mod signin;
 mod tls;
+mod token_hook;
 mod users_cli;
