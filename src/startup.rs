@@ -115,13 +115,11 @@ impl Application {
         )
         .await?;
         let hydra = HydraClient::new(config.hydra_admin_url(), config.hydra.ca_file());
-        let token_hook = match wants_token_hook(&config) {
-            true => Some(
-                TokenHookListener::bind()
-                    .await
-                    .map_err(StartupError::TokenHook)?,
-            ),
-            false => None,
+        let token_hook = if wants_token_hook(&config) {
+            let listener = TokenHookListener::bind().await;
+            Some(listener.map_err(StartupError::TokenHook)?)
+        } else {
+            None
         };
         let hook = token_hook.as_ref().map(TokenHookListener::hook);
         let supervisor = start_hydra(&config, &hydra, &metrics, hook).await?;

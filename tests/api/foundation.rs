@@ -1,6 +1,8 @@
 //! The foundation against a real supervised Hydra: one public origin, the
 //! proxy, the admin API kept private, and the supervisor's promises.
 
+use crate::helpers::process::send_signal;
+use rustix::process::Signal;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -140,10 +142,7 @@ async fn health_and_readiness_answer_json() {
 async fn a_killed_hydra_is_restarted_and_readiness_recovers() {
     let app = TestApp::spawn().await;
     let first = app.hydra.pid().expect("hydra running");
-    // SAFETY: kill(2) on the pid of the Hydra child this test started.
-    unsafe {
-        libc::kill(first as i32, libc::SIGKILL);
-    }
+    send_signal(first, Signal::KILL);
     let hydra = app.hydra.clone();
     eventually(Duration::from_secs(60), "hydra was not restarted", || {
         hydra.pid().is_some_and(|pid| pid != first) && hydra.restarts() == 1
@@ -162,15 +161,11 @@ async fn readiness_fails_while_hydra_is_down() {
     // Stop (SIGSTOP) rather than kill Hydra, so it cannot answer but is not
     // restarted; readiness must say so.
     let pid = app.hydra.pid().unwrap();
-    unsafe {
-        libc::kill(pid as i32, libc::SIGSTOP);
-    }
+    send_signal(pid, Signal::STOP);
     let response = app.get("/readyz").await;
     let status = response.status();
     let body: Value = response.json().await.unwrap();
-    unsafe {
-        libc::kill(pid as i32, libc::SIGCONT);
-    }
+    send_signal(pid, Signal::CONT);
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["checks"]["database"], "ok");
     assert_eq!(body["checks"]["hydra"], "failing", "{body}");
@@ -284,9 +279,7 @@ async fn sigterm_stops_hydra_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let (mut gatehouse, address) = spawn_binary(dir.path());
     let hydra = ready_hydra_child(&gatehouse, &address).await;
-    unsafe {
-        libc::kill(gatehouse.id() as i32, libc::SIGTERM);
-    }
+    send_signal(gatehouse.id(), Signal::TERM);
     let status = tokio::task::spawn_blocking(move || gatehouse.wait())
         .await
         .unwrap()

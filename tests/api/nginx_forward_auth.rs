@@ -82,8 +82,7 @@ http {{
 impl Drop for Nginx {
     fn drop(&mut self) {
         // SIGTERM lets the master stop its workers; SIGKILL would orphan them.
-        // SAFETY: kill(2) on our own child's pid has no memory effects.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        crate::helpers::process::send_signal(self.child.id(), rustix::process::Signal::TERM);
         let _ = self.child.wait();
     }
 }

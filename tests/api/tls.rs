@@ -79,8 +79,8 @@ async fn serves_https_and_reloads_the_certificate_on_sighup() {
     std::fs::write(&key_file, &second_key).unwrap();
     let second_ca = dir.path().join("second-ca.pem");
     std::fs::write(&second_ca, &second_cert).unwrap();
-    // SAFETY: signalling our own process; gatehouse's handler catches SIGHUP.
-    unsafe { libc::kill(libc::getpid(), libc::SIGHUP) };
+    // Our own process: gatehouse's handler catches SIGHUP.
+    crate::helpers::process::send_signal(std::process::id(), rustix::process::Signal::HUP);
     let mut served_second = false;
     for _ in 0..50 {
         let (ok, _, verbose) = curl(&format!("{origin}/healthz"), &second_ca).await;
@@ -99,7 +99,7 @@ async fn serves_https_and_reloads_the_certificate_on_sighup() {
 
     // A broken file on reload keeps the working certificate.
     std::fs::write(&cert_file, "not a certificate").unwrap();
-    unsafe { libc::kill(libc::getpid(), libc::SIGHUP) };
+    crate::helpers::process::send_signal(std::process::id(), rustix::process::Signal::HUP);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (ok, _, verbose) = curl(&format!("{origin}/healthz"), &second_ca).await;
     assert!(ok, "still serving after a bad reload: {verbose}");

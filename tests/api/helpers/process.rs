@@ -42,3 +42,14 @@ fn stat_fields(pid: u32) -> Option<Vec<String>> {
             .unwrap_or_default(),
     )
 }
+
+/// Sends `signal` to the process `pid` (a child the test started, or the
+/// test process itself); a process already gone is not an error here.
+pub fn send_signal(pid: u32, signal: rustix::process::Signal) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, signal);
+    }
+}

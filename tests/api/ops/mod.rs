@@ -52,10 +52,7 @@ impl Served {
     }
 
     fn sigterm(&self) {
-        // SAFETY: kill(2) on the pid of the child this test started.
-        unsafe {
-            libc::kill(self.0.id() as i32, libc::SIGTERM);
-        }
+        crate::helpers::process::send_signal(self.0.id(), rustix::process::Signal::TERM);
     }
 
     /// Waits for exit, at most `limit` (a "does not hang" bound).
