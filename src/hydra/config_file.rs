@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::infra::data_dir::DataDir;
+use crate::infra::secrets;
 
 /// Where the supervised Hydra keeps its files inside gatehouse's data dir.
 #[derive(Debug, Clone)]
@@ -136,6 +137,27 @@ pub fn render(
         });
     }
     document
+}
+
+/// Writes Hydra's secrets (created once, kept) and its configuration file
+/// into the data dir. An error names the file it is about.
+pub fn write_files(
+    config: &Config,
+    paths: &HydraPaths,
+    token_hook: Option<&TokenHook>,
+) -> Result<(), (PathBuf, std::io::Error)> {
+    let at = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| (path, source)
+    };
+    let secrets_dir = paths.system_secret.parent().unwrap_or(&paths.dir);
+    secrets::create_private_dir(secrets_dir).map_err(at(secrets_dir))?;
+    secrets::create_private_dir(&paths.dir).map_err(at(&paths.dir))?;
+    let system = secrets::load_or_create(&paths.system_secret).map_err(at(&paths.system_secret))?;
+    let cookie = secrets::load_or_create(&paths.cookie_secret).map_err(at(&paths.cookie_secret))?;
+    let document = render(config, paths, &system, &cookie, token_hook);
+    let text = serde_json::to_string_pretty(&document).expect("JSON value serializes");
+    secrets::write_private(&paths.config_file, text.as_bytes()).map_err(at(&paths.config_file))
 }
 
 #[cfg(test)]

@@ -25,7 +25,6 @@ use tokio::task::JoinHandle;
 use super::admin::HydraClient;
 use super::config_file::{self, HydraPaths, TokenHook};
 use crate::config::Config;
-use crate::infra::secrets;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -169,7 +168,8 @@ impl HydraSupervisor {
             return Err(SupervisorError::MissingBinary(binary));
         }
         let paths = HydraPaths::new(&absolute(&config.data_dir));
-        prepare_files(config, &paths, token_hook)?;
+        config_file::write_files(config, &paths, token_hook)
+            .map_err(|(path, source)| SupervisorError::Files { path, source })?;
         ensure_port_free("hydra.public_port", config.hydra.public_port)?;
         ensure_port_free("hydra.admin_port", config.hydra.admin_port)?;
 
@@ -229,31 +229,6 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path)
         .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         .unwrap_or(false)
-}
-
-fn prepare_files(
-    config: &Config,
-    paths: &HydraPaths,
-    token_hook: Option<&TokenHook>,
-) -> Result<(), SupervisorError> {
-    let files_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| SupervisorError::Files { path, source }
-    };
-    let secrets_dir = paths
-        .system_secret
-        .parent()
-        .expect("secret has a parent dir");
-    secrets::create_private_dir(secrets_dir).map_err(files_error(secrets_dir))?;
-    secrets::create_private_dir(&paths.dir).map_err(files_error(&paths.dir))?;
-    let system =
-        secrets::load_or_create(&paths.system_secret).map_err(files_error(&paths.system_secret))?;
-    let cookie =
-        secrets::load_or_create(&paths.cookie_secret).map_err(files_error(&paths.cookie_secret))?;
-    let document = config_file::render(config, paths, &system, &cookie, token_hook);
-    let text = serde_json::to_string_pretty(&document).expect("JSON value serializes");
-    secrets::write_private(&paths.config_file, text.as_bytes())
-        .map_err(files_error(&paths.config_file))
 }
 
 fn ensure_port_free(key: &'static str, port: u16) -> Result<(), SupervisorError> {
