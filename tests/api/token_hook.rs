@@ -50,34 +50,42 @@ impl People {
 }
 
 async fn by_phone(State(person): State<Arc<Mutex<Value>>>, Path(phone): Path<String>) -> Response {
-    let person = person.lock().unwrap().clone();
-    match person["phone"] == phone.as_str() {
-        true => Json(person).into_response(),
-        false => StatusCode::NOT_FOUND.into_response(),
-    }
+    answer_if(&person, "phone", &phone)
 }
 
 async fn by_id(State(person): State<Arc<Mutex<Value>>>, Path(id): Path<String>) -> Response {
+    answer_if(&person, "id", &id)
+}
+
+/// The person when their `field` is `value`, else 404 ("no such user").
+fn answer_if(person: &Mutex<Value>, field: &str, value: &str) -> Response {
     let person = person.lock().unwrap().clone();
-    match person["id"] == id.as_str() {
-        true => Json(person).into_response(),
-        false => StatusCode::NOT_FOUND.into_response(),
+    if person[field] == value {
+        Json(person).into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
     }
 }
 
-#[tokio::test]
-async fn the_directory_decides_each_refresh_and_its_claims() {
-    let people = People::start().await;
+/// Gatehouse with closed sign-up reading people from `people`, answers
+/// cached for `cache_ttl`.
+async fn world_reading(people: &People, cache_ttl: Duration) -> World {
     let base_url = people.url.parse().unwrap();
-    let world = World::with(move |config| {
+    World::with(move |config| {
         config.users.signup = Signup::Closed;
         config.directory.kind = DirectoryKind::Http(HttpService {
             base_url,
             auth: None,
         });
-        config.directory.cache_ttl = Duration::from_secs(2);
+        config.directory.cache_ttl = cache_ttl;
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn the_directory_decides_each_refresh_and_its_claims() {
+    let people = People::start().await;
+    let world = world_reading(&people, Duration::from_secs(2)).await;
     let client = world.client(trusted()).await;
     let tokens = world
         .sign_in(
@@ -122,15 +130,7 @@ async fn the_directory_decides_each_refresh_and_its_claims() {
 #[tokio::test]
 async fn the_hook_answers_only_hydra() {
     let people = People::start().await;
-    let base_url = people.url.parse().unwrap();
-    let world = World::with(move |config| {
-        config.users.signup = Signup::Closed;
-        config.directory.kind = DirectoryKind::Http(HttpService {
-            base_url,
-            auth: None,
-        });
-    })
-    .await;
+    let world = world_reading(&people, Duration::from_secs(10)).await;
     // The hook's URL and key are in the Hydra configuration gatehouse wrote.
     let written =
         std::fs::read_to_string(world.app.config.data_dir.join("hydra/hydra.yaml")).unwrap();
