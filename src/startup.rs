@@ -26,7 +26,7 @@ use crate::infra::lock::{DataDirLock, LockError};
 use crate::infra::{lock, metrics, secrets, tls};
 use crate::signin::accept::Acceptor;
 use crate::signin::browser::BrowserSignIn;
-use crate::signin::otp::{OtpPolicy, OtpService};
+use crate::signin::otp::{DeliveryTask, OtpPolicy, OtpService};
 use crate::signin::{challenges, headless};
 use crate::sms::SmsSender;
 use crate::store::{Store, StoreError};
@@ -86,6 +86,8 @@ pub struct Application {
     state: AppState,
     supervisor: Option<HydraSupervisor>,
     jobs: JobScheduler,
+    /// Sends the queued text messages (the SMS outbox).
+    delivery: DeliveryTask,
     /// Held until Hydra has stopped: nothing else may touch the data dir.
     lock: DataDirLock,
 }
@@ -114,6 +116,7 @@ impl Application {
             &config.jobs.purge_schedule,
         )
         .await?;
+        let delivery = sign_in.otp.delivery().spawn();
         let hydra = HydraClient::new(config.hydra_admin_url(), config.hydra.ca_file());
         let token_hook = if wants_token_hook(&config) {
             let listener = TokenHookListener::bind().await;
@@ -132,6 +135,7 @@ impl Application {
             state,
             supervisor,
             jobs,
+            delivery,
             lock,
         })
     }
@@ -212,6 +216,7 @@ impl Application {
         for server in metrics_server.into_iter().chain(hook_server) {
             server.abort();
         }
+        drop(self.delivery);
         let mut jobs = self.jobs;
         if let Err(error) = jobs.shutdown().await {
             tracing::warn!(%error, "clean-up jobs did not stop cleanly");

@@ -132,7 +132,7 @@ impl Default for SmsConfig {
             app_name: "Gatehouse".into(),
             webhook: WebhookConfig {
                 timeout: Duration::from_secs(10),
-                max_attempts: 3,
+                max_attempts: 5,
                 bearer_token: None,
                 hmac_secret: None,
                 ca_file: None,

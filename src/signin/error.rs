@@ -9,7 +9,6 @@ use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::PhoneNumberError;
 use crate::hydra::public::PublicError;
 use crate::hydra::HydraError;
-use crate::sms::SmsError;
 use crate::store::StoreError;
 
 use super::otp::{Limit, OtpError};
@@ -51,8 +50,6 @@ pub enum SignInError {
     InvalidToken,
 
     // What gatehouse depends on.
-    #[error("the code could not be sent: {0}")]
-    Sms(SmsError),
     #[error("the legacy-session verifier: {0}")]
     VerifierUnavailable(String),
     #[error(transparent)]
@@ -91,7 +88,6 @@ impl From<OtpError> for SignInError {
             OtpError::Throttled { limit, retry_after } => {
                 SignInError::Throttled { limit, retry_after }
             }
-            OtpError::Sms(e) => SignInError::Sms(e),
             OtpError::WrongCode { attempts_left } => SignInError::WrongCode { attempts_left },
             OtpError::TooManyAttempts => SignInError::CodeDead,
             OtpError::Expired => SignInError::CodeExpired,

@@ -20,15 +20,36 @@ pub struct SmsMessage<'a> {
     pub text: String,
 }
 
-/// Why a message could not be sent. Never contains the code.
+/// Why one attempt to send a message failed. Never contains the code.
 #[derive(Debug, thiserror::Error)]
 pub enum SmsError {
-    #[error("SMS webhook did not answer within {0:?}")]
+    #[error("the SMS gateway did not answer within {0:?}")]
     Timeout(std::time::Duration),
-    #[error("SMS webhook refused the message: HTTP {0}")]
+    /// Connection errors, 5xx and 429: worth another try later, no sooner
+    /// than `retry_after` when the gateway said so.
+    #[error("the SMS gateway is unavailable: {reason}")]
+    Unavailable {
+        reason: String,
+        retry_after: Option<std::time::Duration>,
+    },
+    /// Any other answer: sending the same message again will not help.
+    #[error("the SMS gateway refused the message: HTTP {0}")]
     Rejected(reqwest::StatusCode),
-    #[error("SMS webhook failed after {attempts} attempts: {last}")]
-    GaveUp { attempts: u32, last: String },
+}
+
+impl SmsError {
+    /// May the same message succeed on another attempt?
+    pub fn is_transient(&self) -> bool {
+        !matches!(self, SmsError::Rejected(_))
+    }
+
+    /// How long the gateway asked us to wait (`Retry-After`), if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            SmsError::Unavailable { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -44,21 +65,37 @@ pub enum SmsSender {
 #[derive(Clone, Default)]
 pub struct MemoryOutbox {
     codes: Arc<Mutex<HashMap<String, String>>>,
+    arrived: Arc<tokio::sync::Notify>,
 }
 
 impl MemoryOutbox {
-    fn keep(&self, message: &SmsMessage<'_>) {
+    /// Keeps `code` as the last one sent to `phone` (E.164).
+    pub fn keep(&self, phone: &str, code: &str) {
         let mut codes = self.codes.lock().unwrap_or_else(|e| e.into_inner());
-        codes.insert(
-            message.phone.as_str().to_string(),
-            message.code.digits().to_string(),
-        );
+        codes.insert(phone.to_string(), code.to_string());
+        self.arrived.notify_waiters();
     }
 
     /// Takes the last code sent to `phone` (E.164).
     pub fn take(&self, phone: &str) -> Option<String> {
         let mut codes = self.codes.lock().unwrap_or_else(|e| e.into_inner());
         codes.remove(phone)
+    }
+
+    /// Takes the code sent to `phone`, waiting up to `limit` for the
+    /// outbox worker to send one.
+    pub async fn wait_for(&self, phone: &str, limit: std::time::Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            // Listening before looking, so a code sent in between is not missed.
+            arrived.as_mut().enable();
+            if let Some(code) = self.take(phone) {
+                return Some(code);
+            }
+            tokio::time::timeout_at(deadline, arrived).await.ok()?;
+        }
     }
 }
 
@@ -72,17 +109,17 @@ impl SmsSender {
         }
     }
 
+    /// One attempt to hand `message` over; retrying is the caller's
+    /// business (`signin::otp::delivery`).
     pub async fn send(&self, message: &SmsMessage<'_>) -> Result<(), SmsError> {
         match self {
             SmsSender::Stdout => {
                 stdout::send(message);
                 Ok(())
             }
-            SmsSender::Webhook(webhook) => {
-                crate::infra::metrics::upstream(webhook.send(message)).await
-            }
+            SmsSender::Webhook(webhook) => webhook.send(message).await,
             SmsSender::Memory(outbox) => {
-                outbox.keep(message);
+                outbox.keep(message.phone.as_str(), message.code.digits());
                 Ok(())
             }
         }

@@ -1,14 +1,14 @@
 //! Production sender: POST the message as JSON to the operator's SMS gateway.
 //!
-//! Transient failures (connection errors, 5xx, 429) are retried with backoff
-//! until `max_attempts` or the overall `timeout`, whichever comes first.
-//! The code is never logged here.
+//! One call is one attempt, bounded by `timeout`; connection errors, 5xx
+//! and 429 come back as transient (with the gateway's `Retry-After`), and
+//! the outbox worker decides when to try again. The code is never logged here.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hmac::{Hmac, Mac};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 use sha2::Sha256;
-use tokio::time::Instant;
 use url::Url;
 
 use super::{SmsError, SmsMessage};
@@ -23,7 +23,6 @@ pub struct WebhookSender {
     http: reqwest::Client,
     url: Url,
     timeout: Duration,
-    max_attempts: u32,
     bearer_token: Option<Secret>,
     hmac_secret: Option<Secret>,
 }
@@ -35,23 +34,17 @@ struct Payload<'a> {
     message: &'a str,
 }
 
-enum Attempt {
-    Retry(String),
-    Fatal(SmsError),
-}
-
 impl WebhookSender {
     /// `url`: `sms.webhook.url`, which the webhook sender carries.
     pub fn new(url: &Url, config: &WebhookConfig) -> WebhookSender {
         let http = http::client(Peer::Service {
-            timeout: None,
+            timeout: Some(config.timeout),
             ca_file: config.ca_file.as_ref(),
         });
         WebhookSender {
             http,
             url: url.clone(),
             timeout: config.timeout,
-            max_attempts: config.max_attempts,
             bearer_token: config.bearer_token.clone(),
             hmac_secret: config.hmac_secret.clone(),
         }
@@ -64,57 +57,19 @@ impl WebhookSender {
             message: &message.text,
         })
         .expect("payload serializes");
-        let deadline = Instant::now() + self.timeout;
-        let mut backoff = Duration::from_millis(200);
-        let mut last = String::new();
-        for attempt in 1..=self.max_attempts {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(SmsError::Timeout(self.timeout));
-            }
-            match self.attempt(&body, remaining).await {
-                Ok(()) => {
-                    tracing::info!(phone = %message.phone.masked(), attempt, "SMS handed to the webhook");
-                    return Ok(());
-                }
-                Err(Attempt::Fatal(error)) => {
-                    tracing::warn!(phone = %message.phone.masked(), %error, "SMS webhook refused the message");
-                    return Err(error);
-                }
-                Err(Attempt::Retry(reason)) => {
-                    tracing::warn!(phone = %message.phone.masked(), attempt, %reason, "SMS webhook attempt failed");
-                    last = reason;
-                }
-            }
-            if attempt < self.max_attempts {
-                if Instant::now() + backoff >= deadline {
-                    return Err(SmsError::Timeout(self.timeout));
-                }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-            }
-        }
-        Err(SmsError::GaveUp {
-            attempts: self.max_attempts,
-            last,
-        })
-    }
-
-    async fn attempt(&self, body: &[u8], limit: Duration) -> Result<(), Attempt> {
         let mut request = self
             .http
             .post(self.url.clone())
-            .timeout(limit)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_vec());
+            .timeout(self.timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
         if let Some(token) = &self.bearer_token {
             request = request.bearer_auth(token.expose());
         }
         // Signed at each attempt, so that a retry carries its own time.
         if let Some(secret) = &self.hmac_secret {
-            request = request.header(SIGNATURE_HEADER, sign(secret, Clock::system().now(), body));
+            request = request.header(SIGNATURE_HEADER, sign(secret, Clock::system().now(), &body));
         }
-        match request.send().await {
+        match request.body(body).send().await {
             Ok(response) => {
                 let status = response.status();
                 if status.is_success() {
@@ -122,16 +77,32 @@ impl WebhookSender {
                 } else if status.is_server_error()
                     || status == reqwest::StatusCode::TOO_MANY_REQUESTS
                 {
-                    Err(Attempt::Retry(format!("HTTP {status}")))
+                    Err(SmsError::Unavailable {
+                        reason: format!("HTTP {status}"),
+                        retry_after: retry_after(response.headers(), SystemTime::now()),
+                    })
                 } else {
-                    Err(Attempt::Fatal(SmsError::Rejected(status)))
+                    Err(SmsError::Rejected(status))
                 }
             }
-            Err(e) if e.is_timeout() => Err(Attempt::Fatal(SmsError::Timeout(self.timeout))),
+            Err(e) if e.is_timeout() => Err(SmsError::Timeout(self.timeout)),
             // Connection refused/reset: the gateway may be restarting.
-            Err(e) => Err(Attempt::Retry(error_chain(&e))),
+            Err(e) => Err(SmsError::Unavailable {
+                reason: error_chain(&e),
+                retry_after: None,
+            }),
         }
     }
+}
+
+/// `Retry-After` as RFC 9110 defines it: delay-seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, the
@@ -160,4 +131,38 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn with_retry_after(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(
+            retry_after(&with_retry_after("120"), now),
+            Some(Duration::from_secs(120))
+        );
+        // RFC 9110's example date is 5 minutes after `now`.
+        assert_eq!(
+            retry_after(&with_retry_after("Wed, 21 Oct 2015 07:33:00 GMT"), now),
+            Some(Duration::from_secs(300))
+        );
+        // A date in the past means now; garbage means the gateway said nothing.
+        assert_eq!(
+            retry_after(&with_retry_after("Wed, 21 Oct 2015 07:00:00 GMT"), now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after(&with_retry_after("soon"), now), None);
+        assert_eq!(retry_after(&with_retry_after("-5"), now), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
 }

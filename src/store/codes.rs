@@ -17,6 +17,9 @@ pub struct NewChallenge<'a> {
     pub created_at: i64,
     pub expires_at: i64,
     pub max_attempts: u32,
+    /// The sealed text message to queue with it (none when no message is
+    /// sent: closed sign-up and a stranger's number).
+    pub message: Option<&'a [u8]>,
 }
 
 /// A stored challenge, as verification needs it.
@@ -49,12 +52,12 @@ pub struct Exceeded<L> {
 
 /// Checks the limits, and when none is reached records one event per key,
 /// supersedes the flow's previous challenges (never another flow's) and
-/// stores the new one, all in one transaction. Returns the ids of the recorded events (see [`cancel_issue`]).
+/// stores the new one (and queues its message), all in one transaction.
 pub fn issue_challenge<L: Clone>(
     db: &mut Db,
     challenge: &NewChallenge<'_>,
     limits: &[WindowLimit<L>],
-) -> Result<Result<Vec<i64>, Exceeded<L>>, StoreError> {
+) -> Result<Result<(), Exceeded<L>>, StoreError> {
     let conn = &mut db.conn;
     let now = challenge.created_at;
     // IMMEDIATE takes the write lock first, so two concurrent requests cannot
@@ -103,8 +106,11 @@ pub fn issue_challenge<L: Clone>(
             challenge.max_attempts
         ],
     )?;
+    if let Some(sealed) = challenge.message {
+        super::outbox::enqueue(&tx, challenge.id, sealed, &event_ids, now)?;
+    }
     tx.commit()?;
-    Ok(Ok(event_ids))
+    Ok(Ok(()))
 }
 
 /// Seconds until `limit` has room again, or None when it has room now.
@@ -129,19 +135,6 @@ fn retry_after<L>(
         )
         .optional()?;
     Ok(blocking.map(|at| (at + limit.window - now).max(1)))
-}
-
-/// Undoes an issue whose code could not be delivered: the code is withdrawn
-/// and the attempt does not count against the limits.
-pub fn cancel_issue(db: &mut Db, challenge_id: &str, event_ids: &[i64]) -> Result<(), StoreError> {
-    let conn = &mut db.conn;
-    let tx = conn.transaction()?;
-    tx.execute("DELETE FROM otp_challenges WHERE id = ?1", [challenge_id])?;
-    for id in event_ids {
-        tx.execute("DELETE FROM rate_limit_events WHERE id = ?1", [id])?;
-    }
-    tx.commit()?;
-    Ok(())
 }
 
 /// The flow's current challenge (the newest, not superseded) for `phone`,

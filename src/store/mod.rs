@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 pub mod codes;
 pub mod file;
 pub mod foreign_sqlite;
+pub mod outbox;
 pub mod sessions;
 pub mod users;
 

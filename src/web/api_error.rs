@@ -86,8 +86,7 @@ fn flow_error(error: SignInError) -> Response {
         | E::ExchangeNotEnabled
         | E::ExchangeNotAllowed
         | E::InvalidToken => app_error(error),
-        E::Sms(_)
-        | E::VerifierUnavailable(_)
+        E::VerifierUnavailable(_)
         | E::HydraAdmin(_)
         | E::HydraPublic(PublicError::Refused { .. } | PublicError::Unavailable(_))
         | E::Directory(_) => dependency_error(error),
@@ -185,21 +184,12 @@ fn app_error(error: SignInError) -> Response {
     }
 }
 
-/// What gatehouse depends on failed: the SMS sender, the legacy-session
-/// verifier, Hydra or the user directory. Logged here, since the caller
+/// What gatehouse depends on failed: the legacy-session verifier, Hydra or the user directory. Logged here, since the caller
 /// only learns to try again.
 fn dependency_error(error: SignInError) -> Response {
     use SignInError as E;
     let bad_gateway = StatusCode::BAD_GATEWAY;
     match error {
-        E::Sms(error) => {
-            tracing::warn!(%error, "headless sign-in: code not delivered");
-            error_response(
-                bad_gateway,
-                "sms_failed",
-                "The text message could not be sent. Try again shortly.",
-            )
-        }
         E::VerifierUnavailable(reason) => {
             tracing::warn!(%reason, "token exchange: the legacy-session verifier failed");
             error_response(

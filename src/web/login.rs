@@ -284,10 +284,6 @@ fn form_error(error: &SignInError, phone: &PhoneNumber) -> Option<(String, Statu
                 StatusCode::SERVICE_UNAVAILABLE,
             )
         }
-        SignInError::Sms(error) => {
-            tracing::warn!(%error, phone = %phone.masked(), "sign-in code not delivered");
-            (strings::SMS_FAILED.into(), StatusCode::BAD_GATEWAY)
-        }
         _ => return None,
     })
 }

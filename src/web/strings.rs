@@ -18,8 +18,6 @@ pub const WRONG_CODE_DEAD: &str =
     "Too many wrong codes. For your security this code no longer works: send a new code.";
 pub const CODE_EXPIRED: &str = "This code has expired or was already used. Send a new code.";
 pub const ACCOUNT_DISABLED: &str = "This account cannot sign in. Please contact support.";
-pub const SMS_FAILED: &str =
-    "We could not send the text message just now. Please try again in a moment.";
 pub const DIRECTORY_DOWN: &str =
     "We cannot check your account right now. Nothing is lost: please try again in a minute.";
 pub const SOMETHING_WRONG: &str = "Something went wrong on our side. Please try again.";

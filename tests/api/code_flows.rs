@@ -22,7 +22,7 @@ async fn another_flow_cannot_burn_or_replace_a_victims_code() {
     let login = world.open(&victim, &auth).await;
     let code_page = world.send_code(&victim, &login, victim_phone).await;
     assert_eq!(code_page.status, 200, "{}", code_page.body);
-    let victims_code = world.sms.last_code_for(victim_phone).unwrap();
+    let victims_code = world.sms.code_for(victim_phone).await;
 
     // The attacker's flow B (own browser, own cookies): a code to the same
     // number (the victim gets a second text), then five wrong codes.
@@ -31,7 +31,7 @@ async fn another_flow_cannot_burn_or_replace_a_victims_code() {
     let their_login = world.open(&attacker, &theirs).await;
     let their_page = world.send_code(&attacker, &their_login, victim_phone).await;
     assert_eq!(their_page.status, 200, "{}", their_page.body);
-    let attackers_sms = world.sms.last_code_for(victim_phone).unwrap();
+    let attackers_sms = world.sms.code_for(victim_phone).await;
     let wrong = ["000000", "111111", "222222"]
         .into_iter()
         .find(|guess| *guess != victims_code && *guess != attackers_sms)
@@ -63,7 +63,7 @@ async fn a_code_is_checked_against_its_own_flows_number_only() {
         .open(&victim, &client.authorize(&world.app, "openid"))
         .await;
     world.send_code(&victim, &login, victim_phone).await;
-    let victims_code = world.sms.last_code_for(victim_phone).unwrap();
+    let victims_code = world.sms.code_for(victim_phone).await;
 
     // The attacker's flow asked a code for their own number, then posts the
     // victim's number with a guess (or even with the victim's real code).

@@ -311,7 +311,8 @@ async fn a_phone_the_service_does_not_know_is_answered_like_closed_signup() {
             page.body
         );
     }
-    assert!(world.sms.last_code_for(GRACE).is_some());
+    world.sms.code_for(GRACE).await;
+    world.app.outbox_drained().await;
     assert!(
         world.sms.last_code_for(NOBODY).is_none(),
         "nobody there: no SMS"
@@ -364,13 +365,14 @@ async fn a_failing_or_slow_service_gets_a_polite_page_and_locks_nobody_out() {
         "directory.http.timeout (1s) bounds the wait: {:?}",
         started.elapsed()
     );
+    world.app.outbox_drained().await;
     assert!(world.sms.received().is_empty(), "no code was sent");
 
     // Back up: the phone's one code for the hour is still there.
     service.set_mode(Mode::Normal);
     let code_page = world.send_code(&browser, &page, GRACE).await;
     assert_eq!(code_page.status, 200, "{}", code_page.body);
-    let code = world.sms.last_code_for(GRACE).expect("the code was sent");
+    let code = world.sms.code_for(GRACE).await;
 
     // Down while the code is checked: the code is not used up, nor a try.
     service.set_mode(Mode::Failing);
@@ -414,7 +416,7 @@ async fn the_headless_api_answers_a_directory_outage_with_503_and_keeps_the_code
     let Answer { status, body, .. } = world.request_otp(GRACE, APP, None).await;
     assert_eq!(status, 200, "{body}");
     let session_id = body["session_id"].as_str().unwrap().to_string();
-    let code = world.sms.last_code_for(GRACE).unwrap();
+    let code = world.sms.code_for(GRACE).await;
 
     service.set_mode(Mode::Failing);
     let Answer { status, body, .. } = world.verify_otp(&session_id, &code).await;

@@ -23,6 +23,7 @@ mod ops;
 mod otp;
 mod robust_flows;
 mod signin;
+mod sms_outbox;
 mod tls;
 mod token_hook;
 mod users_cli;

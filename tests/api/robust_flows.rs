@@ -18,7 +18,7 @@ async fn a_double_submitted_code_form_lands_where_the_first_did() {
     let auth = client.authorize(&world.app, "openid");
     let login = world.open(&browser, &auth).await;
     let code_page = world.send_code(&browser, &login, phone).await;
-    let code = world.sms.last_code_for(phone).unwrap();
+    let code = world.sms.code_for(phone).await;
     let first = world.submit_code(&browser, &code_page, &code, false).await;
     let second = world.submit_code(&browser, &code_page, &code, false).await;
     assert_eq!(first.status, 303, "{}", first.body);
@@ -297,6 +297,7 @@ async fn disabling_a_user_kills_their_sessions_and_tokens() {
     assert!(page.body.contains("name=\"phone\""), "{}", page.body);
     let code_page = world.send_code(&browser, &page, phone).await;
     assert_eq!(code_page.status, 200);
+    world.app.outbox_drained().await;
     assert_eq!(
         world.sms.received().len(),
         1,

@@ -2,11 +2,11 @@
 //! webhook inside this process that keeps the last code per phone, for the
 //! flows to read back as a user reads a text message.
 
-use std::collections::HashMap;
 use std::net::Ipv4Addr;
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use anyhow::Result;
+use gatehouse::sms::MemoryOutbox;
 use serde_json::Value;
 
 /// An SMS gateway that keeps the last code per phone.
@@ -16,13 +16,13 @@ pub struct SmsSink {
     pub url: String,
     /// `http://127.0.0.1:PORT`, also the origin of the clients' callback.
     pub origin: String,
-    codes: Arc<Mutex<HashMap<String, String>>>,
+    codes: MemoryOutbox,
 }
 
 impl SmsSink {
     /// Listens on a free loopback port, in a task of its own.
     pub async fn start() -> Result<SmsSink> {
-        let codes: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+        let codes = MemoryOutbox::default();
         let kept = codes.clone();
         let app = axum::Router::new().route(
             "/sms",
@@ -32,8 +32,7 @@ impl SmsSink {
                     if let (Some(phone), Some(code)) =
                         (message["phone"].as_str(), message["code"].as_str())
                     {
-                        let mut codes = kept.lock().unwrap_or_else(|e| e.into_inner());
-                        codes.insert(phone.to_string(), code.to_string());
+                        kept.keep(phone, code);
                     }
                     axum::http::StatusCode::OK
                 }
@@ -49,9 +48,9 @@ impl SmsSink {
         })
     }
 
-    /// Takes the last code sent to `phone` (E.164).
-    pub fn take(&self, phone: &str) -> Option<String> {
-        let mut codes = self.codes.lock().unwrap_or_else(|e| e.into_inner());
-        codes.remove(phone)
+    /// Takes the last code sent to `phone` (E.164), waiting a while for
+    /// gatehouse's outbox to send it.
+    pub async fn take(&self, phone: &str) -> Option<String> {
+        self.codes.wait_for(phone, Duration::from_secs(10)).await
     }
 }

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod code;
+mod delivery;
+mod sealed;
 
 use crate::config::{Config, OtpConfig, Signup};
 use crate::directory::{Directory, DirectoryError, DirectoryUser};
@@ -17,12 +19,13 @@ use crate::domain::{FlowId, OtpCode, PhoneNumber};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
 use crate::infra::random::random_hex;
-use crate::sms::{self, SmsError, SmsMessage, SmsSender};
+use crate::sms::{self, SmsSender};
 use crate::store::codes::{self, Exceeded, NewChallenge, WindowLimit};
-
 use crate::store::users;
 use crate::store::{Db, Store, StoreError};
 use code::{generate_code, hash_code, use_code};
+pub use delivery::{Delivery, DeliveryPolicy, DeliveryTask};
+use sealed::{QueuedMessage, SealingKey};
 
 /// Which abuse limit stopped a code from being sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,8 +54,6 @@ impl Limit {
 pub enum OtpError {
     #[error("too many codes requested ({limit:?}); retry in {retry_after:?}")]
     Throttled { limit: Limit, retry_after: Duration },
-    #[error("the code could not be sent: {0}")]
-    Sms(#[from] SmsError),
     #[error("wrong code; {attempts_left} tries left")]
     WrongCode { attempts_left: u32 },
     #[error("too many wrong codes; request a new one")]
@@ -78,14 +79,16 @@ pub struct IssuedCode {
     pub resend_after: Duration,
 }
 
-/// The settings the code policy follows: `[otp]`, `users.signup`, and the
-/// text of the message (`sms.template`, `sms.app_name`).
+/// The settings the code policy follows: `[otp]`, `users.signup`, the
+/// text of the message (`sms.template`, `sms.app_name`) and how hard to try
+/// to deliver it (`sms.webhook`).
 #[derive(Debug, Clone)]
 pub struct OtpPolicy {
     pub codes: OtpConfig,
     pub signup: Signup,
     pub template: String,
     pub app_name: String,
+    pub delivery: DeliveryPolicy,
 }
 
 impl OtpPolicy {
@@ -95,6 +98,10 @@ impl OtpPolicy {
             signup: config.users.signup,
             template: config.sms.template.clone(),
             app_name: config.sms.app_name.clone(),
+            delivery: DeliveryPolicy {
+                max_attempts: config.sms.webhook.max_attempts,
+                attempt_timeout: config.sms.webhook.timeout,
+            },
         }
     }
 }
@@ -103,13 +110,14 @@ impl OtpPolicy {
 pub struct OtpService {
     store: Store,
     directory: Directory,
-    sms: SmsSender,
     policy: OtpConfig,
     signup: Signup,
     template: Arc<(String, String)>,
     key: Arc<[u8]>,
     clock: Clock,
     metrics: Metrics,
+    /// The outbox's worker, which this service queues messages for.
+    delivery: Delivery,
 }
 
 impl OtpService {
@@ -123,23 +131,40 @@ impl OtpService {
         key: &[u8],
         clock: Clock,
     ) -> OtpService {
+        let delivery = Delivery {
+            store: store.clone(),
+            sms,
+            key: SealingKey::derive(key),
+            clock: clock.clone(),
+            metrics: Metrics::default(),
+            policy: policy.delivery,
+            wake: Arc::default(),
+            poll_every: Duration::from_secs(1),
+        };
         OtpService {
             store,
             directory,
-            sms,
             policy: policy.codes,
             signup: policy.signup,
             template: Arc::new((policy.template, policy.app_name)),
             key: key.into(),
             clock,
             metrics: Metrics::default(),
+            delivery,
         }
     }
 
     /// Counts codes, verifications and throttling in `metrics`.
     pub fn with_metrics(mut self, metrics: Metrics) -> OtpService {
+        self.delivery.metrics = metrics.clone();
         self.metrics = metrics;
         self
+    }
+
+    /// The worker that sends what this service queues; someone must
+    /// [`Delivery::spawn`] it (start-up does) or no message goes out.
+    pub fn delivery(&self) -> Delivery {
+        self.delivery.clone()
     }
 
     pub fn code_length(&self) -> usize {
@@ -188,30 +213,37 @@ impl OtpService {
         let lookup = self.directory.phone_lookup(phone, &self.store).await?;
         let signup = self.signup;
 
-        let (deliver, event_ids) = {
+        // Sealed for members and strangers alike, so both answers take the
+        // same work; only a member's is queued.
+        let sealed = self.delivery.key.seal(
+            &challenge_id,
+            &QueuedMessage {
+                phone: phone.as_str().to_string(),
+                code: code.digits().to_string(),
+                text: sms::render(&self.template.0, &self.template.1, &code),
+            },
+        );
+        let queued = {
             let phone = phone.clone();
             let flow = flow.clone();
-            let challenge_id = challenge_id.clone();
             self.store
                 .run(move |conn| {
                     let deliver = match lookup.resolve(conn)? {
                         Some(user) => !user.disabled,
                         None => signup == Signup::Auto,
                     };
-                    let issued = codes::issue_challenge(
-                        conn,
-                        &NewChallenge {
-                            id: &challenge_id,
-                            flow: flow.as_str(),
-                            phone: phone.as_str(),
-                            code_hash: &code_hash,
-                            created_at: now,
-                            expires_at,
-                            max_attempts,
-                        },
-                        &limits,
-                    )?;
-                    Ok(issued.map(|event_ids| (deliver, event_ids)))
+                    let new = NewChallenge {
+                        id: &challenge_id,
+                        flow: flow.as_str(),
+                        phone: phone.as_str(),
+                        code_hash: &code_hash,
+                        created_at: now,
+                        expires_at,
+                        max_attempts,
+                        message: deliver.then_some(sealed.as_slice()),
+                    };
+                    let issued = codes::issue_challenge(conn, &new, &limits)?;
+                    Ok(issued.map(|()| deliver))
                 })
                 .await?
                 .map_err(|Exceeded { name, retry_after }| {
@@ -222,9 +254,8 @@ impl OtpService {
                     }
                 })?
         };
-
-        if deliver {
-            self.deliver(phone, &code, challenge_id, event_ids).await?;
+        if queued {
+            self.delivery.wake.notify_one();
         } else {
             self.metrics.code("withheld");
             tracing::info!(phone = %phone.masked(), "no code sent: no such user or account disabled");
@@ -233,32 +264,6 @@ impl OtpService {
             expires_in: Duration::from_secs((expires_at - now).max(0) as u64),
             resend_after: self.policy.resend_cooldown,
         })
-    }
-
-    /// Sends a stored code by SMS; when that fails, withdraws the code and
-    /// the counted send, so the person can simply try again.
-    async fn deliver(
-        &self,
-        phone: &PhoneNumber,
-        code: &OtpCode,
-        challenge_id: String,
-        event_ids: Vec<i64>,
-    ) -> Result<(), OtpError> {
-        let text = sms::render(&self.template.0, &self.template.1, code);
-        let message = SmsMessage { phone, code, text };
-        let Err(error) = self.sms.send(&message).await else {
-            self.metrics.code("sent");
-            return Ok(());
-        };
-        let result = self
-            .store
-            .run(move |conn| codes::cancel_issue(conn, &challenge_id, &event_ids))
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "could not withdraw an undelivered code");
-        }
-        self.metrics.code("failed");
-        Err(OtpError::Sms(error))
     }
 
     /// Checks `code` against the phone's current code. On success the code is

@@ -69,7 +69,9 @@ async fn request_code(world: &World, client: &Client, phone: &str) -> (HttpBrows
     (browser, login, answer)
 }
 
-fn sms_count(world: &World, phone: &str) -> usize {
+/// Messages sent to `phone`, once the outbox has nothing left to send.
+async fn sms_count(world: &World, phone: &str) -> usize {
+    world.app.outbox_drained().await;
     world
         .sms
         .received()
@@ -84,7 +86,11 @@ async fn assert_answered_like_an_unknown_phone(world: &World, client: &Client, p
     let (_, _, answer) = request_code(world, client, phone).await;
     assert_eq!(answer.status, 200, "{phone}: {}", answer.body);
     assert!(answer.body.contains("one-time-code"), "{}", answer.body);
-    assert_eq!(sms_count(world, phone), 0, "no code was sent to {phone}");
+    assert_eq!(
+        sms_count(world, phone).await,
+        0,
+        "no code was sent to {phone}"
+    );
 }
 
 fn assert_directory_down(hop: &Hop) {

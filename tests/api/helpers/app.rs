@@ -195,6 +195,11 @@ impl TestApp {
         Store::open(&self.config.data_dir.join("gatehouse.sqlite")).expect("open the store")
     }
 
+    /// Waits until gatehouse's SMS outbox is empty (see [`outbox_drained`]).
+    pub async fn outbox_drained(&self) {
+        outbox_drained(&self.store()).await;
+    }
+
     /// A connection of the test's own to the database, for white-box reads
     /// of rows the store has no operation for.
     pub fn database(&self) -> rusqlite::Connection {
@@ -286,4 +291,24 @@ pub fn client_builder() -> reqwest::ClientBuilder {
 /// A connection to the database in `data_dir`, for white-box reads.
 pub fn database(data_dir: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(data_dir.join("gatehouse.sqlite")).expect("open the database")
+}
+
+/// Waits until the SMS outbox in `store` is empty: every queued message was
+/// delivered or given up. Then "no message was sent" means it.
+pub async fn outbox_drained(store: &Store) {
+    let started = std::time::Instant::now();
+    loop {
+        let pending = store
+            .run(|db| gatehouse::store::outbox::pending(db))
+            .await
+            .expect("read the outbox");
+        if pending == 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{pending} messages still queued after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -95,7 +95,7 @@ impl World {
         let answer = self.request_otp(phone, client_id, scope).await;
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
         let session_id = answer.body["session_id"].as_str().expect("session_id");
-        let code = self.sms.last_code_for(phone).expect("a code was sent");
+        let code = self.sms.code_for(phone).await;
         (session_id.to_string(), code)
     }
 

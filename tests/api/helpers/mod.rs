@@ -22,7 +22,9 @@ pub mod world;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub use app::{free_port, http_client, hydra_binary, test_config, wait_ready, TestApp};
+pub use app::{
+    free_port, http_client, hydra_binary, outbox_drained, test_config, wait_ready, TestApp,
+};
 pub use process::{children_of, process_is_gone};
 pub use sink::{ReceivedRequest, WebhookSink};
 

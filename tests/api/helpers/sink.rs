@@ -2,9 +2,11 @@
 //! provider's webhook, a client's callback, a proxy's upstream or another
 //! system's endpoint.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::response::{IntoResponse, Response};
 use axum_server::tls_rustls::RustlsConfig;
@@ -18,7 +20,12 @@ pub struct WebhookSink {
     /// `http://127.0.0.1:PORT/<path>`: any path is answered.
     pub url: String,
     received: Arc<Mutex<Vec<ReceivedRequest>>>,
+    /// Per phone, how many of its messages [`WebhookSink::code_for`] has seen.
+    seen: Arc<Mutex<HashMap<String, usize>>>,
 }
+
+/// How long a test waits for gatehouse's outbox to deliver a message.
+const DELIVERY_LIMIT: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Debug)]
 pub struct ReceivedRequest {
@@ -71,7 +78,11 @@ impl WebhookSink {
             .expect("bind sink");
         let url = format!("http://{}{path}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        WebhookSink { url, received }
+        WebhookSink {
+            url,
+            received,
+            seen: Arc::default(),
+        }
     }
 
     /// A sink answering every request with `status` over HTTPS at `/sms`,
@@ -117,14 +128,75 @@ impl WebhookSink {
         let config = RustlsConfig::from_config(Arc::new(tls));
         let server = axum_server::from_tcp_rustls(listener, config).unwrap();
         tokio::spawn(server.serve(app.into_make_service()));
-        WebhookSink { url, received }
+        WebhookSink {
+            url,
+            received,
+            seen: Arc::default(),
+        }
     }
 
     pub fn received(&self) -> Vec<ReceivedRequest> {
         self.received.lock().unwrap().clone()
     }
 
-    /// The code in the last message sent to `phone`, if any.
+    /// Waits for a message to `phone` newer than the last one this returned
+    /// (gatehouse sends from its outbox, a moment after answering), and
+    /// returns its code: the newest, if several arrived meanwhile.
+    pub async fn code_for(&self, phone: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let messages: Vec<Value> = self
+                .received()
+                .iter()
+                .map(ReceivedRequest::json)
+                .filter(|m| m["phone"] == phone)
+                .collect();
+            if self.mark_seen(phone, messages.len()) {
+                return messages.last().unwrap()["code"]
+                    .as_str()
+                    .expect("the message has a code")
+                    .to_string();
+            }
+            assert!(
+                started.elapsed() < DELIVERY_LIMIT,
+                "no new SMS to {phone} within {DELIVERY_LIMIT:?}; received: {:?}",
+                self.received()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Records that `count` messages to `phone` were seen; false when that
+    /// is no more than before.
+    fn mark_seen(&self, phone: &str, count: usize) -> bool {
+        let mut seen = self.seen.lock().unwrap();
+        let before = seen.insert(phone.to_string(), count).unwrap_or(0);
+        if count <= before {
+            seen.insert(phone.to_string(), before);
+        }
+        count > before
+    }
+
+    /// Waits until at least `count` requests arrived, and returns them all.
+    pub async fn wait_for_requests(&self, count: usize) -> Vec<ReceivedRequest> {
+        let started = Instant::now();
+        loop {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            assert!(
+                started.elapsed() < DELIVERY_LIMIT,
+                "{} of {count} requests within {DELIVERY_LIMIT:?}",
+                received.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The code in the last message sent to `phone` so far, if any; for
+    /// "nothing was sent", check after the outbox is empty
+    /// (`TestApp::outbox_drained`).
     pub fn last_code_for(&self, phone: &str) -> Option<String> {
         self.received()
             .iter()

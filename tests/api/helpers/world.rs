@@ -79,7 +79,7 @@ impl World {
             "{}",
             code_page.body
         );
-        let code = self.sms.last_code_for(phone).expect("an SMS was sent");
+        let code = self.sms.code_for(phone).await;
         self.submit_code(browser, &code_page, &code, remember).await
     }
 

@@ -8,6 +8,7 @@ use crate::helpers::binary::env_for;
 use crate::helpers::http_browser::{form, Hop, HttpBrowser};
 use crate::helpers::world::{trusted, World};
 use crate::helpers::{TestApp, WebhookSink};
+use gatehouse::config::{DirectoryKind, HttpService, Signup};
 
 /// The next sd_notify datagram, within a generous bound.
 async fn receive(socket: &tokio::net::UnixDatagram) -> String {
@@ -85,14 +86,19 @@ async fn a_second_serve_on_the_same_data_dir_is_refused() {
     assert!(stderr.contains("pid "), "{}", text(&output));
 }
 
-/// An app whose SMS webhook never answers, and a login page to post to.
-async fn app_with_hanging_webhook(
-    webhook_timeout: Duration,
+/// An app whose user directory never answers, and a login page to post to.
+async fn app_with_hanging_directory(
+    directory_timeout: Duration,
     shutdown_timeout: Duration,
 ) -> (TestApp, WebhookSink, HttpBrowser, Hop) {
-    let world = World::with_sms(WebhookSink::hanging().await, |config| {
-        config.sms.webhook.timeout = webhook_timeout;
-        config.sms.webhook.max_attempts = 1;
+    let directory = WebhookSink::hanging().await;
+    let world = World::with(|config| {
+        config.users.signup = Signup::Closed;
+        config.directory.kind = DirectoryKind::Http(HttpService {
+            base_url: directory.url.parse().unwrap(),
+            auth: None,
+        });
+        config.directory.http.timeout = directory_timeout;
         config.server.shutdown_timeout = shutdown_timeout;
     })
     .await;
@@ -102,15 +108,14 @@ async fn app_with_hanging_webhook(
         .open(&browser, &client.authorize(&world.app, "openid"))
         .await;
     assert_eq!(login.status, 200, "{}", login.body);
-    let World { app, sms, .. } = world;
-    (app, sms, browser, login)
+    (world.app, directory, browser, login)
 }
 
 /// Starts "send me a code" and returns once gatehouse is waiting on the
-/// webhook, i.e. the request is in flight.
+/// directory, i.e. the request is in flight.
 async fn request_in_flight(
     app: &TestApp,
-    sms: &WebhookSink,
+    directory: &WebhookSink,
     browser: HttpBrowser,
     login: Hop,
 ) -> tokio::task::JoinHandle<Result<u16, String>> {
@@ -126,11 +131,11 @@ async fn request_in_flight(
             .map(|r| r.status().as_u16())
             .map_err(|e| e.to_string())
     });
-    let sms = sms.clone();
+    let directory = directory.clone();
     crate::helpers::eventually(
         Duration::from_secs(30),
-        "the code request reached the webhook",
-        || !sms.received().is_empty(),
+        "the code request reached the directory",
+        || !directory.received().is_empty(),
     )
     .await;
     request
@@ -138,17 +143,17 @@ async fn request_in_flight(
 
 #[tokio::test]
 async fn shutdown_lets_an_in_flight_request_finish() {
-    let (app, sms, browser, login) =
-        app_with_hanging_webhook(Duration::from_secs(2), Duration::from_secs(30)).await;
-    let request = request_in_flight(&app, &sms, browser, login).await;
+    let (app, directory, browser, login) =
+        app_with_hanging_directory(Duration::from_secs(2), Duration::from_secs(30)).await;
+    let request = request_in_flight(&app, &directory, browser, login).await;
     let started = Instant::now();
     tokio::time::timeout(Duration::from_secs(60), app.stop())
         .await
         .expect("shutdown finished");
-    // The webhook gives up after 2s; gatehouse's page saying the code could
-    // not be sent (502) is still delivered.
+    // The directory lookup gives up after 2s; gatehouse's page saying the
+    // account cannot be checked (503) is still delivered.
     let status = request.await.unwrap().expect("a response, not a reset");
-    assert_eq!(status, 502);
+    assert_eq!(status, 503);
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "shutdown did not wait for the request"
@@ -157,10 +162,10 @@ async fn shutdown_lets_an_in_flight_request_finish() {
 
 #[tokio::test]
 async fn shutdown_does_not_wait_longer_than_shutdown_timeout() {
-    // The request would take 60s (webhook timeout); shutdown allows 1s.
-    let (app, sms, browser, login) =
-        app_with_hanging_webhook(Duration::from_secs(60), Duration::from_secs(1)).await;
-    let _request = request_in_flight(&app, &sms, browser, login).await;
+    // The request would take 60s (directory timeout); shutdown allows 1s.
+    let (app, directory, browser, login) =
+        app_with_hanging_directory(Duration::from_secs(60), Duration::from_secs(1)).await;
+    let _request = request_in_flight(&app, &directory, browser, login).await;
     let started = Instant::now();
     tokio::time::timeout(Duration::from_secs(30), app.stop())
         .await

@@ -1,9 +1,11 @@
 //! The OTP rules, proved against a real SQLite file and a real HTTP webhook:
-//! codes (`codes`), limits (`limits`), the SMS webhook (`webhook`), who may
-//! sign in (`users`) and the purge of dead rows (`purge`).
+//! codes (`codes`), limits (`limits`), the SMS webhook (`webhook`) and the
+//! outbox that feeds it (`outbox`), who may sign in (`users`) and the purge
+//! of dead rows (`purge`).
 
 mod codes;
 mod limits;
+mod outbox;
 mod purge;
 mod users;
 mod webhook;
@@ -16,7 +18,7 @@ use gatehouse::config::{Config, Secret, SmsSenderKind};
 use gatehouse::directory::Directory;
 use gatehouse::domain::{FlowId, OtpCode, PhoneNumber};
 use gatehouse::infra::clock::Clock;
-use gatehouse::signin::otp::{Limit, OtpError, OtpPolicy, OtpService};
+use gatehouse::signin::otp::{DeliveryTask, Limit, OtpError, OtpPolicy, OtpService};
 use gatehouse::sms::SmsSender;
 use gatehouse::store::Store;
 
@@ -30,6 +32,8 @@ struct StandaloneOtp {
     config: Config,
     store: Store,
     otp: OtpService,
+    /// The outbox worker sending `otp`'s messages to `sink`.
+    delivery: DeliveryTask,
     clock: Clock,
     sink: WebhookSink,
 }
@@ -53,12 +57,13 @@ impl StandaloneOtp {
         config.sms.webhook.bearer_token = Some(Secret::new("sms-token"));
         customize(&mut config);
         let clock = Clock::manual(START);
-        let (store, otp) = open(&config, &clock);
+        let (store, otp, delivery) = open(&config, &clock);
         StandaloneOtp {
             dir,
             config,
             store,
             otp,
+            delivery,
             clock,
             sink,
         }
@@ -68,11 +73,18 @@ impl StandaloneOtp {
         self.dir.path().join("gatehouse.sqlite")
     }
 
-    /// Drops the service and the pool and opens them again on the same file.
+    /// Stops the service and its outbox worker (as a crash would: sends in
+    /// flight are cut off) and opens them again on the same file.
     fn reopen(&mut self) {
-        let (store, otp) = open(&self.config, &self.clock);
+        let (store, otp, delivery) = open(&self.config, &self.clock);
+        self.delivery = delivery;
         self.store = store;
         self.otp = otp;
+    }
+
+    /// Waits until the outbox has nothing left to send.
+    async fn outbox_drained(&self) {
+        crate::helpers::outbox_drained(&self.store).await;
     }
 
     async fn send_code(&self, phone: &PhoneNumber) -> OtpCode {
@@ -80,15 +92,14 @@ impl StandaloneOtp {
             .issue(&test_flow(phone), phone, Some("192.0.2.1".parse().unwrap()))
             .await
             .expect("code issued");
-        let code = self
-            .sink
-            .last_code_for(phone.as_str())
-            .expect("the webhook received the code");
+        let code = self.sink.code_for(phone.as_str()).await;
         OtpCode::parse(&code, 6).unwrap()
     }
 }
 
-fn open(config: &Config, clock: &Clock) -> (Store, OtpService) {
+/// The store, the service and its outbox worker, which looks for retries
+/// that came due (the test moves the clock) every 20 ms.
+fn open(config: &Config, clock: &Clock) -> (Store, OtpService, DeliveryTask) {
     let store = Store::open(&config.data_dir.join("gatehouse.sqlite")).unwrap();
     let otp = OtpService::new(
         store.clone(),
@@ -98,7 +109,8 @@ fn open(config: &Config, clock: &Clock) -> (Store, OtpService) {
         b"0123456789abcdef0123456789abcdef",
         clock.clone(),
     );
-    (store, otp)
+    let delivery = otp.delivery().poll_every(Duration::from_millis(20)).spawn();
+    (store, otp, delivery)
 }
 
 /// The sign-in flow these tests ask for `phone`'s codes in: one per phone,

@@ -49,6 +49,7 @@ async fn closed_signup_answers_unknown_phones_like_known_ones() {
         .unwrap();
     assert_eq!(known_answer, unknown_answer);
     assert_eq!(known_answer, disabled_answer);
+    fx.outbox_drained().await;
     let sent: Vec<_> = fx
         .sink
         .received()
@@ -75,7 +76,7 @@ async fn closed_signup_answers_unknown_phones_like_known_ones() {
             30,
         );
     }
-    let code = OtpCode::parse(&fx.sink.last_code_for(known.as_str()).unwrap(), 6).unwrap();
+    let code = OtpCode::parse(&fx.sink.code_for(known.as_str()).await, 6).unwrap();
     let user = fx
         .otp
         .verify(&test_flow(&known), &known, &code)

@@ -1,7 +1,9 @@
 //! The SMS webhook: signed JSON, retries, giving up, timeouts, no code in
 //! the logs.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use axum::response::IntoResponse;
 
 use super::{phone, test_flow, StandaloneOtp, HMAC_SECRET};
 use crate::helpers::{capture_logs, WebhookSink};
@@ -87,13 +89,25 @@ async fn webhook_receives_json_with_a_valid_signature() {
 }
 
 #[tokio::test]
-async fn webhook_retries_server_errors_until_it_gets_through() {
+async fn webhook_retries_server_errors_with_backoff_until_it_gets_through() {
     let fx = StandaloneOtp::with(WebhookSink::scripted(vec![500, 500, 200]).await, |_| {}).await;
     let phone = phone(10);
-    let code = fx.send_code(&phone).await;
-    let received = fx.sink.received();
-    assert_eq!(received.len(), 3, "two failures, then success");
-    assert!(received.iter().all(|r| r.body == received[0].body));
+    fx.otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .expect("the answer does not wait for the gateway");
+    fx.sink.wait_for_requests(1).await;
+    // The retry waits for its time (1 s after the failure), not a moment less.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fx.sink.received().len(), 1, "no retry before the backoff");
+    fx.clock.advance(1);
+    fx.sink.wait_for_requests(2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fx.sink.received().len(), 2, "then 2 s");
+    fx.clock.advance(2);
+    let received = fx.sink.wait_for_requests(3).await;
+    assert!(received.iter().all(|r| r.json() == received[0].json()));
+    let code = OtpCode::parse(&fx.sink.code_for(phone.as_str()).await, 6).unwrap();
     fx.otp
         .verify(&test_flow(&phone), &phone, &code)
         .await
@@ -101,68 +115,130 @@ async fn webhook_retries_server_errors_until_it_gets_through() {
 }
 
 #[tokio::test]
-async fn webhook_gives_up_on_a_client_error_and_withdraws_the_code() {
+async fn a_refused_message_withdraws_its_code_and_refunds_the_send() {
     let fx = StandaloneOtp::with(WebhookSink::start(400).await, |_| {}).await;
     let phone = phone(11);
-    let err = fx
-        .otp
+    fx.otp
         .issue(&test_flow(&phone), &phone, None)
         .await
-        .unwrap_err();
-    assert!(matches!(err, OtpError::Sms(_)), "{err:?}");
-    assert!(err.to_string().contains("HTTP 400"), "{err}");
+        .expect("the answer says nothing about delivery");
+    fx.outbox_drained().await;
     assert_eq!(fx.sink.received().len(), 1, "4xx is not retried");
-    // The undelivered code is gone and did not start the cooldown.
-    let sent = fx.sink.last_code_for(phone.as_str()).unwrap();
+    // The undelivered code is gone...
+    let sent = OtpCode::parse(&fx.sink.code_for(phone.as_str()).await, 6).unwrap();
     assert!(matches!(
-        fx.otp
-            .verify(
-                &test_flow(&phone),
-                &phone,
-                &OtpCode::parse(&sent, 6).unwrap()
-            )
-            .await,
+        fx.otp.verify(&test_flow(&phone), &phone, &sent).await,
         Err(OtpError::Expired)
     ));
-    assert!(matches!(
-        fx.otp.issue(&test_flow(&phone), &phone, None).await,
-        Err(OtpError::Sms(_))
-    ));
+    // ...and did not start the cooldown: the person may ask again at once.
+    fx.otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .expect("no cooldown after an undelivered code");
+    fx.outbox_drained().await;
+    assert_eq!(fx.sink.received().len(), 2);
+}
+
+/// A gateway that answers its first request with 429 and `Retry-After:
+/// {retry_after}`, and every later one with 200.
+async fn rate_limiting_gateway(retry_after: &'static str) -> WebhookSink {
+    WebhookSink::answering("/sms", move |n, _| {
+        let answer = if n == 0 {
+            (
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                [(axum::http::header::RETRY_AFTER, retry_after)],
+            )
+                .into_response()
+        } else {
+            axum::http::StatusCode::OK.into_response()
+        };
+        std::future::ready(answer)
+    })
+    .await
 }
 
 #[tokio::test]
-async fn a_webhook_that_never_answers_fails_within_the_timeout_and_logs_no_code() {
+async fn retry_after_is_honoured() {
+    let fx = StandaloneOtp::with(rate_limiting_gateway("120").await, |_| {}).await;
+    let phone = phone(13);
+    fx.otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .unwrap();
+    fx.sink.wait_for_requests(1).await;
+    // Well past gatehouse's own backoff, still inside the gateway's 120 s.
+    fx.clock.advance(119);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fx.sink.received().len(), 1, "the gateway said 120 s");
+    fx.clock.advance(1);
+    fx.sink.wait_for_requests(2).await;
+    let code = OtpCode::parse(&fx.sink.code_for(phone.as_str()).await, 6).unwrap();
+    fx.otp
+        .verify(&test_flow(&phone), &phone, &code)
+        .await
+        .expect("delivered after the wait the gateway asked for");
+}
+
+#[tokio::test]
+async fn a_retry_that_would_come_after_the_code_expires_is_not_made() {
+    // The code lives 300 s; the gateway asks for an hour.
+    let fx = StandaloneOtp::with(rate_limiting_gateway("3600").await, |_| {}).await;
+    let phone = phone(14);
+    fx.otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .unwrap();
+    fx.outbox_drained().await;
+    fx.clock.advance(3600);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fx.sink.received().len(), 1, "withdrawn, not retried");
+    // Withdrawn at once, so the person may ask again without waiting.
+    fx.clock.advance(-3600);
+    fx.otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .expect("the send was refunded");
+}
+
+#[tokio::test]
+async fn a_webhook_that_never_answers_is_given_up_and_no_code_is_logged() {
     let (logs, _guard) = capture_logs();
     let fx = StandaloneOtp::with(WebhookSink::hanging().await, |c| {
         c.sms.webhook.timeout = Duration::from_secs(1);
+        c.sms.webhook.max_attempts = 2;
     })
     .await;
     let phone = phone(12);
-    let started = Instant::now();
-    let err = fx
-        .otp
+    fx.otp
         .issue(&test_flow(&phone), &phone, None)
         .await
-        .unwrap_err();
-    let elapsed = started.elapsed();
-    assert!(
-        err.to_string().contains("did not answer within 1s"),
-        "{err}"
-    );
-    assert!(
-        elapsed < Duration::from_secs(4),
-        "a 1 s timeout took {elapsed:?}"
-    );
+        .unwrap();
+    fx.sink.wait_for_requests(1).await;
+    // The first attempt times out after 1 s; the second is due 1 s later.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    fx.clock.advance(1);
+    fx.sink.wait_for_requests(2).await;
+    fx.outbox_drained().await;
 
-    // A delivery that works, with retries, to have something in the logs.
+    // A delivery that works, with a retry, to have something in the logs.
     let fx2 = StandaloneOtp::with(WebhookSink::scripted(vec![503, 200]).await, |_| {}).await;
-    let delivered = fx2.send_code(&phone).await;
+    fx2.otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .unwrap();
+    fx2.sink.wait_for_requests(1).await;
+    fx2.clock.advance(1);
+    fx2.sink.wait_for_requests(2).await;
+    fx2.outbox_drained().await;
+    let delivered = fx2.sink.code_for(phone.as_str()).await;
 
     let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("SMS handed to the webhook"), "{logs}");
-    assert!(logs.contains("SMS webhook attempt failed"), "{logs}");
-    let timed_out = fx.sink.last_code_for(phone.as_str()).unwrap();
-    for code in [delivered.digits(), timed_out.as_str()] {
+    assert!(logs.contains("did not answer within 1s"), "{logs}");
+    assert!(logs.contains("sign-in code not delivered"), "{logs}");
+    assert!(logs.contains("SMS handed to the gateway"), "{logs}");
+    assert!(logs.contains("SMS attempt failed"), "{logs}");
+    let timed_out = fx.sink.code_for(phone.as_str()).await;
+    for code in [delivered.as_str(), timed_out.as_str()] {
         assert!(
             !logs.contains(code),
             "code {code} appears in the logs:\n{logs}"

@@ -168,6 +168,7 @@ async fn each_scope_yields_exactly_its_claims() {
             "userinfo for {scope}: {userinfo}"
         );
     }
+    world.app.outbox_drained().await;
     assert_eq!(
         world.sms.received().len(),
         1,

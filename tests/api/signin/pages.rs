@@ -89,6 +89,7 @@ async fn bad_input_gets_a_friendly_page_and_the_right_status() {
     let stranger = HttpBrowser::new();
     let hop = world.send_code(&stranger, &login, "+12015550148").await;
     assert_eq!(hop.status, 403);
+    world.app.outbox_drained().await;
     assert!(world.sms.received().is_empty(), "no code for forged forms");
 
     // Malformed phone, then a wrong code.
@@ -101,7 +102,7 @@ async fn bad_input_gets_a_friendly_page_and_the_right_status() {
     );
     let code_page = world.send_code(&browser, &login, "+12015550148").await;
     assert_eq!(code_page.status, 200);
-    let code = world.sms.last_code_for("+12015550148").unwrap();
+    let code = world.sms.code_for("+12015550148").await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let hop = world.submit_code(&browser, &code_page, wrong, false).await;
     assert_eq!(hop.status, 400);
@@ -148,6 +149,7 @@ async fn an_expired_challenge_gets_the_start_again_page() {
     let hop = world.send_code(&browser, &login, "+12015550149").await;
     assert_eq!(hop.status, 410, "{}", hop.body);
     assert!(hop.body.contains("start again"), "{}", hop.body);
+    world.app.outbox_drained().await;
     assert!(
         world.sms.received().is_empty(),
         "no code for a dead challenge"

@@ -57,6 +57,7 @@ pub async fn flow(ctx: Arc<Ctx>) -> FlowResult {
     let code = ctx
         .sms
         .take(&user.phone)
+        .await
         .ok_or_else(|| format!("send code: no SMS reached the sink for {}", user.phone))?;
     let accepted = user.verify_code(&mut steps, &form, &code).await?;
     let consent = user.follow(&mut steps, "login verifier", accepted).await?;

@@ -43,6 +43,7 @@ pub async fn flow(ctx: Arc<Ctx>) -> FlowResult {
     let code = ctx
         .sms
         .take(&phone)
+        .await
         .ok_or_else(|| format!("request-otp: no SMS reached the sink for {phone}"))?;
     let tokens = timed!(steps, "verify-otp", {
         let body = json!({"session_id": session_id, "otp": code});

@@ -42,6 +42,7 @@ pub async fn run(server: &Server, concurrency: usize, duration: Duration) -> Res
         gatehouse::infra::random::random_hex(32).as_bytes(),
         gatehouse::infra::clock::Clock::system(),
     );
+    let _delivery = service.delivery().spawn();
     let bench = Arc::new(OtpBench {
         service,
         outbox,
@@ -67,7 +68,8 @@ async fn flow(bench: Arc<OtpBench>) -> FlowResult {
     );
     let code = bench
         .outbox
-        .take(phone.as_str())
+        .wait_for(phone.as_str(), Duration::from_secs(10))
+        .await
         .ok_or("issue: no code sent")?;
     let code = OtpCode::parse(&code, bench.service.code_length()).map_err(|e| e.to_string())?;
     timed!(

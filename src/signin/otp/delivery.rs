@@ -1,0 +1,201 @@
+//! The SMS outbox worker. Asking for a code only queues its message (in the
+//! same transaction that stores the code) and answers at once; this worker
+//! sends it in the background. So the answer takes the same time and says
+//! the same thing for a member and a stranger, whatever the gateway does.
+//!
+//! A message is tried at once, then after 1, 2, 4 ... s (or the gateway's
+//! `Retry-After`, when longer), up to `sms.webhook.max_attempts`. One the
+//! gateway refuses, that ran out of attempts, or that could no longer arrive
+//! before its code expires is withdrawn with its code, and the send it
+//! counted is refunded, so the person can simply ask again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::sealed::SealingKey;
+use crate::domain::{OtpCode, PhoneNumber};
+use crate::infra::clock::Clock;
+use crate::infra::metrics::Metrics;
+use crate::sms::{SmsMessage, SmsSender};
+use crate::store::outbox::{self, Queued};
+use crate::store::Store;
+
+/// Messages sent at the same time, at most.
+const MAX_IN_FLIGHT: usize = 32;
+/// The longest wait between two attempts gatehouse chooses itself.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long past its attempt's timeout a claim holds, should the worker die.
+const CLAIM_MARGIN_SECS: i64 = 5;
+
+/// How hard to try: `sms.webhook.max_attempts` and `timeout`.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryPolicy {
+    pub max_attempts: u32,
+    pub attempt_timeout: Duration,
+}
+
+#[derive(Clone)]
+pub struct Delivery {
+    pub(super) store: Store,
+    pub(super) sms: SmsSender,
+    pub(super) key: SealingKey,
+    pub(super) clock: Clock,
+    pub(super) metrics: Metrics,
+    pub(super) policy: DeliveryPolicy,
+    /// Rung when a message is queued, so it goes out at once.
+    pub(super) wake: Arc<Notify>,
+    pub(super) poll_every: Duration,
+}
+
+/// The running worker; dropping it stops the worker and every send in
+/// flight (their messages are sent again after the next start).
+pub struct DeliveryTask(JoinHandle<()>);
+
+impl Drop for DeliveryTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Delivery {
+    /// How often the outbox is looked at for retries that came due (1 s by
+    /// default; a queued message does not wait for it).
+    pub fn poll_every(mut self, interval: Duration) -> Delivery {
+        self.poll_every = interval;
+        self
+    }
+
+    pub fn spawn(self) -> DeliveryTask {
+        DeliveryTask(tokio::spawn(self.run()))
+    }
+
+    async fn run(self) {
+        // The data dir lock says nobody else is sending: what a crashed
+        // process had claimed is due again now.
+        if let Err(error) = self.store.run(|db| outbox::release_claims(db)).await {
+            tracing::error!(%error, "cannot read the SMS outbox");
+        }
+        // Owned here, so stopping the worker stops its sends too.
+        let mut in_flight = JoinSet::new();
+        loop {
+            let room = MAX_IN_FLIGHT - in_flight.len();
+            if room > 0 {
+                for message in self.claim(room).await {
+                    in_flight.spawn(self.clone().deliver(message));
+                }
+            }
+            tokio::select! {
+                () = self.wake.notified() => {}
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                () = tokio::time::sleep(self.poll_every) => {}
+            }
+        }
+    }
+
+    async fn claim(&self, limit: usize) -> Vec<Queued> {
+        let now = self.clock.now();
+        let until = now + self.policy.attempt_timeout.as_secs() as i64 + CLAIM_MARGIN_SECS;
+        let claimed = self
+            .store
+            .run(move |db| outbox::claim_due(db, now, until, limit))
+            .await;
+        claimed.unwrap_or_else(|error| {
+            tracing::error!(%error, "cannot read the SMS outbox");
+            Vec::new()
+        })
+    }
+
+    async fn deliver(self, message: Queued) {
+        let Some(queued) = self.key.open(&message.challenge_id, &message.sealed) else {
+            let reason = "it cannot be opened (was the server secret replaced?)";
+            return self.withdraw(&message, None, reason).await;
+        };
+        let phone = PhoneNumber::from_trusted_e164(queued.phone);
+        if message.expires_at <= self.clock.now() {
+            return self
+                .withdraw(&message, Some(&phone), "its code expired first")
+                .await;
+        }
+        let code = OtpCode::from_generated(queued.code);
+        let text = queued.text;
+        let attempt = message.attempts + 1;
+        let sent = self
+            .sms
+            .send(&SmsMessage {
+                phone: &phone,
+                code: &code,
+                text,
+            })
+            .await;
+        let error = match sent {
+            Ok(()) => {
+                tracing::info!(phone = %phone.masked(), attempt, "SMS handed to the gateway");
+                self.metrics.code("sent");
+                let id = message.challenge_id;
+                let done = self.store.run(move |db| outbox::delivered(db, &id)).await;
+                if let Err(error) = done {
+                    tracing::error!(%error, "a delivered SMS stays in the outbox");
+                }
+                return;
+            }
+            Err(error) => error,
+        };
+        tracing::warn!(phone = %phone.masked(), attempt, %error, "SMS attempt failed");
+        if !error.is_transient() {
+            return self
+                .withdraw(&message, Some(&phone), "the gateway refused it")
+                .await;
+        }
+        if attempt >= self.policy.max_attempts {
+            let reason = "no attempt got through (sms.webhook.max_attempts)";
+            return self.withdraw(&message, Some(&phone), reason).await;
+        }
+        let wait = backoff(attempt).max(error.retry_after().unwrap_or_default());
+        let next = self.clock.now() + wait.as_secs_f64().ceil() as i64;
+        if next >= message.expires_at {
+            let reason = "the next attempt would come after its code expired";
+            return self.withdraw(&message, Some(&phone), reason).await;
+        }
+        let id = message.challenge_id;
+        let saved = self
+            .store
+            .run(move |db| outbox::retry_later(db, &id, attempt, next))
+            .await;
+        if let Err(error) = saved {
+            tracing::error!(%error, "cannot schedule the next SMS attempt");
+        }
+    }
+
+    /// The message will not arrive: its code goes, and so does the send it
+    /// counted against the person's limits.
+    async fn withdraw(&self, message: &Queued, phone: Option<&PhoneNumber>, reason: &str) {
+        let phone = phone.map(PhoneNumber::masked).unwrap_or_default();
+        tracing::warn!(%phone, reason, "sign-in code not delivered; withdrawn so a new one can be asked for");
+        self.metrics.code("failed");
+        let id = message.challenge_id.clone();
+        if let Err(error) = self.store.run(move |db| outbox::withdraw(db, &id)).await {
+            tracing::error!(%error, "could not withdraw an undelivered code");
+        }
+    }
+}
+
+/// Gatehouse's own wait after the `attempt`th failure: 1, 2, 4 ... s.
+fn backoff(attempt: u32) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(16);
+    Duration::from_secs(1 << exponent).min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_minute() {
+        let waits: Vec<u64> = (1..=9).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+    }
+}

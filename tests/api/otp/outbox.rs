@@ -1,0 +1,157 @@
+//! The SMS outbox (issue 17, point 3): a queued message outlives a crash,
+//! dies with its code, is never kept in the clear, and a replaced code's
+//! message is not sent.
+
+use std::time::Duration;
+
+use axum::response::IntoResponse;
+
+use super::{phone, test_flow, StandaloneOtp};
+use crate::helpers::WebhookSink;
+use gatehouse::domain::OtpCode;
+use gatehouse::signin::otp::{Limit, OtpError};
+
+/// A gateway whose first request never gets an answer (the process sending
+/// it "crashes" meanwhile) and whose later ones get 200.
+async fn gateway_hanging_once() -> WebhookSink {
+    WebhookSink::answering("/sms", |n, _| async move {
+        if n == 0 {
+            std::future::pending::<()>().await;
+        }
+        axum::http::StatusCode::OK.into_response()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_message_being_sent_when_gatehouse_crashed_is_sent_after_the_restart() {
+    let mut fx = StandaloneOtp::with(gateway_hanging_once().await, |_| {}).await;
+    let phone = phone(50);
+    fx.otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .unwrap();
+    fx.sink.wait_for_requests(1).await;
+    // The worker dies mid-request, its claim on the message with it.
+    fx.reopen();
+    fx.sink.wait_for_requests(2).await;
+    fx.outbox_drained().await;
+    let code = OtpCode::parse(&fx.sink.code_for(phone.as_str()).await, 6).unwrap();
+    fx.otp
+        .verify(&test_flow(&phone), &phone, &code)
+        .await
+        .expect("the code sent after the restart works");
+}
+
+#[tokio::test]
+async fn a_retry_scheduled_before_a_restart_happens_after_it() {
+    let mut fx = StandaloneOtp::with(WebhookSink::scripted(vec![503, 200]).await, |_| {}).await;
+    let phone = phone(51);
+    fx.otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .unwrap();
+    fx.sink.wait_for_requests(1).await;
+    fx.reopen();
+    fx.clock.advance(1);
+    fx.sink.wait_for_requests(2).await;
+    fx.outbox_drained().await;
+    let code = OtpCode::parse(&fx.sink.code_for(phone.as_str()).await, 6).unwrap();
+    fx.otp
+        .verify(&test_flow(&phone), &phone, &code)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_message_whose_code_expired_while_gatehouse_was_down_is_dropped_and_refunded() {
+    let mut fx = StandaloneOtp::with(WebhookSink::scripted(vec![503, 200]).await, |c| {
+        c.otp.max_per_phone_per_hour = 1;
+    })
+    .await;
+    let phone = phone(52);
+    fx.otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .unwrap();
+    fx.sink.wait_for_requests(1).await;
+    fx.reopen();
+    fx.clock.advance(301);
+    fx.outbox_drained().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(fx.sink.received().len(), 1, "an expired code is not sent");
+    // The hour's only send was refunded: the person may ask again.
+    fx.otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .expect("the undelivered send does not count");
+    fx.outbox_drained().await;
+    assert_eq!(fx.sink.received().len(), 2);
+    // A delivered one does count.
+    let throttled = fx.otp.issue(&test_flow(&phone), &phone, None).await;
+    assert!(
+        matches!(
+            throttled,
+            Err(OtpError::Throttled {
+                limit: Limit::PhonePerHour | Limit::ResendCooldown,
+                ..
+            })
+        ),
+        "{throttled:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_replaced_codes_message_is_not_sent_again() {
+    let fx = StandaloneOtp::with(WebhookSink::scripted(vec![503, 200]).await, |c| {
+        c.otp.resend_cooldown = Duration::ZERO;
+    })
+    .await;
+    let phone = phone(53);
+    let flow = test_flow(&phone);
+    fx.otp.issue(&flow, &phone, None).await.unwrap();
+    fx.sink.wait_for_requests(1).await;
+    // "Send a new code" while the first waits for its retry.
+    fx.otp.issue(&flow, &phone, None).await.unwrap();
+    fx.sink.wait_for_requests(2).await;
+    fx.clock.advance(5);
+    fx.outbox_drained().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let received = fx.sink.received();
+    assert_eq!(received.len(), 2, "the first code is not retried");
+    assert_ne!(received[0].json()["code"], received[1].json()["code"]);
+    let newest = OtpCode::parse(&fx.sink.code_for(phone.as_str()).await, 6).unwrap();
+    fx.otp.verify(&flow, &phone, &newest).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_queued_message_is_not_in_the_database_in_the_clear() {
+    let fx = StandaloneOtp::with(WebhookSink::start(503).await, |_| {}).await;
+    let phone = phone(54);
+    fx.otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .unwrap();
+    // Failed once, waiting for its retry: the message sits in the outbox.
+    let code = fx.sink.code_for(phone.as_str()).await;
+    let conn = rusqlite::Connection::open(fx.database()).unwrap();
+    let (sealed, refund): (Vec<u8>, String) = conn
+        .query_row(
+            "SELECT sealed, refund_event_ids FROM sms_outbox",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert!(sealed.len() > code.len() + 16, "nonce, message and tag");
+    assert!(!refund.is_empty(), "the counted send, to refund");
+    drop(conn);
+    for file in ["gatehouse.sqlite", "gatehouse.sqlite-wal"] {
+        let bytes = std::fs::read(fx.dir.path().join(file)).unwrap_or_default();
+        for secret in [code.as_str(), "sign-in code is"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret:?} is in {file} in the clear"
+            );
+        }
+    }
+}
