@@ -6,4 +6,4 @@ pub mod phone;
 
 pub use flow::FlowId;
 pub use otp_code::{OtpCode, OtpCodeError};
-pub use phone::{PhoneNumber, PhoneNumberError};
+pub use phone::{Line, NumberType, PhoneNumber, PhoneNumberError};
