@@ -18,7 +18,8 @@ pub struct ServerConfig {
     /// The origin users and apps see; also Hydra's issuer.
     pub public_url: Url,
     /// Reverse proxies whose `X-Forwarded-For` names the real client address
-    /// (used for the per-IP code limit).
+    /// (used for the per-IP code limit) and whose `forward_auth.uri_header`
+    /// names the path forward auth checks.
     pub trusted_proxies: Vec<IpAddr>,
     /// On SIGTERM, how long in-flight requests may take before their
     /// connections are closed.

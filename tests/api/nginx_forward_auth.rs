@@ -4,7 +4,10 @@
 use std::process::{Child, Command};
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use crate::helpers::http_browser::HttpBrowser;
+use crate::helpers::oauth::Client;
 use crate::helpers::world::World;
 use crate::helpers::{free_port, WebhookSink};
 use gatehouse::config::ForwardAuthRule;
@@ -87,10 +90,11 @@ impl Drop for Nginx {
     }
 }
 
-#[tokio::test]
-async fn nginx_auth_request_lets_good_tokens_through_and_stops_the_rest() {
+/// gatehouse (a rule: `/api/admin` needs `admin`), an upstream and nginx
+/// in front of it, as the README sets them up; tokens live `token_ttl`.
+async fn behind_nginx(token_ttl: Duration) -> (World, WebhookSink, Nginx, Client) {
     let world = World::with(|c| {
-        c.hydra.access_token_ttl = Duration::from_secs(4);
+        c.hydra.access_token_ttl = token_ttl;
         c.forward_auth.cache_ttl = Duration::from_secs(1);
         c.forward_auth.rules = vec![ForwardAuthRule {
             prefix: "/api/admin".into(),
@@ -104,6 +108,12 @@ async fn nginx_auth_request_lets_good_tokens_through_and_stops_the_rest() {
     let client = world
         .client(json!({"skip_consent": true, "scope": "openid offline_access read admin"}))
         .await;
+    (world, upstream, nginx, client)
+}
+
+#[tokio::test]
+async fn nginx_auth_request_lets_good_tokens_through_and_stops_the_rest() {
+    let (world, upstream, nginx, client) = behind_nginx(Duration::from_secs(4)).await;
     let http = crate::helpers::http_client();
     let get = |path: &str, token: Option<&str>| {
         let mut request = http.get(format!("{}{path}", nginx.url));
@@ -177,5 +187,67 @@ async fn nginx_auth_request_lets_good_tokens_through_and_stops_the_rest() {
     assert_eq!(
         get("/api/things", Some(access)).await.unwrap().status(),
         401
+    );
+}
+
+/// `GET target` sent exactly as written, like `curl --path-as-is`: no
+/// client library resolves `..` or touches `//` and `%61` on the way.
+async fn raw_get(base: &str, target: &str, headers: &[(&str, &str)]) -> u16 {
+    let address = base.trim_start_matches("http://");
+    let mut request = format!("GET {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response);
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {response}"))
+}
+
+#[tokio::test]
+async fn nginx_paths_that_name_the_admin_prefix_another_way_are_refused() {
+    let (world, upstream, nginx, client) = behind_nginx(Duration::from_secs(60)).await;
+    let tokens = world
+        .sign_in(
+            &HttpBrowser::new(),
+            &client,
+            "+12015550192",
+            "openid read",
+            false,
+        )
+        .await;
+    let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+    let auth = ("Authorization", bearer.as_str());
+    assert_eq!(raw_get(&nginx.url, "/api/things", &[auth]).await, 200);
+    assert_eq!(upstream.received().len(), 1);
+
+    // nginx picks `location /api/` by its normalised path; the upstream
+    // gets the target as sent and may normalise it the same way.
+    for target in [
+        "/api//admin/u",
+        "//api/admin/u",
+        "/api/%61dmin/u",
+        "/api/x/../admin/u",
+    ] {
+        assert_eq!(raw_get(&nginx.url, target, &[auth]).await, 403, "{target}");
+    }
+    // The client's own URI headers do not count: nginx sets X-Original-URI.
+    for header in ["X-Original-URI", "X-Forwarded-Uri"] {
+        let status = raw_get(&nginx.url, "/api/admin/u", &[auth, (header, "/api/things")]).await;
+        assert_eq!(status, 403, "{header}");
+    }
+    // An encoded slash gets gatehouse's 400, which auth_request turns into 500.
+    assert_eq!(raw_get(&nginx.url, "/api/admin%2Fu", &[auth]).await, 500);
+    assert_eq!(
+        upstream.received().len(),
+        1,
+        "refused requests never reach the upstream"
     );
 }
