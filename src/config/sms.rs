@@ -204,7 +204,8 @@ mod tests {
 
     #[test]
     fn the_webhook_sender_carries_its_url() {
-        let toml = "[sms]\nsender = \"webhook\"\n[sms.webhook]\nurl = \"https://sms.example/send\"\n\
+        let toml =
+            "[sms]\nsender = \"webhook\"\n[sms.webhook]\nurl = \"https://sms.example/send\"\n\
                     [sms.policy]\nallowed_countries = [\"*\"]\n";
         let config = from_toml(toml).unwrap();
         let SmsSenderKind::Webhook { url } = &config.sms.sender else {

@@ -101,9 +101,18 @@ impl SmsPolicy {
         }
         for (key, value) in [
             ("sms.policy.max_per_hour", self.max_per_hour),
-            ("sms.policy.max_per_country_per_hour", self.max_per_country_per_hour),
-            ("sms.policy.max_per_country_per_day", self.max_per_country_per_day),
-            ("sms.policy.max_per_ipv6_48_per_hour", self.max_per_ipv6_48_per_hour),
+            (
+                "sms.policy.max_per_country_per_hour",
+                self.max_per_country_per_hour,
+            ),
+            (
+                "sms.policy.max_per_country_per_day",
+                self.max_per_country_per_day,
+            ),
+            (
+                "sms.policy.max_per_ipv6_48_per_hour",
+                self.max_per_ipv6_48_per_hour,
+            ),
             ("sms.policy.adaptive_floor", self.adaptive_floor),
         ] {
             if value == 0 {
@@ -220,7 +229,8 @@ mod tests {
     use super::*;
     use crate::config::tests::{assert_names_key, from_toml};
 
-    const GATEWAY: &str = "[sms]\nsender = \"webhook\"\n[sms.webhook]\nurl = \"https://sms.example/send\"\n";
+    const GATEWAY: &str =
+        "[sms]\nsender = \"webhook\"\n[sms.webhook]\nurl = \"https://sms.example/send\"\n";
 
     #[test]
     fn a_gateway_needs_a_decision_on_countries() {
@@ -228,13 +238,20 @@ mod tests {
         let with_region = format!("{GATEWAY}[users]\ndefault_region = \"de\"\n");
         let error = from_toml(&with_region).unwrap_err().to_string();
         assert!(error.contains("[\"DE\"]"), "{error}");
-        let all = from_toml(&format!("{GATEWAY}[sms.policy]\nallowed_countries = [\"*\"]\n"));
+        let all = from_toml(&format!(
+            "{GATEWAY}[sms.policy]\nallowed_countries = [\"*\"]\n"
+        ));
         assert_eq!(
             all.unwrap().sms.policy.allowed_countries,
             Some(Countries::All)
         );
         // Development: codes go to the log, nothing is paid for.
-        assert!(from_toml("").unwrap().sms.policy.allowed_countries.is_none());
+        assert!(from_toml("")
+            .unwrap()
+            .sms
+            .policy
+            .allowed_countries
+            .is_none());
     }
 
     #[test]
@@ -248,7 +265,10 @@ mod tests {
         }
         let unknown = from_toml("[sms.policy]\nallowed_number_types = [\"satellite\"]\n");
         let error = unknown.unwrap_err().to_string();
-        assert!(error.contains("`sms.policy.allowed_number_types"), "{error}");
+        assert!(
+            error.contains("`sms.policy.allowed_number_types"),
+            "{error}"
+        );
         assert_names_key(
             "[sms.policy]\nallowed_number_types = []\n",
             "`sms.policy.allowed_number_types`",
@@ -275,7 +295,10 @@ mod tests {
         assert_eq!(policy.allowed_countries, Some(Countries::Only(expected)));
         let again = from_toml(&config.to_toml()).unwrap();
         assert_eq!(again.sms.policy.allowed_countries, policy.allowed_countries);
-        assert_eq!(again.sms.policy.allowed_number_types, policy.allowed_number_types);
+        assert_eq!(
+            again.sms.policy.allowed_number_types,
+            policy.allowed_number_types
+        );
     }
 
     #[test]

@@ -192,9 +192,20 @@ mod tests {
             ("+19005550123", us, NumberType::PremiumRate),
             ("+18005550123", us, NumberType::TollFree),
             ("+4915112345678", Some(country::Id::DE), NumberType::Mobile),
-            ("+442071838750", Some(country::Id::GB), NumberType::FixedLine),
+            (
+                "+442071838750",
+                Some(country::Id::GB),
+                NumberType::FixedLine,
+            ),
         ] {
-            assert_eq!(line(number), Line { country, number_type: kind }, "{number}");
+            assert_eq!(
+                line(number),
+                Line {
+                    country,
+                    number_type: kind
+                },
+                "{number}"
+            );
         }
     }
     use proptest::prelude::*;

@@ -79,6 +79,9 @@ fn flow_error(error: SignInError) -> Response {
         | E::CodeDead
         | E::CodeExpired
         | E::Throttled { .. }
+        | E::CountryNotServed
+        | E::NumberTypeNotServed
+        | E::SendingRefused(_)
         | E::AccountDisabled => person_error(error),
         E::UnauthorizedClient
         | E::InvalidScope(_)
@@ -134,6 +137,23 @@ fn person_error(error: SignInError) -> Response {
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             response
         }
+        E::CountryNotServed => error_response(
+            StatusCode::BAD_REQUEST,
+            "unsupported_country",
+            "Codes are not sent to phone numbers in this country.",
+        ),
+        E::NumberTypeNotServed => error_response(
+            StatusCode::BAD_REQUEST,
+            "unsupported_number",
+            "Codes are not sent to this kind of number; use a mobile number.",
+        ),
+        // No Retry-After and no name: which cap and when it frees up are
+        // what a pumping bot would tune on.
+        E::SendingRefused(_) => error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Codes cannot be sent right now. Try again later.",
+        ),
         E::AccountDisabled => error_response(
             StatusCode::FORBIDDEN,
             "access_denied",

@@ -265,6 +265,17 @@ fn form_error(error: &SignInError, phone: &PhoneNumber) -> Option<(String, Statu
         ),
         SignInError::CodeExpired => (strings::CODE_EXPIRED.into(), StatusCode::BAD_REQUEST),
         SignInError::AccountDisabled => (strings::ACCOUNT_DISABLED.into(), StatusCode::FORBIDDEN),
+        SignInError::CountryNotServed => {
+            (strings::COUNTRY_NOT_SERVED.into(), StatusCode::BAD_REQUEST)
+        }
+        SignInError::NumberTypeNotServed => (
+            strings::NUMBER_TYPE_NOT_SERVED.into(),
+            StatusCode::BAD_REQUEST,
+        ),
+        SignInError::SendingRefused(_) => (
+            strings::SENDING_REFUSED.into(),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
         SignInError::Throttled {
             limit: Limit::FailuresPerHour,
             retry_after,

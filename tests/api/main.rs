@@ -24,6 +24,7 @@ mod otp;
 mod robust_flows;
 mod signin;
 mod sms_outbox;
+mod sms_policy;
 mod tls;
 mod token_hook;
 mod users_cli;

@@ -37,6 +37,7 @@ pub fn env_for(config: &Config) -> Vec<(String, String)> {
     if let SmsSenderKind::Webhook { url } = &config.sms.sender {
         env.push(("GATEHOUSE_SMS__SENDER", "webhook".into()));
         env.push(("GATEHOUSE_SMS__WEBHOOK__URL", url.to_string()));
+        env.push(("GATEHOUSE_SMS__POLICY__ALLOWED_COUNTRIES", "[\"*\"]".into()));
     }
     env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
