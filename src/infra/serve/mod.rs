@@ -52,7 +52,7 @@ struct Shared {
 /// The answer to a connection that finds every place taken by a request in
 /// flight (plain HTTP only: under TLS it is just closed).
 const FULL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\
-Content-Type: application/json\r\nConnection: close\r\nContent-Length: 100\r\n\r\n\
+Content-Type: application/json\r\nConnection: close\r\nContent-Length: 91\r\n\r\n\
 {\"error\":\"temporarily_unavailable\",\"error_description\":\"Too many connections; try again.\"}\n";
 
 /// Serves `router` on `listener` (over TLS with `tls`) until `shutdown`,
