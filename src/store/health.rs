@@ -33,20 +33,20 @@ impl Health {
 
     /// Records how a call went: `wrote` says whether it changed rows.
     pub(super) fn record<T>(&self, result: &Result<T, StoreError>, wrote: bool) {
-        match result {
-            Err(StoreError::Full(_)) => {
-                if !self.writes_failing.swap(true, Ordering::Relaxed) {
-                    tracing::error!(
-                        "a database write failed: the disk is full or failing; \
-                        sign-ins answer 503 and /readyz says so until a write succeeds"
-                    );
-                }
-            }
-            Ok(_) if wrote => {
-                if self.writes_failing.swap(false, Ordering::Relaxed) {
-                    tracing::info!("database writes succeed again");
-                }
-            }
+        let failing = match result {
+            Err(StoreError::Full(_)) => true,
+            Ok(_) if wrote => false,
+            _ => return,
+        };
+        match (
+            self.writes_failing.swap(failing, Ordering::Relaxed),
+            failing,
+        ) {
+            (false, true) => tracing::error!(
+                "a database write failed: the disk is full or failing; sign-ins answer 503 \
+                 and /readyz says so until a write succeeds"
+            ),
+            (true, false) => tracing::info!("database writes succeed again"),
             _ => {}
         }
     }

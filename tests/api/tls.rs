@@ -44,6 +44,18 @@ async fn curl(url: &str, ca: &Path) -> (bool, String, String) {
     )
 }
 
+/// An app serving HTTPS itself with `files`, and its https origin.
+async fn https_app(files: TlsConfig) -> (crate::helpers::TestApp, String) {
+    let app = crate::helpers::TestApp::spawn_with(|c| {
+        let port = c.server.listen.port();
+        c.server.public_url = format!("https://127.0.0.1:{port}").parse().unwrap();
+        c.server.tls = Some(files);
+    })
+    .await;
+    let origin = format!("https://127.0.0.1:{}", app.config.server.listen.port());
+    (app, origin)
+}
+
 #[tokio::test]
 async fn serves_https_and_reloads_the_certificate_on_sighup() {
     let dir = tempfile::tempdir().unwrap();
@@ -58,13 +70,7 @@ async fn serves_https_and_reloads_the_certificate_on_sighup() {
         cert_file: cert_file.clone(),
         key_file: key_file.clone(),
     };
-    let app = crate::helpers::TestApp::spawn_with(|c| {
-        let port = c.server.listen.port();
-        c.server.public_url = format!("https://127.0.0.1:{port}").parse().unwrap();
-        c.server.tls = Some(files);
-    })
-    .await;
-    let origin = format!("https://127.0.0.1:{}", app.config.server.listen.port());
+    let (app, origin) = https_app(files).await;
     let discovery = format!("{origin}/.well-known/openid-configuration");
 
     // Hydra behind gatehouse's TLS, with the https issuer and without --dev.
@@ -119,13 +125,7 @@ async fn on_https_every_answer_carries_hsts_and_the_csrf_cookie_is_host_prefixed
     std::fs::write(&files.cert_file, &cert).unwrap();
     std::fs::write(&files.key_file, &key).unwrap();
     let callback = crate::helpers::WebhookSink::start(200).await;
-    let app = crate::helpers::TestApp::spawn_with(|c| {
-        let port = c.server.listen.port();
-        c.server.public_url = format!("https://127.0.0.1:{port}").parse().unwrap();
-        c.server.tls = Some(files);
-    })
-    .await;
-    let origin = format!("https://127.0.0.1:{}", app.config.server.listen.port());
+    let (app, origin) = https_app(files).await;
     let client = register_client(&app, &callback, trusted()).await;
     let mut next = client
         .authorize(&app, "openid")

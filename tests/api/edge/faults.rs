@@ -13,7 +13,7 @@ use super::raw_status_line;
 use crate::helpers::headless::NativeApp;
 use crate::helpers::http_browser::{Hop, HttpBrowser};
 use crate::helpers::process::send_signal;
-use crate::helpers::world::{trusted, World};
+use crate::helpers::world::World;
 use crate::helpers::{capture_logs, eventually, hydra_binary, TestApp};
 use gatehouse::web::strings;
 
@@ -109,12 +109,7 @@ async fn world_on_the_login_page(data_dir: Option<PathBuf>) -> (World, HttpBrows
     })
     .await;
     NATIVE.register(&world.app, "client_secret_post").await;
-    let client = world.client(trusted()).await;
-    let browser = HttpBrowser::new();
-    let login = world
-        .open(&browser, &client.authorize(&world.app, "openid"))
-        .await;
-    assert_eq!(login.status, 200, "{}", login.body);
+    let (browser, login) = world.on_login_page().await;
     (world, browser, login)
 }
 
