@@ -50,6 +50,7 @@ async fn https_app(files: TlsConfig) -> (crate::helpers::TestApp, String) {
         let port = c.server.listen.port();
         c.server.public_url = format!("https://127.0.0.1:{port}").parse().unwrap();
         c.server.tls = Some(files);
+        c.server.header_read_timeout = Duration::from_secs(2);
     })
     .await;
     let origin = format!("https://127.0.0.1:{}", app.config.server.listen.port());
@@ -164,6 +165,41 @@ async fn on_https_every_answer_carries_hsts_and_the_csrf_cookie_is_host_prefixed
         "{cookie}"
     );
     assert!(!cookie.contains("Domain"), "{cookie}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn over_tls_a_half_sent_header_is_closed_after_the_header_read_timeout() {
+    use rustls::pki_types::pem::PemObject;
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate("gatehouse-test-slow");
+    let files = TlsConfig {
+        cert_file: dir.path().join("cert.pem"),
+        key_file: dir.path().join("key.pem"),
+    };
+    std::fs::write(&files.cert_file, &cert).unwrap();
+    std::fs::write(&files.key_file, &key).unwrap();
+    let (app, _) = https_app(files).await;
+
+    gatehouse::infra::http::install_crypto_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(cert.as_bytes()).unwrap();
+    roots.add(der).unwrap();
+    let client = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client));
+    let tcp = tokio::net::TcpStream::connect(app.config.server.listen)
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a")
+        .await
+        .unwrap();
+    tls.flush().await.unwrap();
+    crate::edge::read_until_closed(&mut tls, Duration::from_secs(15)).await;
     app.stop().await;
 }
 

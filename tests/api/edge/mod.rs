@@ -23,7 +23,10 @@ use gatehouse::config::{Config, SmsSenderKind};
 
 /// Reads what the server sends until it closes the connection; panics if
 /// it is still open after `limit`.
-async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> String {
+pub(crate) async fn read_until_closed(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    limit: Duration,
+) -> String {
     let mut got = Vec::new();
     let read = tokio::time::timeout(limit, async {
         let mut buffer = [0u8; 4096];
