@@ -6,7 +6,8 @@
 //!   each answer on a kept-alive connection, so it is also the keep-alive
 //!   idle time); a TLS handshake gets the same time;
 //! - a connection with no request in flight on which no byte moves for
-//!   `server.idle_timeout` is closed;
+//!   `server.idle_timeout` is closed, and a request body that stops
+//!   arriving for as long fails (its handler answers, the request ends);
 //! - at most `max_connections` at once (kept under the open-file limit by
 //!   `open_files`); past it a new connection closes the oldest idle one
 //!   (`connections`), so idle sockets never lock out `/healthz` or a sign-in.
@@ -29,6 +30,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
+use tower_http::timeout::TimeoutBody;
 
 pub use connections::{Connections, Slot};
 use io::Tracked;
@@ -139,8 +141,10 @@ where
 {
     let handle = slot.handle();
     let router = shared.router.clone();
-    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+    let idle = shared.limits.idle_timeout;
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         let busy = handle.busy();
+        let mut request = request.map(|body| TimeoutBody::new(idle, body));
         request.extensions_mut().insert(ConnectInfo(peer));
         let router = router.clone();
         async move {

@@ -42,7 +42,7 @@ async fn a_half_sent_header_and_an_idle_kept_alive_connection_are_closed() {
 }
 
 #[tokio::test]
-async fn an_idle_http2_connection_is_closed_after_the_idle_timeout() {
+async fn an_idle_http2_connection_and_a_stalled_body_end_after_the_idle_timeout() {
     let app = TestApp::spawn_with(|config| {
         config.server.header_read_timeout = Duration::from_secs(300);
         config.server.idle_timeout = Duration::from_secs(1);
@@ -56,6 +56,29 @@ async fn an_idle_http2_connection_is_closed_after_the_idle_timeout() {
         .await
         .unwrap();
     read_until_closed(&mut stream, Duration::from_secs(15)).await;
+
+    // A form announced at 100 bytes, of which 10 ever come: the request is
+    // given up (a 400 page), not held open for ever.
+    let mut stalled = TcpStream::connect(app.config.server.listen).await.unwrap();
+    stalled
+        .write_all(
+            b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\n\
+              Content-Length: 100\r\n\r\naction=sen",
+        )
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut stalled, Duration::from_secs(15)).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+}
+
+/// A connection to `address` from 127.0.0.2: its port is taken on that
+/// address only, so the thousands of them never take the "free" port on
+/// 127.0.0.1 that a test running alongside is about to listen on.
+async fn connect_from_elsewhere(address: std::net::SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(([127, 0, 0, 2], 0).into())?;
+    socket.connect(address).await
 }
 
 /// The soft and hard open-file limits of process `pid`.
@@ -98,7 +121,7 @@ async fn past_the_open_file_limit_idle_sockets_lock_out_neither_health_nor_sign_
     for n in 0..2000 {
         let connected = tokio::time::timeout(
             Duration::from_secs(10),
-            TcpStream::connect(running.config.server.listen),
+            connect_from_elsewhere(running.config.server.listen),
         )
         .await;
         match connected {
