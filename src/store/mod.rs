@@ -46,9 +46,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("database task failed: {0}")]
     Task(String),
-    /// Another process holds the database's lock (a backup tool, a
-    /// `sqlite3` shell): waited `health::BUSY_TIMEOUT`, or queued as long.
-    #[error("the database is locked by another process")]
+    /// Another process holds the database's lock (a copy tool, a `sqlite3`
+    /// shell): waited `health::BUSY_TIMEOUT`, or queued as long behind
+    /// calls that did.
+    #[error("the database is busy: locked by another process, or calls queued behind such a wait")]
     Busy,
     /// A write failed for lack of disk space, or the disk failed.
     #[error("the database cannot be written (disk full or failing): {0}")]

@@ -126,11 +126,13 @@ impl Slot {
         let handle = self.handle();
         loop {
             let quiet = handle.quiet_for();
-            if handle.state.in_flight.load(Ordering::Acquire) == 0 && quiet >= limit {
+            let busy = handle.state.in_flight.load(Ordering::Acquire) > 0;
+            if !busy && quiet >= limit {
                 return;
             }
-            let wait = limit.saturating_sub(quiet).max(Duration::from_millis(100));
-            tokio::time::sleep(wait).await;
+            // Busy: look again in a while; idle: when the limit would be up.
+            let wait = if busy { limit } else { limit - quiet };
+            tokio::time::sleep(wait.max(Duration::from_millis(100))).await;
         }
     }
 }
