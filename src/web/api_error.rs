@@ -93,8 +93,25 @@ fn flow_error(error: SignInError) -> Response {
         | E::HydraAdmin(_)
         | E::HydraPublic(PublicError::Refused { .. } | PublicError::Unavailable(_))
         | E::Directory(_) => dependency_error(error),
+        E::Store(store) if store.retry_after().is_some() => store_unavailable(&store),
         E::Inconsistent(_) | E::Store(_) => internal(&error),
     }
+}
+
+/// The database is locked by another process or cannot be written: 503
+/// with Retry-After, nothing used up.
+fn store_unavailable(error: &crate::store::StoreError) -> Response {
+    tracing::warn!(%error, "headless sign-in: the database is unavailable (503)");
+    let seconds = error.retry_after().unwrap_or_default().as_secs().max(1);
+    let mut response = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        &format!("The sign-in cannot be saved right now. Try again in {seconds} seconds."),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// What the person typed or did: a wrong or stale code, too many codes, a

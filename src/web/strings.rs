@@ -56,6 +56,13 @@ pub const CSRF_CAUSES: &[&str] = &[
     "Your browser blocks cookies for this site: allow them and try again.",
     "The page was opened from an old bookmark or the back button.",
 ];
+pub const TRY_AGAIN_BUTTON: &str = "Try again";
+pub const ADDRESS_TOO_LONG: &str =
+    "This address is too long to be a sign-in link. Go back to the app and start again.";
+pub const SIGN_IN_PAUSED: &str =
+    "We cannot save your sign-in right now. Nothing was sent or used up: please try again in a minute.";
+pub const AUTHORIZATION_SERVER_DOWN: &str =
+    "The sign-in service is restarting or not reachable right now. Please try again in a moment.";
 pub const BACK_TO_APP: &str = "Return to the app instead";
 pub const START_AGAIN_BUTTON: &str = "Start again";
 pub const CHALLENGE_EXPIRED: &str =

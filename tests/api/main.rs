@@ -11,6 +11,7 @@ mod browser_smoke;
 mod code_flows;
 mod directory_http;
 mod directory_sql;
+mod edge;
 mod forward_auth;
 mod foundation;
 mod headless;

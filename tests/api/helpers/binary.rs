@@ -48,7 +48,29 @@ where
     K: AsRef<OsStr>,
     V: AsRef<OsStr>,
 {
-    let mut command = Command::new(BINARY);
+    wrapped_command(&[], args, env, dir)
+}
+
+/// Like [`command`], started through `wrapper` (a program and its
+/// arguments that runs the binary, e.g. `prlimit --nofile=...`).
+pub fn wrapped_command<K, V>(
+    wrapper: &[&str],
+    args: &[&str],
+    env: impl IntoIterator<Item = (K, V)>,
+    dir: &Path,
+) -> Command
+where
+    K: AsRef<OsStr>,
+    V: AsRef<OsStr>,
+{
+    let mut command = match wrapper.split_first() {
+        Some((program, wrapper_args)) => {
+            let mut command = Command::new(program);
+            command.args(wrapper_args).arg(BINARY);
+            command
+        }
+        None => Command::new(BINARY),
+    };
     command
         .args(args)
         .env_clear()
