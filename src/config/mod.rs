@@ -21,6 +21,7 @@ mod checks;
 mod claims;
 mod consent;
 mod directory;
+mod directory_sql;
 mod error;
 mod forward_auth;
 mod headless;
@@ -32,6 +33,7 @@ mod metrics;
 mod otp;
 mod production;
 mod secret;
+mod secret_files;
 mod server;
 mod sms;
 mod sms_policy;
@@ -42,8 +44,9 @@ pub use claims::{ClaimTarget, ClaimsConfig, CustomClaim};
 pub use consent::ConsentConfig;
 pub use directory::{
     DirectoryConfig, DirectoryKind, FieldMapping, HttpAuth, HttpDirectoryConfig, HttpService,
-    SqlDatabase, SqlDirectoryConfig,
+    SqlDirectoryConfig,
 };
+pub use directory_sql::{PgSslMode, PostgresTls, SqlDatabase};
 pub use error::ConfigError;
 pub use forward_auth::{ForwardAuthConfig, ForwardAuthRule};
 pub use headless::{HeadlessClient, HeadlessConfig, TokenExchangeConfig};
@@ -54,6 +57,7 @@ pub use login::LoginConfig;
 pub use metrics::MetricsConfig;
 pub use otp::{OtpConfig, MAX_FAILURES_PER_HOUR};
 pub use secret::Secret;
+pub use secret_files::{SecretFile, SecretSources};
 pub use server::{ServerConfig, TlsConfig};
 pub use sms::{SmsConfig, SmsSenderKind, WebhookConfig};
 pub use sms_policy::{Countries, PolicyMode, SmsPolicy};
@@ -86,6 +90,10 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub log: LogConfig,
     pub headless: HeadlessConfig,
+    /// Where the secrets were read from (not a setting: noted while the
+    /// configuration is read, for `doctor`).
+    #[serde(skip)]
+    pub secrets: SecretSources,
 }
 
 impl Default for Config {
@@ -107,6 +115,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
             headless: HeadlessConfig::default(),
+            secrets: SecretSources::default(),
         }
     }
 }
@@ -132,9 +141,12 @@ impl Config {
         Self::from_figment(figment.merge(environment()))
     }
 
-    /// Parses and validates a figment; used by `load` and by tests.
+    /// Parses and validates a figment; used by `load` and by tests. Secrets
+    /// given as `<key>_file` are read first (`secret_files`).
     pub fn from_figment(figment: Figment) -> Result<Config, ConfigError> {
-        let config: Config = figment.extract()?;
+        let (figment, secrets) = secret_files::resolve(figment)?;
+        let mut config: Config = figment.extract()?;
+        config.secrets = secrets;
         config.validate()?;
         Ok(config)
     }
