@@ -6,6 +6,7 @@
 //! status stays 0), or `skip: ...` when a check does not apply.
 
 mod forward_auth;
+mod secrets;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -75,6 +76,9 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     };
     emit(ok("configuration is valid"));
     for finding in data_dir_permissions(&config.data_dir) {
+        emit(finding);
+    }
+    for finding in secrets::findings(&config.secrets) {
         emit(finding);
     }
     let supervised = config.hydra.mode == HydraMode::Supervised;

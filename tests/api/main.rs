@@ -23,6 +23,7 @@ mod nginx_forward_auth;
 mod ops;
 mod otp;
 mod robust_flows;
+mod secrets;
 mod signin;
 mod sms_outbox;
 mod sms_policy;
