@@ -25,6 +25,7 @@ use crate::hydra::{HydraClient, HydraSupervisor};
 use crate::infra::lock::{DataDirLock, LockError};
 use crate::infra::{lock, metrics, secrets, tls};
 use crate::signin::accept::Acceptor;
+use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
 use crate::signin::otp::{DeliveryTask, OtpPolicy, OtpService};
 use crate::signin::{challenges, headless};
@@ -293,6 +294,7 @@ struct SignInCore {
     store: Store,
     directory: Directory,
     otp: OtpService,
+    bot: BotChallenge,
     csrf: web::Csrf,
 }
 
@@ -340,6 +342,13 @@ impl SignInCore {
             clock.clone(),
         )
         .with_metrics(metrics.clone());
+        let bot = BotChallenge::new(
+            &config.bot_challenge,
+            otp_key.as_bytes(),
+            store.clone(),
+            otp.clone(),
+        )
+        .with_metrics(metrics.clone());
         let csrf_key_path = files.csrf_secret();
         let csrf_key =
             secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {
@@ -354,6 +363,7 @@ impl SignInCore {
             store,
             directory,
             otp,
+            bot,
             csrf,
         })
     }
@@ -401,6 +411,7 @@ fn app_state(
         store,
         directory,
         otp,
+        bot,
         csrf,
     } = sign_in;
     let proxy = HydraProxy::new(
@@ -441,11 +452,13 @@ fn app_state(
         hydra_apis,
         accept.clone(),
         otp.clone(),
+        bot.clone(),
     );
     let browser = BrowserSignIn::new(
         hydra.clone(),
         accept.clone(),
         otp.clone(),
+        bot.clone(),
         challenges.clone(),
         metrics.clone(),
     );
@@ -457,6 +470,7 @@ fn app_state(
         hydra,
         proxy,
         otp,
+        bot_challenge: bot,
         csrf,
         challenges,
         forward_auth,

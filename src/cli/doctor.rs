@@ -10,7 +10,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{CaFile, Config, DirectoryKind, HydraMode, SmsSenderKind};
+use crate::config::{BotChallengeKind, CaFile, Config, DirectoryKind, HydraMode, SmsSenderKind};
 use crate::directory::Directory;
 use crate::hydra::config_file::HydraPaths;
 use crate::hydra::HydraClient;
@@ -90,6 +90,7 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     emit(sms(config).await);
     emit(directory(config).await);
     emit(legacy_verifier(config).await);
+    emit(captcha_provider(config).await);
     emit(database_integrity(
         "gatehouse database",
         &DataDir::new(&config.data_dir).database(),
@@ -371,6 +372,25 @@ async fn legacy_verifier(config: &Config) -> Finding {
     .await
 }
 
+/// The captcha provider's siteverify endpoint: while it does not answer, no
+/// code is sent.
+async fn captcha_provider(config: &Config) -> Finding {
+    let BotChallengeKind::Captcha(captcha) = &config.bot_challenge.kind else {
+        return skip("captcha provider: bot_challenge.kind is not \"turnstile\" or \"hcaptcha\"");
+    };
+    let fix = "check `bot_challenge.verify_url` (and `bot_challenge.ca_file` for a private CA), \
+               DNS and the firewall: while it does not answer, no code is sent";
+    let ca_file = captcha.ca_file.as_ref();
+    accepts_connections(
+        "captcha provider",
+        &captcha.verify_url,
+        ca_file,
+        captcha.timeout,
+        fix,
+    )
+    .await
+}
+
 /// Does the host of `url` accept a TCP connection, and for https complete
 /// a TLS handshake with a certificate that verifies? Nothing is sent.
 async fn accepts_connections(
@@ -430,12 +450,13 @@ fn database_integrity(name: &str, path: &Path) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{HttpService, Signup};
+    use crate::config::{CaptchaConfig, CaptchaProvider, HttpService, Secret, Signup};
 
     #[tokio::test]
-    async fn an_unreachable_user_directory_is_a_problem_naming_the_setting() {
+    async fn unreachable_services_are_problems_naming_their_settings() {
         let mut config = Config::default();
         assert!(matches!(directory(&config).await, Finding::Ok(_)));
+        assert!(matches!(captcha_provider(&config).await, Finding::Skip(_)));
         // A port nothing listens on.
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.local_addr())
@@ -446,10 +467,25 @@ mod tests {
             base_url: format!("http://127.0.0.1:{port}/").parse().unwrap(),
             auth: None,
         });
-        match directory(&config).await {
+        config.bot_challenge.kind = BotChallengeKind::Captcha(CaptchaConfig {
+            provider: CaptchaProvider::Turnstile,
+            site_key: "site".into(),
+            secret_key: Secret::new("secret"),
+            verify_url: format!("https://127.0.0.1:{port}/verify").parse().unwrap(),
+            ca_file: None,
+            timeout: Duration::from_secs(1),
+        });
+        let fix = "directory.http.base_url";
+        assert_problem(directory(&config).await, "unavailable", fix);
+        let fix = "bot_challenge.verify_url";
+        assert_problem(captcha_provider(&config).await, "127.0.0.1", fix);
+    }
+
+    fn assert_problem(finding: Finding, what_says: &str, key: &str) {
+        match finding {
             Finding::Problem { what, fix } => {
-                assert!(what.contains("unavailable"), "{what}");
-                assert!(fix.contains("directory.http.base_url"), "{fix}");
+                assert!(what.contains(what_says), "{what}");
+                assert!(fix.contains(key), "{fix}");
             }
             other => panic!("expected a problem, got {other}"),
         }

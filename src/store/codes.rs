@@ -63,18 +63,7 @@ pub fn issue_challenge<L: Clone>(
     // IMMEDIATE takes the write lock first, so two concurrent requests cannot
     // both see room under a limit.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut worst: Option<Exceeded<L>> = None;
-    for limit in limits {
-        if let Some(retry_after) = retry_after(&tx, limit, now)? {
-            if worst.as_ref().is_none_or(|w| retry_after > w.retry_after) {
-                worst = Some(Exceeded {
-                    name: limit.name.clone(),
-                    retry_after,
-                });
-            }
-        }
-    }
-    if let Some(exceeded) = worst {
+    if let Some(exceeded) = worst_exceeded(&tx, limits, now)? {
         return Ok(Err(exceeded));
     }
 
@@ -111,6 +100,36 @@ pub fn issue_challenge<L: Clone>(
     }
     tx.commit()?;
     Ok(Ok(()))
+}
+
+/// Of the `limits` that are reached, the one that frees up last; None when
+/// each has room. Only reads: [`issue_challenge`] checks them again in its
+/// transaction.
+pub fn limit_reached<L: Clone>(
+    db: &Db,
+    limits: &[WindowLimit<L>],
+    now: i64,
+) -> Result<Option<Exceeded<L>>, StoreError> {
+    worst_exceeded(&db.conn, limits, now)
+}
+
+fn worst_exceeded<L: Clone>(
+    conn: &Connection,
+    limits: &[WindowLimit<L>],
+    now: i64,
+) -> Result<Option<Exceeded<L>>, StoreError> {
+    let mut worst: Option<Exceeded<L>> = None;
+    for limit in limits {
+        if let Some(retry_after) = retry_after(conn, limit, now)? {
+            if worst.as_ref().is_none_or(|w| retry_after > w.retry_after) {
+                worst = Some(Exceeded {
+                    name: limit.name.clone(),
+                    retry_after,
+                });
+            }
+        }
+    }
+    Ok(worst)
 }
 
 /// Seconds until `limit` has room again, or None when it has room now.

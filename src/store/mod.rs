@@ -22,6 +22,7 @@ pub mod codes;
 pub mod file;
 pub mod foreign_sqlite;
 pub mod outbox;
+pub mod proofs;
 pub mod sessions;
 pub mod users;
 

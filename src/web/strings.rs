@@ -20,6 +20,12 @@ pub const CODE_EXPIRED: &str = "This code has expired or was already used. Send 
 pub const ACCOUNT_DISABLED: &str = "This account cannot sign in. Please contact support.";
 pub const DIRECTORY_DOWN: &str =
     "We cannot check your account right now. Nothing is lost: please try again in a minute.";
+pub const BOT_CHECK_FAILED: &str = "We could not confirm that a person is asking for this code. \
+     Complete the check below, then send the code again.";
+pub const POW_WORKING: &str = "Your browser is doing a short check that a person is here.";
+pub const POW_DONE: &str = "Check done.";
+pub const NEEDS_JAVASCRIPT: &str = "Before a code is sent, this page checks that a person is \
+     asking, and that needs JavaScript: turn it on for this site and reload the page.";
 pub const SOMETHING_WRONG: &str = "Something went wrong on our side. Please try again.";
 
 pub const CONSENT_TITLE: &str = "Allow access";

@@ -6,6 +6,7 @@ mod helpers;
 
 mod architecture;
 mod bench_smoke;
+mod bot_challenge;
 mod browser_signin;
 mod browser_smoke;
 mod code_flows;

@@ -9,20 +9,23 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod clearance;
 mod code;
 mod delivery;
 mod sealed;
 
-use crate::config::{Config, OtpConfig, Signup};
+use crate::config::{Config, OtpConfig, ProofKind, Signup};
 use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::domain::{FlowId, OtpCode, PhoneNumber};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
 use crate::infra::random::random_hex;
 use crate::sms::{self, SmsSender};
-use crate::store::codes::{self, Exceeded, NewChallenge, WindowLimit};
+use crate::store::codes::{self, NewChallenge, WindowLimit};
 use crate::store::users;
 use crate::store::{Db, Store, StoreError};
+use clearance::free_send_limits;
+pub use clearance::{Clearance, MISSING_PROOF};
 use code::{generate_code, hash_code, use_code};
 pub use delivery::{Delivery, DeliveryPolicy, DeliveryTask};
 use sealed::{QueuedMessage, SealingKey};
@@ -36,6 +39,10 @@ pub enum Limit {
     IpPerHour,
     /// Too many wrong codes for this phone, across all flows, this hour.
     FailuresPerHour,
+    /// The codes a number or a network gets without a bot challenge are
+    /// used up: never answered as throttling, but as
+    /// [`OtpError::ProofRequired`].
+    FreeSends,
 }
 
 impl Limit {
@@ -46,6 +53,7 @@ impl Limit {
             Limit::PhonePerHour => "phone_per_hour",
             Limit::IpPerHour => "ip_per_hour",
             Limit::FailuresPerHour => "failures_per_hour",
+            Limit::FreeSends => "free_sends",
         }
     }
 }
@@ -63,6 +71,9 @@ pub enum OtpError {
     Expired,
     #[error("this account is disabled")]
     Disabled,
+    /// No proof came with the request, and the free codes are used up.
+    #[error("a bot challenge must be met first")]
+    ProofRequired(ProofKind),
     /// The user directory could not say who the phone belongs to; nothing
     /// was sent or counted, so the person may simply try again.
     #[error(transparent)]
@@ -198,11 +209,27 @@ impl OtpService {
         client_ip: Option<IpAddr>,
         deadline: Option<i64>,
     ) -> Result<IssuedCode, OtpError> {
+        self.issue_cleared(flow, phone, client_ip, deadline, Clearance::Cleared)
+            .await
+    }
+
+    /// [`OtpService::issue_until`] after the bot challenge said `clearance`.
+    pub async fn issue_cleared(
+        &self,
+        flow: &FlowId,
+        phone: &PhoneNumber,
+        client_ip: Option<IpAddr>,
+        deadline: Option<i64>,
+        clearance: Clearance,
+    ) -> Result<IssuedCode, OtpError> {
         let now = self.clock.now();
         let code = generate_code(self.policy.length);
         let challenge_id = random_hex(16);
         let code_hash = self.hash(&challenge_id, &code);
-        let limits = self.limits(phone, client_ip);
+        let mut limits = self.limits(phone, client_ip);
+        if let Clearance::Unproven { free_sends, .. } = clearance {
+            limits.extend(free_send_limits(Some(phone), client_ip, free_sends));
+        }
         let mut expires_at = now + self.policy.ttl.as_secs() as i64;
         if let Some(deadline) = deadline {
             expires_at = expires_at.min(deadline);
@@ -246,14 +273,8 @@ impl OtpService {
                     Ok(issued.map(|()| deliver))
                 })
                 .await?
-                .map_err(|Exceeded { name, retry_after }| {
-                    self.metrics.rate_limited(name.label());
-                    OtpError::Throttled {
-                        limit: name,
-                        retry_after: Duration::from_secs(retry_after.max(1) as u64),
-                    }
-                })?
         };
+        let queued = queued.map_err(|exceeded| self.refused(exceeded, phone, clearance))?;
         if queued {
             self.delivery.wake.notify_one();
         } else {
