@@ -21,12 +21,7 @@ async fn chromium_signs_in_with_a_phone_code_and_consents() {
     let auth = client.authorize(app, "openid profile phone offline_access");
     let phone = "+12015550160";
 
-    let browser = Chromium::start().await;
-    browser.goto(&auth.url).await.unwrap();
-    browser
-        .wait_for("#phone", Duration::from_secs(10))
-        .await
-        .unwrap();
+    let browser = phone_page(&auth.url).await;
     assert!(browser
         .text("h1")
         .await
@@ -112,12 +107,7 @@ async fn chromium_solves_the_proof_of_work_before_a_code_is_sent() {
     let client = world.client(trusted()).await;
     let auth = client.authorize(&world.app, "openid");
     let phone = "+12015550161";
-    let browser = Chromium::start().await;
-    browser.goto(&auth.url).await.unwrap();
-    browser
-        .wait_for("#phone", Duration::from_secs(10))
-        .await
-        .unwrap();
+    let browser = phone_page(&auth.url).await;
     assert!(
         browser.text("#pow-status").await.is_ok(),
         "the check is shown"
@@ -134,7 +124,7 @@ async fn chromium_solves_the_proof_of_work_before_a_code_is_sent() {
     let mut report = format!("proof of work, difficulty {difficulty} bits, Chromium (headless)\n");
     for rate in [1.0, 4.0] {
         browser.throttle_cpu(rate).await.unwrap();
-        let times = solve_times(&browser, difficulty, 20).await;
+        let times = solve_times(&browser, difficulty, 30).await;
         report.push_str(&summary(&format!("CPU {rate}x slower"), &times));
     }
     println!("{report}");
@@ -165,6 +155,17 @@ async fn chromium_solves_the_proof_of_work_before_a_code_is_sent() {
         "{metrics}"
     );
     browser.close().await.unwrap();
+}
+
+/// A new Chromium at the phone form `url` leads to.
+async fn phone_page(url: &str) -> Chromium {
+    let browser = Chromium::start().await;
+    browser.goto(url).await.unwrap();
+    browser
+        .wait_for("#phone", Duration::from_secs(10))
+        .await
+        .unwrap();
+    browser
 }
 
 /// Solves `runs` fresh challenges with the page's own solver; per run the

@@ -102,6 +102,23 @@ async fn send(
     browser.submit(&world.app, page, "/login", &fields).await
 }
 
+/// Asks for a code on `page` for `phone` with the proof of work `solution`.
+async fn send_solved(
+    world: &World,
+    browser: &HttpBrowser,
+    page: &Hop,
+    phone: &str,
+    solution: &str,
+) -> Hop {
+    send(world, browser, page, phone, &[("pow_solution", solution)]).await
+}
+
+/// The code form: the code was sent.
+fn assert_code_page(page: &Hop) {
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("one-time-code"), "{}", page.body);
+}
+
 /// The page a refused code gets: the one text, and a fresh challenge.
 fn assert_refused(page: &Hop) {
     assert_eq!(page.status, 403, "{}", page.body);

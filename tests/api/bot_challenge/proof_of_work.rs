@@ -61,19 +61,12 @@ async fn the_login_page_sends_a_code_only_for_a_fresh_solution_of_its_challenge(
     let missing = send(&world, &browser, &page, phone, &[]).await;
     assert_refused(&missing);
     let wrong = wrong_solution(&challenge);
-    let wrong = send(
-        &world,
-        &browser,
-        &missing,
-        phone,
-        &[("pow_solution", &wrong)],
-    )
-    .await;
+    let wrong = send_solved(&world, &browser, &missing, phone, &wrong).await;
     assert_refused(&wrong);
     // Solved in time, sent too late.
     let late = solved(&wrong);
     clock.advance(TTL.as_secs() as i64);
-    let expired = send(&world, &browser, &wrong, phone, &[("pow_solution", &late)]).await;
+    let expired = send_solved(&world, &browser, &wrong, phone, &late).await;
     assert_refused(&expired);
     assert_eq!(
         texts_to(&world, phone).await,
@@ -82,20 +75,8 @@ async fn the_login_page_sends_a_code_only_for_a_fresh_solution_of_its_challenge(
     );
 
     let solution = solved(&expired);
-    let code_page = send(
-        &world,
-        &browser,
-        &expired,
-        phone,
-        &[("pow_solution", &solution)],
-    )
-    .await;
-    assert_eq!(code_page.status, 200, "{}", code_page.body);
-    assert!(
-        code_page.body.contains("one-time-code"),
-        "{}",
-        code_page.body
-    );
+    let code_page = send_solved(&world, &browser, &expired, phone, &solution).await;
+    assert_code_page(&code_page);
     world.sms.code_for(phone).await;
     // The same solution again (a new code asked for with it) is refused.
     let again = [("action", "resend"), ("pow_solution", solution.as_str())];
