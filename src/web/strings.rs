@@ -26,6 +26,8 @@ pub const CONSENT_TITLE: &str = "Allow access";
 pub const CONSENT_ALLOW: &str = "Allow";
 pub const CONSENT_DENY: &str = "Deny";
 pub const CONSENT_REMEMBER: &str = "Remember my decision for this app";
+pub const CONSENT_CHOOSE: &str = "Choose what to share";
+pub const CONSENT_REQUIRED: &str = "(required)";
 pub const NOT_SET: &str = "(not set)";
 
 pub const LOGOUT_TITLE: &str = "Sign out";

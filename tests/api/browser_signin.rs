@@ -64,8 +64,23 @@ async fn chromium_signs_in_with_a_phone_code_and_consents() {
             "consent page lacks {expected:?}: {page}"
         );
     }
+    // Hold back the name, with the keyboard alone: space unticks the box,
+    // Enter on "Allow" answers. The screenshot shows the unticked box.
+    let profile = "input[name=scope][value=profile]";
+    assert!(
+        browser.is_checked(profile).await.unwrap(),
+        "ticked by default"
+    );
+    browser.press(profile, " ").await.unwrap();
+    assert!(
+        !browser.is_checked(profile).await.unwrap(),
+        "space unticks it"
+    );
     browser.screenshot("signin-3-consent").await.unwrap();
-    browser.click("button[value=allow]").await.unwrap();
+    browser
+        .press("button[value=allow]", "\u{e007}")
+        .await
+        .unwrap();
 
     // The browser lands on the client's callback with a code and our state.
     eventually(
@@ -83,6 +98,10 @@ async fn chromium_signs_in_with_a_phone_code_and_consents() {
     let claims = verify_jwt(app, tokens["id_token"].as_str().unwrap(), Some(&client.id)).await;
     assert_eq!(claims["phone_number"], phone);
     assert!(tokens["refresh_token"].is_string());
+    assert_eq!(
+        tokens["scope"], "openid phone offline_access",
+        "the unticked profile is not granted"
+    );
 
     for shot in ["signin-1-phone", "signin-2-code", "signin-3-consent"] {
         let png = std::fs::read(artifacts_dir().join(format!("{shot}.png"))).unwrap();

@@ -9,6 +9,7 @@ mod bench_smoke;
 mod browser_signin;
 mod browser_smoke;
 mod code_flows;
+mod consent_choice;
 mod directory_http;
 mod directory_sql;
 mod forward_auth;

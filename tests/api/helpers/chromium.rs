@@ -169,6 +169,21 @@ impl Chromium {
         .await
     }
 
+    /// Types `keys` into the element matching `css`, as a keyboard does
+    /// (" " toggles a checkbox, "\u{e007}" is Enter).
+    pub async fn press(&self, css: &str, keys: &str) -> Result<()> {
+        let element = self.wait_for(css, self.wait).await?;
+        self.run(format!("typing into `{css}`"), element.send_keys(keys))
+            .await
+    }
+
+    /// Is the checkbox (or option) matching `css` selected?
+    pub async fn is_checked(&self, css: &str) -> Result<bool> {
+        let element = self.wait_for(css, self.wait).await?;
+        self.run(format!("state of `{css}`"), element.is_selected())
+            .await
+    }
+
     pub async fn click(&self, css: &str) -> Result<()> {
         let element = self.wait_for(css, self.wait).await?;
         self.run(format!("clicking `{css}`"), element.click()).await
