@@ -7,5 +7,5 @@ pub mod request_path;
 
 pub use flow::FlowId;
 pub use otp_code::{OtpCode, OtpCodeError};
-pub use phone::{PhoneNumber, PhoneNumberError};
+pub use phone::{Line, NumberType, PhoneNumber, PhoneNumberError};
 pub use request_path::{RequestPath, RequestPathError};

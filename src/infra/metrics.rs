@@ -15,7 +15,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -32,6 +32,9 @@ struct Inner {
     codes: Family<Labels, Counter>,
     verifications: Family<Labels, Counter>,
     rate_limited: Family<Labels, Counter>,
+    sms_sent: Family<Labels, Counter>,
+    sms_verified: Family<Labels, Counter>,
+    sms_refused: Family<Labels, Counter>,
     sign_ins: Family<Labels, Counter>,
     consents: Family<Labels, Counter>,
     forward_auth: Family<Labels, Counter>,
@@ -81,81 +84,73 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("gatehouse");
-        let codes = Family::default();
-        registry.register(
-            "otp_codes",
-            "Codes requested, by result (sent, failed, withheld)",
-            codes.clone(),
-        );
-        let verifications = Family::default();
-        registry.register(
-            "otp_verifications",
-            "Code verifications, by result",
-            verifications.clone(),
-        );
-        let rate_limited = Family::default();
-        registry.register(
-            "otp_rate_limited",
-            "Code requests refused by an abuse limit, by limit",
-            rate_limited.clone(),
-        );
-        let sign_ins = Family::default();
-        registry.register("sign_ins", "Sign-ins, by flow and result", sign_ins.clone());
-        let consents = Family::default();
-        registry.register("consents", "Consent decisions, by result", consents.clone());
-        let forward_auth = Family::default();
-        registry.register(
-            "forward_auth_decisions",
-            "Forward-auth answers, by result",
-            forward_auth.clone(),
-        );
-        let forward_auth_cache_hits = Counter::default();
-        registry.register(
-            "forward_auth_cache_hits",
-            "Forward-auth answers served from the cache",
-            forward_auth_cache_hits.clone(),
-        );
-        let directory_lookups = Family::default();
-        registry.register(
-            "directory_lookups",
-            "User directory lookups, by result (found, not_found, unavailable)",
-            directory_lookups.clone(),
-        );
-        let http = Family::new_with_constructor(http_histogram as fn() -> Histogram);
-        registry.register(
-            "http_request_duration_seconds",
-            "HTTP request durations on the public port, by route, method and status",
-            http.clone(),
-        );
-        let http_own = Family::new_with_constructor(own_histogram as fn() -> Histogram);
-        registry.register(
-            "http_request_own_duration_seconds",
-            "Time gatehouse itself spent on requests on the public port: the duration less \
-             the time waiting on Hydra and the SMS gateway, by route, method and status",
-            http_own.clone(),
-        );
-        let hydra_restarts = Gauge::default();
-        registry.register(
-            "hydra_restarts",
-            "Times the supervised Hydra was restarted",
-            hydra_restarts.clone(),
-        );
+        let r = &mut registry;
+        let inner = Inner {
+            codes: counters(
+                r,
+                "otp_codes",
+                "Codes requested, by result (sent, failed, withheld)",
+            ),
+            verifications: counters(r, "otp_verifications", "Code verifications, by result"),
+            rate_limited: counters(
+                r,
+                "otp_rate_limited",
+                "Code requests refused by an abuse limit, by limit",
+            ),
+            sms_sent: counters(
+                r,
+                "sms_sent",
+                "Texts the gateway took, by the number's country",
+            ),
+            sms_verified: counters(r, "sms_verified", "Codes verified, by the number's country"),
+            sms_refused: counters(
+                r,
+                "sms_refused",
+                "Codes refused (mode=enforce) or that would have been (mode=monitor) by an \
+                 sms.policy rule, by rule",
+            ),
+            sign_ins: counters(r, "sign_ins", "Sign-ins, by flow and result"),
+            consents: counters(r, "consents", "Consent decisions, by result"),
+            forward_auth: counters(
+                r,
+                "forward_auth_decisions",
+                "Forward-auth answers, by result",
+            ),
+            forward_auth_cache_hits: registered(
+                r,
+                "forward_auth_cache_hits",
+                "Forward-auth answers served from the cache",
+                Counter::default(),
+            ),
+            directory_lookups: counters(
+                r,
+                "directory_lookups",
+                "User directory lookups, by result (found, not_found, unavailable)",
+            ),
+            http: registered(
+                r,
+                "http_request_duration_seconds",
+                "HTTP request durations on the public port, by route, method and status",
+                Family::new_with_constructor(http_histogram as fn() -> Histogram),
+            ),
+            http_own: registered(
+                r,
+                "http_request_own_duration_seconds",
+                "Time gatehouse itself spent on requests on the public port: the duration less \
+                 the time waiting on Hydra, by route, method and status",
+                Family::new_with_constructor(own_histogram as fn() -> Histogram),
+            ),
+            hydra_restarts: registered(
+                r,
+                "hydra_restarts",
+                "Times the supervised Hydra was restarted",
+                Gauge::default(),
+            ),
+            hydra_restarts_source: Mutex::new(None),
+            registry,
+        };
         Metrics {
-            inner: Arc::new(Inner {
-                registry,
-                codes,
-                verifications,
-                rate_limited,
-                sign_ins,
-                consents,
-                forward_auth,
-                forward_auth_cache_hits,
-                directory_lookups,
-                http,
-                http_own,
-                hydra_restarts,
-                hydra_restarts_source: Mutex::new(None),
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -169,6 +164,27 @@ impl Metrics {
 
     pub fn rate_limited(&self, limit: &'static str) {
         inc(&self.inner.rate_limited, "limit", limit);
+    }
+
+    /// `country`: ISO code, or "none" for numbers of no single country.
+    pub fn sms_sent(&self, country: &str) {
+        inc(&self.inner.sms_sent, "country", country);
+    }
+
+    pub fn sms_verified(&self, country: &str) {
+        inc(&self.inner.sms_verified, "country", country);
+    }
+
+    /// `enforced`: false in monitor mode, where the code was sent anyway.
+    pub fn sms_refused(&self, rule: &'static str, enforced: bool) {
+        let mode = if enforced { "enforce" } else { "monitor" };
+        self.inner
+            .sms_refused
+            .get_or_create(&vec![
+                ("rule", rule.to_string()),
+                ("mode", mode.to_string()),
+            ])
+            .inc();
     }
 
     pub fn sign_in(&self, flow: &'static str, result: &'static str) {
@@ -219,7 +235,18 @@ impl Metrics {
     }
 }
 
-fn inc(family: &Family<Labels, Counter>, key: &'static str, value: &'static str) {
+/// `metric`, registered under `name`.
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
+/// A labelled counter, registered under `name`.
+fn counters(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, Counter> {
+    registered(registry, name, help, Family::default())
+}
+
+fn inc(family: &Family<Labels, Counter>, key: &'static str, value: &str) {
     family.get_or_create(&vec![(key, value.to_string())]).inc();
 }
 

@@ -30,6 +30,7 @@ async fn chromium_signs_in_with_a_phone_code_and_consents() {
         .unwrap()
         .contains("Sign in to Acme Notes"));
     browser.screenshot("signin-1-phone").await.unwrap();
+    browser.assert_no_console_errors("the phone page").await;
 
     browser.fill("#phone", "+1 201 555 0160").await.unwrap();
     browser.click("button[value=send]").await.unwrap();
@@ -45,6 +46,8 @@ async fn chromium_signs_in_with_a_phone_code_and_consents() {
     // People type codes with spaces; the page accepts that.
     let typed = format!("{} {}", &code[..3], &code[3..]);
     browser.fill("#code", &typed).await.unwrap();
+    // Typing makes the browser check the field's `pattern`.
+    browser.assert_no_console_errors("the code page").await;
     browser.click("input[name=remember]").await.unwrap();
     browser.click("button[value=verify]").await.unwrap();
 
@@ -77,6 +80,7 @@ async fn chromium_signs_in_with_a_phone_code_and_consents() {
         "space unticks it"
     );
     browser.screenshot("signin-3-consent").await.unwrap();
+    browser.assert_no_console_errors("the consent page").await;
     browser
         .press("button[value=allow]", "\u{e007}")
         .await

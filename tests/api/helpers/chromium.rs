@@ -91,6 +91,8 @@ impl Chromium {
         args.push(format!("--window-size={width},{height}"));
         let capabilities = json!({
             "browserName": "chrome",
+            // Everything the page's console says, for `assert_no_console_errors`.
+            "goog:loggingPrefs": { "browser": "ALL" },
             "pageLoadStrategy": "normal",
             "timeouts": { "implicit": 0, "pageLoad": PAGE_LOAD_LIMIT_MS, "script": 10_000 },
             "goog:chromeOptions": {
@@ -205,6 +207,31 @@ impl Chromium {
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
+    }
+
+    /// The console's errors (and failed loads, such as a 404) since the
+    /// last call, as chromedriver's log has them; reading empties it.
+    pub async fn console_errors(&self) -> Result<Vec<String>> {
+        let url = format!("{}/session/{}/se/log", self.driver.url(), self.session_id);
+        let log: Value = super::http_client()
+            .post(url)
+            .json(&json!({ "type": "browser" }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let entries = log["value"].as_array().context("no log entries")?;
+        Ok(entries
+            .iter()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_string())
+            .collect())
+    }
+
+    /// Fails the test if the console reported any error since the last look.
+    pub async fn assert_no_console_errors(&self, page: &str) {
+        let errors = self.console_errors().await.expect("chromedriver's log");
+        assert!(errors.is_empty(), "console errors on {page}: {errors:#?}");
     }
 
     /// Pids of chromedriver and every Chromium process it started.

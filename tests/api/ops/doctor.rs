@@ -151,6 +151,11 @@ async fn doctor_names_the_fix_for_each_problem() {
         "GATEHOUSE_SMS__WEBHOOK__URL",
         &format!("http://127.0.0.1:{port}/sms"),
     );
+    set_env(
+        &mut unreachable,
+        "GATEHOUSE_SMS__POLICY__ALLOWED_COUNTRIES",
+        "[\"*\"]",
+    );
     let (code, lines, all) = doctor(&unreachable).await;
     assert_eq!(code, Some(1), "{all}");
     let found = problems(&lines);
