@@ -1,6 +1,6 @@
 //! The integration tests, in one binary so the harness (`helpers`) is
 //! compiled once: a real gatehouse with a real supervised Hydra, the real
-//! binaries, headless Chromium, nginx and PostgreSQL. One module per area.
+//! binaries, headless Chromium, nginx, Caddy and PostgreSQL. One module per area.
 
 mod helpers;
 
@@ -20,9 +20,9 @@ mod headless_exchange;
 mod https_outbound;
 mod hydra_admin;
 mod metrics;
-mod nginx_forward_auth;
 mod ops;
 mod otp;
+mod proxies;
 mod robust_flows;
 mod signin;
 mod sms_outbox;
