@@ -10,8 +10,11 @@ use crate::store::proofs;
 use crate::store::sessions;
 use crate::store::{Store, StoreError};
 
-/// Rate-limit rows are needed for the longest window, one hour.
-const LONGEST_LIMIT_WINDOW: i64 = 3600;
+/// Rate-limit rows are needed for the longest window, a day
+/// (`sms.policy.max_per_country_per_day`).
+const LONGEST_LIMIT_WINDOW: i64 = 86_400;
+/// Verified counts are needed for the adaptive ceiling's 14 days.
+const VERIFIED_DAYS_KEPT: i64 = 15;
 
 /// Rows removed by one purge.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +30,8 @@ pub async fn purge_expired(store: &Store, clock: &Clock) -> Result<Purged, Store
     let now = clock.now();
     let purged = store
         .run(move |conn| {
-            let otp = codes::purge(conn, now, now - LONGEST_LIMIT_WINDOW)?;
+            let days_before = now / 86_400 - VERIFIED_DAYS_KEPT;
+            let otp = codes::purge(conn, now, now - LONGEST_LIMIT_WINDOW, days_before)?;
             Ok(Purged {
                 challenges: otp.challenges,
                 rate_limit_events: otp.rate_limit_events,

@@ -5,7 +5,7 @@
 //! signal, then stops Hydra. The binary (`gatehouse serve`) and the tests
 //! both use it.
 
-use std::future::{Future, IntoFuture};
+use std::future::{pending, Future};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use crate::hydra::public::HydraPublic;
 use crate::hydra::supervisor::{HydraStatus, SupervisorError};
 use crate::hydra::{HydraClient, HydraSupervisor};
 use crate::infra::lock::{DataDirLock, LockError};
-use crate::infra::{lock, metrics, secrets, tls};
+use crate::infra::{lock, metrics, secrets, serve, tls};
 use crate::signin::accept::Acceptor;
 use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
@@ -85,6 +85,8 @@ pub struct Application {
     /// Hydra's token hook, with an outside user directory (see `web::token_hook`).
     token_hook: Option<TokenHookListener>,
     state: AppState,
+    /// The public listener's timeouts and connection cap.
+    limits: serve::Limits,
     supervisor: Option<HydraSupervisor>,
     jobs: JobScheduler,
     /// Sends the queued text messages (the SMS outbox).
@@ -107,6 +109,7 @@ impl Application {
         // The data dir lock comes first: a second gatehouse on the same data
         // dir is told so, rather than that its port is taken.
         let lock = lock_data_dir(&config.data_dir).await?;
+        let limits = serve::Limits::for_server(&config.server);
         // Bind next: a port that is taken fails at once, not after Hydra started.
         let listeners = Listeners::bind(&config).await?;
         let metrics = metrics::Metrics::new();
@@ -134,6 +137,7 @@ impl Application {
             tls: listeners.tls,
             token_hook,
             state,
+            limits,
             supervisor,
             jobs,
             delivery,
@@ -163,13 +167,19 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let grace = self.state.config.server.shutdown_timeout;
-        // Metrics have their own listener; it simply ends with the process.
+        let limits = self.limits;
+        // Metrics have their own listener (and a few connections of their
+        // own); it simply ends with the process.
         let metrics_server = self.metrics_listener.map(|listener| {
             let router = axum::Router::new()
                 .route("/metrics", axum::routing::get(metrics::scrape))
                 .with_state(self.state.metrics.clone());
             tracing::info!(listen = ?listener.local_addr().ok(), "metrics are served");
-            tokio::spawn(async move { axum::serve(listener, router).await })
+            let limits = serve::Limits {
+                max_connections: METRICS_CONNECTIONS,
+                ..limits
+            };
+            tokio::spawn(serve::serve(listener, None, router, limits, pending()))
         });
         let hook_server = self
             .token_hook
@@ -177,6 +187,7 @@ impl Application {
         let router = web::router(self.state);
         tracing::info!(
             listen = %self.listener.local_addr()?,
+            max_connections = limits.max_connections,
             "gatehouse is serving"
         );
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -184,22 +195,15 @@ impl Application {
             shutdown.await;
             let _ = stopping.send(());
         };
-        let make_service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let server: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> =
-            match self.tls {
-                Some(tls) => Box::pin(tls.serve(self.listener, make_service, shutdown, grace)),
-                None => Box::pin(
-                    axum::serve(self.listener, make_service)
-                        .with_graceful_shutdown(shutdown)
-                        .into_future(),
-                ),
-            };
+        let reloader = self.tls.as_ref().map(tls::Tls::reload_on_sighup);
+        let certificate = self.tls.as_ref().map(tls::Tls::config);
+        let server = serve::serve(self.listener, certificate, router, limits, shutdown);
         // The grace period starts with the shutdown signal, not at start-up.
         let deadline = async move {
             if stopped.await.is_ok() {
                 tokio::time::sleep(grace).await;
             } else {
-                std::future::pending::<()>().await;
+                pending::<()>().await;
             }
         };
         let served = tokio::select! {
@@ -218,6 +222,9 @@ impl Application {
             server.abort();
         }
         drop(self.delivery);
+        if let Some(reloader) = reloader {
+            reloader.abort();
+        }
         let mut jobs = self.jobs;
         if let Err(error) = jobs.shutdown().await {
             tracing::warn!(%error, "clean-up jobs did not stop cleanly");
@@ -229,6 +236,9 @@ impl Application {
         served
     }
 }
+
+/// Connections the metrics listener holds at most (scrapers are few).
+const METRICS_CONNECTIONS: usize = 32;
 
 /// Creates the data dir if need be and takes its lock, so that no other
 /// gatehouse (or `gatehouse backup`) uses it while this one runs.

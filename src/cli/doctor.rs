@@ -2,7 +2,10 @@
 //!
 //! Every check reads only: no port is held, no database written, no SMS
 //! sent. Each result is one plain line: `ok: ...`, `problem: ... -- fix:
-//! ...`, or `skip: ...` when a check does not apply.
+//! ...`, `warning: ... -- fix: ...` (risky, but maybe meant: the exit
+//! status stays 0), or `skip: ...` when a check does not apply.
+
+mod forward_auth;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -26,6 +29,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum Finding {
     Ok(String),
     Problem { what: String, fix: String },
+    Warning { what: String, fix: String },
     Skip(String),
 }
 
@@ -34,6 +38,7 @@ impl fmt::Display for Finding {
         match self {
             Finding::Ok(what) => write!(f, "ok: {what}"),
             Finding::Problem { what, fix } => write!(f, "problem: {what} -- fix: {fix}"),
+            Finding::Warning { what, fix } => write!(f, "warning: {what} -- fix: {fix}"),
             Finding::Skip(what) => write!(f, "skip: {what}"),
         }
     }
@@ -45,6 +50,13 @@ fn ok(what: impl Into<String>) -> Finding {
 
 fn problem(what: impl Into<String>, fix: impl Into<String>) -> Finding {
     Finding::Problem {
+        what: what.into(),
+        fix: fix.into(),
+    }
+}
+
+fn warning(what: impl Into<String>, fix: impl Into<String>) -> Finding {
+    Finding::Warning {
         what: what.into(),
         fix: fix.into(),
     }
@@ -91,6 +103,7 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     emit(directory(config).await);
     emit(legacy_verifier(config).await);
     emit(captcha_provider(config).await);
+    emit(forward_auth::audience(config));
     emit(database_integrity(
         "gatehouse database",
         &DataDir::new(&config.data_dir).database(),

@@ -35,6 +35,7 @@ mod production;
 mod secret;
 mod server;
 mod sms;
+mod sms_policy;
 mod users;
 
 pub use bot_challenge::{
@@ -59,6 +60,7 @@ pub use otp::{OtpConfig, MAX_FAILURES_PER_HOUR};
 pub use secret::Secret;
 pub use server::{ServerConfig, TlsConfig};
 pub use sms::{SmsConfig, SmsSenderKind, WebhookConfig};
+pub use sms_policy::{Countries, PolicyMode, SmsPolicy};
 pub use users::{Signup, UsersConfig};
 
 /// Environment variables read by the CLI itself, not configuration keys.
@@ -155,6 +157,9 @@ impl Config {
         self.metrics.validate(self.server.listen)?;
         self.sms.validate()?;
         self.bot_challenge.validate()?;
+        self.sms
+            .policy
+            .check_sender(&self.sms.sender, self.users.default_region)?;
         self.headless
             .validate(self.hydra.login_consent_request_ttl)?;
         self.jobs.validate()?;

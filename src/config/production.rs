@@ -96,7 +96,8 @@ mod tests {
         let https = "[server]\npublic_url = \"https://id.example.com\"\n";
         assert_names_key(https, "`sms.sender`");
         let webhook =
-            "[sms]\nsender = \"webhook\"\n[sms.webhook]\nurl = \"https://sms.example/send\"\n";
+            "[sms]\nsender = \"webhook\"\n[sms.webhook]\nurl = \"https://sms.example/send\"\n\
+             [sms.policy]\nallowed_countries = [\"*\"]\n";
         assert!(from_toml(&format!("{https}{webhook}")).is_ok());
         assert!(
             from_toml(&format!("{DEV}{https}")).is_ok(),

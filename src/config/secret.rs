@@ -45,7 +45,8 @@ mod tests {
     fn secrets_are_redacted_when_printed() {
         let config = from_toml(
             "[sms]\nsender = \"webhook\"\n[sms.webhook]\nurl = \"http://127.0.0.1:9/sms\"\n\
-             bearer_token = \"tok-SECRET-1\"\nhmac_secret = \"mac-SECRET-2\"\n",
+             bearer_token = \"tok-SECRET-1\"\nhmac_secret = \"mac-SECRET-2\"\n\
+             [sms.policy]\nallowed_countries = [\"*\"]\n",
         )
         .unwrap();
         let webhook = &config.sms.webhook;

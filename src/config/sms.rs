@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::checks::{check_not_blank, required_http_url};
-use super::{CaFile, ConfigError, Secret};
+use super::{CaFile, ConfigError, Secret, SmsPolicy};
 
 /// Where codes go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub struct SmsConfig {
     pub template: String,
     pub app_name: String,
     pub webhook: WebhookConfig,
+    /// `[sms.policy]`: where codes may go, and how many.
+    pub policy: SmsPolicy,
 }
 
 /// How the webhook sender delivers (its URL is in [`SmsSenderKind::Webhook`]).
@@ -53,6 +55,7 @@ struct SmsFile {
     template: String,
     app_name: String,
     webhook: WebhookFile,
+    policy: SmsPolicy,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -97,6 +100,7 @@ impl TryFrom<SmsFile> for SmsConfig {
                 hmac_secret: webhook.hmac_secret,
                 ca_file: CaFile::load_optional("sms.webhook.ca_file", webhook.ca_file)?,
             },
+            policy: file.policy,
         })
     }
 }
@@ -120,6 +124,7 @@ impl From<SmsConfig> for SmsFile {
                 hmac_secret: webhook.hmac_secret,
                 ca_file: webhook.ca_file.map(|ca| ca.path().to_path_buf()),
             },
+            policy: config.policy,
         }
     }
 }
@@ -137,6 +142,7 @@ impl Default for SmsConfig {
                 hmac_secret: None,
                 ca_file: None,
             },
+            policy: SmsPolicy::default(),
         }
     }
 }
@@ -163,7 +169,8 @@ impl SmsConfig {
             ));
         }
         check_not_blank("sms.webhook.bearer_token", webhook.bearer_token.as_ref())?;
-        check_not_blank("sms.webhook.hmac_secret", webhook.hmac_secret.as_ref())
+        check_not_blank("sms.webhook.hmac_secret", webhook.hmac_secret.as_ref())?;
+        self.policy.validate()
     }
 }
 
@@ -198,7 +205,8 @@ mod tests {
     #[test]
     fn the_webhook_sender_carries_its_url() {
         let toml =
-            "[sms]\nsender = \"webhook\"\n[sms.webhook]\nurl = \"https://sms.example/send\"\n";
+            "[sms]\nsender = \"webhook\"\n[sms.webhook]\nurl = \"https://sms.example/send\"\n\
+                    [sms.policy]\nallowed_countries = [\"*\"]\n";
         let config = from_toml(toml).unwrap();
         let SmsSenderKind::Webhook { url } = &config.sms.sender else {
             panic!("{:?}", config.sms.sender);

@@ -3,7 +3,9 @@
 pub mod flow;
 pub mod otp_code;
 pub mod phone;
+pub mod request_path;
 
 pub use flow::FlowId;
 pub use otp_code::{OtpCode, OtpCodeError};
-pub use phone::{PhoneNumber, PhoneNumberError};
+pub use phone::{Line, NumberType, PhoneNumber, PhoneNumberError};
+pub use request_path::{RequestPath, RequestPathError};

@@ -90,6 +90,90 @@ impl fmt::Display for PhoneNumber {
     }
 }
 
+/// What kind of line a number is, from the phonenumber metadata (names as
+/// written in `sms.policy.allowed_number_types`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberType {
+    Mobile,
+    FixedLine,
+    /// Where the number alone cannot tell (the US and Canada, among others).
+    FixedLineOrMobile,
+    TollFree,
+    PremiumRate,
+    SharedCost,
+    PersonalNumber,
+    Voip,
+    Pager,
+    Uan,
+    Voicemail,
+    /// Short codes, emergency and carrier numbers, and what fits no pattern.
+    Unknown,
+}
+
+impl NumberType {
+    pub fn name(self) -> &'static str {
+        match self {
+            NumberType::Mobile => "mobile",
+            NumberType::FixedLine => "fixed_line",
+            NumberType::FixedLineOrMobile => "fixed_line_or_mobile",
+            NumberType::TollFree => "toll_free",
+            NumberType::PremiumRate => "premium_rate",
+            NumberType::SharedCost => "shared_cost",
+            NumberType::PersonalNumber => "personal_number",
+            NumberType::Voip => "voip",
+            NumberType::Pager => "pager",
+            NumberType::Uan => "uan",
+            NumberType::Voicemail => "voicemail",
+            NumberType::Unknown => "unknown",
+        }
+    }
+
+    fn of(kind: phonenumber::Type) -> NumberType {
+        use phonenumber::Type as T;
+        match kind {
+            T::Mobile => NumberType::Mobile,
+            T::FixedLine => NumberType::FixedLine,
+            T::FixedLineOrMobile => NumberType::FixedLineOrMobile,
+            T::TollFree => NumberType::TollFree,
+            T::PremiumRate => NumberType::PremiumRate,
+            T::SharedCost => NumberType::SharedCost,
+            T::PersonalNumber => NumberType::PersonalNumber,
+            T::Voip => NumberType::Voip,
+            T::Pager => NumberType::Pager,
+            T::Uan => NumberType::Uan,
+            T::Voicemail => NumberType::Voicemail,
+            _ => NumberType::Unknown,
+        }
+    }
+}
+
+/// Where a number is and what kind of line it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    /// None for numbers of no single country (+800, +882 ...).
+    pub country: Option<country::Id>,
+    pub number_type: NumberType,
+}
+
+impl PhoneNumber {
+    /// Its country and line type, from the phonenumber metadata.
+    pub fn line(&self) -> Line {
+        match phonenumber::parse(None, &self.0) {
+            Ok(number) => Line {
+                country: number.country().id(),
+                number_type: NumberType::of(number.number_type(&phonenumber::metadata::DATABASE)),
+            },
+            Err(_) => Line {
+                country: None,
+                number_type: NumberType::Unknown,
+            },
+        }
+    }
+}
+
 /// A region code such as "US" or "de" (case-insensitive).
 pub fn parse_region(region: &str) -> Option<country::Id> {
     region.trim().to_ascii_uppercase().parse().ok()
@@ -98,6 +182,32 @@ pub fn parse_region(region: &str) -> Option<country::Id> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_have_a_country_and_a_type() {
+        let line = |n: &str| PhoneNumber::parse(n, None).unwrap().line();
+        let us = Some(country::Id::US);
+        for (number, country, kind) in [
+            ("+12015550123", us, NumberType::FixedLineOrMobile),
+            ("+19005550123", us, NumberType::PremiumRate),
+            ("+18005550123", us, NumberType::TollFree),
+            ("+4915112345678", Some(country::Id::DE), NumberType::Mobile),
+            (
+                "+442071838750",
+                Some(country::Id::GB),
+                NumberType::FixedLine,
+            ),
+        ] {
+            assert_eq!(
+                line(number),
+                Line {
+                    country,
+                    number_type: kind
+                },
+                "{number}"
+            );
+        }
+    }
     use proptest::prelude::*;
 
     fn us() -> Option<country::Id> {

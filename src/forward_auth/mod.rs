@@ -5,17 +5,19 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+mod cache;
 mod jwt;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use url::Url;
 
 use crate::config::{CaFile, ForwardAuthConfig};
+use crate::domain::{RequestPath, RequestPathError};
 use crate::hydra::{HydraClient, HydraError};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
+use cache::{TokenHash, TtlCache};
 
 /// What the upstream learns about an accepted token.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,13 +44,22 @@ pub enum Denied {
     Unavailable(#[from] HydraError),
     #[error("cannot fetch Hydra's signing keys: {0}")]
     KeysUnavailable(String),
+    /// Rules exist but the request's path is unknown: the header is
+    /// missing, repeated, or came from outside `server.trusted_proxies`.
+    #[error("no single {0} header from a trusted proxy names the request's path")]
+    NoPath(String),
+    #[error("the request's path is refused: {0}")]
+    BadPath(#[from] RequestPathError),
 }
 
 #[derive(Clone)]
 pub struct ForwardAuth {
     hydra: HydraClient,
     config: Arc<ForwardAuthConfig>,
-    cache: Arc<Mutex<Cache>>,
+    cache: Arc<TtlCache<Principal>>,
+    /// Tokens Hydra called inactive (or not ours), refused without asking
+    /// again for `negative_cache_ttl`.
+    refused: Arc<TtlCache<()>>,
     clock: Clock,
     introspections: Arc<AtomicU64>,
     /// One lock per shard of token hashes: concurrent first requests with
@@ -60,9 +71,6 @@ pub struct ForwardAuth {
 }
 
 const IN_FLIGHT_SHARDS: usize = 64;
-
-/// Token hash -> (what it proved, unix second until which the answer holds).
-type Cache = HashMap<[u8; 32], (Principal, i64)>;
 
 /// Where JWT access tokens are checked: Hydra's keys at its public URL,
 /// and the issuer the tokens must name.
@@ -96,27 +104,31 @@ impl ForwardAuth {
             metrics,
             hydra,
             config: Arc::new(config.clone()),
-            cache: Arc::default(),
+            cache: Arc::new(TtlCache::new(config.cache_max_entries)),
+            refused: Arc::new(TtlCache::new(config.cache_max_entries)),
             clock,
             introspections: Arc::default(),
             in_flight: Arc::new((0..IN_FLIGHT_SHARDS).map(|_| Default::default()).collect()),
         }
     }
 
-    /// Checks `token` for a request to `path`, with `extra_scopes` asked for
-    /// by the proxy configuration (`?scope=`).
+    /// Checks `token` for a request to `target` (the original request's
+    /// path and query as a trusted proxy reported it; `None` when it did
+    /// not), with `extra_scopes` asked for by the proxy configuration
+    /// (`?scope=`).
     pub async fn check(
         &self,
         token: Option<&str>,
-        path: &str,
+        target: Option<&str>,
         extra_scopes: &[String],
     ) -> Result<Principal, Denied> {
-        let decision = self.decide(token, path, extra_scopes).await;
+        let decision = self.decide(token, target, extra_scopes).await;
         self.metrics.forward_auth(match &decision {
             Ok(_) => "allowed",
             Err(Denied::MissingToken | Denied::InvalidToken) => "unauthorized",
-            Err(Denied::InsufficientScope(_)) => "forbidden",
-            Err(_) => "unavailable",
+            Err(Denied::InsufficientScope(_) | Denied::NoPath(_)) => "forbidden",
+            Err(Denied::BadPath(_)) => "bad_path",
+            Err(Denied::Unavailable(_) | Denied::KeysUnavailable(_)) => "unavailable",
         });
         decision
     }
@@ -124,14 +136,17 @@ impl ForwardAuth {
     async fn decide(
         &self,
         token: Option<&str>,
-        path: &str,
+        target: Option<&str>,
         extra_scopes: &[String],
     ) -> Result<Principal, Denied> {
+        // The path first: a request no rule can be judged for costs no
+        // introspection.
+        let required = self.required_scopes(target)?;
         let token = token
             .filter(|t| !t.is_empty())
             .ok_or(Denied::MissingToken)?;
         let principal = self.principal(token).await?;
-        for scope in self.required_scopes(path).iter().chain(extra_scopes) {
+        for scope in required.iter().chain(extra_scopes) {
             if !principal.scopes.contains(scope) {
                 return Err(Denied::InsufficientScope(scope.clone()));
             }
@@ -139,15 +154,21 @@ impl ForwardAuth {
         Ok(principal)
     }
 
-    /// Scopes the longest matching `[[forward_auth.rules]]` prefix requires.
-    fn required_scopes(&self, path: &str) -> Vec<String> {
-        self.config
-            .rules
+    /// Scopes the longest `[[forward_auth.rules]]` prefix of the normalised
+    /// path requires. With rules, an unknown path fails closed.
+    fn required_scopes(&self, target: Option<&str>) -> Result<Vec<String>, Denied> {
+        let rules = &self.config.rules;
+        if rules.is_empty() {
+            return Ok(Vec::new());
+        }
+        let target = target.ok_or_else(|| Denied::NoPath(self.config.uri_header.to_string()))?;
+        let path = RequestPath::parse(target)?;
+        Ok(rules
             .iter()
-            .filter(|rule| path.starts_with(&rule.prefix))
+            .filter(|rule| path.as_str().starts_with(&rule.prefix))
             .max_by_key(|rule| rule.prefix.len())
             .map(|rule| rule.scopes.clone())
-            .unwrap_or_default()
+            .unwrap_or_default())
     }
 
     async fn principal(&self, token: &str) -> Result<Principal, Denied> {
@@ -159,19 +180,34 @@ impl ForwardAuth {
                 Err(Denied::InvalidToken)
             };
         }
-        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some(principal) = self.cached(&key) {
-            self.metrics.forward_auth_cache_hit();
-            return Ok(principal);
+        let key: TokenHash = Sha256::digest(token.as_bytes()).into();
+        if let Some(answer) = self.cached(&key) {
+            return answer;
         }
         let _one_at_a_time = self.in_flight[usize::from(key[0]) % IN_FLIGHT_SHARDS]
             .lock()
             .await;
-        if let Some(principal) = self.cached(&key) {
-            self.metrics.forward_auth_cache_hit();
-            return Ok(principal);
+        if let Some(answer) = self.cached(&key) {
+            return answer;
         }
         let now = self.clock.now();
+        let answer = self.introspect(token, now).await;
+        match &answer {
+            Ok(principal) => self.remember(key, principal, now),
+            // A refused token stays refused; a Hydra outage is not cached.
+            Err(Denied::InvalidToken) => self.refused.insert(
+                key,
+                (),
+                now + self.config.negative_cache_ttl.as_secs() as i64,
+                now,
+            ),
+            Err(_) => {}
+        }
+        answer
+    }
+
+    /// Asks Hydra about `token` (never cached here).
+    async fn introspect(&self, token: &str, now: i64) -> Result<Principal, Denied> {
         self.introspections.fetch_add(1, Ordering::Relaxed);
         let answer = self.hydra.introspect(token, None).await?;
         let expires_at = answer.exp.unwrap_or(0);
@@ -195,7 +231,7 @@ impl ForwardAuth {
             claims.insert("iss".into(), Value::from(iss.as_str()));
         }
         claims.insert("aud".into(), Value::from(answer.aud.clone()));
-        let principal = Principal {
+        Ok(Principal {
             claims,
             subject: answer.sub.unwrap_or_default(),
             client_id: answer.client_id.unwrap_or_default(),
@@ -206,36 +242,26 @@ impl ForwardAuth {
                 .map(str::to_string)
                 .collect(),
             expires_at,
-        };
-        self.remember(key, &principal, now);
-        Ok(principal)
+        })
     }
 
     /// Caches a good answer for at most `cache_ttl` and never past the
     /// token's expiry, so a revoked token stops working within `cache_ttl`.
-    fn remember(&self, key: [u8; 32], principal: &Principal, now: i64) {
+    fn remember(&self, key: TokenHash, principal: &Principal, now: i64) {
         let ttl = self.config.cache_ttl.as_secs() as i64;
-        if ttl == 0 {
-            return;
-        }
         let until = (now + ttl).min(principal.expires_at);
-        let mut cache = self.lock();
-        if cache.len() >= self.config.cache_max_entries {
-            cache.retain(|_, (_, until)| *until > now);
-            if cache.len() >= self.config.cache_max_entries {
-                // Still full of live entries: start over rather than grow.
-                cache.clear();
-            }
-        }
-        cache.insert(key, (principal.clone(), until));
+        self.cache.insert(key, principal.clone(), until, now);
     }
 
-    fn cached(&self, key: &[u8; 32]) -> Option<Principal> {
+    /// A cached answer, good or refused, counted as a cache hit.
+    fn cached(&self, key: &TokenHash) -> Option<Result<Principal, Denied>> {
         let now = self.clock.now();
-        self.lock()
-            .get(key)
-            .filter(|(_, until)| *until > now)
-            .map(|(principal, _)| principal.clone())
+        let answer = match self.cache.get(key, now) {
+            Some(principal) => Ok(principal),
+            None => Err(self.refused.get(key, now).map(|()| Denied::InvalidToken)?),
+        };
+        self.metrics.forward_auth_cache_hit();
+        Some(answer)
     }
 
     /// Calls made to Hydra's introspection endpoint so far.
@@ -243,11 +269,13 @@ impl ForwardAuth {
         self.introspections.load(Ordering::Relaxed)
     }
 
+    /// Good answers cached.
     pub fn cached_entries(&self) -> usize {
-        self.lock().len()
+        self.cache.len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    /// Refusals cached.
+    pub fn refused_entries(&self) -> usize {
+        self.refused.len()
     }
 }

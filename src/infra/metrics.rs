@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::text::encode;
@@ -31,6 +32,8 @@ struct Inner {
     codes: Family<Labels, Counter>,
     verifications: Family<Labels, Counter>,
     rate_limited: Family<Labels, Counter>,
+    sms_sent: Family<Labels, Counter>,
+    sms_verified: Family<Labels, Counter>,
     sms_refused: Family<Labels, Counter>,
     sign_ins: Family<Labels, Counter>,
     consents: Family<Labels, Counter>,
@@ -83,37 +86,35 @@ impl Metrics {
         let mut registry = Registry::with_prefix("gatehouse");
         let r = &mut registry;
         let inner = Inner {
-            codes: registered(
+            codes: counters(
                 r,
                 "otp_codes",
                 "Codes requested, by result (sent, failed, withheld)",
-                Family::default(),
             ),
-            verifications: registered(
-                r,
-                "otp_verifications",
-                "Code verifications, by result",
-                Family::default(),
-            ),
-            rate_limited: registered(
+            verifications: counters(r, "otp_verifications", "Code verifications, by result"),
+            rate_limited: counters(
                 r,
                 "otp_rate_limited",
                 "Code requests refused by an abuse limit, by limit",
-                Family::default(),
             ),
-            sms_refused: registered(
+            sms_sent: counters(
+                r,
+                "sms_sent",
+                "Texts the gateway took, by the number's country",
+            ),
+            sms_verified: counters(r, "sms_verified", "Codes verified, by the number's country"),
+            sms_refused: counters(
                 r,
                 "sms_refused",
-                "Code requests refused before any text was sent, by rule (e.g. bot_challenge_missing)",
-                Family::default(),
+                "Codes refused (mode=enforce) or that would have been (mode=monitor) by an \
+                 sms.policy rule, by rule",
             ),
-            sign_ins: registered(r, "sign_ins", "Sign-ins, by flow and result", Family::default()),
-            consents: registered(r, "consents", "Consent decisions, by result", Family::default()),
-            forward_auth: registered(
+            sign_ins: counters(r, "sign_ins", "Sign-ins, by flow and result"),
+            consents: counters(r, "consents", "Consent decisions, by result"),
+            forward_auth: counters(
                 r,
                 "forward_auth_decisions",
                 "Forward-auth answers, by result",
-                Family::default(),
             ),
             forward_auth_cache_hits: registered(
                 r,
@@ -121,11 +122,10 @@ impl Metrics {
                 "Forward-auth answers served from the cache",
                 Counter::default(),
             ),
-            directory_lookups: registered(
+            directory_lookups: counters(
                 r,
                 "directory_lookups",
                 "User directory lookups, by result (found, not_found, unavailable)",
-                Family::default(),
             ),
             http: registered(
                 r,
@@ -137,7 +137,7 @@ impl Metrics {
                 r,
                 "http_request_own_duration_seconds",
                 "Time gatehouse itself spent on requests on the public port: the duration less \
-                 the time waiting on Hydra and the SMS gateway, by route, method and status",
+                 the time waiting on Hydra, by route, method and status",
                 Family::new_with_constructor(own_histogram as fn() -> Histogram),
             ),
             hydra_restarts: registered(
@@ -166,10 +166,25 @@ impl Metrics {
         inc(&self.inner.rate_limited, "limit", limit);
     }
 
-    /// A code request refused by a rule of the SMS policy or the bot
-    /// challenge (`rule`: which one), before anything was sent.
-    pub fn sms_refused(&self, rule: &'static str) {
-        inc(&self.inner.sms_refused, "rule", rule);
+    /// `country`: ISO code, or "none" for numbers of no single country.
+    pub fn sms_sent(&self, country: &str) {
+        inc(&self.inner.sms_sent, "country", country);
+    }
+
+    pub fn sms_verified(&self, country: &str) {
+        inc(&self.inner.sms_verified, "country", country);
+    }
+
+    /// `enforced`: false in monitor mode, where the code was sent anyway.
+    pub fn sms_refused(&self, rule: &'static str, enforced: bool) {
+        let mode = if enforced { "enforce" } else { "monitor" };
+        self.inner
+            .sms_refused
+            .get_or_create(&vec![
+                ("rule", rule.to_string()),
+                ("mode", mode.to_string()),
+            ])
+            .inc();
     }
 
     pub fn sign_in(&self, flow: &'static str, result: &'static str) {
@@ -220,13 +235,18 @@ impl Metrics {
     }
 }
 
-/// `metric`, registered under `name` with `help`.
+/// `metric`, registered under `name`.
 fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
     registry.register(name, help, metric.clone());
     metric
 }
 
-fn inc(family: &Family<Labels, Counter>, key: &'static str, value: &'static str) {
+/// A labelled counter, registered under `name`.
+fn counters(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, Counter> {
+    registered(registry, name, help, Family::default())
+}
+
+fn inc(family: &Family<Labels, Counter>, key: &'static str, value: &str) {
     family.get_or_create(&vec![(key, value.to_string())]).inc();
 }
 
@@ -238,7 +258,7 @@ pub async fn track_http(State(metrics): State<Metrics>, request: Request, next: 
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
-    let method = request.method().to_string();
+    let method = method_label(request.method()).to_string();
     let started = Instant::now();
     let (response, waited) = UPSTREAM_WAIT
         .scope(Cell::new(Duration::ZERO), async {
@@ -264,6 +284,22 @@ pub async fn track_http(State(metrics): State<Metrics>, request: Request, next: 
     response
 }
 
+/// The method as a label: any token is a valid HTTP method, and each new
+/// label value is a series kept for good, so made-up ones share `other`.
+/// (Routes are already bounded: the matched pattern or `unmatched`.)
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// `GET /metrics` on the metrics listener.
 pub async fn scrape(State(metrics): State<Metrics>) -> Response {
     (
@@ -274,4 +310,19 @@ pub async fn scrape(State(metrics): State<Metrics>) -> Response {
         metrics.render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_known_methods_become_labels() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::OPTIONS), "OPTIONS");
+        for made_up in ["FOO", "get", "CONNECT", "PROPFIND"] {
+            let method = Method::from_bytes(made_up.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), "other", "{made_up}");
+        }
+    }
 }

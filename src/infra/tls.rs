@@ -1,15 +1,9 @@
-//! Direct HTTPS (rustls) for deployments without a reverse proxy. SIGHUP
-//! reloads the certificate and key, so renewals need no restart and no
-//! connection is dropped.
+//! Direct HTTPS (rustls) for deployments without a reverse proxy: the
+//! certificate `serve` hands each connection. SIGHUP reloads the
+//! certificate and key, so renewals need no restart and no connection is
+//! dropped.
 
-use std::future::Future;
-use std::net::SocketAddr;
-use std::time::Duration;
-
-use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
-use axum::Router;
 use axum_server::tls_rustls::RustlsConfig;
-use tokio::net::TcpListener;
 
 use crate::config::TlsConfig;
 
@@ -30,28 +24,14 @@ impl Tls {
         })
     }
 
-    /// Serves HTTPS on `listener` until `shutdown`, then lets requests in
-    /// flight finish for up to `grace`.
-    pub async fn serve(
-        self,
-        listener: TcpListener,
-        make_service: IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-        grace: Duration,
-    ) -> std::io::Result<()> {
-        let handle = axum_server::Handle::new();
-        let stopper = handle.clone();
-        tokio::spawn(async move {
-            shutdown.await;
-            stopper.graceful_shutdown(Some(grace));
-        });
-        let reloader = tokio::spawn(reload_on_sighup(self.config.clone(), self.files));
-        let served = axum_server::from_tcp_rustls(listener.into_std()?, self.config)?
-            .handle(handle)
-            .serve(make_service)
-            .await;
-        reloader.abort();
-        served
+    /// The certificate and key in force (a SIGHUP swaps them in place).
+    pub fn config(&self) -> RustlsConfig {
+        self.config.clone()
+    }
+
+    /// Reloads the files on each SIGHUP, until the task is aborted.
+    pub fn reload_on_sighup(&self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(reload_on_sighup(self.config.clone(), self.files.clone()))
     }
 }
 

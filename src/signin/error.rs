@@ -31,6 +31,14 @@ pub enum SignInError {
     CodeExpired,
     #[error("too many codes requested ({limit:?}); retry in {retry_after:?}")]
     Throttled { limit: Limit, retry_after: Duration },
+    /// `sms.policy`: the number's country, or its kind of line, gets no codes.
+    #[error("codes are not sent to this country")]
+    CountryNotServed,
+    #[error("codes are not sent to this kind of number")]
+    NumberTypeNotServed,
+    /// One of `sms.policy`'s caps: said alike whichever it was.
+    #[error("refused by sms.policy ({0:?})")]
+    SendingRefused(Limit),
     #[error("this account is disabled")]
     AccountDisabled,
     /// The bot challenge was not met (no proof, a wrong, expired or used
@@ -94,6 +102,9 @@ impl From<OtpError> for SignInError {
             OtpError::Throttled { limit, retry_after } => {
                 SignInError::Throttled { limit, retry_after }
             }
+            OtpError::CountryNotServed => SignInError::CountryNotServed,
+            OtpError::NumberTypeNotServed => SignInError::NumberTypeNotServed,
+            OtpError::PolicyRefused(limit) => SignInError::SendingRefused(limit),
             OtpError::WrongCode { attempts_left } => SignInError::WrongCode { attempts_left },
             OtpError::TooManyAttempts => SignInError::CodeDead,
             OtpError::Expired => SignInError::CodeExpired,

@@ -41,6 +41,8 @@ pub struct WindowLimit<L> {
     pub key: String,
     pub window: i64,
     pub max: u32,
+    /// False: only reported when reached (`sms.policy.mode = "monitor"`).
+    pub enforced: bool,
 }
 
 /// A limit that is reached, and how many seconds until it frees up.
@@ -50,20 +52,22 @@ pub struct Exceeded<L> {
     pub retry_after: i64,
 }
 
-/// Checks the limits, and when none is reached records one event per key,
-/// supersedes the flow's previous challenges (never another flow's) and
-/// stores the new one (and queues its message), all in one transaction.
+/// Checks the limits, and when no enforced one is reached records one event
+/// per key, supersedes the flow's previous challenges (never another flow's)
+/// and stores the new one (and queues its message), all in one transaction.
+/// Returns the unenforced limits that were reached.
 pub fn issue_challenge<L: Clone>(
     db: &mut Db,
     challenge: &NewChallenge<'_>,
     limits: &[WindowLimit<L>],
-) -> Result<Result<(), Exceeded<L>>, StoreError> {
+) -> Result<Result<Vec<L>, Exceeded<L>>, StoreError> {
     let conn = &mut db.conn;
     let now = challenge.created_at;
     // IMMEDIATE takes the write lock first, so two concurrent requests cannot
     // both see room under a limit.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    if let Some(exceeded) = worst_exceeded(&tx, limits, now)? {
+    let (worst, reported) = reached(&tx, limits, now)?;
+    if let Some(exceeded) = worst {
         return Ok(Err(exceeded));
     }
 
@@ -99,7 +103,7 @@ pub fn issue_challenge<L: Clone>(
         super::outbox::enqueue(&tx, challenge.id, sealed, &event_ids, now)?;
     }
     tx.commit()?;
-    Ok(Ok(()))
+    Ok(Ok(reported))
 }
 
 /// Of the `limits` that are reached, the one that frees up last; None when
@@ -110,18 +114,23 @@ pub fn limit_reached<L: Clone>(
     limits: &[WindowLimit<L>],
     now: i64,
 ) -> Result<Option<Exceeded<L>>, StoreError> {
-    worst_exceeded(&db.conn, limits, now)
+    Ok(reached(&db.conn, limits, now)?.0)
 }
 
-fn worst_exceeded<L: Clone>(
+/// The enforced limit reached that frees up last (None when each has
+/// room), and the unenforced ones that are reached.
+fn reached<L: Clone>(
     conn: &Connection,
     limits: &[WindowLimit<L>],
     now: i64,
-) -> Result<Option<Exceeded<L>>, StoreError> {
+) -> Result<(Option<Exceeded<L>>, Vec<L>), StoreError> {
     let mut worst: Option<Exceeded<L>> = None;
+    let mut reported = Vec::new();
     for limit in limits {
         if let Some(retry_after) = retry_after(conn, limit, now)? {
-            if worst.as_ref().is_none_or(|w| retry_after > w.retry_after) {
+            if !limit.enforced {
+                reported.push(limit.name.clone());
+            } else if worst.as_ref().is_none_or(|w| retry_after > w.retry_after) {
                 worst = Some(Exceeded {
                     name: limit.name.clone(),
                     retry_after,
@@ -129,7 +138,7 @@ fn worst_exceeded<L: Clone>(
             }
         }
     }
-    Ok(worst)
+    Ok((worst, reported))
 }
 
 /// Seconds until `limit` has room again, or None when it has room now.
@@ -224,6 +233,7 @@ pub fn failures_exceeded(
         key: phone.to_string(),
         window,
         max,
+        enforced: true,
     };
     retry_after(&db.conn, &limit, now)
 }
@@ -244,6 +254,33 @@ pub fn consume(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
     Ok(changed == 1)
 }
 
+/// Counts a verified code to `country` on `day` (unix days).
+pub fn record_verified(db: &Db, country: &str, day: i64) -> Result<(), StoreError> {
+    db.conn.execute(
+        "INSERT INTO sms_verified_days (country, day, verified) VALUES (?1, ?2, 1)
+         ON CONFLICT (country, day) DO UPDATE SET verified = verified + 1",
+        params![country, day],
+    )?;
+    Ok(())
+}
+
+/// Verified codes to `country`: on its busiest day from `first_day` to
+/// `today`, and on `today`.
+pub fn verified_days(
+    db: &Db,
+    country: &str,
+    first_day: i64,
+    today: i64,
+) -> Result<(u32, u32), StoreError> {
+    Ok(db.conn.query_row(
+        "SELECT COALESCE(MAX(verified), 0),
+                COALESCE(SUM(CASE WHEN day = ?3 THEN verified ELSE 0 END), 0)
+         FROM sms_verified_days WHERE country = ?1 AND day BETWEEN ?2 AND ?3",
+        params![country, first_day, today],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?)
+}
+
 /// Rows removed by a purge.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Purged {
@@ -252,9 +289,19 @@ pub struct Purged {
 }
 
 /// Deletes challenges that can no longer be used (expired, consumed or
-/// superseded) and rate-limit events older than `events_before`.
-pub fn purge(db: &Db, now: i64, events_before: i64) -> Result<Purged, StoreError> {
+/// superseded), rate-limit events older than `events_before` and verified
+/// counts of days before `days_before`.
+pub fn purge(
+    db: &Db,
+    now: i64,
+    events_before: i64,
+    days_before: i64,
+) -> Result<Purged, StoreError> {
     let conn = &db.conn;
+    conn.execute(
+        "DELETE FROM sms_verified_days WHERE day < ?1",
+        [days_before],
+    )?;
     let challenges = conn.execute(
         "DELETE FROM otp_challenges
          WHERE expires_at <= ?1 OR consumed_at IS NOT NULL OR superseded = 1",

@@ -13,7 +13,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::Instant;
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 pub mod codes;
 pub mod file;
 pub mod foreign_sqlite;
+pub mod health;
 pub mod outbox;
 pub mod proofs;
 pub mod sessions;
@@ -47,6 +48,14 @@ pub enum StoreError {
     Conflict(String),
     #[error("database task failed: {0}")]
     Task(String),
+    /// Another process holds the database's lock (a copy tool, a `sqlite3`
+    /// shell): waited `health::BUSY_TIMEOUT`, or queued as long behind
+    /// calls that did.
+    #[error("the database is busy: locked by another process, or calls queued behind such a wait")]
+    Busy,
+    /// A write failed for lack of disk space, or the disk failed.
+    #[error("the database cannot be written (disk full or failing): {0}")]
+    Full(String),
 }
 
 /// The database as the store's thread lends it to one piece of work. Its
@@ -62,6 +71,7 @@ type Job = Box<dyn FnOnce(&mut Db) + Send>;
 #[derive(Clone)]
 pub struct Store {
     worker: Arc<Worker>,
+    health: health::Health,
 }
 
 /// The store's thread; it ends, closing the connection, with the last Store.
@@ -108,6 +118,7 @@ impl Store {
                 jobs: Some(jobs),
                 thread: Some(thread),
             }),
+            health: health::Health::default(),
         })
     }
 
@@ -118,8 +129,19 @@ impl Store {
         F: FnOnce(&mut Db) -> Result<T, StoreError> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
-            let _ = answer.send(work(conn));
+        let queued = Instant::now();
+        let health = self.health.clone();
+        let job: Job = Box::new(move |db| {
+            // Behind calls stuck on another process's lock: answer at once
+            // rather than add one more wait to theirs.
+            if queued.elapsed() > health::MAX_QUEUE_WAIT {
+                let _ = answer.send(Err(StoreError::Busy));
+                return;
+            }
+            let changes = db.conn.total_changes();
+            let result = work(db).map_err(StoreError::classified);
+            health.record(&result, db.conn.total_changes() > changes);
+            let _ = answer.send(result);
         });
         let sent = self.worker.jobs.as_ref().map(|jobs| jobs.send(job));
         if !matches!(sent, Some(Ok(()))) {
@@ -135,20 +157,25 @@ impl Store {
         Arc::ptr_eq(&self.worker, &other.worker)
     }
 
-    /// A trivial query, for readiness checks.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.run(|db| {
-            Ok(db
-                .conn
-                .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))?)
-        })
-        .await
-        .map(|_| ())
+    /// Can the database take writes? For `/readyz`: answers within
+    /// `limit` (busy when the store's queue is stuck), says so while a
+    /// failed write has not been followed by a good one, and takes the
+    /// write lock for a moment to see that no other process holds it.
+    pub async fn ready(&self, limit: std::time::Duration, now: i64) -> Result<(), StoreError> {
+        let writes_failing = self.health.writes_failing();
+        let probe = self.run(move |db| health::probe(db, writes_failing, now));
+        let probed = tokio::time::timeout(limit, probe)
+            .await
+            .unwrap_or(Err(StoreError::Busy));
+        if self.health.writes_failing() {
+            return Err(StoreError::Full("a recent write failed".into()));
+        }
+        probed
     }
 }
 
 fn configure_connection(conn: &mut Connection) -> Result<(), rusqlite::Error> {
-    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.busy_timeout(health::BUSY_TIMEOUT)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())

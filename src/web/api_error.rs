@@ -80,6 +80,9 @@ fn flow_error(error: SignInError) -> Response {
         | E::CodeDead
         | E::CodeExpired
         | E::Throttled { .. }
+        | E::CountryNotServed
+        | E::NumberTypeNotServed
+        | E::SendingRefused(_)
         | E::AccountDisabled
         | E::BotChallenge(_) => person_error(error),
         E::UnauthorizedClient
@@ -92,8 +95,25 @@ fn flow_error(error: SignInError) -> Response {
         | E::HydraAdmin(_)
         | E::HydraPublic(PublicError::Refused { .. } | PublicError::Unavailable(_))
         | E::Directory(_) => dependency_error(error),
+        E::Store(store) if store.retry_after().is_some() => store_unavailable(&store),
         E::Inconsistent(_) | E::Store(_) => internal(&error),
     }
+}
+
+/// The database is locked by another process or cannot be written: 503
+/// with Retry-After, nothing used up.
+fn store_unavailable(error: &crate::store::StoreError) -> Response {
+    tracing::warn!(%error, "headless sign-in: the database is unavailable (503)");
+    let seconds = error.retry_after().unwrap_or_default().as_secs().max(1);
+    let mut response = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        &format!("The sign-in cannot be saved right now. Try again in {seconds} seconds."),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// What the person typed or did: a wrong or stale code, too many codes, a
@@ -136,6 +156,23 @@ fn person_error(error: SignInError) -> Response {
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             response
         }
+        E::CountryNotServed => error_response(
+            StatusCode::BAD_REQUEST,
+            "unsupported_country",
+            "Codes are not sent to phone numbers in this country.",
+        ),
+        E::NumberTypeNotServed => error_response(
+            StatusCode::BAD_REQUEST,
+            "unsupported_number",
+            "Codes are not sent to this kind of number; use a mobile number.",
+        ),
+        // No Retry-After and no name: which cap and when it frees up are
+        // what a pumping bot would tune on.
+        E::SendingRefused(_) => error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Codes cannot be sent right now. Try again later.",
+        ),
         E::AccountDisabled => error_response(
             StatusCode::FORBIDDEN,
             "access_denied",

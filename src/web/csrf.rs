@@ -13,6 +13,10 @@ use subtle::ConstantTimeEq;
 use crate::infra::random::random_hex;
 
 pub const COOKIE: &str = "gatehouse_csrf";
+/// The cookie's name on https: with the `__Host-` prefix, browsers keep it
+/// only when it is Secure, for `/` and without a Domain, so a sibling
+/// subdomain cannot plant (toss) a secret of its choosing.
+pub const HOST_COOKIE: &str = "__Host-gatehouse_csrf";
 /// The form field holding the token.
 pub const FIELD: &str = "csrf";
 
@@ -38,7 +42,7 @@ impl Csrf {
 
     /// The secret from the request's cookie, or a new one to set.
     pub fn browser_secret(&self, headers: &HeaderMap) -> BrowserSecret {
-        if let Some(value) = cookie_secret(headers) {
+        if let Some(value) = cookie_secret(headers, self.cookie_name()) {
             return BrowserSecret {
                 value,
                 set_cookie: None,
@@ -46,7 +50,8 @@ impl Csrf {
         }
         let value = random_hex(32);
         let secure = if self.secure_cookie { "; Secure" } else { "" };
-        let cookie = format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax{secure}");
+        let name = self.cookie_name();
+        let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}");
         BrowserSecret {
             value,
             set_cookie: HeaderValue::from_str(&cookie).ok(),
@@ -60,13 +65,21 @@ impl Csrf {
 
     /// Does `token` fit this browser's cookie and `challenge`?
     pub fn verify(&self, headers: &HeaderMap, challenge: &str, token: &str) -> bool {
-        let Some(secret) = cookie_secret(headers) else {
+        let Some(secret) = cookie_secret(headers, self.cookie_name()) else {
             return false;
         };
         let Ok(token) = hex::decode(token) else {
             return false;
         };
         self.mac(&secret, challenge).ct_eq(&token).into()
+    }
+
+    fn cookie_name(&self) -> &'static str {
+        if self.secure_cookie {
+            HOST_COOKIE
+        } else {
+            COOKIE
+        }
     }
 
     fn mac(&self, secret: &str, challenge: &str) -> Vec<u8> {
@@ -79,14 +92,14 @@ impl Csrf {
 }
 
 /// Our cookie's value, if present and well-formed (64 hex characters).
-fn cookie_secret(headers: &HeaderMap) -> Option<String> {
+fn cookie_secret(headers: &HeaderMap, cookie: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(name, _)| *name == cookie)
         .map(|(_, value)| value.to_string())
         .filter(|value| value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
 }
@@ -112,14 +125,26 @@ mod tests {
                 && cookie.contains("SameSite=Lax")
                 && cookie.contains("Secure")
         );
+        assert!(cookie.starts_with("__Host-gatehouse_csrf="), "{cookie}");
+        assert!(
+            cookie.contains("Path=/") && !cookie.contains("Domain"),
+            "{cookie}"
+        );
         let pair = cookie.split(';').next().unwrap();
         let headers = headers_with(&format!("other=1; {pair}"));
+        // Without the prefix (a cookie a sibling subdomain could set), no.
+        let unprefixed = pair.trim_start_matches("__Host-");
+        assert!(!csrf.verify(
+            &headers_with(unprefixed),
+            "challenge-1",
+            &csrf.token(&secret, "challenge-1")
+        ));
         let token = csrf.token(&secret, "challenge-1");
         assert!(csrf.verify(&headers, "challenge-1", &token));
         assert!(!csrf.verify(&headers, "challenge-2", &token));
         assert!(!csrf.verify(&HeaderMap::new(), "challenge-1", &token));
         assert!(!csrf.verify(&headers, "challenge-1", "zz"));
-        let other_browser = headers_with(&format!("{COOKIE}={}", "a".repeat(64)));
+        let other_browser = headers_with(&format!("{HOST_COOKIE}={}", "a".repeat(64)));
         assert!(!csrf.verify(&other_browser, "challenge-1", &token));
         assert!(!Csrf::new(b"other key", true).verify(&headers, "challenge-1", &token));
     }

@@ -2,7 +2,7 @@
 //! the `/error` page Hydra sends people to.
 
 use axum::extract::Query;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
@@ -34,6 +34,10 @@ pub enum PageError {
     HydraDown(#[source] HydraError),
     #[error("user directory unavailable: {0}")]
     DirectoryDown(#[source] DirectoryError),
+    /// The database is locked by another process or cannot be written:
+    /// try again shortly (503 with Retry-After).
+    #[error("database unavailable: {0}")]
+    StoreUnavailable(#[source] StoreError),
     #[error("internal error: {0}")]
     Internal(#[source] SignInError),
 }
@@ -66,6 +70,7 @@ impl From<SignInError> for PageError {
         match error {
             SignInError::HydraAdmin(e) => e.into(),
             SignInError::Directory(e) => e.into(),
+            SignInError::Store(e) if e.retry_after().is_some() => PageError::StoreUnavailable(e),
             other => PageError::Internal(other),
         }
     }
@@ -74,7 +79,7 @@ impl From<SignInError> for PageError {
 impl From<DirectoryError> for PageError {
     fn from(error: DirectoryError) -> Self {
         match error {
-            DirectoryError::Store(e) => PageError::Internal(e.into()),
+            DirectoryError::Store(e) => SignInError::Store(e).into(),
             other => PageError::DirectoryDown(other),
         }
     }
@@ -82,7 +87,7 @@ impl From<DirectoryError> for PageError {
 
 impl From<StoreError> for PageError {
     fn from(error: StoreError) -> Self {
-        PageError::Internal(error.into())
+        SignInError::Store(error).into()
     }
 }
 
@@ -147,6 +152,18 @@ impl IntoResponse for PageError {
             PageError::DirectoryDown(error) => {
                 tracing::error!(%error, "the user directory failed during a browser flow");
                 (StatusCode::SERVICE_UNAVAILABLE, strings::DIRECTORY_DOWN)
+            }
+            PageError::StoreUnavailable(error) => {
+                tracing::warn!(%error, "a browser flow found the database unavailable (503)");
+                let wait = error.retry_after().unwrap_or_default().as_secs().max(1);
+                let mut page = message_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    strings::ERROR_TITLE,
+                    strings::SIGN_IN_PAUSED,
+                );
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+                return page;
             }
             PageError::Internal(error) => {
                 tracing::error!(%error, "internal error during a browser flow");

@@ -1,10 +1,14 @@
 //! `GET /auth/verify`: the forward-auth endpoint for reverse proxies.
 
-use axum::extract::{Query, State};
+use std::borrow::Cow;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::api_error::error_response;
 use crate::forward_auth::Denied;
 use crate::web::AppState;
 
@@ -17,6 +21,7 @@ pub struct VerifyQuery {
 
 pub async fn verify(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     query: Result<Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
@@ -36,8 +41,12 @@ pub async fn verify(
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
-    let path = original_path(&headers);
-    match state.forward_auth.check(token, &path, &extra).await {
+    let target = original_target(&state, peer, &headers);
+    match state
+        .forward_auth
+        .check(token, target.as_deref(), &extra)
+        .await
+    {
         Ok(principal) => {
             let mut response = StatusCode::OK.into_response();
             let out = response.headers_mut();
@@ -69,6 +78,20 @@ pub async fn verify(
             StatusCode::FORBIDDEN,
             &format!(r#"Bearer error="insufficient_scope", scope="{scope}""#),
         ),
+        // Debug only: anyone can send these to the public port, and a log
+        // line each would be theirs to flood.
+        Err(error @ Denied::NoPath(_)) => {
+            tracing::debug!(%peer, %error, "forward auth: no path to check");
+            error_response(StatusCode::FORBIDDEN, "access_denied", &error.to_string())
+        }
+        Err(error @ Denied::BadPath(_)) => {
+            tracing::debug!(%error, "forward auth: path refused");
+            error_response(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &error.to_string(),
+            )
+        }
         Err(error @ (Denied::Unavailable(_) | Denied::KeysUnavailable(_))) => {
             tracing::error!(%error, "forward auth cannot check tokens");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
@@ -86,12 +109,24 @@ fn challenge(status: StatusCode, www_authenticate: &str) -> Response {
     response
 }
 
-/// The path of the request the proxy is asking about: nginx sends
-/// X-Original-URI, Traefik and Caddy X-Forwarded-Uri.
-fn original_path(headers: &HeaderMap) -> String {
-    let uri = ["x-original-uri", "x-forwarded-uri"]
-        .iter()
-        .find_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
-        .unwrap_or("/");
-    uri.split('?').next().unwrap_or("/").to_string()
+/// The original request's target as the proxy reports it in
+/// `forward_auth.uri_header`: believed only from `server.trusted_proxies`,
+/// and only when sent once (a second copy may be the client's own).
+/// Non-ASCII bytes survive as U+FFFD, which the path check refuses.
+fn original_target<'h>(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &'h HeaderMap,
+) -> Option<Cow<'h, str>> {
+    let trusted = &state.config.server.trusted_proxies;
+    if !trusted.contains(&peer.ip().to_canonical()) {
+        return None;
+    }
+    let mut values = headers
+        .get_all(&state.config.forward_auth.uri_header)
+        .iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) => Some(String::from_utf8_lossy(value.as_bytes())),
+        _ => None,
+    }
 }

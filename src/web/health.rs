@@ -1,5 +1,7 @@
 //! Liveness and readiness, for systemd, load balancers and tests.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -13,11 +15,19 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// The store answers and Hydra reports ready; 503 otherwise. The public
-/// port says only which check failed; why goes to the log (internal
+/// How long readiness waits for the database: a load balancer must hear
+/// "not ready" at once, not after the lock someone holds is released.
+const DATABASE_WAIT: Duration = Duration::from_millis(800);
+
+/// The database can take writes and Hydra reports ready; 503 otherwise. The
+/// public port says only which check failed; why goes to the log (internal
 /// addresses and error texts are no one else's business).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let (database, hydra) = tokio::join!(state.store.ping(), state.hydra.ready());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() as i64);
+    let (database, hydra) =
+        tokio::join!(state.store.ready(DATABASE_WAIT, now), state.hydra.ready());
     let ready = database.is_ok() && hydra.is_ok();
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },

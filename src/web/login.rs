@@ -175,6 +175,11 @@ pub async fn submit(
     }
 }
 
+/// What the code field takes: digits, spaces and dashes. Browsers compile
+/// `pattern` with the `v` flag, where a bare `-` in a class is an error
+/// (the hint then never works and the console says so): escaped here.
+const CODE_PATTERN: &str = r"[0-9 \-]*";
+
 /// One rendering of the login page for an open sign-in.
 struct Page<'a> {
     state: &'a AppState,
@@ -318,6 +323,17 @@ fn form_error(error: &SignInError, phone: &PhoneNumber) -> Option<(String, Statu
         SignInError::AccountDisabled => (strings::ACCOUNT_DISABLED.into(), StatusCode::FORBIDDEN),
         // One answer whichever check failed: the log says which.
         SignInError::BotChallenge(_) => (strings::BOT_CHECK_FAILED.into(), StatusCode::FORBIDDEN),
+        SignInError::CountryNotServed => {
+            (strings::COUNTRY_NOT_SERVED.into(), StatusCode::BAD_REQUEST)
+        }
+        SignInError::NumberTypeNotServed => (
+            strings::NUMBER_TYPE_NOT_SERVED.into(),
+            StatusCode::BAD_REQUEST,
+        ),
+        SignInError::SendingRefused(_) => (
+            strings::SENDING_REFUSED.into(),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
         SignInError::Throttled {
             limit: Limit::FailuresPerHour,
             retry_after,
@@ -367,7 +383,7 @@ fn render(view: View<'_>, state: &AppState) -> Response {
                 input type="hidden" name="phone" value=(phone.as_str());
                 label for="code" { (strings::CODE_LABEL) }
                 input #code type="text" name="code" autocomplete="one-time-code" inputmode="numeric"
-                    pattern="[0-9 -]*" maxlength="20" autofocus;
+                    pattern=(CODE_PATTERN) maxlength="20" autofocus;
                 label.check { input type="checkbox" name="remember" value="1"; (strings::REMEMBER_ME) }
                 button type="submit" name="action" value="verify" { (strings::VERIFY) }
                 @if let Some(offer) = &view.offer { (bot_challenge::widget(offer)) }

@@ -6,6 +6,7 @@ mod canonical_host;
 mod client_ip;
 mod consent;
 pub mod csrf;
+mod edge;
 mod error;
 mod forward_auth;
 mod headless_api;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
                 bot_challenge::POW_SCRIPT_PATH,
                 get(bot_challenge::pow_script),
             )
+            .route(views::FAVICON_PATH, get(views::favicon))
             .route(&state.config.forward_auth.path, any(forward_auth::verify))
             .merge(headless_api::routes())
             .fallback(health::not_found),
@@ -55,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         hydra = hydra.route(path, any(proxy::forward));
     }
     let metrics = state.metrics.clone();
+    let https = state.config.server.public_url.scheme() == "https";
     let router = own
         .merge(hydra)
         .layer(axum::middleware::from_fn_with_state(
@@ -65,8 +68,22 @@ pub fn router(state: AppState) -> Router {
             metrics,
             crate::infra::metrics::track_http,
         ))
+        .layer(axum::middleware::from_fn(edge::refuse_long_targets))
         .with_state(state);
-    with_request_ids(router)
+    with_request_ids(with_hsts(router, https))
+}
+
+/// On an https origin every answer, Hydra's included, tells the browser to
+/// use https only for a year (no `includeSubDomains`: the other hosts of
+/// the domain are not gatehouse's to decide for).
+fn with_hsts(router: Router, https: bool) -> Router {
+    if !https {
+        return router;
+    }
+    router.layer(SetResponseHeaderLayer::if_not_present(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    ))
 }
 
 /// Gives each request an id (`X-Request-Id`, kept when the proxy in front set
@@ -82,7 +99,8 @@ fn with_request_ids(router: Router) -> Router {
                 .get("x-request-id")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
-            tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+            let path = edge::loggable(request.uri().path());
+            tracing::info_span!("request", id = %id, method = %request.method(), path = %path)
         })
         .on_request(())
         .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG));

@@ -7,14 +7,13 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
+use axum::response::Response;
 use url::Url;
 
 use crate::config::CaFile;
 use crate::infra::http::{self, Peer};
-use crate::web::AppState;
+use crate::web::edge::{fault, loggable, Fault};
+use crate::web::{strings, AppState};
 
 /// Headers that describe one connection and must not be forwarded.
 const HOP_BY_HOP: &[&str] = &[
@@ -112,7 +111,8 @@ pub async fn forward(
         .map(|pq| pq.as_str())
         .unwrap_or("/");
     let url = format!("{}{}", proxy.upstream, path_and_query);
-    let is_authorization = request.uri().path() == "/oauth2/auth";
+    let path = request.uri().path().to_string();
+    let is_authorization = path == "/oauth2/auth";
     let start_again = format!("{}{}", state.config.public_origin(), path_and_query);
     let method = request.method().clone();
     let headers = proxy.upstream_headers(request.headers(), peer);
@@ -137,19 +137,13 @@ pub async fn forward(
         match sent {
             Ok(response) => break response,
             Err(e) if retryable && e.is_connect() && attempt < CONNECT_ATTEMPTS => {
-                tracing::debug!(error = %e, attempt, "hydra public endpoint not accepting; retrying");
+                let error = e.without_url();
+                tracing::debug!(%error, attempt, "hydra public endpoint not accepting; retrying");
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
             Err(e) => {
-                tracing::warn!(error = %e, %url, "hydra public endpoint unreachable");
-                return (
-                    StatusCode::BAD_GATEWAY,
-                    Json(json!({
-                        "error": "temporarily_unavailable",
-                        "error_description": "The authorization server is not reachable right now; try again shortly.",
-                    })),
-                )
-                    .into_response();
+                let retry = retryable.then_some(start_again.as_str());
+                return unreachable(e, &path, &headers, retry);
             }
         }
     };
@@ -169,6 +163,35 @@ pub async fn forward(
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
+}
+
+/// Hydra did not answer: a page with a "Try again" link (for a GET) when
+/// a person's browser asked for HTML, RFC 6749 JSON for a program. The
+/// log gets the path, cut short, never the whole address (it can be long,
+/// and its query holds the client's state).
+fn unreachable(
+    error: reqwest::Error,
+    path: &str,
+    headers: &HeaderMap,
+    try_again: Option<&str>,
+) -> Response {
+    let reason = error.without_url().to_string();
+    tracing::warn!(
+        error = %loggable(&reason),
+        path = %loggable(path),
+        "hydra public endpoint unreachable"
+    );
+    fault(
+        headers,
+        Fault {
+            status: StatusCode::BAD_GATEWAY,
+            error: "temporarily_unavailable",
+            description: "The authorization server is not reachable right now; try again shortly.",
+            for_people: strings::AUTHORIZATION_SERVER_DOWN,
+            retry_after: Some(Duration::from_secs(2)),
+            try_again,
+        },
+    )
 }
 
 /// Hydra's CSRF failure, on its way to the client as a redirect: the person

@@ -18,6 +18,11 @@ pub const WRONG_CODE_DEAD: &str =
     "Too many wrong codes. For your security this code no longer works: send a new code.";
 pub const CODE_EXPIRED: &str = "This code has expired or was already used. Send a new code.";
 pub const ACCOUNT_DISABLED: &str = "This account cannot sign in. Please contact support.";
+pub const COUNTRY_NOT_SERVED: &str = "We cannot send codes to phone numbers in this country.";
+pub const NUMBER_TYPE_NOT_SERVED: &str =
+    "We cannot send codes to this kind of number. Please use a mobile number.";
+/// Whichever `sms.policy` cap refused: nothing to tune on.
+pub const SENDING_REFUSED: &str = "We cannot send a code right now. Please try again later.";
 pub const DIRECTORY_DOWN: &str =
     "We cannot check your account right now. Nothing is lost: please try again in a minute.";
 pub const BOT_CHECK_FAILED: &str = "We could not confirm that a person is asking for this code. \
@@ -32,6 +37,8 @@ pub const CONSENT_TITLE: &str = "Allow access";
 pub const CONSENT_ALLOW: &str = "Allow";
 pub const CONSENT_DENY: &str = "Deny";
 pub const CONSENT_REMEMBER: &str = "Remember my decision for this app";
+pub const CONSENT_CHOOSE: &str = "Choose what to share";
+pub const CONSENT_REQUIRED: &str = "(required)";
 pub const NOT_SET: &str = "(not set)";
 
 pub const LOGOUT_TITLE: &str = "Sign out";
@@ -57,6 +64,13 @@ pub const CSRF_CAUSES: &[&str] = &[
     "Your browser blocks cookies for this site: allow them and try again.",
     "The page was opened from an old bookmark or the back button.",
 ];
+pub const TRY_AGAIN_BUTTON: &str = "Try again";
+pub const ADDRESS_TOO_LONG: &str =
+    "This address is too long to be a sign-in link. Go back to the app and start again.";
+pub const SIGN_IN_PAUSED: &str =
+    "We cannot save your sign-in right now. Nothing was sent or used up: please try again in a minute.";
+pub const AUTHORIZATION_SERVER_DOWN: &str =
+    "The sign-in service is restarting or not reachable right now. Please try again in a moment.";
 pub const BACK_TO_APP: &str = "Return to the app instead";
 pub const START_AGAIN_BUTTON: &str = "Start again";
 pub const CHALLENGE_EXPIRED: &str =

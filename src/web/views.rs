@@ -12,6 +12,10 @@ pub const STYLESHEET_PATH: &str = "/assets/style.css";
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
     img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 const STYLESHEET: &str = include_str!("assets/style.css");
+pub const FAVICON_PATH: &str = "/favicon.ico";
+/// A 16x16 PNG (browsers take PNG data at /favicon.ico), so that no page
+/// load ends in a 404 in the browser's console.
+const FAVICON: &[u8] = include_bytes!("assets/favicon.png");
 
 /// A whole page: title, stylesheet, and `body` in one card.
 pub fn page(title: &str, body: Markup) -> Markup {
@@ -61,6 +65,17 @@ pub async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         STYLESHEET,
+    )
+        .into_response()
+}
+
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
     )
         .into_response()
 }

@@ -28,6 +28,7 @@ async fn chromium_signs_in_with_a_phone_code_and_consents() {
         .unwrap()
         .contains("Sign in to Acme Notes"));
     browser.screenshot("signin-1-phone").await.unwrap();
+    browser.assert_no_console_errors("the phone page").await;
 
     browser.fill("#phone", "+1 201 555 0160").await.unwrap();
     browser.click("button[value=send]").await.unwrap();
@@ -43,6 +44,8 @@ async fn chromium_signs_in_with_a_phone_code_and_consents() {
     // People type codes with spaces; the page accepts that.
     let typed = format!("{} {}", &code[..3], &code[3..]);
     browser.fill("#code", &typed).await.unwrap();
+    // Typing makes the browser check the field's `pattern`.
+    browser.assert_no_console_errors("the code page").await;
     browser.click("input[name=remember]").await.unwrap();
     browser.click("button[value=verify]").await.unwrap();
 
@@ -62,8 +65,24 @@ async fn chromium_signs_in_with_a_phone_code_and_consents() {
             "consent page lacks {expected:?}: {page}"
         );
     }
+    // Hold back the name, with the keyboard alone: space unticks the box,
+    // Enter on "Allow" answers. The screenshot shows the unticked box.
+    let profile = "input[name=scope][value=profile]";
+    assert!(
+        browser.is_checked(profile).await.unwrap(),
+        "ticked by default"
+    );
+    browser.press(profile, " ").await.unwrap();
+    assert!(
+        !browser.is_checked(profile).await.unwrap(),
+        "space unticks it"
+    );
     browser.screenshot("signin-3-consent").await.unwrap();
-    browser.click("button[value=allow]").await.unwrap();
+    browser.assert_no_console_errors("the consent page").await;
+    browser
+        .press("button[value=allow]", "\u{e007}")
+        .await
+        .unwrap();
 
     // The browser lands on the client's callback with a code and our state.
     eventually(
@@ -81,6 +100,10 @@ async fn chromium_signs_in_with_a_phone_code_and_consents() {
     let claims = verify_jwt(app, tokens["id_token"].as_str().unwrap(), Some(&client.id)).await;
     assert_eq!(claims["phone_number"], phone);
     assert!(tokens["refresh_token"].is_string());
+    assert_eq!(
+        tokens["scope"], "openid phone offline_access",
+        "the unticked profile is not granted"
+    );
 
     for shot in ["signin-1-phone", "signin-2-code", "signin-3-consent"] {
         let png = std::fs::read(artifacts_dir().join(format!("{shot}.png"))).unwrap();

@@ -1,6 +1,6 @@
 //! The integration tests, in one binary so the harness (`helpers`) is
 //! compiled once: a real gatehouse with a real supervised Hydra, the real
-//! binaries, headless Chromium, nginx and PostgreSQL. One module per area.
+//! binaries, headless Chromium, nginx, Caddy and PostgreSQL. One module per area.
 
 mod helpers;
 
@@ -10,8 +10,10 @@ mod bot_challenge;
 mod browser_signin;
 mod browser_smoke;
 mod code_flows;
+mod consent_choice;
 mod directory_http;
 mod directory_sql;
+mod edge;
 mod forward_auth;
 mod foundation;
 mod headless;
@@ -19,12 +21,13 @@ mod headless_exchange;
 mod https_outbound;
 mod hydra_admin;
 mod metrics;
-mod nginx_forward_auth;
 mod ops;
 mod otp;
+mod proxies;
 mod robust_flows;
 mod signin;
 mod sms_outbox;
+mod sms_policy;
 mod tls;
 mod token_hook;
 mod users_cli;

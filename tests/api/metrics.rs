@@ -1,8 +1,10 @@
 //! Prometheus metrics on their own listener, moving with real sign-ins.
 
-use crate::helpers::free_port;
 use crate::helpers::http_browser::HttpBrowser;
 use crate::helpers::world::{trusted, World};
+use crate::helpers::{free_port, TestApp};
+use futures_util::StreamExt;
+use gatehouse::infra::random::random_hex;
 
 async fn scrape(url: &str) -> String {
     crate::helpers::http_client()
@@ -125,4 +127,51 @@ async fn counters_move_after_a_sign_in() {
         .await
         .unwrap();
     assert_eq!(public.status(), 404);
+}
+
+/// Every sample line of a scrape: one a series (histograms count each bucket).
+fn series(text: &str) -> usize {
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .count()
+}
+
+#[tokio::test]
+async fn made_up_methods_and_paths_add_no_series() {
+    let port = free_port();
+    let app = TestApp::spawn_with(|c| c.metrics.listen = Some(([127, 0, 0, 1], port).into())).await;
+    let metrics_url = format!("http://127.0.0.1:{port}/metrics");
+    let send = |method: String, path: String| {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let request = app.http.request(method, app.url(&path));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    // Any token is a method: `M` and hex digits, never a known one.
+    let made_up = || format!("M{}", random_hex(6).to_uppercase());
+    let paths = |i: usize| match i % 3 {
+        0 => "/healthz".to_string(),
+        1 => "/auth/verify".to_string(),
+        _ => format!("/nowhere-{}", random_hex(6)),
+    };
+    // One of each first, so the `other` series exist.
+    for i in 0..3 {
+        send(made_up(), paths(i)).await;
+    }
+    let before = scrape(&metrics_url).await;
+
+    let statuses: Vec<u16> = futures_util::stream::iter(0..5_000)
+        .map(|i| send(made_up(), paths(i)))
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert!(
+        statuses.iter().all(|s| [401, 404, 405].contains(s)),
+        "{statuses:?}"
+    );
+
+    let after = scrape(&metrics_url).await;
+    assert_eq!(series(&after), series(&before), "new series in:\n{after}");
+    let counted = r#"gatehouse_http_request_duration_seconds_count{route="/healthz",method="other",status="405"}"#;
+    // The warm-up's one and every third of the 5,000 (i = 0, 3, ... 4998).
+    assert_eq!(sample(&after, counted), 1.0 + 1667.0, "{after}");
 }

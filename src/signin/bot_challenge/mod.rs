@@ -208,7 +208,7 @@ impl BotChallenge {
                 Err(refusal) => refusal,
             },
         };
-        self.metrics.sms_refused(refusal.rule());
+        self.metrics.sms_refused(refusal.rule(), true);
         tracing::info!(rule = refusal.rule(), phone = %phone.masked(), "no code sent: the bot challenge was not met");
         Err(SignInError::BotChallenge(kind))
     }

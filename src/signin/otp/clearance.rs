@@ -5,7 +5,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::{network_key, Limit, OtpError, OtpService};
+use super::limits::network_key;
+use super::{Limit, OtpError, OtpService};
 use crate::config::ProofKind;
 use crate::domain::PhoneNumber;
 use crate::store::codes::{self, Exceeded, WindowLimit};
@@ -39,8 +40,9 @@ impl OtpService {
             .await
     }
 
-    /// A limit stopped a code: counted, and told as throttling, or as the
-    /// bot challenge once the free codes are used up.
+    /// A limit stopped a code: counted, and told as throttling, as the bot
+    /// challenge once the free codes are used up, or (a cap of
+    /// `[sms.policy]`) as a refusal that names nothing.
     pub(super) fn refused(
         &self,
         exceeded: Exceeded<Limit>,
@@ -49,9 +51,13 @@ impl OtpService {
     ) -> OtpError {
         let Exceeded { name, retry_after } = exceeded;
         if let (Limit::FreeSends, Clearance::Unproven { kind, .. }) = (name, clearance) {
-            self.metrics.sms_refused(MISSING_PROOF);
+            self.metrics.sms_refused(MISSING_PROOF, true);
             tracing::info!(rule = MISSING_PROOF, phone = %phone.masked(), "no code sent: the free codes are used up and no bot challenge was met");
             return OtpError::ProofRequired(kind);
+        }
+        if name.is_policy() {
+            self.pumping.report(name.label(), phone, &self.metrics);
+            return OtpError::PolicyRefused(name);
         }
         self.metrics.rate_limited(name.label());
         OtpError::Throttled {
@@ -83,6 +89,7 @@ pub(super) fn free_send_limits(
             key,
             window: 3600,
             max,
+            enforced: true,
         })
         .collect()
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::pumping::country_key;
 use super::sealed::SealingKey;
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::infra::clock::Clock;
@@ -134,6 +135,7 @@ impl Delivery {
             Ok(()) => {
                 tracing::info!(phone = %phone.masked(), attempt, "SMS handed to the gateway");
                 self.metrics.code("sent");
+                self.metrics.sms_sent(&country_key(phone.line().country));
                 let id = message.challenge_id;
                 let done = self.store.run(move |db| outbox::delivered(db, &id)).await;
                 if let Err(error) = done {

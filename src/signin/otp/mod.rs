@@ -12,56 +12,42 @@ use std::time::Duration;
 mod clearance;
 mod code;
 mod delivery;
+mod limits;
+mod pumping;
 mod sealed;
 
-use crate::config::{Config, OtpConfig, ProofKind, Signup};
+use crate::config::{Config, OtpConfig, ProofKind, Signup, SmsPolicy};
 use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::domain::{FlowId, OtpCode, PhoneNumber};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
 use crate::infra::random::random_hex;
 use crate::sms::{self, SmsSender};
-use crate::store::codes::{self, NewChallenge, WindowLimit};
+use crate::store::codes::{self, NewChallenge};
 use crate::store::users;
 use crate::store::{Db, Store, StoreError};
 use clearance::free_send_limits;
 pub use clearance::{Clearance, MISSING_PROOF};
 use code::{generate_code, hash_code, use_code};
 pub use delivery::{Delivery, DeliveryPolicy, DeliveryTask};
+pub use limits::Limit;
+use pumping::{country_key, Pumping};
 use sealed::{QueuedMessage, SealingKey};
-
-/// Which abuse limit stopped a code from being sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    /// A code was sent to this phone moments ago.
-    ResendCooldown,
-    PhonePerHour,
-    IpPerHour,
-    /// Too many wrong codes for this phone, across all flows, this hour.
-    FailuresPerHour,
-    /// The codes a number or a network gets without a bot challenge are
-    /// used up: never answered as throttling, but as
-    /// [`OtpError::ProofRequired`].
-    FreeSends,
-}
-
-impl Limit {
-    /// The metrics label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Limit::ResendCooldown => "resend_cooldown",
-            Limit::PhonePerHour => "phone_per_hour",
-            Limit::IpPerHour => "ip_per_hour",
-            Limit::FailuresPerHour => "failures_per_hour",
-            Limit::FreeSends => "free_sends",
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum OtpError {
     #[error("too many codes requested ({limit:?}); retry in {retry_after:?}")]
     Throttled { limit: Limit, retry_after: Duration },
+    /// `sms.policy.allowed_countries` does not list the number's country.
+    #[error("codes are not sent to this country")]
+    CountryNotServed,
+    /// `sms.policy.allowed_number_types` does not list the line's type.
+    #[error("codes are not sent to this kind of number")]
+    NumberTypeNotServed,
+    /// A cap of `[sms.policy]` (the instance's, a country's, an IPv6
+    /// site's): the person is not told which, nor when it frees up.
+    #[error("refused by sms.policy ({0:?})")]
+    PolicyRefused(Limit),
     #[error("wrong code; {attempts_left} tries left")]
     WrongCode { attempts_left: u32 },
     #[error("too many wrong codes; request a new one")]
@@ -100,6 +86,8 @@ pub struct OtpPolicy {
     pub template: String,
     pub app_name: String,
     pub delivery: DeliveryPolicy,
+    /// `[sms.policy]`.
+    pub pumping: SmsPolicy,
 }
 
 impl OtpPolicy {
@@ -113,6 +101,7 @@ impl OtpPolicy {
                 max_attempts: config.sms.webhook.max_attempts,
                 attempt_timeout: config.sms.webhook.timeout,
             },
+            pumping: config.sms.policy.clone(),
         }
     }
 }
@@ -127,6 +116,7 @@ pub struct OtpService {
     key: Arc<[u8]>,
     clock: Clock,
     metrics: Metrics,
+    pumping: Pumping,
     /// The outbox's worker, which this service queues messages for.
     delivery: Delivery,
 }
@@ -161,6 +151,7 @@ impl OtpService {
             key: key.into(),
             clock,
             metrics: Metrics::default(),
+            pumping: Pumping::new(policy.pumping),
             delivery,
         }
     }
@@ -223,10 +214,13 @@ impl OtpService {
         clearance: Clearance,
     ) -> Result<IssuedCode, OtpError> {
         let now = self.clock.now();
+        let line = phone.line();
+        self.pumping.check_number(phone, &line, &self.metrics)?;
         let code = generate_code(self.policy.length);
         let challenge_id = random_hex(16);
         let code_hash = self.hash(&challenge_id, &code);
-        let mut limits = self.limits(phone, client_ip);
+        let mut limits = limits::per_person(&self.policy, phone, client_ip);
+        limits.extend(self.pumping.caps(&line, client_ip));
         if let Clearance::Unproven { free_sends, .. } = clearance {
             limits.extend(free_send_limits(Some(phone), client_ip, free_sends));
         }
@@ -250,19 +244,19 @@ impl OtpService {
                 text: sms::render(&self.template.0, &self.template.1, &code),
             },
         );
-        let queued = {
-            let phone = phone.clone();
-            let flow = flow.clone();
+        let (queued, reported) = {
+            let (number, flow, pumping) = (phone.clone(), flow.clone(), self.pumping.clone());
             self.store
                 .run(move |conn| {
                     let deliver = match lookup.resolve(conn)? {
                         Some(user) => !user.disabled,
                         None => signup == Signup::Auto,
                     };
+                    limits.push(pumping.adaptive_cap(conn, &line, now)?);
                     let new = NewChallenge {
                         id: &challenge_id,
                         flow: flow.as_str(),
-                        phone: phone.as_str(),
+                        phone: number.as_str(),
                         code_hash: &code_hash,
                         created_at: now,
                         expires_at,
@@ -270,11 +264,14 @@ impl OtpService {
                         message: deliver.then_some(sealed.as_slice()),
                     };
                     let issued = codes::issue_challenge(conn, &new, &limits)?;
-                    Ok(issued.map(|()| deliver))
+                    Ok(issued.map(|reported| (deliver, reported)))
                 })
                 .await?
+                .map_err(|exceeded| self.refused(exceeded, phone, clearance))?
         };
-        let queued = queued.map_err(|exceeded| self.refused(exceeded, phone, clearance))?;
+        for limit in reported {
+            self.pumping.report(limit.label(), phone, &self.metrics);
+        }
         if queued {
             self.delivery.wake.notify_one();
         } else {
@@ -323,6 +320,8 @@ impl OtpService {
         let phone = phone.clone();
         let code = code.clone();
         let flow = flow.clone();
+        let country = country_key(phone.line().country);
+        let verified_in = country.clone();
         let outcome = self
             .store
             .run(move |conn| {
@@ -330,6 +329,8 @@ impl OtpService {
                 if let Err(refused) = use_code(conn, &flow, &phone, &code, &key, now)? {
                     return Ok(Err(refused));
                 }
+                // The text reached a person: the adaptive ceiling's measure.
+                codes::record_verified(conn, &country, now.div_euclid(86_400))?;
                 let user = match user {
                     Some(user) if user.disabled => return Ok(Err(OtpError::Disabled)),
                     Some(mut user) => {
@@ -349,6 +350,9 @@ impl OtpService {
                 Ok(Ok((user, then(conn)?)))
             })
             .await?;
+        if outcome.is_ok() {
+            self.metrics.sms_verified(&verified_in);
+        }
         self.metrics.verification(match &outcome {
             Ok(_) => "ok",
             Err(OtpError::WrongCode { .. }) => "wrong_code",
@@ -363,66 +367,5 @@ impl OtpService {
 
     fn hash(&self, challenge_id: &str, code: &OtpCode) -> Vec<u8> {
         hash_code(&self.key, challenge_id, code)
-    }
-
-    fn limits(&self, phone: &PhoneNumber, client_ip: Option<IpAddr>) -> Vec<WindowLimit<Limit>> {
-        let mut limits = vec![
-            WindowLimit {
-                name: Limit::ResendCooldown,
-                kind: "phone",
-                key: phone.as_str().to_string(),
-                window: self.policy.resend_cooldown.as_secs() as i64,
-                max: 1,
-            },
-            WindowLimit {
-                name: Limit::PhonePerHour,
-                kind: "phone",
-                key: phone.as_str().to_string(),
-                window: 3600,
-                max: self.policy.max_per_phone_per_hour,
-            },
-        ];
-        if let Some(ip) = client_ip {
-            limits.push(WindowLimit {
-                name: Limit::IpPerHour,
-                kind: "ip",
-                key: network_key(ip),
-                window: 3600,
-                max: self.policy.max_per_ip_per_hour,
-            });
-        }
-        limits.retain(|limit| limit.window > 0);
-        limits
-    }
-}
-
-/// The key an address is throttled under: IPv4 per address, IPv6 per /64,
-/// since one IPv6 host commonly owns a whole /64.
-fn network_key(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ipv6_is_throttled_per_64() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(network_key(a), network_key(b));
-        assert_ne!(network_key(a), network_key(c));
-        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
-        assert_eq!(network_key(mapped), "192.0.2.7");
     }
 }

@@ -37,6 +37,7 @@ pub fn env_for(config: &Config) -> Vec<(String, String)> {
     if let SmsSenderKind::Webhook { url } = &config.sms.sender {
         env.push(("GATEHOUSE_SMS__SENDER", "webhook".into()));
         env.push(("GATEHOUSE_SMS__WEBHOOK__URL", url.to_string()));
+        env.push(("GATEHOUSE_SMS__POLICY__ALLOWED_COUNTRIES", "[\"*\"]".into()));
     }
     env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
@@ -47,7 +48,29 @@ where
     K: AsRef<OsStr>,
     V: AsRef<OsStr>,
 {
-    let mut command = Command::new(BINARY);
+    wrapped_command(&[], args, env, dir)
+}
+
+/// Like [`command`], started through `wrapper` (a program and its
+/// arguments that runs the binary, e.g. `prlimit --nofile=...`).
+pub fn wrapped_command<K, V>(
+    wrapper: &[&str],
+    args: &[&str],
+    env: impl IntoIterator<Item = (K, V)>,
+    dir: &Path,
+) -> Command
+where
+    K: AsRef<OsStr>,
+    V: AsRef<OsStr>,
+{
+    let mut command = match wrapper.split_first() {
+        Some((program, wrapper_args)) => {
+            let mut command = Command::new(program);
+            command.args(wrapper_args).arg(BINARY);
+            command
+        }
+        None => Command::new(BINARY),
+    };
     command
         .args(args)
         .env_clear()

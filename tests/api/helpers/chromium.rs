@@ -91,6 +91,8 @@ impl Chromium {
         args.push(format!("--window-size={width},{height}"));
         let capabilities = json!({
             "browserName": "chrome",
+            // Everything the page's console says, for `assert_no_console_errors`.
+            "goog:loggingPrefs": { "browser": "ALL" },
             "pageLoadStrategy": "normal",
             "timeouts": { "implicit": 0, "pageLoad": PAGE_LOAD_LIMIT_MS, "script": 10_000 },
             "goog:chromeOptions": {
@@ -169,6 +171,21 @@ impl Chromium {
         .await
     }
 
+    /// Types `keys` into the element matching `css`, as a keyboard does
+    /// (" " toggles a checkbox, "\u{e007}" is Enter).
+    pub async fn press(&self, css: &str, keys: &str) -> Result<()> {
+        let element = self.wait_for(css, self.wait).await?;
+        self.run(format!("typing into `{css}`"), element.send_keys(keys))
+            .await
+    }
+
+    /// Is the checkbox (or option) matching `css` selected?
+    pub async fn is_checked(&self, css: &str) -> Result<bool> {
+        let element = self.wait_for(css, self.wait).await?;
+        self.run(format!("state of `{css}`"), element.is_selected())
+            .await
+    }
+
     pub async fn click(&self, css: &str) -> Result<()> {
         let element = self.wait_for(css, self.wait).await?;
         self.run(format!("clicking `{css}`"), element.click()).await
@@ -207,6 +224,31 @@ impl Chromium {
             bail!("CPU throttling refused: {}", response.text().await?);
         }
         Ok(())
+    }
+
+    /// The console's errors (and failed loads, such as a 404) since the
+    /// last call, as chromedriver's log has them; reading empties it.
+    pub async fn console_errors(&self) -> Result<Vec<String>> {
+        let url = format!("{}/session/{}/se/log", self.driver.url(), self.session_id);
+        let log: Value = super::http_client()
+            .post(url)
+            .json(&json!({ "type": "browser" }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let entries = log["value"].as_array().context("no log entries")?;
+        Ok(entries
+            .iter()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_string())
+            .collect())
+    }
+
+    /// Fails the test if the console reported any error since the last look.
+    pub async fn assert_no_console_errors(&self, page: &str) {
+        let errors = self.console_errors().await.expect("chromedriver's log");
+        assert!(errors.is_empty(), "console errors on {page}: {errors:#?}");
     }
 
     /// Pids of chromedriver and every Chromium process it started.

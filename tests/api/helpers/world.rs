@@ -67,6 +67,17 @@ impl World {
         register_client(&self.app, &self.callback, extra).await
     }
 
+    /// A new browser on the login page of a new trusted client (openid).
+    pub async fn on_login_page(&self) -> (HttpBrowser, Hop) {
+        let client = self.client(trusted()).await;
+        let browser = HttpBrowser::new();
+        let login = self
+            .open(&browser, &client.authorize(&self.app, "openid"))
+            .await;
+        assert_eq!(login.status, 200, "{}", login.body);
+        (browser, login)
+    }
+
     /// Opens the authorization URL and follows Hydra to gatehouse's login page.
     pub async fn open(&self, browser: &HttpBrowser, auth: &Authorization) -> Hop {
         browser.follow(&auth.url, &self.callback.url).await

@@ -151,6 +151,11 @@ async fn doctor_names_the_fix_for_each_problem() {
         "GATEHOUSE_SMS__WEBHOOK__URL",
         &format!("http://127.0.0.1:{port}/sms"),
     );
+    set_env(
+        &mut unreachable,
+        "GATEHOUSE_SMS__POLICY__ALLOWED_COUNTRIES",
+        "[\"*\"]",
+    );
     let (code, lines, all) = doctor(&unreachable).await;
     assert_eq!(code, Some(1), "{all}");
     let found = problems(&lines);
@@ -160,6 +165,40 @@ async fn doctor_names_the_fix_for_each_problem() {
         "{all}"
     );
     assert!(found[0].contains("fix: check `sms.webhook.url`"), "{all}");
+
+    // Forward-auth rules without an audience: warned about, but maybe
+    // meant (one API, one client), so the exit status stays 0.
+    let mut open_rules = env.clone();
+    set_env(
+        &mut open_rules,
+        "GATEHOUSE_FORWARD_AUTH__RULES",
+        r#"[{prefix="/admin",scopes=["admin"]}]"#,
+    );
+    let (code, lines, all) = doctor(&open_rules).await;
+    assert_eq!(code, Some(0), "{all}");
+    assert!(problems(&lines).is_empty(), "{all}");
+    let warned: Vec<_> = lines
+        .iter()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(warned.len(), 1, "{all}");
+    assert!(warned[0].contains("without forward_auth.audience"), "{all}");
+    assert!(
+        warned[0].contains("fix: set forward_auth.audience"),
+        "{all}"
+    );
+    set_env(
+        &mut open_rules,
+        "GATEHOUSE_FORWARD_AUTH__AUDIENCE",
+        "https://api.example",
+    );
+    let (_, lines, all) = doctor(&open_rules).await;
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("ok: forward auth requires the audience")),
+        "{all}"
+    );
 
     // A port taken by another program.
     let taken = std::net::TcpListener::bind(config.server.listen).unwrap();

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::{fresh_config, run, text, Served};
 use crate::helpers::binary::env_for;
 use crate::helpers::http_browser::{form, Hop, HttpBrowser};
-use crate::helpers::world::{trusted, World};
+use crate::helpers::world::World;
 use crate::helpers::{TestApp, WebhookSink};
 use gatehouse::config::{DirectoryKind, HttpService, Signup};
 
@@ -102,12 +102,7 @@ async fn app_with_hanging_directory(
         config.server.shutdown_timeout = shutdown_timeout;
     })
     .await;
-    let client = world.client(trusted()).await;
-    let browser = HttpBrowser::new();
-    let login = world
-        .open(&browser, &client.authorize(&world.app, "openid"))
-        .await;
-    assert_eq!(login.status, 200, "{}", login.body);
+    let (browser, login) = world.on_login_page().await;
     (world.app, directory, browser, login)
 }
 

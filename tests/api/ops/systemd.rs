@@ -46,6 +46,7 @@ fn systemd_unit_has_the_required_directives() {
         ("ConfigurationDirectory", "gatehouse"),
         ("Restart", "on-failure"),
         ("RestartPreventExitStatus", "78"),
+        ("LimitNOFILE", "65536"),
         ("KillMode", "mixed"),
         ("NoNewPrivileges", "yes"),
         ("ProtectSystem", "strict"),

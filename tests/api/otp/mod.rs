@@ -3,6 +3,7 @@
 //! outbox that feeds it (`outbox`), who may sign in (`users`) and the purge
 //! of dead rows (`purge`).
 
+mod adaptive;
 mod codes;
 mod limits;
 mod outbox;

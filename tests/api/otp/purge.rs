@@ -35,13 +35,19 @@ async fn purge_removes_dead_rows_and_keeps_live_ones() {
         .await
         .expect("live code still works");
 
+    // Kept a day, for sms.policy's daily cap per country.
     fx.clock.advance(3600);
     let purged = gatehouse::jobs::purge_expired(&fx.store, &fx.clock)
         .await
         .unwrap();
+    assert_eq!(purged.rate_limit_events, 0, "the day is not over");
+    fx.clock.advance(86_400 - 3600);
+    let purged = gatehouse::jobs::purge_expired(&fx.store, &fx.clock)
+        .await
+        .unwrap();
     assert_eq!(
-        purged.rate_limit_events, 6,
-        "phone and IP rows of three sends"
+        purged.rate_limit_events, 12,
+        "phone, IP, instance and country rows of three sends"
     );
 }
 

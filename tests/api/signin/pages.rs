@@ -204,6 +204,10 @@ async fn pages_carry_security_headers_and_safe_cookies() {
         !cookie.contains("Secure"),
         "plain-http test origin: {cookie}"
     );
+    assert!(
+        !headers.contains_key("strict-transport-security"),
+        "no HSTS on a plain-http origin"
+    );
     assert!(!login.body.contains("<script"), "no JavaScript");
     for needed in [
         "autocomplete=\"tel\"",

@@ -1,12 +1,18 @@
-//! `/auth/verify` against the real Hydra: the answers reverse proxies get.
+//! `/auth/verify` against the real Hydra: the answers reverse proxies get
+//! (paths a rule must not be dodged by in `dodges`, the refusal cache in
+//! `refusals`).
+
+mod dodges;
+mod refusals;
 
 use std::time::Duration;
 
 use crate::helpers::http_browser::HttpBrowser;
 use crate::helpers::world::World;
+use crate::helpers::TestApp;
 use futures_util::StreamExt;
 use gatehouse::config::ForwardAuthRule;
-use serde_json::json;
+use serde_json::{json, Value};
 
 async fn verify(world: &World, token: Option<&str>, uri: &str, query: &str) -> reqwest::Response {
     let mut request = world
@@ -18,6 +24,43 @@ async fn verify(world: &World, token: Option<&str>, uri: &str, query: &str) -> r
         request = request.bearer_auth(token);
     }
     request.send().await.unwrap()
+}
+
+/// `/auth/verify` with `token` and exactly `headers` (names may repeat).
+async fn verify_with(app: &TestApp, token: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = app.http.get(app.url("/auth/verify")).bearer_auth(token);
+    for (name, value) in headers {
+        // reqwest appends: a name given twice is sent twice.
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+/// A machine client's (client_credentials) access token with `scope`.
+struct MachineToken {
+    client_id: String,
+    secret: String,
+    access: String,
+}
+
+async fn machine_token(app: &TestApp, scope: &str) -> MachineToken {
+    let client = app
+        .create_client(json!({
+            "grant_types": ["client_credentials"],
+            "scope": "read admin",
+            "token_endpoint_auth_method": "client_secret_basic",
+        }))
+        .await;
+    let client_id = client["client_id"].as_str().unwrap().to_string();
+    let secret = client["client_secret"].as_str().unwrap().to_string();
+    let response = app.client_credentials(&client_id, &secret, scope).await;
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    MachineToken {
+        client_id,
+        secret,
+        access: answer["access_token"].as_str().unwrap().to_string(),
+    }
 }
 
 async fn world_with_token(cache_ttl: Duration, scope: &str) -> (World, serde_json::Value) {
@@ -134,7 +177,7 @@ async fn a_revoked_token_stops_passing_within_the_cache_ttl() {
 }
 
 #[tokio::test]
-async fn the_cache_spares_hydra_and_garbage_does_not_grow_it() {
+async fn the_cache_spares_hydra() {
     let (world, tokens) = world_with_token(Duration::from_secs(60), "openid").await;
     let access = tokens["access_token"].as_str().unwrap().to_string();
     let forward_auth = world.app.state.forward_auth.clone();
@@ -158,25 +201,6 @@ async fn the_cache_spares_hydra_and_garbage_does_not_grow_it() {
     assert!(
         calls <= 5,
         "10,000 requests made {calls} introspection calls"
-    );
-
-    let cached = forward_auth.cached_entries();
-    let statuses: Vec<u16> = futures_util::stream::iter(0..2_000)
-        .map(|i| {
-            let world = &world;
-            async move {
-                let token = format!("garbage-{i}");
-                verify(world, Some(&token), "/", "").await.status().as_u16()
-            }
-        })
-        .buffer_unordered(32)
-        .collect()
-        .await;
-    assert!(statuses.iter().all(|s| *s == 401));
-    assert_eq!(
-        forward_auth.cached_entries(),
-        cached,
-        "refusals are not cached"
     );
 }
 

@@ -1,0 +1,74 @@
+//! Refusals are cached too: a flood of one garbage or revoked token costs
+//! one introspection per `negative_cache_ttl`, and the cache stays bounded.
+
+use std::time::Duration;
+
+use super::{machine_token, verify_with};
+use crate::helpers::TestApp;
+use futures_util::StreamExt;
+
+/// Sends `token` `times` times, 32 at once; every answer must be `expected`.
+async fn flood(app: &TestApp, token: &str, times: usize, expected: u16) {
+    let statuses: Vec<u16> = futures_util::stream::iter(0..times)
+        .map(|_| async { verify_with(app, token, &[]).await.status().as_u16() })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert!(statuses.iter().all(|s| *s == expected), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_flood_of_one_bad_token_costs_one_introspection() {
+    let app = TestApp::spawn_with(|c| {
+        c.forward_auth.negative_cache_ttl = Duration::from_secs(60);
+        c.forward_auth.cache_max_entries = 100;
+    })
+    .await;
+    let forward_auth = app.state.forward_auth.clone();
+    let calls = || forward_auth.introspection_calls();
+
+    let before = calls();
+    flood(&app, "garbage", 2_000, 401).await;
+    assert_eq!(calls() - before, 1, "2,000 requests of one garbage token");
+
+    // A revoked token: Hydra calls it inactive once, the cache after that.
+    let good = machine_token(&app, "read").await;
+    let revoked = machine_token(&app, "read").await;
+    let answer = app
+        .http
+        .post(app.url("/oauth2/revoke"))
+        .basic_auth(&revoked.client_id, Some(&revoked.secret))
+        .form(&[("token", revoked.access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let before = calls();
+    flood(&app, &revoked.access, 2_000, 401).await;
+    assert_eq!(calls() - before, 1, "2,000 requests of one revoked token");
+
+    // Many different bad tokens: each costs its one introspection, but the
+    // refusals kept stay within cache_max_entries, and they never push a
+    // good answer out.
+    flood(&app, &good.access, 1, 200).await;
+    let good_cached = calls();
+    for i in 0..300 {
+        flood(&app, &format!("garbage-{i}"), 1, 401).await;
+        assert!(forward_auth.refused_entries() <= 100);
+    }
+    flood(&app, &good.access, 100, 200).await;
+    assert_eq!(calls() - good_cached, 300, "the good token stayed cached");
+}
+
+#[tokio::test]
+async fn a_refusal_is_asked_again_after_its_window() {
+    let app =
+        TestApp::spawn_with(|c| c.forward_auth.negative_cache_ttl = Duration::from_secs(1)).await;
+    let forward_auth = app.state.forward_auth.clone();
+    let before = forward_auth.introspection_calls();
+    flood(&app, "garbage", 2, 401).await;
+    assert_eq!(forward_auth.introspection_calls() - before, 1);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    flood(&app, "garbage", 1, 401).await;
+    assert_eq!(forward_auth.introspection_calls() - before, 2);
+}
