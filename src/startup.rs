@@ -16,7 +16,7 @@ use tokio_cron_scheduler::{JobScheduler, JobSchedulerError};
 use crate::infra::clock::Clock;
 use crate::infra::data_dir::DataDir;
 
-use crate::config::{AccessTokenStrategy, Config, DirectoryKind, HydraMode};
+use crate::config::{Config, DirectoryKind, HydraMode};
 use crate::directory::{Directory, DirectoryError};
 use crate::hydra::config_file::TokenHook;
 use crate::hydra::public::HydraPublic;
@@ -436,7 +436,7 @@ fn app_state(
     let forward_auth = forward_auth::ForwardAuth::new(
         hydra.clone(),
         &config.forward_auth,
-        jwt_keys(&config),
+        forward_auth::JwtKeys::for_config(&config),
         clock.clone(),
         metrics.clone(),
     );
@@ -489,15 +489,4 @@ fn app_state(
         browser,
         accept,
     }
-}
-
-/// With JWT access tokens, forward auth checks them against Hydra's keys.
-fn jwt_keys(config: &Config) -> Option<forward_auth::JwtKeys> {
-    (config.hydra.access_token_strategy == AccessTokenStrategy::Jwt).then(|| {
-        forward_auth::JwtKeys {
-            hydra_public: config.hydra_public_url(),
-            ca_file: config.hydra.ca_file().cloned(),
-            issuer: config.public_origin(),
-        }
-    })
 }

@@ -63,7 +63,7 @@ fn page_error(body: &str) -> &str {
 /// `gatehouse_sms_refused_total{rule}` so far.
 fn refused(world: &World, rule: &str) -> u64 {
     let metrics = world.app.state.metrics.render();
-    let prefix = format!("gatehouse_sms_refused_total{{rule=\"{rule}\"}} ");
+    let prefix = format!("gatehouse_sms_refused_total{{rule=\"{rule}\",mode=\"enforce\"}} ");
     metrics
         .lines()
         .find_map(|line| line.strip_prefix(&prefix))
