@@ -1,10 +1,12 @@
 //! Clean-up jobs on a cron schedule: expired or used OTP challenges and
-//! headless sessions, and rate-limit rows older than the longest window.
+//! headless sessions, rate-limit rows older than the longest window, and
+//! used proofs of work whose challenge expired.
 
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use crate::infra::clock::Clock;
 use crate::store::codes;
+use crate::store::proofs;
 use crate::store::sessions;
 use crate::store::{Store, StoreError};
 
@@ -20,6 +22,7 @@ pub struct Purged {
     pub challenges: usize,
     pub rate_limit_events: usize,
     pub headless_sessions: usize,
+    pub spent_proofs: usize,
 }
 
 /// Removes rows nobody can use any more and logs how many.
@@ -33,6 +36,7 @@ pub async fn purge_expired(store: &Store, clock: &Clock) -> Result<Purged, Store
                 challenges: otp.challenges,
                 rate_limit_events: otp.rate_limit_events,
                 headless_sessions: sessions::purge(conn, now)?,
+                spent_proofs: proofs::purge(conn, now)?,
             })
         })
         .await?;
@@ -40,6 +44,7 @@ pub async fn purge_expired(store: &Store, clock: &Clock) -> Result<Purged, Store
         otp_challenges = purged.challenges,
         rate_limit_events = purged.rate_limit_events,
         headless_sessions = purged.headless_sessions,
+        spent_proofs = purged.spent_proofs,
         "purged expired rows"
     );
     Ok(purged)

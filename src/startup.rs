@@ -16,7 +16,7 @@ use tokio_cron_scheduler::{JobScheduler, JobSchedulerError};
 use crate::infra::clock::Clock;
 use crate::infra::data_dir::DataDir;
 
-use crate::config::{AccessTokenStrategy, Config, DirectoryKind, HydraMode};
+use crate::config::{Config, DirectoryKind, HydraMode};
 use crate::directory::{Directory, DirectoryError};
 use crate::hydra::config_file::TokenHook;
 use crate::hydra::public::HydraPublic;
@@ -25,6 +25,7 @@ use crate::hydra::{HydraClient, HydraSupervisor};
 use crate::infra::lock::{DataDirLock, LockError};
 use crate::infra::{lock, metrics, secrets, serve, tls};
 use crate::signin::accept::Acceptor;
+use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
 use crate::signin::otp::{DeliveryTask, OtpPolicy, OtpService};
 use crate::signin::{challenges, headless};
@@ -303,6 +304,7 @@ struct SignInCore {
     store: Store,
     directory: Directory,
     otp: OtpService,
+    bot: BotChallenge,
     csrf: web::Csrf,
 }
 
@@ -350,6 +352,13 @@ impl SignInCore {
             clock.clone(),
         )
         .with_metrics(metrics.clone());
+        let bot = BotChallenge::new(
+            &config.bot_challenge,
+            otp_key.as_bytes(),
+            store.clone(),
+            otp.clone(),
+        )
+        .with_metrics(metrics.clone());
         let csrf_key_path = files.csrf_secret();
         let csrf_key =
             secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {
@@ -364,6 +373,7 @@ impl SignInCore {
             store,
             directory,
             otp,
+            bot,
             csrf,
         })
     }
@@ -411,6 +421,7 @@ fn app_state(
         store,
         directory,
         otp,
+        bot,
         csrf,
     } = sign_in;
     let proxy = HydraProxy::new(
@@ -425,7 +436,7 @@ fn app_state(
     let forward_auth = forward_auth::ForwardAuth::new(
         hydra.clone(),
         &config.forward_auth,
-        jwt_keys(&config),
+        forward_auth::JwtKeys::for_config(&config),
         clock.clone(),
         metrics.clone(),
     );
@@ -451,11 +462,13 @@ fn app_state(
         hydra_apis,
         accept.clone(),
         otp.clone(),
+        bot.clone(),
     );
     let browser = BrowserSignIn::new(
         hydra.clone(),
         accept.clone(),
         otp.clone(),
+        bot.clone(),
         challenges.clone(),
         metrics.clone(),
     );
@@ -467,6 +480,7 @@ fn app_state(
         hydra,
         proxy,
         otp,
+        bot_challenge: bot,
         csrf,
         challenges,
         forward_auth,
@@ -475,15 +489,4 @@ fn app_state(
         browser,
         accept,
     }
-}
-
-/// With JWT access tokens, forward auth checks them against Hydra's keys.
-fn jwt_keys(config: &Config) -> Option<forward_auth::JwtKeys> {
-    (config.hydra.access_token_strategy == AccessTokenStrategy::Jwt).then(|| {
-        forward_auth::JwtKeys {
-            hydra_public: config.hydra_public_url(),
-            ca_file: config.hydra.ca_file().cloned(),
-            issuer: config.public_origin(),
-        }
-    })
 }

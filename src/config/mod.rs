@@ -16,6 +16,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod bot_challenge;
 mod ca_file;
 mod checks;
 mod claims;
@@ -39,6 +40,9 @@ mod sms;
 mod sms_policy;
 mod users;
 
+pub use bot_challenge::{
+    BotChallengeConfig, BotChallengeKind, CaptchaConfig, CaptchaProvider, ChallengeApply, ProofKind,
+};
 pub use ca_file::CaFile;
 pub use claims::{ClaimTarget, ClaimsConfig, CustomClaim};
 pub use consent::ConsentConfig;
@@ -85,6 +89,8 @@ pub struct Config {
     pub claims: ClaimsConfig,
     pub otp: OtpConfig,
     pub sms: SmsConfig,
+    /// A check that a person asks, before a code is sent.
+    pub bot_challenge: BotChallengeConfig,
     pub jobs: JobsConfig,
     pub forward_auth: ForwardAuthConfig,
     pub metrics: MetricsConfig,
@@ -110,6 +116,7 @@ impl Default for Config {
             claims: ClaimsConfig::default(),
             otp: OtpConfig::default(),
             sms: SmsConfig::default(),
+            bot_challenge: BotChallengeConfig::default(),
             jobs: JobsConfig::default(),
             forward_auth: ForwardAuthConfig::default(),
             metrics: MetricsConfig::default(),
@@ -161,6 +168,7 @@ impl Config {
         self.forward_auth.validate()?;
         self.metrics.validate(self.server.listen)?;
         self.sms.validate()?;
+        self.bot_challenge.validate()?;
         self.sms
             .policy
             .check_sender(&self.sms.sender, self.users.default_region)?;

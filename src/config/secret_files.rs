@@ -32,6 +32,7 @@ pub(super) const SECRET_KEYS: &[&str] = &[
     "directory.sql.url",
     "headless.clients.*.client_secret",
     "headless.token_exchange.bearer_token",
+    "bot_challenge.secret_key",
 ];
 
 /// What a secret's file key ends with.
@@ -250,6 +251,10 @@ mod tests {
             "headless.token_exchange.bearer_token" => {
                 format!("[headless.token_exchange]\nbearer_token_file = \"{path}\"\n")
             }
+            "bot_challenge.secret_key" => format!(
+                "[bot_challenge]\nkind = \"turnstile\"\nsite_key = \"site\"\n\
+                 secret_key_file = \"{path}\"\n"
+            ),
             other => panic!("no test configuration for {other}: add one"),
         }
     }
@@ -275,6 +280,12 @@ mod tests {
             ("headless.token_exchange.bearer_token", _) => {
                 exposed(&config.headless.token_exchange.bearer_token)
             }
+            ("bot_challenge.secret_key", _) => match &config.bot_challenge.kind {
+                crate::config::BotChallengeKind::Captcha(captcha) => {
+                    captcha.secret_key.expose().to_string()
+                }
+                other => panic!("not a captcha: {other:?}"),
+            },
             (other, _) => panic!("no reader for {other}"),
         }
     }

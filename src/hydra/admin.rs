@@ -18,7 +18,7 @@ use crate::infra::http::{self, Peer};
 use super::error::{decode, error_from_answer, HydraError};
 use super::types::{
     AcceptConsent, AcceptLogin, ConsentRequest, Introspection, LoginRequest, LogoutRequest,
-    NewClient, OAuth2Client, Redirect, Reject,
+    NewClient, OAuth2Client, PreviousConsent, Redirect, Reject,
 };
 
 /// Clients asked for per page; any further pages are found through the
@@ -152,6 +152,19 @@ impl HydraClient {
         self.send(self.http.delete(url.clone()), &url)
             .await
             .map(drop)
+    }
+
+    /// The consents `subject` gave that Hydra remembers (one page of up to
+    /// 500: one person's apps).
+    pub async fn consent_sessions(
+        &self,
+        subject: &str,
+    ) -> Result<Vec<PreviousConsent>, HydraError> {
+        let url = self.url(
+            &["admin", "oauth2", "auth", "sessions", "consent"],
+            &[("subject", subject), ("page_size", "500")],
+        );
+        self.json(self.http.get(url.clone()), &url).await
     }
 
     /// Revokes the consents `subject` gave (to one client, or to all) and the

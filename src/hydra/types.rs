@@ -167,6 +167,29 @@ pub struct Redirect {
     pub redirect_to: String,
 }
 
+/// A consent Hydra remembers (`GET /admin/oauth2/auth/sessions/consent`):
+/// what the client asked for then, and what the person granted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PreviousConsent {
+    #[serde(deserialize_with = "null_as_default")]
+    pub consent_request: PreviousConsentRequest,
+    #[serde(deserialize_with = "null_as_default")]
+    pub grant_scope: Vec<String>,
+    /// RFC 3339, in UTC.
+    #[serde(deserialize_with = "null_as_default")]
+    pub handled_at: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PreviousConsentRequest {
+    #[serde(deserialize_with = "null_as_default")]
+    pub client: OAuth2Client,
+    #[serde(deserialize_with = "null_as_default")]
+    pub requested_scope: Vec<String>,
+}
+
 /// `GET /admin/oauth2/auth/requests/consent`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]

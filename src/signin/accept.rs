@@ -113,8 +113,20 @@ impl Acceptor {
         request: &ConsentRequest,
         remember: bool,
     ) -> Result<Redirect, SignInError> {
+        let granted = claims::grantable_scopes(&request.requested_scope, &request.client.scope);
+        self.consent_granting(request, granted, remember).await
+    }
+
+    /// Grants `granted` (the person's choice on the consent page, checked
+    /// with [`claims::chosen_scopes`]) and the claims that go with it.
+    pub async fn consent_granting(
+        &self,
+        request: &ConsentRequest,
+        granted: Vec<String>,
+        remember: bool,
+    ) -> Result<Redirect, SignInError> {
         let user = self.directory.find_by_id(&request.subject).await?;
-        self.consent_as(request, user.as_ref(), remember).await
+        self.grant(request, user.as_ref(), granted, remember).await
     }
 
     /// [`Acceptor::consent`] for a `user` already looked up (the consent's
@@ -127,6 +139,41 @@ impl Acceptor {
         remember: bool,
     ) -> Result<Redirect, SignInError> {
         let granted = claims::grantable_scopes(&request.requested_scope, &request.client.scope);
+        self.grant(request, user, granted, remember).await
+    }
+
+    /// The scopes the person held back from this client the last time Hydra
+    /// remembered their answer: shown unticked when it asks for them again.
+    /// Empty when there is no such answer, or Hydra cannot say.
+    pub async fn held_back(&self, request: &ConsentRequest) -> Vec<String> {
+        let sessions = match self.hydra.consent_sessions(&request.subject).await {
+            Ok(sessions) => sessions,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read remembered consents; every scope starts ticked");
+                return Vec::new();
+            }
+        };
+        let Some(last) = sessions
+            .into_iter()
+            .filter(|s| s.consent_request.client.client_id == request.client.client_id)
+            .max_by(|a, b| a.handled_at.cmp(&b.handled_at))
+        else {
+            return Vec::new();
+        };
+        let asked = last.consent_request.requested_scope;
+        asked
+            .into_iter()
+            .filter(|scope| !last.grant_scope.contains(scope))
+            .collect()
+    }
+
+    async fn grant(
+        &self,
+        request: &ConsentRequest,
+        user: Option<&DirectoryUser>,
+        granted: Vec<String>,
+        remember: bool,
+    ) -> Result<Redirect, SignInError> {
         let ConsentSession {
             id_token,
             access_token,

@@ -15,6 +15,7 @@ use crate::hydra::{HydraClient, HydraError, LoginRequest};
 use crate::infra::metrics::Metrics;
 
 use super::accept::{self, Acceptor};
+use super::bot_challenge::{BotChallenge, Proof};
 use super::challenges::ChallengeMemory;
 use super::error::SignInError;
 use super::otp::{IssuedCode, OtpService};
@@ -60,6 +61,7 @@ pub struct BrowserSignIn {
     hydra: HydraClient,
     accept: Acceptor,
     otp: OtpService,
+    bot: BotChallenge,
     challenges: ChallengeMemory,
     metrics: Metrics,
 }
@@ -69,6 +71,7 @@ impl BrowserSignIn {
         hydra: HydraClient,
         accept: Acceptor,
         otp: OtpService,
+        bot: BotChallenge,
         challenges: ChallengeMemory,
         metrics: Metrics,
     ) -> BrowserSignIn {
@@ -76,6 +79,7 @@ impl BrowserSignIn {
             hydra,
             accept,
             otp,
+            bot,
             challenges,
             metrics,
         }
@@ -131,16 +135,20 @@ impl BrowserSignIn {
         Ok(redirect.redirect_to)
     }
 
-    /// Sends a code to `phone` for this sign-in; it dies with the challenge.
+    /// Sends a code to `phone` for this sign-in, once `proof` meets the bot
+    /// challenge; the code dies with the challenge.
     pub async fn send_code(
         &self,
         login: &OpenLogin,
         phone: &PhoneNumber,
         client_ip: IpAddr,
+        proof: &Proof,
     ) -> Result<IssuedCode, SignInError> {
+        let clearance = self.bot.check(proof, phone, client_ip).await?;
+        let (flow, ip, deadline) = (login.flow(), Some(client_ip), Some(login.deadline));
         Ok(self
             .otp
-            .issue_until(&login.flow(), phone, Some(client_ip), Some(login.deadline))
+            .issue_cleared(&flow, phone, ip, deadline, clearance)
             .await?)
     }
 

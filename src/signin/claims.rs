@@ -105,6 +105,32 @@ pub fn grantable_scopes(requested: &[String], client_scope: &str) -> Vec<String>
     granted
 }
 
+/// The one scope a person cannot untick: without it there is no sign-in.
+pub const REQUIRED_SCOPE: &str = "openid";
+
+/// A consent form ticked a scope that was not offered.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the scope `{0}` was not offered")]
+pub struct ScopeNotOffered(pub String);
+
+/// What the person's ticks grant out of the `offered` scopes (see
+/// [`grantable_scopes`]): the ticked ones, and [`REQUIRED_SCOPE`] whenever
+/// it was asked for. A tick for anything not offered is refused, so a
+/// crafted form cannot widen the grant.
+pub fn chosen_scopes(
+    offered: &[String],
+    ticked: &[String],
+) -> Result<Vec<String>, ScopeNotOffered> {
+    if let Some(extra) = ticked.iter().find(|scope| !offered.contains(scope)) {
+        return Err(ScopeNotOffered(extra.clone()));
+    }
+    Ok(offered
+        .iter()
+        .filter(|scope| scope.as_str() == REQUIRED_SCOPE || ticked.contains(scope))
+        .cloned()
+        .collect())
+}
+
 fn insert_some(claims: &mut Map<String, Value>, name: &str, value: &Option<String>) {
     if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
         claims.insert(name.into(), json!(value));
@@ -116,6 +142,34 @@ mod tests {
     use super::*;
     use crate::config::ClaimTarget;
     use crate::store::users::{Profile, User};
+
+    fn scopes(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_ticks_choose_among_the_offered_scopes_only() {
+        let offered = scopes(&["openid", "profile", "email"]);
+        let chosen = |ticked: &[&str]| chosen_scopes(&offered, &scopes(ticked));
+        assert_eq!(chosen(&["profile"]), Ok(scopes(&["openid", "profile"])));
+        assert_eq!(
+            chosen(&[]),
+            Ok(scopes(&["openid"])),
+            "openid alone is an answer"
+        );
+        assert_eq!(
+            chosen(&["email", "openid", "email"]),
+            Ok(scopes(&["openid", "email"]))
+        );
+        assert_eq!(chosen(&["address"]), Err(ScopeNotOffered("address".into())));
+        assert_eq!(chosen(&["email", ""]), Err(ScopeNotOffered(String::new())));
+        // Without openid asked for, nothing is required.
+        let oauth_only = scopes(&["read", "write"]);
+        assert_eq!(
+            chosen_scopes(&oauth_only, &scopes(&["read"])),
+            Ok(scopes(&["read"]))
+        );
+    }
 
     fn user() -> DirectoryUser {
         DirectoryUser::from(User {

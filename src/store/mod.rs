@@ -23,6 +23,7 @@ pub mod file;
 pub mod foreign_sqlite;
 pub mod health;
 pub mod outbox;
+pub mod proofs;
 pub mod sessions;
 pub mod users;
 

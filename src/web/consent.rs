@@ -4,7 +4,7 @@ use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::html;
+use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::csrf;
@@ -23,13 +23,33 @@ pub struct ConsentQuery {
     consent_challenge: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// The consent form: its fields, and one `scope` per ticked box.
+#[derive(Debug, Default)]
 pub struct ConsentForm {
     consent_challenge: String,
     csrf: String,
     action: String,
-    remember: Option<String>,
+    remember: bool,
+    ticked: Vec<String>,
+}
+
+impl ConsentForm {
+    /// Reads the form's pairs; `scope` may repeat (one per ticked box),
+    /// which a struct cannot say to serde. Unknown fields are ignored.
+    fn from_pairs(pairs: Vec<(String, String)>) -> ConsentForm {
+        let mut form = ConsentForm::default();
+        for (name, value) in pairs {
+            match name.as_str() {
+                "consent_challenge" => form.consent_challenge = value,
+                csrf::FIELD => form.csrf = value,
+                "action" => form.action = value,
+                "remember" => form.remember = true,
+                "scope" => form.ticked.push(value),
+                _ => {}
+            }
+        }
+        form
+    }
 }
 
 pub async fn show(
@@ -61,21 +81,26 @@ pub async fn show(
         return Ok(Redirect::to(&redirect.redirect_to).into_response());
     }
     let user = state.directory.find_by_id(&request.subject).await?;
+    let held_back = state.accept.held_back(&request).await;
     Ok(render(
         &state,
         &headers,
         &challenge,
         &request,
-        user.as_ref(),
+        Shown {
+            user: user.as_ref(),
+            held_back: &held_back,
+        },
     ))
 }
 
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
-    form: Result<Form<ConsentForm>, FormRejection>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let Form(form) = form.map_err(|_| PageError::BadForm)?;
+    let Form(pairs) = form.map_err(|_| PageError::BadForm)?;
+    let form = ConsentForm::from_pairs(pairs);
     let challenge = checked_challenge(&state, &headers, &form.consent_challenge, &form.csrf)?;
     // Answered already (double click, reload): go where the first answer went.
     if let Some(redirect_to) = state.challenges.answer(challenge) {
@@ -89,9 +114,16 @@ pub async fn submit(
         .map_err(|e| state.challenge_error(challenge, e))?;
     let redirect = match form.action.as_str() {
         "allow" => {
+            // Only among what this request offers: a crafted form that adds
+            // a scope is refused, not trimmed, so it is noticed.
+            let offered = claims::grantable_scopes(&request.requested_scope, &request.client.scope);
+            let granted = claims::chosen_scopes(&offered, &form.ticked).map_err(|refused| {
+                tracing::warn!(%refused, client = %request.client.client_id, "consent form refused");
+                PageError::BadForm
+            })?;
             state
                 .accept
-                .consent(&request, form.remember.is_some())
+                .consent_granting(&request, granted, form.remember)
                 .await?
         }
         "deny" => {
@@ -114,6 +146,54 @@ pub async fn submit(
         .challenges
         .remember_answer(challenge, &redirect.redirect_to);
     Ok(Redirect::to(&redirect.redirect_to).into_response())
+}
+
+/// One permission: `openid` as required, any other as a labelled checkbox,
+/// ticked unless the person held it back from this client before.
+fn scope_item(scope: &str, shown: &Shown<'_>) -> Markup {
+    let (what, shares) = strings::scope_description(scope);
+    let id = format!("scope-{}", scope_id(scope));
+    let described = format!("{id}-shares");
+    let detail = html! {
+        span.shares id=(described) {
+            (shares)
+            @if let Some(value) = shared_value(scope, shown.user) { ": " (value) }
+        }
+    };
+    if scope == claims::REQUIRED_SCOPE {
+        return html! {
+            li.required {
+                strong { (what) } " " span.badge { (strings::CONSENT_REQUIRED) }
+                (detail)
+            }
+        };
+    }
+    let ticked = !shown.held_back.iter().any(|held| held == scope);
+    html! {
+        li {
+            label.check for=(id) {
+                input type="checkbox" name="scope" value=(scope) id=(id)
+                    checked[ticked] aria-describedby=(described);
+                strong { (what) }
+            }
+            (detail)
+        }
+    }
+}
+
+/// A scope as an HTML id: letters, digits and `-` only (scopes may hold
+/// `:` or `/`), with the byte values of the rest so ids stay unique.
+fn scope_id(scope: &str) -> String {
+    scope
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("-{b:02x}")
+            }
+        })
+        .collect()
 }
 
 /// What a scope would share of this user, shown next to the scope.
@@ -143,12 +223,19 @@ fn shared_value(scope: &str, user: Option<&DirectoryUser>) -> Option<String> {
     Some(value.unwrap_or_else(|| strings::NOT_SET.to_string()))
 }
 
+/// What the page shows besides the request: the person's values, and the
+/// scopes they held back from this client last time (shown unticked).
+struct Shown<'a> {
+    user: Option<&'a DirectoryUser>,
+    held_back: &'a [String],
+}
+
 fn render(
     state: &AppState,
     headers: &HeaderMap,
     challenge: &str,
     request: &ConsentRequest,
-    user: Option<&DirectoryUser>,
+    shown: Shown<'_>,
 ) -> Response {
     let client = if request.client.client_name.trim().is_empty() {
         request.client.client_id.as_str()
@@ -162,19 +249,15 @@ fn render(
     let body = html! {
         h1 { (title) }
         p { (strings::consent_intro(client)) }
-        ul.scopes {
-            @for scope in &scopes {
-                @let (what, shares) = strings::scope_description(scope);
-                li {
-                    strong { (what) }
-                    span.shares {
-                        (shares)
-                        @if let Some(value) = shared_value(scope, user) { ": " (value) }
+        form method="post" action="/consent" {
+            fieldset.scopes {
+                legend { (strings::CONSENT_CHOOSE) }
+                ul.scopes {
+                    @for scope in &scopes {
+                        (scope_item(scope, &shown))
                     }
                 }
             }
-        }
-        form method="post" action="/consent" {
             input type="hidden" name="consent_challenge" value=(challenge);
             input type="hidden" name=(csrf::FIELD) value=(token);
             label.check { input type="checkbox" name="remember" value="1"; (strings::CONSENT_REMEMBER) }

@@ -1,14 +1,16 @@
 //! The integration tests, in one binary so the harness (`helpers`) is
 //! compiled once: a real gatehouse with a real supervised Hydra, the real
-//! binaries, headless Chromium, nginx and PostgreSQL. One module per area.
+//! binaries, headless Chromium, nginx, Caddy and PostgreSQL. One module per area.
 
 mod helpers;
 
 mod architecture;
 mod bench_smoke;
+mod bot_challenge;
 mod browser_signin;
 mod browser_smoke;
 mod code_flows;
+mod consent_choice;
 mod directory_http;
 mod directory_sql;
 mod edge;
@@ -19,9 +21,9 @@ mod headless_exchange;
 mod https_outbound;
 mod hydra_admin;
 mod metrics;
-mod nginx_forward_auth;
 mod ops;
 mod otp;
+mod proxies;
 mod robust_flows;
 mod secrets;
 mod signin;

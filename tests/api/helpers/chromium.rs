@@ -171,6 +171,21 @@ impl Chromium {
         .await
     }
 
+    /// Types `keys` into the element matching `css`, as a keyboard does
+    /// (" " toggles a checkbox, "\u{e007}" is Enter).
+    pub async fn press(&self, css: &str, keys: &str) -> Result<()> {
+        let element = self.wait_for(css, self.wait).await?;
+        self.run(format!("typing into `{css}`"), element.send_keys(keys))
+            .await
+    }
+
+    /// Is the checkbox (or option) matching `css` selected?
+    pub async fn is_checked(&self, css: &str) -> Result<bool> {
+        let element = self.wait_for(css, self.wait).await?;
+        self.run(format!("state of `{css}`"), element.is_selected())
+            .await
+    }
+
     pub async fn click(&self, css: &str) -> Result<()> {
         let element = self.wait_for(css, self.wait).await?;
         self.run(format!("clicking `{css}`"), element.click()).await
@@ -192,6 +207,23 @@ impl Chromium {
         let path = dir.join(format!("{name}.png"));
         std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
+    }
+
+    /// Slows the page's CPU down `rate` times (Chrome DevTools'
+    /// `Emulation.setCPUThrottlingRate`; Lighthouse takes 4 for a mid-range
+    /// phone), through chromedriver's DevTools command endpoint.
+    pub async fn throttle_cpu(&self, rate: f64) -> Result<()> {
+        let url = format!(
+            "{}/session/{}/goog/cdp/execute",
+            self.driver.url(),
+            self.session_id
+        );
+        let command = json!({"cmd": "Emulation.setCPUThrottlingRate", "params": {"rate": rate}});
+        let response = super::http_client().post(url).json(&command).send().await?;
+        if !response.status().is_success() {
+            bail!("CPU throttling refused: {}", response.text().await?);
+        }
+        Ok(())
     }
 
     /// The console's errors (and failed loads, such as a 404) since the

@@ -128,6 +128,8 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
 /// The form a page's submit sends: its hidden inputs with `fields` set on top.
 pub fn form(page: &Hop, fields: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut form: Vec<(String, String)> = hidden_inputs(&page.body).into_iter().collect();
+    // Ticked boxes go with the form, as a browser sends them.
+    form.extend(checked_boxes(&page.body));
     for (k, v) in fields {
         form.retain(|(name, _)| name != k);
         form.push((k.to_string(), v.to_string()));
@@ -149,6 +151,25 @@ pub fn hidden_inputs(html: &str) -> HashMap<String, String> {
         }
     }
     inputs
+}
+
+/// `<input type="checkbox" name="x" value="y" ... checked>` pairs of a
+/// page, in page order (a name may repeat).
+pub fn checked_boxes(html: &str) -> Vec<(String, String)> {
+    let mut boxes = Vec::new();
+    for piece in html.split("<input type=\"checkbox\" ").skip(1) {
+        let tag = &piece[..piece.find('>').unwrap_or(piece.len())];
+        let attr = |name: &str| {
+            let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+            let end = tag[start..].find('"')? + start;
+            Some(tag[start..end].replace("&amp;", "&"))
+        };
+        let checked = tag.split_whitespace().any(|word| word == "checked");
+        if let (true, Some(name), Some(value)) = (checked, attr("name"), attr("value")) {
+            boxes.push((name, value));
+        }
+    }
+    boxes
 }
 
 /// The target of the page's first `<a class="button" href="...">`.
