@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
 use gatehouse::cli::backup;
 use gatehouse::cli::clients::ClientsCommand;
 use gatehouse::cli::sessions::SessionsCommand;
@@ -20,14 +21,21 @@ const EXIT_CONFIG: u8 = 78;
 #[command(
     name = "gatehouse",
     version,
+    disable_version_flag = true,
+    subcommand_required = false,
+    arg_required_else_help = true,
     about = "Phone-OTP login, consent and logout provider for Ory Hydra"
 )]
 struct Cli {
     /// Configuration file (default: ./config.toml when present).
     #[arg(long, short, global = true, env = "GATEHOUSE_CONFIG")]
     config: Option<PathBuf>,
+    /// Print gatehouse's version and commit, the pinned Hydra version and
+    /// what the configured `hydra.binary` reports.
+    #[arg(long, short = 'V')]
+    version: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -73,9 +81,29 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match load_config(cli.config.as_deref(), &cli.command) {
-        Ok(config) => run(cli.command, config),
+    if cli.version {
+        return print_version(cli.config.as_deref());
+    }
+    let Some(command) = cli.command else {
+        Cli::command()
+            .error(ErrorKind::MissingSubcommand, "a command is required")
+            .exit()
+    };
+    match load_config(cli.config.as_deref(), &command) {
+        Ok(config) => run(command, config),
         Err(exit) => exit,
+    }
+}
+
+/// `gatehouse --version`, with the configuration when it loads.
+fn print_version(path: Option<&Path>) -> ExitCode {
+    let config = Config::load(path);
+    match block_on(gatehouse::cli::version::lines(config.as_ref())) {
+        Some(lines) => {
+            println!("{}", lines.join("\n"));
+            ExitCode::SUCCESS
+        }
+        None => ExitCode::FAILURE,
     }
 }
 

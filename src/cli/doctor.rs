@@ -6,6 +6,7 @@
 //! status stays 0), or `skip: ...` when a check does not apply.
 
 mod forward_auth;
+mod hydra;
 mod outbound;
 mod secrets;
 
@@ -20,13 +21,10 @@ use std::time::Duration;
 use crate::config::{Config, DirectoryKind, HydraMode};
 use crate::directory::Directory;
 use crate::hydra::config_file::HydraPaths;
-use crate::hydra::HydraClient;
 use crate::infra::data_dir::DataDir;
 use crate::infra::lock;
 use crate::store;
 
-/// The Hydra version gatehouse is designed against.
-pub const HYDRA_VERSION: &str = "v2.3.0";
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +84,7 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     }
     let supervised = config.hydra.mode == HydraMode::Supervised;
     if supervised {
-        emit(hydra_binary(&config.hydra.binary).await);
+        emit(hydra::binary(&config.hydra.binary).await);
     }
     let running = match lock::holder(&config.data_dir) {
         Ok(holder) => holder,
@@ -105,7 +103,9 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     for finding in ports(config, running.is_some()) {
         emit(finding);
     }
-    emit(hydra_ready(config, running.is_some()).await);
+    for finding in hydra::running(config, running.is_some()).await {
+        emit(finding);
+    }
     emit(sms(config).await);
     emit(directory(config).await);
     emit(legacy_verifier(config).await);
@@ -232,61 +232,6 @@ fn data_dir_permissions(data_dir: &Path) -> Vec<Finding> {
     findings
 }
 
-async fn hydra_binary(binary: &Path) -> Finding {
-    let fix = format!(
-        "install Hydra {HYDRA_VERSION} (scripts/install-hydra, or an official release) and \
-         point `hydra.binary` at it"
-    );
-    let executable = std::fs::metadata(binary)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false);
-    if !executable {
-        return problem(
-            format!(
-                "Hydra binary {} is missing or not executable",
-                binary.display()
-            ),
-            fix,
-        );
-    }
-    let mut command = tokio::process::Command::new(binary);
-    command
-        .arg("version")
-        .env_clear()
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let output = match tokio::time::timeout(PROBE_TIMEOUT, command.output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(e)) => return problem(format!("cannot run {} version: {e}", binary.display()), fix),
-        Err(_) => {
-            return problem(
-                format!(
-                    "`{} version` did not answer within {PROBE_TIMEOUT:?}",
-                    binary.display()
-                ),
-                fix,
-            )
-        }
-    };
-    let text = String::from_utf8_lossy(&output.stdout);
-    let version = text
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("Version:"))
-        .map(str::trim)
-        .unwrap_or("unknown");
-    if version == HYDRA_VERSION {
-        ok(format!("Hydra binary {} is {version}", binary.display()))
-    } else {
-        problem(
-            format!(
-                "Hydra binary {} reports version {version}, gatehouse needs {HYDRA_VERSION}",
-                binary.display()
-            ),
-            fix,
-        )
-    }
-}
-
 fn ports(config: &Config, running: bool) -> Vec<Finding> {
     let mut wanted = vec![("server.listen", config.server.listen)];
     if let Some(metrics) = config.metrics.listen {
@@ -322,28 +267,6 @@ fn ports(config: &Config, running: bool) -> Vec<Finding> {
             }
         })
         .collect()
-}
-
-async fn hydra_ready(config: &Config, running: bool) -> Finding {
-    if config.hydra.mode == HydraMode::Supervised && !running {
-        return skip("Hydra readiness: gatehouse (which runs Hydra) is not running");
-    }
-    let url = config.hydra_admin_url();
-    match HydraClient::new(url.clone(), config.hydra.ca_file())
-        .ready()
-        .await
-    {
-        Ok(()) => ok(format!("Hydra at {url} is ready")),
-        Err(e) => problem(
-            format!("Hydra at {url} is not ready: {e}"),
-            match config.hydra.mode {
-                HydraMode::Supervised => {
-                    "read Hydra's lines in gatehouse's log (journalctl -u gatehouse, target hydra)"
-                }
-                HydraMode::External { .. } => "check the Hydra named by `hydra.admin_url`",
-            },
-        ),
-    }
 }
 
 fn database_integrity(name: &str, path: &Path) -> Finding {

@@ -1,5 +1,6 @@
 //! The command line: `serve` and the subcommands that manage data rather
-//! than serve (`users`, `clients`, `sessions`, `backup`, `doctor`).
+//! than serve (`users`, `clients`, `sessions`, `backup`, `doctor`), and
+//! `--version`.
 
 pub mod backup;
 pub mod clients;
@@ -7,3 +8,4 @@ pub mod doctor;
 pub mod serve;
 pub mod sessions;
 pub mod users;
+pub mod version;

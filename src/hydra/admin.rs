@@ -52,6 +52,18 @@ impl HydraClient {
         self.send(request, &url).await.map(drop)
     }
 
+    /// `GET /version` on the admin port: the version the running Hydra reports.
+    pub async fn version(&self) -> Result<String, HydraError> {
+        #[derive(serde::Deserialize)]
+        struct Version {
+            version: String,
+        }
+        let url = self.url(&["version"], &[]);
+        let request = self.http.get(url.clone()).timeout(Duration::from_secs(2));
+        let answer: Version = self.json(request, &url).await?;
+        Ok(answer.version)
+    }
+
     // --- login ---------------------------------------------------------------
 
     pub async fn login_request(&self, challenge: &str) -> Result<LoginRequest, HydraError> {

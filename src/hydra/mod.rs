@@ -8,6 +8,7 @@ pub mod error;
 pub mod public;
 pub mod supervisor;
 pub mod types;
+pub mod version;
 
 pub use admin::HydraClient;
 pub use error::HydraError;
@@ -16,3 +17,4 @@ pub use types::{
     AcceptConsent, AcceptLogin, ConsentRequest, ConsentSession, Introspection, LoginRequest,
     LogoutRequest, NewClient, OAuth2Client, OidcContext, Redirect, Reject,
 };
+pub use version::PINNED_VERSION;

@@ -38,7 +38,8 @@ const MIGRATE_TIMEOUT: Duration = Duration::from_secs(300);
 pub enum SupervisorError {
     #[error(
         "configuration key `hydra.binary`: {0} is not an executable file; \
-         run scripts/install-hydra or point hydra.binary at a Hydra v2.3.0 binary"
+         run scripts/install-hydra or point hydra.binary at a Hydra {pinned} binary",
+        pinned = super::PINNED_VERSION
     )]
     MissingBinary(PathBuf),
     #[error("configuration key `{key}`: port {port} on 127.0.0.1 is already in use")]

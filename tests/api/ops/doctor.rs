@@ -55,6 +55,7 @@ async fn doctor_passes_on_a_healthy_running_setup() {
         "ok: server.listen",
         "ok: hydra.admin_port",
         "ok: Hydra at",
+        "ok: the running Hydra is v2.3.0, the pinned version",
         "ok: SMS webhook",
         "ok: users live in gatehouse's own table",
         "skip: legacy-session verifier",
@@ -281,9 +282,13 @@ async fn doctor_verifies_an_https_gateway_and_names_what_is_wrong() {
 async fn doctor_reaches_an_external_hydra_over_https_with_its_ca_file() {
     let ca = TestCa::new("External Hydra CA");
     let (cert, key) = ca.server_certificate();
-    // Stands in for Hydra's admin API: `/health/ready` answers 200.
-    let hydra = WebhookSink::answering_tls("/", &cert, &key, |_, _| {
-        std::future::ready(axum::http::StatusCode::OK.into_response())
+    // Stands in for Hydra's admin API: `/health/ready` answers 200, and
+    // `/version` names an older Hydra than the pinned one.
+    let hydra = WebhookSink::answering_tls("/", &cert, &key, |_, request| {
+        std::future::ready(match request.uri.as_str() {
+            "/version" => axum::Json(serde_json::json!({"version": "v2.2.0"})).into_response(),
+            _ => axum::http::StatusCode::OK.into_response(),
+        })
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -311,11 +316,26 @@ async fn doctor_reaches_an_external_hydra_over_https_with_its_ca_file() {
         "GATEHOUSE_HYDRA__CA_FILE",
         ca_file.to_str().unwrap(),
     );
-    let (_, lines, all) = doctor(&env).await;
-    let line = hydra_line(lines, all);
+    let (code, lines, all) = doctor(&env).await;
+    let version = lines
+        .iter()
+        .find(|l| l.contains("reports version"))
+        .unwrap_or_else(|| panic!("no Hydra version line in\n{all}"))
+        .clone();
+    let line = hydra_line(lines, all.clone());
     assert!(line.starts_with("ok: Hydra at https://"), "{line}");
+    assert_eq!(code, Some(1), "{all}");
     assert!(
-        hydra.received().iter().all(|r| r.uri == "/health/ready"),
-        "doctor only asked for readiness"
+        version.starts_with("problem: the Hydra at https://")
+            && version.contains("reports version v2.2.0, gatehouse needs the pinned v2.3.0")
+            && version.contains("fix: run Hydra v2.3.0 at `hydra.admin_url`"),
+        "{version}"
+    );
+    assert!(
+        hydra
+            .received()
+            .iter()
+            .all(|r| r.uri == "/health/ready" || r.uri == "/version"),
+        "doctor only asked for readiness and the version"
     );
 }

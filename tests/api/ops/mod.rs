@@ -1,9 +1,11 @@
 //! Running gatehouse in production: the systemd unit (`systemd`), sd_notify,
 //! the data dir lock and bounded graceful shutdown (`serve`), backup and
-//! restore (`backup`), and `doctor`.
+//! restore (`backup`), `doctor`, and the Debian package and release
+//! tarball (`package`).
 
 mod backup;
 mod doctor;
+mod package;
 mod serve;
 mod systemd;
 
