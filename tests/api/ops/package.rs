@@ -161,10 +161,12 @@ fn version_names_the_commit_the_pinned_hydra_and_the_configured_one() {
         );
         assert!(lines[3].starts_with(&expected), "{report}");
     }
-    assert_ne!(
-        GIT_COMMIT, "unknown",
-        "built from a checkout, the commit is known"
-    );
+    if Path::new(REPO).join(".git").exists() {
+        assert_ne!(
+            GIT_COMMIT, "unknown",
+            "built from a checkout, the commit is known"
+        );
+    }
 }
 
 /// Purges the package however the test ends (a failed assertion included).
