@@ -1,12 +1,14 @@
 //! Clean-up jobs on a cron schedule: expired or used OTP challenges and
-//! headless sessions, rate-limit rows older than the longest window, and
-//! used proofs of work whose challenge expired.
+//! headless sessions, rate-limit rows older than the longest window, used
+//! proofs of work whose challenge expired, and texts sent over a day ago
+//! that a delivery receipt no longer needs.
 
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use crate::infra::clock::Clock;
 use crate::store::codes;
 use crate::store::proofs;
+use crate::store::receipts;
 use crate::store::sessions;
 use crate::store::{Store, StoreError};
 
@@ -23,6 +25,7 @@ pub struct Purged {
     pub rate_limit_events: usize,
     pub headless_sessions: usize,
     pub spent_proofs: usize,
+    pub sms_receipts: usize,
 }
 
 /// Removes rows nobody can use any more and logs how many.
@@ -37,6 +40,8 @@ pub async fn purge_expired(store: &Store, clock: &Clock) -> Result<Purged, Store
                 rate_limit_events: otp.rate_limit_events,
                 headless_sessions: sessions::purge(conn, now)?,
                 spent_proofs: proofs::purge(conn, now)?,
+                // A receipt comes within minutes; a day is plenty.
+                sms_receipts: receipts::purge(conn, now - LONGEST_LIMIT_WINDOW)?,
             })
         })
         .await?;
@@ -45,6 +50,7 @@ pub async fn purge_expired(store: &Store, clock: &Clock) -> Result<Purged, Store
         rate_limit_events = purged.rate_limit_events,
         headless_sessions = purged.headless_sessions,
         spent_proofs = purged.spent_proofs,
+        sms_receipts = purged.sms_receipts,
         "purged expired rows"
     );
     Ok(purged)

@@ -27,6 +27,7 @@ use crate::infra::{lock, metrics, secrets, serve, tls};
 use crate::signin::accept::Acceptor;
 use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
+use crate::signin::otp::receipts::DeliveryReceipts;
 use crate::signin::otp::{DeliveryTask, OtpPolicy, OtpService};
 use crate::signin::{challenges, headless};
 use crate::sms::SmsSender;
@@ -346,7 +347,7 @@ impl SignInCore {
         let otp = OtpService::new(
             store.clone(),
             directory.clone(),
-            SmsSender::from_config(&config.sms),
+            SmsSender::from_config(&config.sms, &config.server.public_url),
             OtpPolicy::from_config(config),
             otp_key.as_bytes(),
             clock.clone(),
@@ -472,6 +473,8 @@ fn app_state(
         challenges.clone(),
         metrics.clone(),
     );
+    let receipts = DeliveryReceipts::from_config(&config, store.clone(), clock.clone())
+        .with_metrics(metrics.clone());
     let config = Arc::new(config);
     AppState {
         config,
@@ -480,6 +483,7 @@ fn app_state(
         hydra,
         proxy,
         otp,
+        receipts,
         bot_challenge: bot,
         csrf,
         challenges,

@@ -38,6 +38,7 @@ mod secret_files;
 mod server;
 mod sms;
 mod sms_policy;
+mod sms_providers;
 mod users;
 
 pub use bot_challenge::{
@@ -64,6 +65,9 @@ pub use secret::Secret;
 pub use secret_files::{SecretFile, SecretSources};
 pub use server::{ServerConfig, TlsConfig};
 pub use sms::{SmsConfig, SmsSenderKind, WebhookConfig};
+pub use sms_providers::{
+    AwsSnsConfig, MessageBirdConfig, TwilioConfig, TwilioOrigin, VonageConfig,
+};
 pub use sms_policy::{Countries, PolicyMode, SmsPolicy};
 pub use users::{Signup, UsersConfig};
 

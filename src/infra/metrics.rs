@@ -35,6 +35,9 @@ struct Inner {
     sms_sent: Family<Labels, Counter>,
     sms_verified: Family<Labels, Counter>,
     sms_refused: Family<Labels, Counter>,
+    sms_provider_requests: Family<Labels, Counter>,
+    sms_provider_duration: Family<Labels, Histogram>,
+    sms_receipts: Family<Labels, Counter>,
     sign_ins: Family<Labels, Counter>,
     consents: Family<Labels, Counter>,
     forward_auth: Family<Labels, Counter>,
@@ -108,6 +111,24 @@ impl Metrics {
                 "sms_refused",
                 "Codes refused (mode=enforce) or that would have been (mode=monitor) by an \
                  sms.policy rule, by rule",
+            ),
+            sms_provider_requests: counters(
+                r,
+                "sms_provider_requests",
+                "Requests to each SMS sender, by provider and result (sent, unavailable, \
+                 rejected, invalid_number; skipped: not asked while cooling off)",
+            ),
+            sms_provider_duration: registered(
+                r,
+                "sms_provider_duration_seconds",
+                "How long each SMS sender took to answer, by provider",
+                Family::new_with_constructor(http_histogram as fn() -> Histogram),
+            ),
+            sms_receipts: counters(
+                r,
+                "sms_delivery_receipts",
+                "Delivery receipts, by provider, the number's country and status (delivered, \
+                 failed)",
             ),
             sign_ins: counters(r, "sign_ins", "Sign-ins, by flow and result"),
             consents: counters(r, "consents", "Consent decisions, by result"),
@@ -185,6 +206,38 @@ impl Metrics {
                 ("mode", mode.to_string()),
             ])
             .inc();
+    }
+
+    /// One request to an SMS sender: its result and how long it took.
+    pub fn sms_provider_request(&self, provider: &'static str, result: &'static str, took: Duration) {
+        let labels = vec![
+            ("provider", provider.to_string()),
+            ("result", result.to_string()),
+        ];
+        self.inner.sms_provider_requests.get_or_create(&labels).inc();
+        self.inner
+            .sms_provider_duration
+            .get_or_create(&vec![("provider", provider.to_string())])
+            .observe(took.as_secs_f64());
+    }
+
+    /// An SMS sender left out of an attempt while it cools off.
+    pub fn sms_provider_skipped(&self, provider: &'static str) {
+        let labels = vec![
+            ("provider", provider.to_string()),
+            ("result", "skipped".to_string()),
+        ];
+        self.inner.sms_provider_requests.get_or_create(&labels).inc();
+    }
+
+    /// A delivery receipt; `country` as for [`Metrics::sms_sent`].
+    pub fn sms_receipt(&self, provider: &str, country: &str, status: &'static str) {
+        let labels = vec![
+            ("provider", provider.to_string()),
+            ("country", country.to_string()),
+            ("status", status.to_string()),
+        ];
+        self.inner.sms_receipts.get_or_create(&labels).inc();
     }
 
     pub fn sign_in(&self, flow: &'static str, result: &'static str) {

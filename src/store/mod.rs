@@ -24,6 +24,7 @@ pub mod foreign_sqlite;
 pub mod health;
 pub mod outbox;
 pub mod proofs;
+pub mod receipts;
 pub mod sessions;
 pub mod users;
 

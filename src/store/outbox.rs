@@ -6,6 +6,7 @@
 
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
+use super::receipts::{self, Handed};
 use super::{Db, StoreError};
 
 /// A message a worker has claimed and is about to send.
@@ -80,12 +81,31 @@ pub fn claim_due(
     Ok(due)
 }
 
-/// The gateway took the message.
-pub fn delivered(db: &Db, challenge_id: &str) -> Result<(), StoreError> {
-    db.conn.execute(
+/// The gateway took the message; with the provider's id for it
+/// (`handed`), it is remembered for its delivery receipt.
+pub fn delivered(
+    db: &mut Db,
+    challenge_id: &str,
+    handed: Option<&Handed>,
+) -> Result<(), StoreError> {
+    let tx = db.conn.transaction()?;
+    if let Some(handed) = handed {
+        let refund: Option<String> = tx
+            .query_row(
+                "SELECT refund_event_ids FROM sms_outbox WHERE challenge_id = ?1",
+                [challenge_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if let Some(refund) = refund {
+            receipts::remember(&tx, challenge_id, &refund, handed)?;
+        }
+    }
+    tx.execute(
         "DELETE FROM sms_outbox WHERE challenge_id = ?1",
         [challenge_id],
     )?;
+    tx.commit()?;
     Ok(())
 }
 

@@ -14,18 +14,21 @@ mod health;
 mod login;
 mod logout;
 mod proxy;
+mod receipts;
 mod state;
 pub mod strings;
 pub mod token_hook;
 mod views;
 
 use axum::http::{header, HeaderValue};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::Router;
 pub use csrf::Csrf;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use proxy::HydraProxy;
+
+use crate::signin::otp::receipts::TWILIO_RECEIPT_PATH;
 pub use state::AppState;
 
 /// Hydra's public paths, served through gatehouse's own origin.
@@ -48,6 +51,7 @@ pub fn router(state: AppState) -> Router {
             )
             .route(views::FAVICON_PATH, get(views::favicon))
             .route(&state.config.forward_auth.path, any(forward_auth::verify))
+            .route(TWILIO_RECEIPT_PATH, post(receipts::twilio))
             .merge(headless_api::routes())
             .fallback(health::not_found),
     );

@@ -12,6 +12,7 @@ use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
 use crate::signin::challenges::ChallengeMemory;
 use crate::signin::headless::HeadlessService;
+use crate::signin::otp::receipts::DeliveryReceipts;
 use crate::signin::otp::OtpService;
 use crate::store::Store;
 
@@ -26,6 +27,8 @@ pub struct AppState {
     pub hydra: HydraClient,
     pub proxy: HydraProxy,
     pub otp: OtpService,
+    /// What SMS providers say became of the texts they took.
+    pub receipts: DeliveryReceipts,
     pub bot_challenge: BotChallenge,
     pub csrf: Csrf,
     pub challenges: ChallengeMemory,

@@ -14,6 +14,7 @@ mod code;
 mod delivery;
 mod limits;
 mod pumping;
+pub mod receipts;
 mod sealed;
 
 use crate::config::{Config, OtpConfig, ProofKind, Signup, SmsPolicy};
@@ -99,7 +100,7 @@ impl OtpPolicy {
             app_name: config.sms.app_name.clone(),
             delivery: DeliveryPolicy {
                 max_attempts: config.sms.webhook.max_attempts,
-                attempt_timeout: config.sms.webhook.timeout,
+                attempt_timeout: config.sms.attempt_timeout(),
             },
             pumping: config.sms.policy.clone(),
         }
@@ -158,6 +159,7 @@ impl OtpService {
 
     /// Counts codes, verifications and throttling in `metrics`.
     pub fn with_metrics(mut self, metrics: Metrics) -> OtpService {
+        self.delivery.sms = self.delivery.sms.clone().with_metrics(metrics.clone());
         self.delivery.metrics = metrics.clone();
         self.metrics = metrics;
         self

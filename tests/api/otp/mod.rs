@@ -105,7 +105,7 @@ fn open(config: &Config, clock: &Clock) -> (Store, OtpService, DeliveryTask) {
     let otp = OtpService::new(
         store.clone(),
         Directory::embedded(store.clone()),
-        SmsSender::from_config(&config.sms),
+        SmsSender::from_config(&config.sms, &config.server.public_url),
         OtpPolicy::from_config(config),
         b"0123456789abcdef0123456789abcdef",
         clock.clone(),
