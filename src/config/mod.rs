@@ -65,10 +65,10 @@ pub use secret::Secret;
 pub use secret_files::{SecretFile, SecretSources};
 pub use server::{ServerConfig, TlsConfig};
 pub use sms::{SmsConfig, SmsSenderKind, WebhookConfig};
+pub use sms_policy::{Countries, PolicyMode, SmsPolicy};
 pub use sms_providers::{
     AwsSnsConfig, MessageBirdConfig, TwilioConfig, TwilioOrigin, VonageConfig,
 };
-pub use sms_policy::{Countries, PolicyMode, SmsPolicy};
 pub use users::{Signup, UsersConfig};
 
 /// Environment variables read by the CLI itself, not configuration keys.

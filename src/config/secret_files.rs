@@ -237,9 +237,8 @@ mod tests {
                        [sms.webhook]\nurl = \"http://127.0.0.1:9/sms\"\n";
         let closed = "[users]\nsignup = \"closed\"\n";
         let provider = key.split('.').nth(1).unwrap_or_default();
-        let policy = format!(
-            "[sms]\nsender = \"{provider}\"\n[sms.policy]\nallowed_countries = [\"*\"]\n"
-        );
+        let policy =
+            format!("[sms]\nsender = \"{provider}\"\n[sms.policy]\nallowed_countries = [\"*\"]\n");
         let client = "[[headless.clients]]\nclient_id = \"app\"\n\
                       redirect_uri = \"https://app.example/cb\"\nscope = \"openid\"\n";
         match key {

@@ -17,7 +17,9 @@ pub enum SmsSenderKind {
     /// Print codes on stdout: development only.
     Stdout,
     /// POST them to `sms.webhook.url`, a checked http(s) URL.
-    Webhook { url: Url },
+    Webhook {
+        url: Url,
+    },
     Twilio(TwilioConfig),
     Vonage(VonageConfig),
     MessageBird(MessageBirdConfig),
@@ -205,7 +207,11 @@ impl From<SmsConfig> for SmsFile {
                 max_attempts: config.webhook.max_attempts,
                 bearer_token: config.webhook.bearer_token.clone(),
                 hmac_secret: config.webhook.hmac_secret.clone(),
-                ca_file: config.webhook.ca_file.as_ref().map(|ca| ca.path().to_path_buf()),
+                ca_file: config
+                    .webhook
+                    .ca_file
+                    .as_ref()
+                    .map(|ca| ca.path().to_path_buf()),
             },
             twilio: TwilioFile::default(),
             vonage: VonageFile::default(),

@@ -330,7 +330,10 @@ impl AwsSnsFile {
             ));
         }
         let key_id = "sms.aws_sns.access_key_id";
-        let access_key_id = filled(key_id, required(key_id, self.access_key_id.clone(), "aws_sns")?)?;
+        let access_key_id = filled(
+            key_id,
+            required(key_id, self.access_key_id.clone(), "aws_sns")?,
+        )?;
         let endpoint = match &self.base_url {
             Some(url) => base_url("sms.aws_sns.base_url", url.clone())?,
             None => url(&format!("https://sns.{region}.amazonaws.com/")),

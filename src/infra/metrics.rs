@@ -209,12 +209,20 @@ impl Metrics {
     }
 
     /// One request to an SMS sender: its result and how long it took.
-    pub fn sms_provider_request(&self, provider: &'static str, result: &'static str, took: Duration) {
+    pub fn sms_provider_request(
+        &self,
+        provider: &'static str,
+        result: &'static str,
+        took: Duration,
+    ) {
         let labels = vec![
             ("provider", provider.to_string()),
             ("result", result.to_string()),
         ];
-        self.inner.sms_provider_requests.get_or_create(&labels).inc();
+        self.inner
+            .sms_provider_requests
+            .get_or_create(&labels)
+            .inc();
         self.inner
             .sms_provider_duration
             .get_or_create(&vec![("provider", provider.to_string())])
@@ -227,7 +235,10 @@ impl Metrics {
             ("provider", provider.to_string()),
             ("result", "skipped".to_string()),
         ];
-        self.inner.sms_provider_requests.get_or_create(&labels).inc();
+        self.inner
+            .sms_provider_requests
+            .get_or_create(&labels)
+            .inc();
     }
 
     /// A delivery receipt; `country` as for [`Metrics::sms_sent`].

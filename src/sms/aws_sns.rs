@@ -93,7 +93,10 @@ impl AwsSns {
                 ("Message", &message.text),
                 ("MessageAttributes.entry.1.Name", "AWS.SNS.SMS.SMSType"),
                 ("MessageAttributes.entry.1.Value.DataType", "String"),
-                ("MessageAttributes.entry.1.Value.StringValue", "Transactional"),
+                (
+                    "MessageAttributes.entry.1.Value.StringValue",
+                    "Transactional",
+                ),
             ])
             .await?;
         let text = answer.text();
@@ -108,7 +111,10 @@ impl AwsSns {
         } else if code.starts_with("InvalidParameter") && said.contains("PhoneNumber") {
             Err(SmsError::InvalidNumber(detail))
         } else {
-            Err(SmsError::Rejected(format!("HTTP {}: {detail}", answer.status)))
+            Err(SmsError::Rejected(format!(
+                "HTTP {}: {detail}",
+                answer.status
+            )))
         }
     }
 

@@ -28,7 +28,9 @@ impl Gate {
     /// How long it is still skipped, if it is.
     fn cooling(&self, now: Instant) -> Option<Duration> {
         let until = (*self.open_until.lock().unwrap_or_else(|e| e.into_inner()))?;
-        until.checked_duration_since(now).filter(|left| !left.is_zero())
+        until
+            .checked_duration_since(now)
+            .filter(|left| !left.is_zero())
     }
 
     fn set_open_until(&self, until: Option<Instant>) {

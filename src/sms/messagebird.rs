@@ -77,7 +77,10 @@ impl MessageBird {
         } else if parameter.starts_with("recipient") {
             Err(SmsError::InvalidNumber(detail))
         } else {
-            Err(SmsError::Rejected(format!("HTTP {}: {detail}", answer.status)))
+            Err(SmsError::Rejected(format!(
+                "HTTP {}: {detail}",
+                answer.status
+            )))
         }
     }
 
@@ -94,7 +97,9 @@ impl MessageBird {
             return Ok("the access key reads the balance".into());
         }
         let body = answer.json();
-        let description = body["errors"][0]["description"].as_str().unwrap_or_default();
+        let description = body["errors"][0]["description"]
+            .as_str()
+            .unwrap_or_default();
         Err(format!("HTTP {}: {}", answer.status, short(description)))
     }
 }

@@ -32,10 +32,16 @@ pub enum CredentialCheck {
 impl Provider {
     /// The gateway `kind` names (`None` for stdout, which is no gateway);
     /// `public_url` is where delivery receipts come back.
-    pub fn from_config(kind: &SmsSenderKind, sms: &SmsConfig, public_url: &Url) -> Option<Provider> {
+    pub fn from_config(
+        kind: &SmsSenderKind,
+        sms: &SmsConfig,
+        public_url: &Url,
+    ) -> Option<Provider> {
         Some(match kind {
             SmsSenderKind::Stdout => return None,
-            SmsSenderKind::Webhook { url } => Provider::Webhook(WebhookSender::new(url, &sms.webhook)),
+            SmsSenderKind::Webhook { url } => {
+                Provider::Webhook(WebhookSender::new(url, &sms.webhook))
+            }
             SmsSenderKind::Twilio(c) => Provider::Twilio(Twilio::new(c, public_url)),
             SmsSenderKind::Vonage(c) => Provider::Vonage(Vonage::new(c)),
             SmsSenderKind::MessageBird(c) => Provider::MessageBird(MessageBird::new(c)),

@@ -95,7 +95,10 @@ impl Twilio {
         } else if NUMBER_ERRORS.contains(&code) {
             Err(SmsError::InvalidNumber(detail))
         } else {
-            Err(SmsError::Rejected(format!("HTTP {}: {detail}", answer.status)))
+            Err(SmsError::Rejected(format!(
+                "HTTP {}: {detail}",
+                answer.status
+            )))
         }
     }
 
@@ -124,7 +127,10 @@ impl Twilio {
 
 /// `X-Twilio-Signature` for a request to `url` with these POST parameters.
 pub fn signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, auth_token.as_bytes());
+    let key = ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+        auth_token.as_bytes(),
+    );
     STANDARD.encode(ring::hmac::sign(&key, &signed_data(url, params)).as_ref())
 }
 
@@ -134,7 +140,10 @@ pub fn verify(auth_token: &str, url: &str, params: &[(String, String)], header: 
     let Ok(given) = STANDARD.decode(header.trim()) else {
         return false;
     };
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, auth_token.as_bytes());
+    let key = ring::hmac::Key::new(
+        ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+        auth_token.as_bytes(),
+    );
     ring::hmac::verify(&key, &signed_data(url, params), &given).is_ok()
 }
 
@@ -186,6 +195,11 @@ mod tests {
         assert!(!verify("12345", url, &good, "not base64!"));
         let mut changed = good.clone();
         changed[2].1 = "1235".into();
-        assert!(!verify("12345", url, &changed, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+        assert!(!verify(
+            "12345",
+            url,
+            &changed,
+            "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+        ));
     }
 }

@@ -42,7 +42,14 @@ async fn webhook(config: &Config, url: &url::Url) -> Finding {
         _ => fix,
     };
     let webhook = &config.sms.webhook;
-    accepts_connections("SMS webhook", url, webhook.ca_file.as_ref(), webhook.timeout, fix).await
+    accepts_connections(
+        "SMS webhook",
+        url,
+        webhook.ca_file.as_ref(),
+        webhook.timeout,
+        fix,
+    )
+    .await
 }
 
 /// A provider's credentials, by a call that sends no text.
@@ -57,13 +64,16 @@ async fn provider(config: &Config, kind: &SmsSenderKind) -> Finding {
     );
     let check = tokio::time::timeout(PROBE_TIMEOUT * 2, provider.check_credentials()).await;
     match check {
-        Ok(CredentialCheck::Accepted(said)) => {
-            ok(format!("SMS provider {name}: credentials accepted, {said} (nothing sent)"))
-        }
+        Ok(CredentialCheck::Accepted(said)) => ok(format!(
+            "SMS provider {name}: credentials accepted, {said} (nothing sent)"
+        )),
         Ok(CredentialCheck::Refused(why)) => problem(format!("SMS provider {name}: {why}"), fix),
         Ok(CredentialCheck::NotApplicable) => skip(format!("SMS sender {name}: nothing to check")),
         Err(_) => problem(
-            format!("SMS provider {name} did not answer within {:?}", PROBE_TIMEOUT * 2),
+            format!(
+                "SMS provider {name} did not answer within {:?}",
+                PROBE_TIMEOUT * 2
+            ),
             fix,
         ),
     }

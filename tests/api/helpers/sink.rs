@@ -29,6 +29,7 @@ const DELIVERY_LIMIT: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Debug)]
 pub struct ReceivedRequest {
+    pub method: axum::http::Method,
     pub headers: axum::http::HeaderMap,
     pub body: Vec<u8>,
     /// Path and query, e.g. `/sms?code=...` when used as an OAuth callback.
@@ -38,6 +39,17 @@ pub struct ReceivedRequest {
 impl ReceivedRequest {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("webhook body is JSON")
+    }
+
+    /// The body's form fields, in order.
+    pub fn form(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(&self.body)
+            .into_owned()
+            .collect()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 }
 
@@ -218,8 +230,12 @@ where
     let received: Recorded = Arc::default();
     let log = received.clone();
     let app = axum::Router::new().fallback(
-        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+        move |method: axum::http::Method,
+              uri: axum::http::Uri,
+              headers: axum::http::HeaderMap,
+              body: axum::body::Bytes| {
             let request = ReceivedRequest {
+                method,
                 uri: uri.to_string(),
                 headers,
                 body: body.to_vec(),

@@ -8,6 +8,7 @@ mod codes;
 mod limits;
 mod outbox;
 mod purge;
+mod sms_providers;
 mod users;
 mod webhook;
 
