@@ -448,19 +448,11 @@ fn app_state(
         config.consent.clone(),
         config.claims.clone(),
     );
-    let hydra_apis = headless::HydraApis {
-        admin: hydra.clone(),
-        public: HydraPublic::new(
-            config.hydra_public_url(),
-            config.server.public_url.clone(),
-            config.hydra.ca_file(),
-        ),
-    };
     let headless = headless::HeadlessService::new(
         config.headless.clone(),
         store.clone(),
         directory.clone(),
-        hydra_apis,
+        headless::HydraApis::for_config(&config, hydra.clone()),
         accept.clone(),
         otp.clone(),
         bot.clone(),

@@ -35,9 +35,7 @@ struct Inner {
     sms_sent: Family<Labels, Counter>,
     sms_verified: Family<Labels, Counter>,
     sms_refused: Family<Labels, Counter>,
-    sms_provider_requests: Family<Labels, Counter>,
-    sms_provider_duration: Family<Labels, Histogram>,
-    sms_receipts: Family<Labels, Counter>,
+    sms_providers: SmsProviderMetrics,
     sign_ins: Family<Labels, Counter>,
     consents: Family<Labels, Counter>,
     forward_auth: Family<Labels, Counter>,
@@ -48,6 +46,38 @@ struct Inner {
     hydra_restarts: Gauge,
     /// Reads the supervised Hydra's restart count at each scrape.
     hydra_restarts_source: Mutex<Option<RestartCount>>,
+}
+
+/// Each SMS provider's requests, their time, and its delivery receipts.
+struct SmsProviderMetrics {
+    requests: Family<Labels, Counter>,
+    duration: Family<Labels, Histogram>,
+    receipts: Family<Labels, Counter>,
+}
+
+impl SmsProviderMetrics {
+    fn register(r: &mut Registry) -> SmsProviderMetrics {
+        SmsProviderMetrics {
+            requests: counters(
+                r,
+                "sms_provider_requests",
+                "Requests to each SMS sender, by provider and result (sent, unavailable, \
+                 rejected, invalid_number; skipped: not asked while cooling off)",
+            ),
+            duration: registered(
+                r,
+                "sms_provider_duration_seconds",
+                "How long each SMS sender took to answer, by provider",
+                Family::new_with_constructor(http_histogram as fn() -> Histogram),
+            ),
+            receipts: counters(
+                r,
+                "sms_delivery_receipts",
+                "Delivery receipts, by provider, the number's country and status (delivered, \
+                 failed)",
+            ),
+        }
+    }
 }
 
 fn http_histogram() -> Histogram {
@@ -112,24 +142,7 @@ impl Metrics {
                 "Codes refused (mode=enforce) or that would have been (mode=monitor) by an \
                  sms.policy rule, by rule",
             ),
-            sms_provider_requests: counters(
-                r,
-                "sms_provider_requests",
-                "Requests to each SMS sender, by provider and result (sent, unavailable, \
-                 rejected, invalid_number; skipped: not asked while cooling off)",
-            ),
-            sms_provider_duration: registered(
-                r,
-                "sms_provider_duration_seconds",
-                "How long each SMS sender took to answer, by provider",
-                Family::new_with_constructor(http_histogram as fn() -> Histogram),
-            ),
-            sms_receipts: counters(
-                r,
-                "sms_delivery_receipts",
-                "Delivery receipts, by provider, the number's country and status (delivered, \
-                 failed)",
-            ),
+            sms_providers: SmsProviderMetrics::register(r),
             sign_ins: counters(r, "sign_ins", "Sign-ins, by flow and result"),
             consents: counters(r, "consents", "Consent decisions, by result"),
             forward_auth: counters(
@@ -220,11 +233,13 @@ impl Metrics {
             ("result", result.to_string()),
         ];
         self.inner
-            .sms_provider_requests
+            .sms_providers
+            .requests
             .get_or_create(&labels)
             .inc();
         self.inner
-            .sms_provider_duration
+            .sms_providers
+            .duration
             .get_or_create(&vec![("provider", provider.to_string())])
             .observe(took.as_secs_f64());
     }
@@ -236,7 +251,8 @@ impl Metrics {
             ("result", "skipped".to_string()),
         ];
         self.inner
-            .sms_provider_requests
+            .sms_providers
+            .requests
             .get_or_create(&labels)
             .inc();
     }
@@ -248,7 +264,11 @@ impl Metrics {
             ("country", country.to_string()),
             ("status", status.to_string()),
         ];
-        self.inner.sms_receipts.get_or_create(&labels).inc();
+        self.inner
+            .sms_providers
+            .receipts
+            .get_or_create(&labels)
+            .inc();
     }
 
     pub fn sign_in(&self, flow: &'static str, result: &'static str) {

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{HeadlessClient, HeadlessConfig};
+use crate::config::{Config, HeadlessClient, HeadlessConfig};
 use crate::directory::{Directory, DirectoryUser};
 use crate::domain::{FlowId, OtpCode, PhoneNumber};
 use crate::hydra::public::{Authorization, HydraPublic, OAuthClient, Tokens};
@@ -71,6 +71,21 @@ pub struct HeadlessService {
     bot: BotChallenge,
     /// Set when token exchange is enabled.
     legacy: Option<LegacyVerifier>,
+}
+
+impl HydraApis {
+    /// Hydra's admin API (`admin`), and its public API as the app's own
+    /// OAuth2 client at `config`'s URLs.
+    pub fn for_config(config: &Config, admin: HydraClient) -> HydraApis {
+        HydraApis {
+            admin,
+            public: HydraPublic::new(
+                config.hydra_public_url(),
+                config.server.public_url.clone(),
+                config.hydra.ca_file(),
+            ),
+        }
+    }
 }
 
 impl HeadlessService {
