@@ -105,7 +105,7 @@ impl Failover {
                 return Err(error);
             }
             if several {
-                tracing::warn!(provider = name, %phone, %error, "SMS provider failed; trying the next");
+                tracing::warn!(provider = name, %phone, %error, "SMS provider could not take the message");
             }
             if error.is_transient() {
                 if several {
