@@ -19,7 +19,6 @@ use crate::infra::data_dir::DataDir;
 use crate::config::{Config, DirectoryKind, HydraMode};
 use crate::directory::{Directory, DirectoryError};
 use crate::hydra::config_file::TokenHook;
-use crate::hydra::public::HydraPublic;
 use crate::hydra::supervisor::{HydraStatus, SupervisorError};
 use crate::hydra::{HydraClient, HydraSupervisor};
 use crate::infra::lock::{DataDirLock, LockError};

@@ -147,3 +147,44 @@ fn outcome(result: &Result<Option<String>, SmsError>) -> &'static str {
         Err(_) => "rejected",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected() -> SmsError {
+        SmsError::Rejected("HTTP 401".into())
+    }
+
+    #[test]
+    fn a_message_no_gateway_took_waits_while_any_may_yet_take_it() {
+        let busy = SmsError::Unavailable {
+            reason: "HTTP 500".into(),
+            retry_after: Some(Duration::from_secs(7)),
+        };
+        let failures = Failures {
+            transient: Some(busy),
+            rejected: Some(rejected()),
+            cooling: Some(Duration::from_secs(30)),
+        };
+        assert_eq!(
+            failures.into_error().retry_after(),
+            Some(Duration::from_secs(7))
+        );
+        // One refused, the other cooling off: later, when it is back.
+        let failures = Failures {
+            transient: None,
+            rejected: Some(rejected()),
+            cooling: Some(Duration::from_secs(30)),
+        };
+        let error = failures.into_error();
+        assert!(error.is_transient(), "{error}");
+        assert_eq!(error.retry_after(), Some(Duration::from_secs(30)));
+        // Every one refused it: final.
+        let failures = Failures {
+            rejected: Some(rejected()),
+            ..Failures::default()
+        };
+        assert!(matches!(failures.into_error(), SmsError::Rejected(_)));
+    }
+}
