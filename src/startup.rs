@@ -16,7 +16,7 @@ use tokio_cron_scheduler::{JobScheduler, JobSchedulerError};
 use crate::infra::clock::Clock;
 use crate::infra::data_dir::DataDir;
 
-use crate::config::{AccessTokenStrategy, Config, DirectoryKind, HydraMode};
+use crate::config::{Config, DirectoryKind, HydraMode};
 use crate::directory::{Directory, DirectoryError};
 use crate::hydra::config_file::TokenHook;
 use crate::hydra::public::HydraPublic;
@@ -27,7 +27,7 @@ use crate::infra::{lock, metrics, secrets, serve, tls};
 use crate::signin::accept::Acceptor;
 use crate::signin::browser::BrowserSignIn;
 use crate::signin::otp::{DeliveryTask, OtpPolicy, OtpService};
-use crate::signin::{challenges, headless};
+use crate::signin::{audit::AuditTrail, challenges, headless};
 use crate::sms::SmsSender;
 use crate::store::{Store, StoreError};
 use crate::web::token_hook::TokenHookListener;
@@ -90,6 +90,8 @@ pub struct Application {
     jobs: JobScheduler,
     /// Sends the queued text messages (the SMS outbox).
     delivery: DeliveryTask,
+    /// Sends the queued audit events to `[events] url`, when set.
+    events: Option<DeliveryTask>,
     /// Held until Hydra has stopped: nothing else may touch the data dir.
     lock: DataDirLock,
 }
@@ -117,9 +119,11 @@ impl Application {
             sign_in.store.clone(),
             clock.clone(),
             &config.jobs.purge_schedule,
+            jobs::Retention::from_config(&config),
         )
         .await?;
         let delivery = sign_in.otp.delivery().spawn();
+        let events = sign_in.audit.delivery(&config.events).map(|d| d.spawn());
         let hydra = HydraClient::new(config.hydra_admin_url(), config.hydra.ca_file());
         let token_hook = if wants_token_hook(&config) {
             let listener = TokenHookListener::bind().await;
@@ -140,6 +144,7 @@ impl Application {
             supervisor,
             jobs,
             delivery,
+            events,
             lock,
         })
     }
@@ -221,6 +226,7 @@ impl Application {
             server.abort();
         }
         drop(self.delivery);
+        drop(self.events);
         if let Some(reloader) = reloader {
             reloader.abort();
         }
@@ -304,6 +310,7 @@ struct SignInCore {
     directory: Directory,
     otp: OtpService,
     csrf: web::Csrf,
+    audit: AuditTrail,
 }
 
 impl SignInCore {
@@ -350,6 +357,13 @@ impl SignInCore {
             clock.clone(),
         )
         .with_metrics(metrics.clone());
+        let audit = AuditTrail::new(
+            store.clone(),
+            otp_key.as_bytes(),
+            &config.events,
+            clock.clone(),
+        )
+        .with_metrics(metrics.clone());
         let csrf_key_path = files.csrf_secret();
         let csrf_key =
             secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {
@@ -365,6 +379,7 @@ impl SignInCore {
             directory,
             otp,
             csrf,
+            audit,
         })
     }
 }
@@ -412,6 +427,7 @@ fn app_state(
         directory,
         otp,
         csrf,
+        audit,
     } = sign_in;
     let proxy = HydraProxy::new(
         &config.hydra_public_url(),
@@ -425,7 +441,7 @@ fn app_state(
     let forward_auth = forward_auth::ForwardAuth::new(
         hydra.clone(),
         &config.forward_auth,
-        jwt_keys(&config),
+        forward_auth::JwtKeys::for_config(&config),
         clock.clone(),
         metrics.clone(),
     );
@@ -451,14 +467,16 @@ fn app_state(
         hydra_apis,
         accept.clone(),
         otp.clone(),
-    );
+    )
+    .with_audit(audit.clone());
     let browser = BrowserSignIn::new(
         hydra.clone(),
         accept.clone(),
         otp.clone(),
         challenges.clone(),
         metrics.clone(),
-    );
+    )
+    .with_audit(audit.clone());
     let config = Arc::new(config);
     AppState {
         config,
@@ -474,16 +492,6 @@ fn app_state(
         headless,
         browser,
         accept,
+        audit,
     }
-}
-
-/// With JWT access tokens, forward auth checks them against Hydra's keys.
-fn jwt_keys(config: &Config) -> Option<forward_auth::JwtKeys> {
-    (config.hydra.access_token_strategy == AccessTokenStrategy::Jwt).then(|| {
-        forward_auth::JwtKeys {
-            hydra_public: config.hydra_public_url(),
-            ca_file: config.hydra.ca_file().cloned(),
-            issuer: config.public_origin(),
-        }
-    })
 }

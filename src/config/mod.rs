@@ -16,12 +16,14 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod audit;
 mod ca_file;
 mod checks;
 mod claims;
 mod consent;
 mod directory;
 mod error;
+mod events;
 mod forward_auth;
 mod headless;
 mod hydra;
@@ -37,6 +39,7 @@ mod sms;
 mod sms_policy;
 mod users;
 
+pub use audit::AuditConfig;
 pub use ca_file::CaFile;
 pub use claims::{ClaimTarget, ClaimsConfig, CustomClaim};
 pub use consent::ConsentConfig;
@@ -45,6 +48,7 @@ pub use directory::{
     SqlDatabase, SqlDirectoryConfig,
 };
 pub use error::ConfigError;
+pub use events::{EventKinds, EventsConfig};
 pub use forward_auth::{ForwardAuthConfig, ForwardAuthRule};
 pub use headless::{HeadlessClient, HeadlessConfig, TokenExchangeConfig};
 pub use hydra::{AccessTokenStrategy, HydraConfig, HydraMode};
@@ -86,6 +90,10 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub log: LogConfig,
     pub headless: HeadlessConfig,
+    /// The audit trail in gatehouse's database.
+    pub audit: AuditConfig,
+    /// Each audit event, sent to the operator's own system.
+    pub events: EventsConfig,
 }
 
 impl Default for Config {
@@ -107,6 +115,8 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
             headless: HeadlessConfig::default(),
+            audit: AuditConfig::default(),
+            events: EventsConfig::default(),
         }
     }
 }
@@ -155,6 +165,8 @@ impl Config {
         self.headless
             .validate(self.hydra.login_consent_request_ttl)?;
         self.jobs.validate()?;
+        self.audit.validate()?;
+        self.events.validate(self.audit.retention)?;
         production::check(self)
     }
 

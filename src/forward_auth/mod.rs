@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::config::{CaFile, ForwardAuthConfig};
+use crate::config::{AccessTokenStrategy, CaFile, Config, ForwardAuthConfig};
 use crate::domain::{RequestPath, RequestPathError};
 use crate::hydra::{HydraClient, HydraError};
 use crate::infra::clock::Clock;
@@ -78,6 +78,17 @@ pub struct JwtKeys {
     pub hydra_public: Url,
     pub ca_file: Option<CaFile>,
     pub issuer: String,
+}
+
+impl JwtKeys {
+    /// With JWT access tokens, forward auth checks them against Hydra's keys.
+    pub fn for_config(config: &Config) -> Option<JwtKeys> {
+        (config.hydra.access_token_strategy == AccessTokenStrategy::Jwt).then(|| JwtKeys {
+            hydra_public: config.hydra_public_url(),
+            ca_file: config.hydra.ca_file().cloned(),
+            issuer: config.public_origin(),
+        })
+    }
 }
 
 impl ForwardAuth {

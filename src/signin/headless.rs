@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{HeadlessClient, HeadlessConfig};
 use crate::directory::{Directory, DirectoryUser};
-use crate::domain::{FlowId, OtpCode, PhoneNumber};
+use crate::domain::{FlowId, OtpCode, PhoneNumber, SignInMethod};
 use crate::hydra::public::{Authorization, HydraPublic, OAuthClient, Tokens};
 use crate::hydra::HydraClient;
 use crate::infra::random::random_hex;
@@ -32,6 +32,7 @@ use crate::store::sessions::{self, NewSession};
 use crate::store::{Db, Store};
 
 use super::accept::{self, Acceptor};
+use super::audit::{AuditTrail, Event};
 use super::error::SignInError;
 use super::legacy_session::{LegacyToken, LegacyVerifier, VerifyError};
 use super::otp::OtpService;
@@ -69,6 +70,7 @@ pub struct HeadlessService {
     otp: OtpService,
     /// Set when token exchange is enabled.
     legacy: Option<LegacyVerifier>,
+    audit: AuditTrail,
 }
 
 impl HeadlessService {
@@ -89,7 +91,14 @@ impl HeadlessService {
             hydra_public: hydra.public,
             accept,
             otp,
+            audit: AuditTrail::default(),
         }
+    }
+
+    /// Records codes sent and sign-ins in `audit`.
+    pub fn with_audit(mut self, audit: AuditTrail) -> HeadlessService {
+        self.audit = audit;
+        self
     }
 
     /// The app `client_id`, when it may use the headless API.
@@ -117,7 +126,11 @@ impl HeadlessService {
         let session_id = random_hex(32);
         let id_hash = hash_session_id(&session_id);
         let flow = FlowId::headless(&id_hash);
-        self.otp.issue(&flow, phone, Some(client_ip)).await?;
+        let issued = self.otp.issue_to(&flow, phone, Some(client_ip), None).await;
+        let issued = issued.map_err(SignInError::from);
+        let event = Event::code(&issued).phone(phone).client(&client.client_id);
+        self.audit.record(event).await;
+        issued?;
 
         let now = self.otp.clock().now();
         let ttl = self.config.session_ttl;
@@ -153,6 +166,19 @@ impl HeadlessService {
 
     /// Finishes a sign-in: checks the code, then drives Hydra to the tokens.
     pub async fn verify_otp(&self, session_id: &str, otp: &str) -> Result<Tokens, SignInError> {
+        let mut attempt = Event::sign_in(SignInMethod::Sms);
+        let finished = self.verify_session(session_id, otp, &mut attempt).await;
+        self.audit.signed_in(attempt, finished).await
+    }
+
+    /// [`HeadlessService::verify_otp`]'s work: the tokens, and who signed
+    /// in; `event` learns the number and the client on the way.
+    async fn verify_session(
+        &self,
+        session_id: &str,
+        otp: &str,
+        event: &mut Event,
+    ) -> Result<(Tokens, String), SignInError> {
         if session_id.is_empty() || session_id.len() > MAX_SESSION_ID_LEN {
             return Err(SignInError::InvalidSession);
         }
@@ -165,10 +191,11 @@ impl HeadlessService {
                 .await?
                 .ok_or(SignInError::InvalidSession)?
         };
+        let phone = PhoneNumber::from_trusted_e164(session.phone.clone());
+        *event = event.clone().phone(&phone).client(&session.client_id);
         let code = OtpCode::parse(otp, self.otp.code_length())?;
         // The configuration may have changed since the session started.
         let client = self.client(&session.client_id)?;
-        let phone = PhoneNumber::from_trusted_e164(session.phone.clone());
 
         // The session is used up together with the code (one store trip):
         // whoever does so first goes on; everyone else is late.
@@ -211,7 +238,7 @@ impl HeadlessService {
             subject = %user.id,
             "headless sign-in finished"
         );
-        Ok(tokens)
+        Ok((tokens, user.id))
     }
 
     /// Trades a session of the existing system for tokens: its verifier
@@ -222,6 +249,18 @@ impl HeadlessService {
         client_id: &str,
         scope: Option<&str>,
     ) -> Result<Tokens, SignInError> {
+        let exchanged = self.exchange(legacy_token, client_id, scope).await;
+        let attempt = Event::sign_in(SignInMethod::Exchange).client(client_id);
+        self.audit.signed_in(attempt, exchanged).await
+    }
+
+    /// [`HeadlessService::token_exchange`]'s work: the tokens, and who.
+    async fn exchange(
+        &self,
+        legacy_token: &LegacyToken,
+        client_id: &str,
+        scope: Option<&str>,
+    ) -> Result<(Tokens, String), SignInError> {
         let verifier = self
             .legacy
             .as_ref()
@@ -268,7 +307,7 @@ impl HeadlessService {
             subject = %user.id,
             "legacy session exchanged for tokens"
         );
-        Ok(tokens)
+        Ok((tokens, user.id))
     }
 
     /// The user a verified subject names, in the user directory.

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use crate::config::{SmsConfig, SmsSenderKind};
 use crate::domain::{OtpCode, PhoneNumber};
 
-pub use webhook::error_chain;
 pub use webhook::WebhookSender;
+pub use webhook::{error_chain, sign, SIGNATURE_HEADER};
 
 /// One text message carrying a sign-in code.
 pub struct SmsMessage<'a> {

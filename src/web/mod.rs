@@ -1,6 +1,7 @@
 //! HTTP routes on the one public port.
 
 mod api_error;
+mod audit;
 mod canonical_host;
 mod client_ip;
 mod consent;
@@ -44,7 +45,11 @@ pub fn router(state: AppState) -> Router {
             .route(views::FAVICON_PATH, get(views::favicon))
             .route(&state.config.forward_auth.path, any(forward_auth::verify))
             .merge(headless_api::routes())
-            .fallback(health::not_found),
+            .fallback(health::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                audit::with_context,
+            )),
     );
 
     let mut hydra = Router::new();

@@ -8,6 +8,7 @@ use crate::forward_auth::ForwardAuth;
 use crate::hydra::HydraClient;
 use crate::infra::metrics::Metrics;
 use crate::signin::accept::Acceptor;
+use crate::signin::audit::AuditTrail;
 use crate::signin::browser::BrowserSignIn;
 use crate::signin::challenges::ChallengeMemory;
 use crate::signin::headless::HeadlessService;
@@ -32,4 +33,6 @@ pub struct AppState {
     pub headless: HeadlessService,
     pub browser: BrowserSignIn,
     pub accept: Acceptor,
+    /// Where consent and logout record their events.
+    pub audit: AuditTrail,
 }

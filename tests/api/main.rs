@@ -5,6 +5,7 @@
 mod helpers;
 
 mod architecture;
+mod audit;
 mod bench_smoke;
 mod browser_signin;
 mod browser_smoke;

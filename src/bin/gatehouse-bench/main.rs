@@ -7,6 +7,7 @@
 //! clients, then runs each scenario for `--duration` on `--concurrency`
 //! workers. See BENCHMARKS.md.
 
+mod audit_size;
 mod flows;
 mod measure;
 mod own_times;
@@ -65,6 +66,10 @@ struct Cli {
     /// Keep the temp dir (gatehouse's and Hydra's data and log) and print where.
     #[arg(long)]
     keep_data: bool,
+    /// Only measure the disk an audit trail of this many events takes
+    /// (no server, no Hydra), e.g. 1000000.
+    #[arg(long, value_name = "EVENTS")]
+    audit_size: Option<u64>,
     /// Internal: run `gatehouse serve` with this configuration file.
     #[arg(long, hide = true)]
     serve: Option<PathBuf>,
@@ -94,6 +99,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(events) = cli.audit_size {
+        return match runtime.block_on(audit_size::measure(events)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("gatehouse-bench: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match runtime.block_on(bench(&cli)) {
         Ok(report) => {
             print!("{}", report.table());

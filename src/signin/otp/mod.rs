@@ -26,6 +26,7 @@ use crate::store::codes::{self, Exceeded, NewChallenge};
 use crate::store::users;
 use crate::store::{Db, Store, StoreError};
 use code::{generate_code, hash_code, use_code};
+pub(crate) use delivery::backoff;
 pub use delivery::{Delivery, DeliveryPolicy, DeliveryTask};
 pub use limits::Limit;
 use pumping::{country_key, Pumping};
@@ -68,6 +69,17 @@ pub struct IssuedCode {
     pub expires_in: Duration,
     /// When "send a new code" may be used again.
     pub resend_after: Duration,
+}
+
+/// What the answer does not say about whom a code went to: for the audit
+/// trail, never for the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// Whose number it is, when it is someone's.
+    pub subject: Option<String>,
+    /// Why no message was queued, though the answer says one was: the
+    /// number is no one's (closed sign-up) or its account is disabled.
+    pub withheld: Option<&'static str>,
 }
 
 /// The settings the code policy follows: `[otp]`, `users.signup`, the
@@ -194,6 +206,18 @@ impl OtpService {
         client_ip: Option<IpAddr>,
         deadline: Option<i64>,
     ) -> Result<IssuedCode, OtpError> {
+        let issued = self.issue_to(flow, phone, client_ip, deadline).await?;
+        Ok(issued.0)
+    }
+
+    /// [`OtpService::issue_until`], and whom the code went to.
+    pub async fn issue_to(
+        &self,
+        flow: &FlowId,
+        phone: &PhoneNumber,
+        client_ip: Option<IpAddr>,
+        deadline: Option<i64>,
+    ) -> Result<(IssuedCode, Recipient), OtpError> {
         let now = self.clock.now();
         let line = phone.line();
         self.pumping.check_number(phone, &line, &self.metrics)?;
@@ -222,14 +246,18 @@ impl OtpService {
                 text: sms::render(&self.template.0, &self.template.1, &code),
             },
         );
-        let (queued, reported) = {
+        let (withheld, subject, reported) = {
             let (number, flow, pumping) = (phone.clone(), flow.clone(), self.pumping.clone());
             self.store
                 .run(move |conn| {
-                    let deliver = match lookup.resolve(conn)? {
-                        Some(user) => !user.disabled,
-                        None => signup == Signup::Auto,
+                    let user = lookup.resolve(conn)?;
+                    let withheld = match &user {
+                        Some(user) if user.disabled => Some("account_disabled"),
+                        Some(_) => None,
+                        None if signup == Signup::Auto => None,
+                        None => Some("unknown_number"),
                     };
+                    let subject = user.map(|user| user.id);
                     limits.push(pumping.adaptive_cap(conn, &line, now)?);
                     let new = NewChallenge {
                         id: &challenge_id,
@@ -239,10 +267,10 @@ impl OtpService {
                         created_at: now,
                         expires_at,
                         max_attempts,
-                        message: deliver.then_some(sealed.as_slice()),
+                        message: withheld.is_none().then_some(sealed.as_slice()),
                     };
                     let issued = codes::issue_challenge(conn, &new, &limits)?;
-                    Ok(issued.map(|reported| (deliver, reported)))
+                    Ok(issued.map(|reported| (withheld, subject, reported)))
                 })
                 .await?
                 .map_err(|exceeded| self.refused(phone, exceeded))?
@@ -250,16 +278,17 @@ impl OtpService {
         for limit in reported {
             self.pumping.report(limit.label(), phone, &self.metrics);
         }
-        if queued {
+        if withheld.is_none() {
             self.delivery.wake.notify_one();
         } else {
             self.metrics.code("withheld");
             tracing::info!(phone = %phone.masked(), "no code sent: no such user or account disabled");
         }
-        Ok(IssuedCode {
+        let answer = IssuedCode {
             expires_in: Duration::from_secs((expires_at - now).max(0) as u64),
             resend_after: self.policy.resend_cooldown,
-        })
+        };
+        Ok((answer, Recipient { subject, withheld }))
     }
 
     /// The error, log line and metric for a reached limit: a person's own
