@@ -33,13 +33,18 @@ const PEOPLE: u64 = 100_000;
 /// Events recorded at the same time (they queue on the store's thread).
 const IN_FLIGHT: usize = 64;
 
-pub async fn measure(events: u64) -> Result<()> {
+/// `keep`: leave the database in its temp dir (and say where).
+pub async fn measure(events: u64, keep: bool) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("gatehouse-audit-size-{}", random_hex(4)));
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
     let database: PathBuf = dir.join("gatehouse.sqlite");
     let result = fill(&database, events).await;
     let size = std::fs::metadata(&database).map(|m| m.len());
-    std::fs::remove_dir_all(&dir).ok();
+    if keep {
+        println!("database kept:          {}", database.display());
+    } else {
+        std::fs::remove_dir_all(&dir).ok();
+    }
     let (recorded, seconds) = result?;
     let size = size.context("read the database's size")?;
     let empty = empty_size()?;

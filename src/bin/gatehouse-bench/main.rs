@@ -100,7 +100,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(events) = cli.audit_size {
-        return match runtime.block_on(audit_size::measure(events)) {
+        return match runtime.block_on(audit_size::measure(events, cli.keep_data)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("gatehouse-bench: {e:#}");
