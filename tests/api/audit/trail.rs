@@ -274,3 +274,31 @@ async fn a_headless_sign_in_leaves_its_rows() {
     assert!(rows[2]["subject"].as_str().is_some_and(|s| s.len() == 32));
     assert_eq!(rows[0]["phone_hash"], rows[2]["phone_hash"]);
 }
+
+#[tokio::test]
+async fn a_failing_audit_write_fails_no_sign_in() {
+    let world = World::new().await;
+    world
+        .app
+        .database()
+        .execute_batch(
+            "CREATE TRIGGER no_audit BEFORE INSERT ON audit_events
+             BEGIN SELECT RAISE(ABORT, 'audit refused'); END;",
+        )
+        .unwrap();
+    let (logs, _capturing) = crate::helpers::capture_logs();
+    let client = world.client(crate::helpers::world::trusted()).await;
+    let tokens = world
+        .sign_in(
+            &HttpBrowser::new(),
+            &client,
+            "+12015550614",
+            "openid",
+            false,
+        )
+        .await;
+    assert!(tokens["access_token"].is_string(), "{tokens}");
+    assert!(audit_rows(&world.app.config.data_dir).is_empty());
+    let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("an audit event was not recorded"), "{logs}");
+}
