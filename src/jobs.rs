@@ -1,7 +1,7 @@
 //! Clean-up jobs on a cron schedule: expired or used OTP challenges and
-//! headless sessions, rate-limit rows older than the longest window, audit
-//! rows older than `audit.retention`, and events not delivered within
-//! `events.max_age`.
+//! headless sessions, rate-limit rows older than the longest window, used
+//! proofs of work whose challenge expired, audit rows older than
+//! `audit.retention`, and events not delivered within `events.max_age`.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use crate::config::Config;
 use crate::infra::clock::Clock;
-use crate::store::{audit, codes, event_outbox, sessions};
+use crate::store::{audit, codes, event_outbox, proofs, sessions};
 use crate::store::{Store, StoreError};
 
 /// Rate-limit rows are needed for the longest window, a day
@@ -52,6 +52,7 @@ pub struct Purged {
     pub audit_events: usize,
     /// Events given up: not delivered within `events.max_age`.
     pub events_given_up: usize,
+    pub spent_proofs: usize,
 }
 
 /// Removes rows nobody can use any more (or that are past their
@@ -73,6 +74,7 @@ pub async fn purge_expired(
                 headless_sessions: sessions::purge(conn, now)?,
                 events_given_up: event_outbox::purge(conn, events_before)?,
                 audit_events: 0,
+                spent_proofs: proofs::purge(conn, now)?,
             })
         })
         .await?;
@@ -97,6 +99,7 @@ pub async fn purge_expired(
         rate_limit_events = purged.rate_limit_events,
         headless_sessions = purged.headless_sessions,
         audit_events = purged.audit_events,
+        spent_proofs = purged.spent_proofs,
         "purged expired rows"
     );
     Ok(purged)

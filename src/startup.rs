@@ -25,6 +25,7 @@ use crate::hydra::{HydraClient, HydraSupervisor};
 use crate::infra::lock::{DataDirLock, LockError};
 use crate::infra::{lock, metrics, secrets, serve, tls};
 use crate::signin::accept::Acceptor;
+use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
 use crate::signin::otp::{DeliveryTask, OtpPolicy, OtpService};
 use crate::signin::{audit::AuditTrail, challenges, headless};
@@ -309,6 +310,7 @@ struct SignInCore {
     store: Store,
     directory: Directory,
     otp: OtpService,
+    bot: BotChallenge,
     csrf: web::Csrf,
     audit: AuditTrail,
 }
@@ -357,6 +359,13 @@ impl SignInCore {
             clock.clone(),
         )
         .with_metrics(metrics.clone());
+        let bot = BotChallenge::new(
+            &config.bot_challenge,
+            otp_key.as_bytes(),
+            store.clone(),
+            otp.clone(),
+        )
+        .with_metrics(metrics.clone());
         let audit = AuditTrail::new(
             store.clone(),
             otp_key.as_bytes(),
@@ -378,6 +387,7 @@ impl SignInCore {
             store,
             directory,
             otp,
+            bot,
             csrf,
             audit,
         })
@@ -426,6 +436,7 @@ fn app_state(
         store,
         directory,
         otp,
+        bot,
         csrf,
         audit,
     } = sign_in;
@@ -467,12 +478,14 @@ fn app_state(
         hydra_apis,
         accept.clone(),
         otp.clone(),
+        bot.clone(),
     )
     .with_audit(audit.clone());
     let browser = BrowserSignIn::new(
         hydra.clone(),
         accept.clone(),
         otp.clone(),
+        bot.clone(),
         challenges.clone(),
         metrics.clone(),
     )
@@ -485,6 +498,7 @@ fn app_state(
         hydra,
         proxy,
         otp,
+        bot_challenge: bot,
         csrf,
         challenges,
         forward_auth,

@@ -6,6 +6,10 @@
 //! status stays 0), or `skip: ...` when a check does not apply.
 
 mod forward_auth;
+mod outbound;
+mod secrets;
+
+use outbound::{captcha_provider, legacy_verifier, sms};
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -13,12 +17,12 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{CaFile, Config, DirectoryKind, HydraMode, SmsSenderKind};
+use crate::config::{Config, DirectoryKind, HydraMode};
 use crate::directory::Directory;
 use crate::hydra::config_file::HydraPaths;
 use crate::hydra::HydraClient;
 use crate::infra::data_dir::DataDir;
-use crate::infra::{lock, tls_probe};
+use crate::infra::lock;
 use crate::store;
 
 /// The Hydra version gatehouse is designed against.
@@ -77,6 +81,9 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     for finding in data_dir_permissions(&config.data_dir) {
         emit(finding);
     }
+    for finding in secrets::findings(&config.secrets) {
+        emit(finding);
+    }
     let supervised = config.hydra.mode == HydraMode::Supervised;
     if supervised {
         emit(hydra_binary(&config.hydra.binary).await);
@@ -102,6 +109,7 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     emit(sms(config).await);
     emit(directory(config).await);
     emit(legacy_verifier(config).await);
+    emit(captcha_provider(config).await);
     emit(forward_auth::audience(config));
     emit(database_integrity(
         "gatehouse database",
@@ -338,87 +346,6 @@ async fn hydra_ready(config: &Config, running: bool) -> Finding {
     }
 }
 
-/// Reachability of the SMS webhook: a TCP connection, never a message.
-async fn sms(config: &Config) -> Finding {
-    let sms = &config.sms;
-    let url = match &sms.sender {
-        SmsSenderKind::Webhook { url } => url,
-        _ if config.server.public_url.scheme() == "https" => {
-            return problem(
-                "sms.sender = \"stdout\" prints sign-in codes to the log of a production setup",
-                "set sms.sender = \"webhook\" and sms.webhook.url",
-            )
-        }
-        _ => return skip("SMS webhook: sms.sender is \"stdout\" (development)"),
-    };
-    let fix = "check `sms.webhook.url`, DNS and the firewall between this host and the gateway";
-    let fix = match url.scheme() {
-        "https" => "check `sms.webhook.url` and `sms.webhook.ca_file` (a private CA's PEM), DNS and the firewall",
-        _ => fix,
-    };
-    accepts_connections(
-        "SMS webhook",
-        url,
-        sms.webhook.ca_file.as_ref(),
-        sms.webhook.timeout,
-        fix,
-    )
-    .await
-}
-
-/// The legacy-session verifier of `[headless.token_exchange]`, when set.
-async fn legacy_verifier(config: &Config) -> Finding {
-    let exchange = &config.headless.token_exchange;
-    let Some(url) = &exchange.url else {
-        return skip("legacy-session verifier: headless.token_exchange.url is not set");
-    };
-    let fix = "check `headless.token_exchange.url` (and `ca_file` for a private CA), DNS and the firewall";
-    let ca_file = exchange.ca_file.as_ref();
-    accepts_connections(
-        "legacy-session verifier",
-        url,
-        ca_file,
-        exchange.timeout,
-        fix,
-    )
-    .await
-}
-
-/// Does the host of `url` accept a TCP connection, and for https complete
-/// a TLS handshake with a certificate that verifies? Nothing is sent.
-async fn accepts_connections(
-    name: &str,
-    url: &url::Url,
-    ca_file: Option<&CaFile>,
-    timeout: Duration,
-    fix: &str,
-) -> Finding {
-    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-        return problem(format!("{name} {url} names no host"), fix);
-    };
-    let timeout = timeout.min(PROBE_TIMEOUT);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if url.scheme() == "https" {
-        return match tls_probe::handshake(host, port, ca_file, timeout).await {
-            Ok(()) => ok(format!(
-                "{name} {host}:{port} completes a TLS handshake, certificate verified (nothing sent)"
-            )),
-            Err(e) => problem(format!("{name} {host}:{port}: {e}"), fix),
-        };
-    }
-    let connect = tokio::net::TcpStream::connect((host, port));
-    match tokio::time::timeout(timeout, connect).await {
-        Ok(Ok(_)) => ok(format!(
-            "{name} {host}:{port} accepts connections (nothing sent)"
-        )),
-        Ok(Err(e)) => problem(format!("{name} {host}:{port} is unreachable: {e}"), fix),
-        Err(_) => problem(
-            format!("{name} {host}:{port} did not accept a connection within {timeout:?}"),
-            fix,
-        ),
-    }
-}
-
 fn database_integrity(name: &str, path: &Path) -> Finding {
     if !path.is_file() {
         return skip(format!(
@@ -443,12 +370,15 @@ fn database_integrity(name: &str, path: &Path) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{HttpService, Signup};
+    use crate::config::{
+        BotChallengeKind, CaptchaConfig, CaptchaProvider, HttpService, Secret, Signup,
+    };
 
     #[tokio::test]
-    async fn an_unreachable_user_directory_is_a_problem_naming_the_setting() {
+    async fn unreachable_services_are_problems_naming_their_settings() {
         let mut config = Config::default();
         assert!(matches!(directory(&config).await, Finding::Ok(_)));
+        assert!(matches!(captcha_provider(&config).await, Finding::Skip(_)));
         // A port nothing listens on.
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.local_addr())
@@ -459,10 +389,25 @@ mod tests {
             base_url: format!("http://127.0.0.1:{port}/").parse().unwrap(),
             auth: None,
         });
-        match directory(&config).await {
+        config.bot_challenge.kind = BotChallengeKind::Captcha(CaptchaConfig {
+            provider: CaptchaProvider::Turnstile,
+            site_key: "site".into(),
+            secret_key: Secret::new("secret"),
+            verify_url: format!("https://127.0.0.1:{port}/verify").parse().unwrap(),
+            ca_file: None,
+            timeout: Duration::from_secs(1),
+        });
+        let fix = "directory.http.base_url";
+        assert_problem(directory(&config).await, "unavailable", fix);
+        let fix = "bot_challenge.verify_url";
+        assert_problem(captcha_provider(&config).await, "127.0.0.1", fix);
+    }
+
+    fn assert_problem(finding: Finding, what_says: &str, key: &str) {
+        match finding {
             Finding::Problem { what, fix } => {
-                assert!(what.contains("unavailable"), "{what}");
-                assert!(fix.contains("directory.http.base_url"), "{fix}");
+                assert!(what.contains(what_says), "{what}");
+                assert!(fix.contains(key), "{fix}");
             }
             other => panic!("expected a problem, got {other}"),
         }

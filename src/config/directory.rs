@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::checks::{header_name, required_http_url};
-use super::{CaFile, ConfigError, Secret, Signup};
+use super::directory_sql::{sql_database, SqlFile};
+use super::{CaFile, ConfigError, Secret, Signup, SqlDatabase};
 
 /// Which user directory login and claims look people up in, with what
 /// reaching it takes.
@@ -60,17 +61,6 @@ impl HttpAuth {
         value.set_sensitive(true);
         Ok(HttpAuth { header, value })
     }
-}
-
-/// `kind = "sql"`: the database and queries `[directory.sql]` names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SqlDatabase {
-    /// `postgres://user:password@host/db` or `sqlite:///path/to/file.db`.
-    pub url: Secret,
-    /// A query returning at most one row for the E.164 phone in `$1`.
-    pub by_phone: String,
-    /// A query returning at most one row for the subject id in `$1`.
-    pub by_id: String,
 }
 
 /// Read from and printed as [`DirectoryFile`], where the kind and what it
@@ -249,18 +239,6 @@ struct HttpFile {
     ca_file: Option<PathBuf>,
 }
 
-/// `[directory.sql]` as written in the file.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SqlFile {
-    url: Option<Secret>,
-    by_phone: Option<String>,
-    by_id: Option<String>,
-    pool_size: u32,
-    #[serde(with = "humantime_serde")]
-    timeout: Duration,
-}
-
 impl TryFrom<DirectoryFile> for DirectoryConfig {
     type Error = ConfigError;
 
@@ -306,36 +284,6 @@ fn http_service(http: &HttpFile) -> Result<HttpService, ConfigError> {
         }
     };
     Ok(HttpService { base_url, auth })
-}
-
-fn sql_database(sql: &SqlFile) -> Result<SqlDatabase, ConfigError> {
-    let required = |key: &str| ConfigError::key(key, "required when directory.kind = \"sql\"");
-    let url = sql
-        .url
-        .clone()
-        .ok_or_else(|| required("directory.sql.url"))?;
-    if !["postgres://", "postgresql://", "sqlite://"]
-        .iter()
-        .any(|scheme| url.expose().starts_with(scheme))
-    {
-        return Err(ConfigError::key(
-            "directory.sql.url",
-            "must start with postgres:// or sqlite:// (e.g. sqlite:///var/lib/app/users.db)",
-        ));
-    }
-    let query = |key: &str, query: &Option<String>| match query {
-        Some(query) if query.contains("$1") => Ok(query.clone()),
-        Some(_) => Err(ConfigError::key(
-            key,
-            "must use $1 where the looked-up value goes",
-        )),
-        None => Err(required(key)),
-    };
-    Ok(SqlDatabase {
-        url,
-        by_phone: query("directory.sql.by_phone", &sql.by_phone)?,
-        by_id: query("directory.sql.by_id", &sql.by_id)?,
-    })
 }
 
 impl From<DirectoryConfig> for DirectoryFile {

@@ -15,6 +15,13 @@ impl ConfigError {
         ConfigError(format!("{KEY_PREFIX}{key}`: {problem}"))
     }
 
+    /// What is wrong, without the key it is about.
+    pub(super) fn problem(&self) -> &str {
+        self.0
+            .split_once("`: ")
+            .map_or(&self.0, |(_, problem)| problem)
+    }
+
     pub(super) fn missing_file(path: &std::path::Path) -> Self {
         ConfigError(format!(
             "configuration file {} does not exist",

@@ -17,11 +17,13 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 mod audit;
+mod bot_challenge;
 mod ca_file;
 mod checks;
 mod claims;
 mod consent;
 mod directory;
+mod directory_sql;
 mod error;
 mod events;
 mod forward_auth;
@@ -34,19 +36,24 @@ mod metrics;
 mod otp;
 mod production;
 mod secret;
+mod secret_files;
 mod server;
 mod sms;
 mod sms_policy;
 mod users;
 
 pub use audit::AuditConfig;
+pub use bot_challenge::{
+    BotChallengeConfig, BotChallengeKind, CaptchaConfig, CaptchaProvider, ChallengeApply, ProofKind,
+};
 pub use ca_file::CaFile;
 pub use claims::{ClaimTarget, ClaimsConfig, CustomClaim};
 pub use consent::ConsentConfig;
 pub use directory::{
     DirectoryConfig, DirectoryKind, FieldMapping, HttpAuth, HttpDirectoryConfig, HttpService,
-    SqlDatabase, SqlDirectoryConfig,
+    SqlDirectoryConfig,
 };
+pub use directory_sql::{PgSslMode, PostgresTls, SqlDatabase};
 pub use error::ConfigError;
 pub use events::{EventKinds, EventsConfig};
 pub use forward_auth::{ForwardAuthConfig, ForwardAuthRule};
@@ -58,6 +65,7 @@ pub use login::LoginConfig;
 pub use metrics::MetricsConfig;
 pub use otp::{OtpConfig, MAX_FAILURES_PER_HOUR};
 pub use secret::Secret;
+pub use secret_files::{SecretFile, SecretSources};
 pub use server::{ServerConfig, TlsConfig};
 pub use sms::{SmsConfig, SmsSenderKind, WebhookConfig};
 pub use sms_policy::{Countries, PolicyMode, SmsPolicy};
@@ -85,6 +93,8 @@ pub struct Config {
     pub claims: ClaimsConfig,
     pub otp: OtpConfig,
     pub sms: SmsConfig,
+    /// A check that a person asks, before a code is sent.
+    pub bot_challenge: BotChallengeConfig,
     pub jobs: JobsConfig,
     pub forward_auth: ForwardAuthConfig,
     pub metrics: MetricsConfig,
@@ -94,6 +104,10 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Each audit event, sent to the operator's own system.
     pub events: EventsConfig,
+    /// Where the secrets were read from (not a setting: noted while the
+    /// configuration is read, for `doctor`).
+    #[serde(skip)]
+    pub secrets: SecretSources,
 }
 
 impl Default for Config {
@@ -110,6 +124,7 @@ impl Default for Config {
             claims: ClaimsConfig::default(),
             otp: OtpConfig::default(),
             sms: SmsConfig::default(),
+            bot_challenge: BotChallengeConfig::default(),
             jobs: JobsConfig::default(),
             forward_auth: ForwardAuthConfig::default(),
             metrics: MetricsConfig::default(),
@@ -117,6 +132,7 @@ impl Default for Config {
             headless: HeadlessConfig::default(),
             audit: AuditConfig::default(),
             events: EventsConfig::default(),
+            secrets: SecretSources::default(),
         }
     }
 }
@@ -142,9 +158,12 @@ impl Config {
         Self::from_figment(figment.merge(environment()))
     }
 
-    /// Parses and validates a figment; used by `load` and by tests.
+    /// Parses and validates a figment; used by `load` and by tests. Secrets
+    /// given as `<key>_file` are read first (`secret_files`).
     pub fn from_figment(figment: Figment) -> Result<Config, ConfigError> {
-        let config: Config = figment.extract()?;
+        let (figment, secrets) = secret_files::resolve(figment)?;
+        let mut config: Config = figment.extract()?;
+        config.secrets = secrets;
         config.validate()?;
         Ok(config)
     }
@@ -159,6 +178,7 @@ impl Config {
         self.forward_auth.validate()?;
         self.metrics.validate(self.server.listen)?;
         self.sms.validate()?;
+        self.bot_challenge.validate()?;
         self.sms
             .policy
             .check_sender(&self.sms.sender, self.users.default_region)?;

@@ -49,7 +49,12 @@ impl SqlDirectory {
         let database = if url.starts_with("sqlite:") {
             Database::Sqlite(sqlite::Sqlite::new(url, pool_size, config.timeout)?)
         } else {
-            Database::Postgres(postgres::Postgres::new(url, pool_size, config.timeout)?)
+            Database::Postgres(postgres::Postgres::new(
+                url,
+                &source.tls,
+                pool_size,
+                config.timeout,
+            )?)
         };
         Ok(SqlDirectory {
             database,

@@ -6,22 +6,23 @@
 //! whenever it exits, until [`HydraSupervisor::stop`] stops it with SIGTERM.
 //! Hydra dies with gatehouse even on SIGKILL (PR_SET_PDEATHSIG).
 
-use std::collections::VecDeque;
 use std::io;
 use std::net::{Ipv4Addr, TcpListener};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustix::process::{self, Signal};
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+mod logs;
+
+use self::logs::{forward_logs, tail, RecentLines, RECENT_LINES};
 use super::admin::HydraClient;
 use super::config_file::{self, HydraPaths, TokenHook};
 use crate::config::Config;
@@ -32,8 +33,6 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const STABLE_AFTER: Duration = Duration::from_secs(60);
 const STOP_GRACE: Duration = Duration::from_secs(10);
 const MIGRATE_TIMEOUT: Duration = Duration::from_secs(300);
-/// Log lines kept to explain a failed start.
-const RECENT_LINES: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
@@ -74,6 +73,10 @@ struct Launch {
 }
 
 impl Launch {
+    /// Hydra with `args` (fixed words only) and its config file. Its
+    /// secrets and DSN are in that file (mode 0600), never in its arguments,
+    /// which any user on the host can read (`ps`, /proc/PID/cmdline), nor
+    /// in its environment.
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(&self.binary);
         command
@@ -380,87 +383,34 @@ fn describe(status: ExitStatus) -> String {
     }
 }
 
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-/// The last few Hydra log lines, to explain a failed start.
-#[derive(Clone, Default)]
-struct RecentLines(Arc<Mutex<VecDeque<String>>>);
-
-impl RecentLines {
-    fn push(&self, line: &str) {
-        let mut lines = self.0.lock().expect("log buffer lock");
-        if lines.len() == RECENT_LINES {
-            lines.pop_front();
-        }
-        lines.push_back(line.to_string());
-    }
-
-    fn joined(&self) -> String {
-        let lines = self.0.lock().expect("log buffer lock");
-        lines.iter().cloned().collect::<Vec<_>>().join("\n")
-    }
-}
-
-/// Forwards Hydra's JSON log lines into gatehouse's log under target `hydra`.
-async fn forward_logs(stream: impl AsyncRead + Unpin, recent: RecentLines) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        recent.push(&line);
-        emit_hydra_line(&line);
-    }
-}
-
-fn emit_hydra_line(line: &str) {
-    let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_str(line) else {
-        tracing::info!(target: "hydra", "{line}");
-        return;
-    };
-    let level = fields
-        .remove("level")
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let msg = fields
-        .remove("msg")
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    fields.remove("time");
-    let rest = serde_json::Value::Object(fields).to_string();
-    // Hydra logs every request twice at info; that is debug detail here.
-    let per_request = matches!(
-        msg.as_str(),
-        "started handling request" | "completed handling request"
-    );
-    match level.as_str() {
-        _ if per_request => tracing::debug!(target: "hydra", details = %rest, "{msg}"),
-        "trace" | "debug" => tracing::debug!(target: "hydra", details = %rest, "{msg}"),
-        "warning" | "warn" => tracing::warn!(target: "hydra", details = %rest, "{msg}"),
-        "error" | "fatal" | "panic" => tracing::error!(target: "hydra", details = %rest, "{msg}"),
-        _ => tracing::info!(target: "hydra", details = %rest, "{msg}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn tail_keeps_last_lines() {
-        assert_eq!(tail("a\nb\nc\n", 2), "b\nc");
-        assert_eq!(tail("a", 5), "a");
-    }
-
-    #[test]
-    fn recent_lines_are_bounded() {
-        let recent = RecentLines::default();
-        for i in 0..(RECENT_LINES + 5) {
-            recent.push(&i.to_string());
+    fn hydra_is_given_its_config_file_and_fixed_words_only() {
+        let launch = Launch {
+            binary: PathBuf::from("/usr/bin/hydra"),
+            config_file: PathBuf::from("/var/lib/gatehouse/hydra/hydra.yaml"),
+            dev: true,
+            ready_timeout: Duration::from_secs(1),
+        };
+        for args in [
+            vec!["serve", "all", "--sqa-opt-out", "--dev"],
+            vec!["migrate", "sql", "up", "--read-from-env", "--yes"],
+        ] {
+            let command = launch.command(&args);
+            let given: Vec<_> = command.as_std().get_args().collect();
+            let mut expected: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+            expected.extend(["--config".as_ref(), launch.config_file.as_os_str()]);
+            assert_eq!(given, expected);
+            let env: Vec<_> = command.as_std().get_envs().map(|(k, _)| k).collect();
+            assert!(
+                env.iter()
+                    .all(|k| ["PATH", "HOME", "TZ"].contains(&k.to_str().unwrap())),
+                "{env:?}"
+            );
         }
-        let joined = recent.joined();
-        assert!(joined.starts_with("5\n"), "{joined}");
-        assert_eq!(joined.lines().count(), RECENT_LINES);
     }
 
     #[test]

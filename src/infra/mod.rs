@@ -1,5 +1,6 @@
 //! Plumbing every layer may use: time, the data-dir lock, generated secrets,
-//! TLS, systemd notifications, logging, metrics and outbound HTTP.
+//! TLS (served, probed, and to PostgreSQL), systemd notifications, logging,
+//! metrics and outbound HTTP.
 
 pub mod clock;
 pub mod data_dir;
@@ -8,6 +9,7 @@ pub mod lock;
 pub mod metrics;
 pub mod notify;
 pub mod open_files;
+pub mod postgres_tls;
 pub mod random;
 pub mod secrets;
 pub mod serve;

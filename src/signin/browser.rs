@@ -16,6 +16,7 @@ use crate::infra::metrics::Metrics;
 
 use super::accept::{self, Acceptor};
 use super::audit::{AuditTrail, Event};
+use super::bot_challenge::{BotChallenge, Proof};
 use super::challenges::ChallengeMemory;
 use super::error::SignInError;
 use super::otp::{IssuedCode, OtpService};
@@ -62,6 +63,7 @@ pub struct BrowserSignIn {
     hydra: HydraClient,
     accept: Acceptor,
     otp: OtpService,
+    bot: BotChallenge,
     challenges: ChallengeMemory,
     metrics: Metrics,
     audit: AuditTrail,
@@ -72,6 +74,7 @@ impl BrowserSignIn {
         hydra: HydraClient,
         accept: Acceptor,
         otp: OtpService,
+        bot: BotChallenge,
         challenges: ChallengeMemory,
         metrics: Metrics,
     ) -> BrowserSignIn {
@@ -79,6 +82,7 @@ impl BrowserSignIn {
             hydra,
             accept,
             otp,
+            bot,
             challenges,
             metrics,
             audit: AuditTrail::default(),
@@ -145,18 +149,24 @@ impl BrowserSignIn {
         Ok(redirect.redirect_to)
     }
 
-    /// Sends a code to `phone` for this sign-in; it dies with the challenge.
+    /// Sends a code to `phone` for this sign-in, once `proof` meets the bot
+    /// challenge; the code dies with the challenge.
     pub async fn send_code(
         &self,
         login: &OpenLogin,
         phone: &PhoneNumber,
         client_ip: IpAddr,
+        proof: &Proof,
     ) -> Result<IssuedCode, SignInError> {
-        let issued = self
-            .otp
-            .issue_to(&login.flow(), phone, Some(client_ip), Some(login.deadline))
-            .await
-            .map_err(SignInError::from);
+        let issued = async {
+            let clearance = self.bot.check(proof, phone, client_ip).await?;
+            let (flow, ip, deadline) = (login.flow(), Some(client_ip), Some(login.deadline));
+            Ok(self
+                .otp
+                .issue_cleared(&flow, phone, ip, deadline, clearance)
+                .await?)
+        }
+        .await;
         let event = Event::code(&issued).phone(phone).client(&login.client_id);
         self.audit.record(event).await;
         issued.map(|(answer, _)| answer)

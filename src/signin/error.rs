@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::config::ProofKind;
 use crate::directory::DirectoryError;
 use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::PhoneNumberError;
@@ -40,6 +41,11 @@ pub enum SignInError {
     SendingRefused(Limit),
     #[error("this account is disabled")]
     AccountDisabled,
+    /// The bot challenge was not met (no proof, a wrong, expired or used
+    /// one, or the provider said no or did not answer): the client is told
+    /// the same whichever, and which `ProofKind` to send.
+    #[error("the bot challenge was not met")]
+    BotChallenge(ProofKind),
 
     // What an app asked for (headless API and token exchange).
     #[error("the client may not use the headless API")]
@@ -103,6 +109,7 @@ impl From<OtpError> for SignInError {
             OtpError::TooManyAttempts => SignInError::CodeDead,
             OtpError::Expired => SignInError::CodeExpired,
             OtpError::Disabled => SignInError::AccountDisabled,
+            OtpError::ProofRequired(kind) => SignInError::BotChallenge(kind),
             OtpError::Directory(e) => SignInError::Directory(e),
             OtpError::Store(e) => SignInError::Store(e),
         }

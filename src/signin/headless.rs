@@ -33,6 +33,7 @@ use crate::store::{Db, Store};
 
 use super::accept::{self, Acceptor};
 use super::audit::{AuditTrail, Event};
+use super::bot_challenge::{BotChallenge, Proof};
 use super::error::SignInError;
 use super::legacy_session::{LegacyToken, LegacyVerifier, VerifyError};
 use super::otp::OtpService;
@@ -68,6 +69,7 @@ pub struct HeadlessService {
     hydra_public: HydraPublic,
     accept: Acceptor,
     otp: OtpService,
+    bot: BotChallenge,
     /// Set when token exchange is enabled.
     legacy: Option<LegacyVerifier>,
     audit: AuditTrail,
@@ -81,6 +83,7 @@ impl HeadlessService {
         hydra: HydraApis,
         accept: Acceptor,
         otp: OtpService,
+        bot: BotChallenge,
     ) -> HeadlessService {
         HeadlessService {
             legacy: LegacyVerifier::from_config(&config.token_exchange),
@@ -92,6 +95,7 @@ impl HeadlessService {
             accept,
             otp,
             audit: AuditTrail::default(),
+            bot,
         }
     }
 
@@ -109,15 +113,18 @@ impl HeadlessService {
     }
 
     /// Starts a sign-in for `client` (from [`HeadlessService::client`]):
-    /// Hydra's login challenge, a code by SMS, a session.
+    /// the bot challenge, Hydra's login challenge, a code by SMS, a session.
     pub async fn request_otp(
         &self,
         client: &HeadlessClient,
         phone: &PhoneNumber,
         scope: Option<&str>,
         client_ip: IpAddr,
+        proof: &Proof,
     ) -> Result<Started, SignInError> {
         let scope = resolve_scope(scope, &client.scope)?;
+        // A bot gets no login request at Hydra either.
+        let clearance = self.bot.check(proof, phone, client_ip).await?;
 
         // Hydra first: if it is down, no SMS is paid for.
         let authorization = self.authorize(client, &scope).await?;
@@ -126,7 +133,10 @@ impl HeadlessService {
         let session_id = random_hex(32);
         let id_hash = hash_session_id(&session_id);
         let flow = FlowId::headless(&id_hash);
-        let issued = self.otp.issue_to(&flow, phone, Some(client_ip), None).await;
+        let issued = self
+            .otp
+            .issue_cleared(&flow, phone, Some(client_ip), None, clearance)
+            .await;
         let issued = issued.map_err(SignInError::from);
         let event = Event::code(&issued).phone(phone).client(&client.client_id);
         self.audit.record(event).await;

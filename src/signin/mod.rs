@@ -4,6 +4,7 @@
 
 pub mod accept;
 pub mod audit;
+pub mod bot_challenge;
 pub mod browser;
 pub mod challenges;
 pub mod claims;

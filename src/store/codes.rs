@@ -66,20 +66,7 @@ pub fn issue_challenge<L: Clone>(
     // IMMEDIATE takes the write lock first, so two concurrent requests cannot
     // both see room under a limit.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut worst: Option<Exceeded<L>> = None;
-    let mut reported = Vec::new();
-    for limit in limits {
-        if let Some(retry_after) = retry_after(&tx, limit, now)? {
-            if !limit.enforced {
-                reported.push(limit.name.clone());
-            } else if worst.as_ref().is_none_or(|w| retry_after > w.retry_after) {
-                worst = Some(Exceeded {
-                    name: limit.name.clone(),
-                    retry_after,
-                });
-            }
-        }
-    }
+    let (worst, reported) = reached(&tx, limits, now)?;
     if let Some(exceeded) = worst {
         return Ok(Err(exceeded));
     }
@@ -117,6 +104,41 @@ pub fn issue_challenge<L: Clone>(
     }
     tx.commit()?;
     Ok(Ok(reported))
+}
+
+/// Of the `limits` that are reached, the one that frees up last; None when
+/// each has room. Only reads: [`issue_challenge`] checks them again in its
+/// transaction.
+pub fn limit_reached<L: Clone>(
+    db: &Db,
+    limits: &[WindowLimit<L>],
+    now: i64,
+) -> Result<Option<Exceeded<L>>, StoreError> {
+    Ok(reached(&db.conn, limits, now)?.0)
+}
+
+/// The enforced limit reached that frees up last (None when each has
+/// room), and the unenforced ones that are reached.
+fn reached<L: Clone>(
+    conn: &Connection,
+    limits: &[WindowLimit<L>],
+    now: i64,
+) -> Result<(Option<Exceeded<L>>, Vec<L>), StoreError> {
+    let mut worst: Option<Exceeded<L>> = None;
+    let mut reported = Vec::new();
+    for limit in limits {
+        if let Some(retry_after) = retry_after(conn, limit, now)? {
+            if !limit.enforced {
+                reported.push(limit.name.clone());
+            } else if worst.as_ref().is_none_or(|w| retry_after > w.retry_after) {
+                worst = Some(Exceeded {
+                    name: limit.name.clone(),
+                    retry_after,
+                });
+            }
+        }
+    }
+    Ok((worst, reported))
 }
 
 /// Seconds until `limit` has room again, or None when it has room now.

@@ -26,6 +26,7 @@ pub mod foreign_sqlite;
 pub mod health;
 mod lease;
 pub mod outbox;
+pub mod proofs;
 pub mod sessions;
 pub mod users;
 

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::config::ProofKind;
 use crate::hydra::public::PublicError;
 use crate::signin::error::SignInError;
 use crate::signin::otp::Limit;
@@ -82,7 +83,8 @@ fn flow_error(error: SignInError) -> Response {
         | E::CountryNotServed
         | E::NumberTypeNotServed
         | E::SendingRefused(_)
-        | E::AccountDisabled => person_error(error),
+        | E::AccountDisabled
+        | E::BotChallenge(_) => person_error(error),
         E::UnauthorizedClient
         | E::InvalidScope(_)
         | E::InvalidSession
@@ -176,6 +178,7 @@ fn person_error(error: SignInError) -> Response {
             "access_denied",
             "This account can no longer sign in.",
         ),
+        E::BotChallenge(kind) => bot_challenge_required(kind),
         // flow_error sends only the variants above here.
         other => internal(&other),
     }
@@ -264,6 +267,26 @@ fn dependency_error(error: SignInError) -> Response {
         // flow_error sends only the variants above here.
         other => internal(&other),
     }
+}
+
+/// The bot challenge was not met: one answer whether the proof was missing,
+/// wrong, expired or used (the log says which), naming the field to send.
+fn bot_challenge_required(kind: ProofKind) -> Response {
+    let wanted = match kind {
+        ProofKind::ProofOfWork => {
+            "a proof of work: solve a challenge from GET /api/headless/challenge and send \
+             `challenge:nonce` as `pow_solution`"
+        }
+        ProofKind::Captcha => "the captcha widget's token, sent as `captcha_token`",
+    };
+    error_response(
+        StatusCode::FORBIDDEN,
+        "bot_challenge_required",
+        &format!(
+            "A code is sent only with {wanted}. A missing, wrong, expired or used one gets this \
+             same answer."
+        ),
+    )
 }
 
 fn invalid_otp(attempts_left: u32, description: &str) -> Response {

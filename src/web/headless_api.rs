@@ -1,5 +1,6 @@
-//! `POST /api/headless/request-otp`, `/api/headless/verify-otp` and
-//! `/api/headless/token-exchange`: the JSON face of [`crate::signin::headless`].
+//! `GET /api/headless/challenge`, `POST /api/headless/request-otp`,
+//! `/api/headless/verify-otp` and `/api/headless/token-exchange`: the JSON
+//! face of [`crate::signin::headless`] and of the bot challenge.
 //! Every answer, success or error, is JSON and never cached; errors are
 //! `{"error", "error_description"}` (RFC 6749 5.2).
 
@@ -9,20 +10,23 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::api_error::{error_response, with_no_store, ApiError, BODY_LIMIT};
 use super::client_ip::client_ip;
+use crate::config::ChallengeApply;
 use crate::domain::PhoneNumber;
+use crate::signin::bot_challenge::{Offer, Proof};
 use crate::signin::error::SignInError;
 use crate::signin::legacy_session::LegacyToken;
 use crate::web::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/headless/challenge", get(challenge).fallback(get_only))
         .route(
             "/api/headless/request-otp",
             post(request_otp).fallback(method_not_allowed),
@@ -45,6 +49,12 @@ pub struct RequestOtp {
     /// Space-separated; the client's configured scopes when absent.
     #[serde(default)]
     scope: Option<String>,
+    /// A solved challenge of `GET /api/headless/challenge` (proof of work).
+    #[serde(default)]
+    pow_solution: Option<String>,
+    /// The captcha widget's token (Turnstile or hCaptcha).
+    #[serde(default)]
+    captcha_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,14 +85,45 @@ async fn request_otp(
     let client = state.headless.client(&body.client_id)?;
     let phone = PhoneNumber::parse(&body.phone, state.config.users.default_region)
         .map_err(SignInError::from)?;
+    let proof = Proof {
+        pow_solution: body.pow_solution,
+        captcha_token: body.captcha_token,
+    };
     let started = state
         .headless
-        .request_otp(client, &phone, body.scope.as_deref(), ip)
+        .request_otp(client, &phone, body.scope.as_deref(), ip, &proof)
         .await?;
     Ok(ok(json!({
         "session_id": started.session_id,
         "expires_in": started.expires_in.as_secs(),
     })))
+}
+
+/// What request-otp wants as proof that a person asks: a fresh proof-of-work
+/// challenge (solve it, send `challenge:nonce` as `pow_solution`), or the
+/// captcha provider and site key (send the widget's token as
+/// `captcha_token`); `"kind": "off"` when nothing is asked.
+async fn challenge(State(state): State<AppState>) -> Response {
+    let bot = &state.bot_challenge;
+    let apply = match bot.apply() {
+        ChallengeApply::Always => "always",
+        ChallengeApply::AfterLimit => "after_limit",
+    };
+    ok(match bot.fresh() {
+        None => json!({"kind": "off"}),
+        Some(Offer::ProofOfWork(pow)) => json!({
+            "kind": "proof_of_work",
+            "apply": apply,
+            "challenge": pow.challenge,
+            "difficulty": pow.difficulty,
+            "expires_in": pow.expires_in.as_secs(),
+        }),
+        Some(Offer::Captcha { provider, site_key }) => json!({
+            "kind": provider.name(),
+            "apply": apply,
+            "site_key": site_key,
+        }),
+    })
 }
 
 async fn verify_otp(
@@ -127,6 +168,14 @@ async fn method_not_allowed() -> Response {
         StatusCode::METHOD_NOT_ALLOWED,
         "invalid_request",
         "Use POST with a JSON body.",
+    )
+}
+
+async fn get_only() -> Response {
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        "Use GET.",
     )
 }
 

@@ -10,12 +10,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::bot_challenge::{self, content_security_policy};
 use super::client_ip::client_ip;
 use super::csrf::{self, BrowserSecret};
 use super::error::{checked_challenge, PageError};
 use super::strings;
 use super::views::{no_store, notices, page};
 use crate::domain::{OtpCode, PhoneNumber};
+use crate::signin::bot_challenge::Offer;
 use crate::signin::browser::{ChallengeError, OpenLogin, Resumed, Started};
 use crate::signin::error::SignInError;
 use crate::signin::otp::Limit;
@@ -36,6 +38,12 @@ pub struct LoginForm {
     phone: String,
     code: String,
     remember: Option<String>,
+    /// The bot challenge's proof: the script's solution or a widget's token.
+    pow_solution: String,
+    #[serde(rename = "cf-turnstile-response")]
+    turnstile: String,
+    #[serde(rename = "h-captcha-response")]
+    hcaptcha: String,
 }
 
 /// Which form the page shows.
@@ -59,6 +67,8 @@ struct View<'a> {
     notice: Option<String>,
     error: Option<String>,
     status: StatusCode,
+    /// The bot challenge, when the next code will need it.
+    offer: Option<Offer>,
 }
 
 impl<'a> View<'a> {
@@ -72,6 +82,7 @@ impl<'a> View<'a> {
             notice: None,
             error: None,
             status: StatusCode::OK,
+            offer: None,
         }
     }
 }
@@ -86,6 +97,7 @@ fn challenge_page(state: &AppState, challenge: &str, error: ChallengeError) -> P
 
 pub async fn show(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     query: Result<Query<LoginQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
@@ -105,7 +117,10 @@ pub async fn show(
     let stage = Stage::Phone {
         prefill: hint.get(..64).unwrap_or(hint),
     };
-    Ok(render(View::new(&login, stage, &state, &headers), &state))
+    let mut view = View::new(&login, stage, &state, &headers);
+    let ip = client_ip(peer, &headers, &state.config.server.trusted_proxies);
+    view.offer = state.bot_challenge.offer(ip, None).await;
+    Ok(render(view, &state))
 }
 
 pub async fn submit(
@@ -132,13 +147,14 @@ pub async fn submit(
         state: &state,
         headers: &headers,
         login: &login,
+        ip: client_ip(peer, &headers, &state.config.server.trusted_proxies),
     };
     match form.action.as_str() {
         "cancel" => {
             let redirect_to = state.browser.cancel(&login).await?;
             return Ok(Redirect::to(&redirect_to).into_response());
         }
-        "change" => return Ok(page.show(phone_stage, None, None, StatusCode::OK)),
+        "change" => return Ok(page.show(phone_stage, None, None, StatusCode::OK).await),
         "send" | "resend" | "verify" => {}
         _ => return Err(PageError::BadForm),
     }
@@ -147,14 +163,15 @@ pub async fn submit(
         Ok(phone) => phone,
         Err(e) => {
             let error = Some(e.to_string());
-            return Ok(page.show(phone_stage, None, error, StatusCode::BAD_REQUEST));
+            return Ok(page
+                .show(phone_stage, None, error, StatusCode::BAD_REQUEST)
+                .await);
         }
     };
     if form.action == "verify" {
         verify(&page, &phone, &form).await
     } else {
-        let ip = client_ip(peer, &headers, &state.config.server.trusted_proxies);
-        send(&page, &phone, &form, ip).await
+        send(&page, &phone, &form).await
     }
 }
 
@@ -168,20 +185,40 @@ struct Page<'a> {
     state: &'a AppState,
     headers: &'a HeaderMap,
     login: &'a OpenLogin,
+    /// The client's address, as the bot challenge counts it.
+    ip: IpAddr,
 }
 
 impl Page<'_> {
-    fn show(
+    /// The page at `stage`, with the bot challenge when the next code
+    /// (to the number of the code stage) will need it.
+    async fn show(
         &self,
         stage: Stage<'_>,
         notice: Option<String>,
         error: Option<String>,
         status: StatusCode,
     ) -> Response {
+        let phone = match &stage {
+            Stage::Code { phone, .. } => Some(*phone),
+            Stage::Phone { .. } => None,
+        };
+        let offer = self.state.bot_challenge.offer(self.ip, phone).await;
+        self.show_with(stage, (notice, error), status, offer)
+    }
+
+    /// The page at `stage` with `offer`; `words`: notice and error.
+    fn show_with(
+        &self,
+        stage: Stage<'_>,
+        words: (Option<String>, Option<String>),
+        status: StatusCode,
+        offer: Option<Offer>,
+    ) -> Response {
         let mut view = View::new(self.login, stage, self.state, self.headers);
-        view.notice = notice;
-        view.error = error;
+        (view.notice, view.error) = words;
         view.status = status;
+        view.offer = offer;
         render(view, self.state)
     }
 
@@ -198,13 +235,16 @@ async fn send(
     page: &Page<'_>,
     phone: &PhoneNumber,
     form: &LoginForm,
-    ip: IpAddr,
 ) -> Result<Response, PageError> {
     let state = page.state;
-    let error = match state.browser.send_code(page.login, phone, ip).await {
+    let proof = bot_challenge::proof(&form.pow_solution, &form.turnstile, &form.hcaptcha);
+    let sent = state.browser.send_code(page.login, phone, page.ip, &proof);
+    let error = match sent.await {
         Ok(_) => {
             let notice = Some(strings::code_sent(&phone.masked()));
-            return Ok(page.show(page.code_stage(phone), notice, None, StatusCode::OK));
+            return Ok(page
+                .show(page.code_stage(phone), notice, None, StatusCode::OK)
+                .await);
         }
         Err(error) => error,
     };
@@ -215,19 +255,28 @@ async fn send(
     {
         // A code is on its way already: let them type it.
         let notice = Some(strings::resend_wait(retry_after));
-        return Ok(page.show(page.code_stage(phone), notice, None, StatusCode::OK));
+        return Ok(page
+            .show(page.code_stage(phone), notice, None, StatusCode::OK)
+            .await);
     }
+    let challenged = matches!(error, SignInError::BotChallenge(_));
     let (message, status) = form_error(&error, phone).ok_or(error)?;
-    // Throttled on "resend": they may still have the last code; otherwise
+    // Refused on "resend": they may still have the last code; otherwise
     // nothing was sent, and the number form says why.
-    let stage = if form.action == "resend" && status == StatusCode::TOO_MANY_REQUESTS {
-        page.code_stage(phone)
-    } else {
-        Stage::Phone {
-            prefill: &form.phone,
-        }
-    };
-    Ok(page.show(stage, None, Some(message), status))
+    let stage =
+        if form.action == "resend" && (challenged || status == StatusCode::TOO_MANY_REQUESTS) {
+            page.code_stage(phone)
+        } else {
+            Stage::Phone {
+                prefill: &form.phone,
+            }
+        };
+    if challenged {
+        // Asked now, whatever the count said when the page was made.
+        let offer = state.bot_challenge.fresh();
+        return Ok(page.show_with(stage, (None, Some(message)), status, offer));
+    }
+    Ok(page.show(stage, None, Some(message), status).await)
 }
 
 async fn verify(
@@ -251,7 +300,9 @@ async fn verify(
         Err(error) => error,
     };
     let (message, status) = form_error(&error, phone).ok_or(error)?;
-    Ok(page.show(page.code_stage(phone), None, Some(message), status))
+    Ok(page
+        .show(page.code_stage(phone), None, Some(message), status)
+        .await)
 }
 
 /// The one place a sign-in error the person can act on becomes words on
@@ -270,6 +321,8 @@ fn form_error(error: &SignInError, phone: &PhoneNumber) -> Option<(String, Statu
         ),
         SignInError::CodeExpired => (strings::CODE_EXPIRED.into(), StatusCode::BAD_REQUEST),
         SignInError::AccountDisabled => (strings::ACCOUNT_DISABLED.into(), StatusCode::FORBIDDEN),
+        // One answer whichever check failed: the log says which.
+        SignInError::BotChallenge(_) => (strings::BOT_CHECK_FAILED.into(), StatusCode::FORBIDDEN),
         SignInError::CountryNotServed => {
             (strings::COUNTRY_NOT_SERVED.into(), StatusCode::BAD_REQUEST)
         }
@@ -319,6 +372,7 @@ fn render(view: View<'_>, state: &AppState) -> Response {
                 input #phone type="tel" name="phone" value=(prefill) autocomplete="tel"
                     inputmode="tel" required autofocus;
                 p.help { (strings::PHONE_HELP) }
+                @if let Some(offer) = &view.offer { (bot_challenge::widget(offer)) }
                 button type="submit" name="action" value="send" { (strings::SEND_CODE) }
                 button.secondary type="submit" name="action" value="cancel" formnovalidate { (strings::CANCEL) }
             }
@@ -332,6 +386,7 @@ fn render(view: View<'_>, state: &AppState) -> Response {
                     pattern=(CODE_PATTERN) maxlength="20" autofocus;
                 label.check { input type="checkbox" name="remember" value="1"; (strings::REMEMBER_ME) }
                 button type="submit" name="action" value="verify" { (strings::VERIFY) }
+                @if let Some(offer) = &view.offer { (bot_challenge::widget(offer)) }
                 div.row {
                     button.secondary type="submit" name="action" value="resend" formnovalidate { (strings::RESEND) }
                     button.secondary type="submit" name="action" value="change" formnovalidate { (strings::CHANGE_NUMBER) }
@@ -349,6 +404,12 @@ fn render(view: View<'_>, state: &AppState) -> Response {
     let mut response = (view.status, no_store(), page(&title, body)).into_response();
     if let Some(cookie) = view.secret.set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    if let Some(offer) = &view.offer {
+        let policy = content_security_policy(offer);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     response
 }

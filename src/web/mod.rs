@@ -2,6 +2,7 @@
 
 mod api_error;
 mod audit;
+mod bot_challenge;
 mod canonical_host;
 mod client_ip;
 mod consent;
@@ -42,6 +43,10 @@ pub fn router(state: AppState) -> Router {
             .route("/logged-out", get(logout::logged_out))
             .route("/error", get(error::show))
             .route(views::STYLESHEET_PATH, get(views::stylesheet))
+            .route(
+                bot_challenge::POW_SCRIPT_PATH,
+                get(bot_challenge::pow_script),
+            )
             .route(views::FAVICON_PATH, get(views::favicon))
             .route(&state.config.forward_auth.path, any(forward_auth::verify))
             .merge(headless_api::routes())
@@ -120,8 +125,7 @@ fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
         (header::REFERRER_POLICY, "no-referrer"),
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-             frame-ancestors 'none'; base-uri 'none'",
+            views::CONTENT_SECURITY_POLICY,
         ),
     ];
     headers.into_iter().fold(router, |router, (name, value)| {

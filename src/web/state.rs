@@ -9,6 +9,7 @@ use crate::hydra::HydraClient;
 use crate::infra::metrics::Metrics;
 use crate::signin::accept::Acceptor;
 use crate::signin::audit::AuditTrail;
+use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
 use crate::signin::challenges::ChallengeMemory;
 use crate::signin::headless::HeadlessService;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub hydra: HydraClient,
     pub proxy: HydraProxy,
     pub otp: OtpService,
+    pub bot_challenge: BotChallenge,
     pub csrf: Csrf,
     pub challenges: ChallengeMemory,
     pub forward_auth: ForwardAuth,

@@ -5,6 +5,12 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 
 pub const STYLESHEET_PATH: &str = "/assets/style.css";
+
+/// The Content-Security-Policy of gatehouse's own pages: their stylesheet
+/// and images, no script, never in a frame. A page with a bot challenge
+/// widens it for the challenge's script (`bot_challenge.rs`).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
+    img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 const STYLESHEET: &str = include_str!("assets/style.css");
 pub const FAVICON_PATH: &str = "/favicon.ico";
 /// A 16x16 PNG (browsers take PNG data at /favicon.ico), so that no page

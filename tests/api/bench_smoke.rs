@@ -1,6 +1,7 @@
 //! The benchmark program still builds and works: `gatehouse-bench --smoke`
 //! (2 s per scenario, concurrency 2) against a real gatehouse and Hydra, and
-//! the JSON it writes has every scenario with flows and without errors.
+//! the JSON it writes has every scenario with flows and without errors, and
+//! the proof of work's costs.
 
 use serde_json::Value;
 
@@ -52,6 +53,14 @@ fn smoke_run_completes_every_scenario_without_errors() {
         );
     }
     assert!(stdout.contains("targets (issue 7):"), "{stdout}");
+    let proofs = &report["proofs"];
+    for measured in ["check_us", "check_and_spend_us", "native_solve_ms"] {
+        assert!(
+            proofs[measured].as_f64().is_some_and(|v| v > 0.0),
+            "{measured}: {proofs}"
+        );
+    }
+    assert!(stdout.contains("checking a proof"), "{stdout}");
 }
 
 #[test]

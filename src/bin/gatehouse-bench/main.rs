@@ -12,6 +12,7 @@ mod flows;
 mod measure;
 mod own_times;
 mod process_stats;
+mod proofs;
 mod report;
 mod scenarios;
 mod server;
@@ -47,7 +48,7 @@ struct Cli {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "browser,headless,bare-hydra,refresh,otp"
+        default_value = "browser,headless,bare-hydra,refresh,otp,proof"
     )]
     scenarios: Vec<Scenario>,
     /// Write the results as JSON to this file.
@@ -107,6 +108,10 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         };
+    }
+    if cli.scenarios.iter().all(|s| !s.is_flow()) {
+        // `--scenarios proof` alone needs neither gatehouse nor Hydra.
+        return runtime.block_on(proofs::alone(cli.output.as_deref(), cli.smoke));
     }
     match runtime.block_on(bench(&cli)) {
         Ok(report) => {

@@ -37,6 +37,7 @@ pub async fn run_scenarios(cli: &Cli, server: &Server, hydra: &Path) -> Result<R
         scenarios: Vec::new(),
         ratios: Default::default(),
         targets: Vec::new(),
+        proofs: None,
     };
     let mut measured: Vec<(Scenario, Option<Measured>)> =
         cli.scenarios.iter().map(|&s| (s, None)).collect();
@@ -59,6 +60,11 @@ pub async fn run_scenarios(cli: &Cli, server: &Server, hydra: &Path) -> Result<R
         .filter_map(|(scenario, m)| Some(m?.report(scenario)))
         .collect();
     report.evaluate();
+    if cli.scenarios.contains(&Scenario::Proof) {
+        eprintln!("gatehouse-bench: proof ...");
+        let database = server.scratch("proof-bench.sqlite");
+        report.proofs = Some(crate::proofs::measure(database, cli.smoke).await?);
+    }
     Ok(report)
 }
 
@@ -91,7 +97,7 @@ fn plan(scenarios: &[Scenario], duration: Duration) -> Vec<(usize, Duration)> {
         }
     }
     for (i, scenario) in scenarios.iter().enumerate() {
-        if !scenario.is_compared() {
+        if !scenario.is_compared() && scenario.is_flow() {
             plan.push((i, duration));
         }
     }

@@ -30,6 +30,8 @@ pub struct Report {
     pub scenarios: Vec<ScenarioReport>,
     pub ratios: Ratios,
     pub targets: Vec<Target>,
+    /// The proof of work's costs (scenario `proof`).
+    pub proofs: Option<crate::proofs::ProofReport>,
 }
 
 #[derive(Serialize, Debug)]
@@ -262,6 +264,10 @@ impl Report {
         out.line("targets (issue 7):".into());
         for t in &self.targets {
             out.line(format!("  {:<12} {}: {}", t.status, t.target, t.value));
+        }
+        if let Some(proofs) = &self.proofs {
+            out.line(String::new());
+            out.line(proofs.line());
         }
         out.0
     }

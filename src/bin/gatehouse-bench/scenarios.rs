@@ -19,6 +19,8 @@ pub enum Scenario {
     BareHydra,
     Refresh,
     Otp,
+    /// Not a flow: the proof of work's costs (`proofs.rs`), once.
+    Proof,
 }
 
 impl Scenario {
@@ -29,6 +31,7 @@ impl Scenario {
             Scenario::BareHydra => "bare-hydra",
             Scenario::Refresh => "refresh",
             Scenario::Otp => "otp",
+            Scenario::Proof => "proof",
         }
     }
 
@@ -39,6 +42,7 @@ impl Scenario {
             Scenario::BareHydra => flows::bare_hydra::STEPS,
             Scenario::Refresh => flows::refresh::STEPS,
             Scenario::Otp => flows::otp::STEPS,
+            Scenario::Proof => &[],
         }
     }
 
@@ -55,6 +59,11 @@ impl Scenario {
     /// nothing about it.
     pub fn in_process(self) -> bool {
         self == Scenario::Otp
+    }
+
+    /// `proof` is measured once, not as flows on workers (see `proofs.rs`).
+    pub fn is_flow(self) -> bool {
+        self != Scenario::Proof
     }
 
     /// Runs the scenario's flow on `concurrency` workers for `duration`.
@@ -88,6 +97,7 @@ impl Scenario {
             }
             Scenario::Refresh => flows::refresh::run(&ctx, concurrency, duration).await,
             Scenario::Otp => flows::otp::run(server, concurrency, duration).await?,
+            Scenario::Proof => anyhow::bail!("`proof` is not run as flows"),
         })
     }
 }

@@ -1,8 +1,8 @@
 //! A PostgreSQL database of another application: each lookup is one READ
 //! ONLY transaction on a pooled connection.
 //!
-//! Connections are made without TLS for now: point `directory.sql.url` at a
-//! unix socket, the loopback interface or a private network.
+//! Connections are encrypted as the URL's `sslmode` asks (`infra::postgres_tls`):
+//! `verify-full` by default for a host that is not this machine.
 
 use std::error::Error as _;
 use std::time::Duration;
@@ -14,7 +14,9 @@ use tokio_postgres::types::{FromSql, ToSql, Type};
 use tokio_postgres::{Column, NoTls, Row};
 
 use super::{more_than_one_row, record, Query};
+use crate::config::{PgSslMode, PostgresTls};
 use crate::directory::DirectoryError;
+use crate::infra::postgres_tls;
 
 mod cell;
 
@@ -29,8 +31,14 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    /// Reads the URL; connects only when the first lookup needs to.
-    pub fn new(url: &str, pool_size: u32, timeout: Duration) -> Result<Postgres, DirectoryError> {
+    /// Reads the URL (`sslmode` and `sslrootcert` are already out of it,
+    /// in `tls`); connects only when the first lookup needs to.
+    pub fn new(
+        url: &str,
+        tls: &PostgresTls,
+        pool_size: u32,
+        timeout: Duration,
+    ) -> Result<Postgres, DirectoryError> {
         // As written in the URL; tokio-postgres adds the decoded form.
         let mut secrets: Vec<String> = url::Url::parse(url)
             .ok()
@@ -49,15 +57,6 @@ impl Postgres {
         if let Some(password) = config.get_password() {
             secrets.push(String::from_utf8_lossy(password).into_owned());
         }
-        if config.get_ssl_mode() == SslMode::Require {
-            return Err(DirectoryError::Unavailable(
-                "directory.sql.url asks for sslmode=require, but gatehouse connects to \
-                 PostgreSQL without TLS for now: use a unix socket (?host=/run/postgresql), \
-                 loopback or a private network, without sslmode"
-                    .into(),
-            ));
-        }
-        config.ssl_mode(SslMode::Disable);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(timeout);
         }
@@ -65,15 +64,7 @@ impl Postgres {
             // So the database's administrators see who is connected.
             config.application_name("gatehouse");
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                // A connection the server closed is replaced; no extra query.
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
+        let pool = Pool::builder(manager(config, tls))
             .max_size(pool_size as usize)
             .build()
             .map_err(|e| DirectoryError::Unavailable(format!("PostgreSQL pool: {e}")))?;
@@ -144,6 +135,36 @@ impl Postgres {
     }
 }
 
+/// The pool's connection maker, encrypting as `tls` asks.
+fn manager(mut config: tokio_postgres::Config, tls: &PostgresTls) -> Manager {
+    let mode = postgres_tls::effective_mode(&config, tls.mode);
+    if matches!(mode, PgSslMode::Disable | PgSslMode::Require)
+        && !postgres_tls::stays_on_this_machine(&config)
+    {
+        tracing::warn!(
+            sslmode = ?mode,
+            "directory.sql.url: PostgreSQL's certificate is not checked on a connection that \
+             leaves this machine; use sslmode=verify-full (with sslrootcert for a private CA)"
+        );
+    }
+    // A connection the server closed is replaced; no extra query.
+    let recycling = || ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    match mode {
+        PgSslMode::Disable => {
+            config.ssl_mode(SslMode::Disable);
+            Manager::from_config(config, NoTls, recycling())
+        }
+        mode => {
+            // TLS or no connection; the certificate is checked as `mode` says.
+            config.ssl_mode(SslMode::Require);
+            let connector = postgres_tls::connector(mode, tls.root_cert.as_ref());
+            Manager::from_config(config, connector, recycling())
+        }
+    }
+}
+
 /// Removes the URL's password from a message, whatever produced it.
 fn scrub(secrets: &[String], error: DirectoryError) -> DirectoryError {
     let clean = |mut message: String| {
@@ -172,9 +193,11 @@ fn chain(error: &tokio_postgres::Error) -> String {
     message
 }
 
+/// Why no connection could be had; a certificate problem in words that
+/// say what to change.
 fn pool_error(error: PoolError) -> String {
     match error {
-        PoolError::Backend(e) => chain(&e),
+        PoolError::Backend(e) => postgres_tls::explain(&e).unwrap_or_else(|| chain(&e)),
         other => other.to_string(),
     }
 }
@@ -273,7 +296,8 @@ mod tests {
     #[test]
     fn the_password_is_scrubbed_and_construction_does_not_connect() {
         let url = "postgres://app:s3cr%40t@127.0.0.1:1/app";
-        let db = Postgres::new(url, 1, Duration::from_secs(1)).unwrap();
+        let tls = PostgresTls::default();
+        let db = Postgres::new(url, &tls, 1, Duration::from_secs(1)).unwrap();
         let scrubbed = scrub(
             &db.secrets,
             DirectoryError::Unavailable("bad s3cr@t and s3cr%40t here".into()),
@@ -282,9 +306,5 @@ mod tests {
             scrubbed.to_string(),
             "the user directory is unavailable: bad *** and *** here"
         );
-        let err = Postgres::new("postgres://h/db?sslmode=require", 1, Duration::from_secs(1))
-            .err()
-            .unwrap();
-        assert!(err.to_string().contains("sslmode=require"), "{err}");
     }
 }

@@ -20,6 +20,8 @@ pub(super) fn of(error: &SignInError) -> (Outcome, &'static str) {
         E::CountryNotServed => refused("country_not_served"),
         E::NumberTypeNotServed => refused("number_type_not_served"),
         E::AccountDisabled => refused("account_disabled"),
+        // Which check failed is in the log and metrics, not the trail.
+        E::BotChallenge(_) => refused("bot_challenge"),
         E::UnauthorizedClient => refused("unauthorized_client"),
         E::InvalidScope(_) => refused("invalid_scope"),
         E::InvalidSession => refused("invalid_session"),

@@ -24,6 +24,10 @@ pub enum Limit {
     /// Unverified codes to a country today, against its verified traffic.
     CountryAdaptive,
     Ipv6SitePerHour,
+    /// The codes a number or a network gets without a bot challenge are
+    /// used up: never answered as throttling, but as
+    /// [`super::OtpError::ProofRequired`].
+    FreeSends,
 }
 
 impl Limit {
@@ -39,6 +43,7 @@ impl Limit {
             Limit::CountryPerDay => "max_per_country_per_day",
             Limit::CountryAdaptive => "adaptive",
             Limit::Ipv6SitePerHour => "max_per_ipv6_48_per_hour",
+            Limit::FreeSends => "free_sends",
         }
     }
 
@@ -101,7 +106,7 @@ pub(super) fn per_person(
 
 /// The key an address is throttled under: IPv4 per address, IPv6 per /64,
 /// since one IPv6 host commonly owns a whole /64.
-fn network_key(ip: IpAddr) -> String {
+pub(super) fn network_key(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -9,22 +9,25 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod clearance;
 mod code;
 mod delivery;
 mod limits;
 mod pumping;
 mod sealed;
 
-use crate::config::{Config, OtpConfig, Signup, SmsPolicy};
+use crate::config::{Config, OtpConfig, ProofKind, Signup, SmsPolicy};
 use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::domain::{FlowId, OtpCode, PhoneNumber};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
 use crate::infra::random::random_hex;
 use crate::sms::{self, SmsSender};
-use crate::store::codes::{self, Exceeded, NewChallenge};
+use crate::store::codes::{self, NewChallenge};
 use crate::store::users;
 use crate::store::{Db, Store, StoreError};
+use clearance::free_send_limits;
+pub use clearance::{Clearance, MISSING_PROOF};
 use code::{generate_code, hash_code, use_code};
 pub(crate) use delivery::backoff;
 pub use delivery::{Delivery, DeliveryPolicy, DeliveryTask};
@@ -55,6 +58,9 @@ pub enum OtpError {
     Expired,
     #[error("this account is disabled")]
     Disabled,
+    /// No proof came with the request, and the free codes are used up.
+    #[error("a bot challenge must be met first")]
+    ProofRequired(ProofKind),
     /// The user directory could not say who the phone belongs to; nothing
     /// was sent or counted, so the person may simply try again.
     #[error(transparent)]
@@ -206,17 +212,21 @@ impl OtpService {
         client_ip: Option<IpAddr>,
         deadline: Option<i64>,
     ) -> Result<IssuedCode, OtpError> {
-        let issued = self.issue_to(flow, phone, client_ip, deadline).await?;
+        let issued = self
+            .issue_cleared(flow, phone, client_ip, deadline, Clearance::Cleared)
+            .await?;
         Ok(issued.0)
     }
 
-    /// [`OtpService::issue_until`], and whom the code went to.
-    pub async fn issue_to(
+    /// [`OtpService::issue_until`] after the bot challenge said
+    /// `clearance`, and whom the code went to.
+    pub async fn issue_cleared(
         &self,
         flow: &FlowId,
         phone: &PhoneNumber,
         client_ip: Option<IpAddr>,
         deadline: Option<i64>,
+        clearance: Clearance,
     ) -> Result<(IssuedCode, Recipient), OtpError> {
         let now = self.clock.now();
         let line = phone.line();
@@ -226,6 +236,9 @@ impl OtpService {
         let code_hash = self.hash(&challenge_id, &code);
         let mut limits = limits::per_person(&self.policy, phone, client_ip);
         limits.extend(self.pumping.caps(&line, client_ip));
+        if let Clearance::Unproven { free_sends, .. } = clearance {
+            limits.extend(free_send_limits(Some(phone), client_ip, free_sends));
+        }
         let mut expires_at = now + self.policy.ttl.as_secs() as i64;
         if let Some(deadline) = deadline {
             expires_at = expires_at.min(deadline);
@@ -273,7 +286,7 @@ impl OtpService {
                     Ok(issued.map(|reported| (withheld, subject, reported)))
                 })
                 .await?
-                .map_err(|exceeded| self.refused(phone, exceeded))?
+                .map_err(|exceeded| self.refused(exceeded, phone, clearance))?
         };
         for limit in reported {
             self.pumping.report(limit.label(), phone, &self.metrics);
@@ -289,21 +302,6 @@ impl OtpService {
             resend_after: self.policy.resend_cooldown,
         };
         Ok((answer, Recipient { subject, withheld }))
-    }
-
-    /// The error, log line and metric for a reached limit: a person's own
-    /// limits say when to try again, `[sms.policy]`'s caps say nothing.
-    fn refused(&self, phone: &PhoneNumber, exceeded: Exceeded<Limit>) -> OtpError {
-        let Exceeded { name, retry_after } = exceeded;
-        if name.is_policy() {
-            self.pumping.report(name.label(), phone, &self.metrics);
-            return OtpError::PolicyRefused(name);
-        }
-        self.metrics.rate_limited(name.label());
-        OtpError::Throttled {
-            limit: name,
-            retry_after: Duration::from_secs(retry_after.max(1) as u64),
-        }
     }
 
     /// Checks `code` against the phone's current code. On success the code is

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 /// The directory `settings` describe, as gatehouse builds it (no server
 /// is contacted until a lookup).
-fn build_directory(settings: &str) -> (Directory, tempfile::TempDir) {
+pub(super) fn build_directory(settings: &str) -> (Directory, tempfile::TempDir) {
     let mut config = Config::default();
     apply(&mut config, settings);
     let dir = tempfile::tempdir().unwrap();
@@ -23,7 +23,7 @@ fn build_directory(settings: &str) -> (Directory, tempfile::TempDir) {
     (directory, dir)
 }
 
-fn plain_settings(url: &str, by_phone: &str, by_id: &str, timeout: &str) -> String {
+pub(super) fn plain_settings(url: &str, by_phone: &str, by_id: &str, timeout: &str) -> String {
     sql_directory(url, by_phone, by_id) + &format!("timeout = \"{timeout}\"\n")
 }
 

@@ -3,11 +3,13 @@
 //! through the real Hydra; their columns fill the claims; the source is
 //! never written to; an outage is reported politely and costs nobody a code.
 //! SQLite in `sqlite`, PostgreSQL in `postgres`, and PostgreSQL lookups
-//! without Hydra (types, bad queries, failures) in `lookups`.
+//! without Hydra (types, bad queries, failures) in `lookups`, and over TLS
+//! (sslmode, sslrootcert) in `tls`.
 
 mod lookups;
 mod postgres;
 mod sqlite;
+mod tls;
 
 use crate::helpers::http_browser::{Hop, HttpBrowser};
 use crate::helpers::oauth::Client;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use gatehouse::config::{Config, Countries};
 use gatehouse::domain::PhoneNumber;
 use gatehouse::hydra::supervisor::HydraStatus;
+use gatehouse::infra::clock::Clock;
 use gatehouse::store::users::{self, Profile, User};
 use gatehouse::store::Store;
 use gatehouse::Application;
@@ -28,12 +29,25 @@ pub fn hydra_binary() -> PathBuf {
     path
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port free on 127.0.0.1 for a child process (Hydra, the binary, nginx)
+/// to listen on, and given to no other test of this run. It is taken below
+/// the kernel's ephemeral range (Linux: from 32768), where port-0 listeners
+/// (the sinks) and outgoing connections get theirs: between this answer and
+/// the child's bind, the kernel never hands the port to anyone else.
 pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral port")
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    // Runs that overlap (two clones on one machine) start apart.
+    let offset = std::process::id() % COUNT;
+    for _ in 0..COUNT {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let port = (FIRST + (offset + n) % COUNT) as u16;
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {FIRST} and {}", FIRST + COUNT);
 }
 
 /// A configuration for a test instance: temp data dir, free ports, plain-http
@@ -48,6 +62,9 @@ pub fn test_config(data_dir: PathBuf) -> Config {
     config.hydra.public_port = free_port();
     config.hydra.admin_port = free_port();
     config.log.level = "warn".parse().unwrap();
+    // Many tests ask for more codes from 127.0.0.1 than the default free
+    // ones; the bot challenge's own tests (bot_challenge/) turn it on.
+    config.bot_challenge.kind = gatehouse::config::BotChallengeKind::Off;
     // Codes go to a test sink in most tests, to any of the test numbers;
     // many are never verified. The policy's own tests set it up themselves.
     config.sms.policy.allowed_countries = Some(Countries::All);
@@ -80,16 +97,29 @@ impl TestApp {
 
     /// Spawns with a configuration adjusted by `customize`.
     pub async fn spawn_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_with_clock(Clock::system(), customize).await
+    }
+
+    /// [`TestApp::spawn_with`] on `clock` (a manual one the test moves).
+    pub async fn spawn_with_clock(clock: Clock, customize: impl FnOnce(&mut Config)) -> TestApp {
         super::init_logging();
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = test_config(data_dir.path().to_path_buf());
         customize(&mut config);
-        Self::start(config, data_dir).await
+        Self::start_with_clock(config, data_dir, clock).await
     }
 
     /// Starts gatehouse with exactly `config` on `data_dir` (e.g. a restored one).
     pub async fn start(config: Config, data_dir: tempfile::TempDir) -> TestApp {
-        let app = Application::build(config.clone())
+        Self::start_with_clock(config, data_dir, Clock::system()).await
+    }
+
+    async fn start_with_clock(
+        config: Config,
+        data_dir: tempfile::TempDir,
+        clock: Clock,
+    ) -> TestApp {
+        let app = Application::build_with_clock(config.clone(), clock)
             .await
             .expect("gatehouse starts");
         let address = format!("http://{}", app.local_addr());

@@ -15,6 +15,8 @@
 //!   behind is removed by the next start.
 //! - A test that stops the server starts its own ([`PgServer::start`]),
 //!   stopped and removed when dropped.
+//! - [`PgServer::start_tls`] starts one with TLS on (`ssl=on`), presenting
+//!   a certificate the test made (helpers/test_ca.rs).
 //! - As root, initdb and postgres run as the `postgres` system user
 //!   (PostgreSQL refuses to run as root), with the temp dir chowned to it.
 //! - Without the binaries the test fails, naming scripts/install-postgres:
@@ -23,6 +25,7 @@
 use rustix::process::Signal;
 use std::ffi::CString;
 use std::fs::File;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -49,6 +52,8 @@ pub struct PgServer {
     dir: PathBuf,
     bin: PathBuf,
     listen: Listen,
+    /// TLS on (`ssl=on`) with server.crt and server.key in `dir`.
+    tls: bool,
     /// uid and gid to run as (the `postgres` user) when the tests run as root.
     run_as: Option<(u32, u32)>,
     running: Mutex<Option<Running>>,
@@ -82,6 +87,16 @@ extern "C" fn stop_shared_at_exit() {
 impl PgServer {
     /// initdb and start a server of our own.
     pub fn start(listen: Listen) -> PgServer {
+        Self::start_with(listen, None)
+    }
+
+    /// [`PgServer::start`] with TLS on (`ssl=on`), presenting `cert_pem`
+    /// (its key: `key_pem`).
+    pub fn start_tls(listen: Listen, cert_pem: &str, key_pem: &str) -> PgServer {
+        Self::start_with(listen, Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(listen: Listen, tls: Option<(&str, &str)>) -> PgServer {
         let bin = bin_dir();
         remove_stale_dirs();
         let dir = std::env::temp_dir().join(format!(
@@ -94,11 +109,23 @@ impl PgServer {
         if let Some((uid, gid)) = run_as {
             std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown the temp dir");
         }
+        if let Some((cert, key)) = tls {
+            // PostgreSQL wants its key private to the user it runs as.
+            for (name, pem) in [("server.crt", cert), ("server.key", key)] {
+                let path = dir.join(name);
+                std::fs::write(&path, pem).expect("write the server's TLS files");
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+                if let Some((uid, gid)) = run_as {
+                    std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+                }
+            }
+        }
         let server = PgServer {
             port: super::free_port(),
             dir,
             bin,
             listen,
+            tls: tls.is_some(),
             run_as,
             running: Mutex::new(None),
         };
@@ -234,6 +261,7 @@ impl PgServer {
             // A throwaway server: durability only costs time.
             .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
             .args(["-c", "full_page_writes=off", "-c", "max_connections=100"])
+            .args(self.tls_options())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("server log"))
             .stderr(log)
@@ -299,6 +327,22 @@ impl PgServer {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// `ssl=on` and its files, when the server has TLS.
+    fn tls_options(&self) -> Vec<String> {
+        if !self.tls {
+            return Vec::new();
+        }
+        let file = |name: &str| self.dir.join(name).display().to_string();
+        vec![
+            "-c".into(),
+            "ssl=on".into(),
+            "-c".into(),
+            format!("ssl_cert_file={}", file("server.crt")),
+            "-c".into(),
+            format!("ssl_key_file={}", file("server.key")),
+        ]
     }
 
     fn log_path(&self) -> PathBuf {

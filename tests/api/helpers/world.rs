@@ -8,6 +8,7 @@ use super::http_browser::{Hop, HttpBrowser};
 use super::oauth::{register_client, Authorization, Client};
 use super::{TestApp, WebhookSink};
 use gatehouse::config::{Config, SmsSenderKind};
+use gatehouse::infra::clock::Clock;
 
 /// Client registration extras for a client whose consent is automatic.
 pub fn trusted() -> Value {
@@ -31,9 +32,18 @@ impl World {
 
     /// With SMS going to `sms` (a failing or hanging webhook, say).
     pub async fn with_sms(sms: WebhookSink, customize: impl FnOnce(&mut Config)) -> World {
+        Self::build(sms, Clock::system(), customize).await
+    }
+
+    /// On `clock`, a manual one the test moves (challenges expire at once).
+    pub async fn with_clock(clock: Clock, customize: impl FnOnce(&mut Config)) -> World {
+        Self::build(WebhookSink::start(200).await, clock, customize).await
+    }
+
+    async fn build(sms: WebhookSink, clock: Clock, customize: impl FnOnce(&mut Config)) -> World {
         let callback = WebhookSink::start(200).await;
         let url = sms.url.clone();
-        let app = TestApp::spawn_with(|config| {
+        let app = TestApp::spawn_with_clock(clock, |config| {
             config.sms.sender = SmsSenderKind::Webhook {
                 url: url.parse().unwrap(),
             };
