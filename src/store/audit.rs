@@ -1,4 +1,4 @@
-//! The audit trail (migration V10): write a row (and queue it for the
+//! The audit trail (migration V9): write a row (and queue it for the
 //! events receiver in the same transaction), search rows, purge old ones.
 //! What goes into a row (masking, hashing, cutting) is decided in
 //! `crate::signin::audit`; this module only stores it.

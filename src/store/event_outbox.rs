@@ -1,4 +1,4 @@
-//! The events outbox (migration V10): audit events waiting for
+//! The events outbox (migration V9): audit events waiting for
 //! `[events] url`, queued by `audit::insert` with their rows. Like the SMS outbox (`outbox.rs`): claimed with a lease,
 //! retried later, claims released at start-up. Unlike it, events of one
 //! ordering key go one at a time, oldest first: only the oldest waiting
