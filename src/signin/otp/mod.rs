@@ -251,14 +251,7 @@ impl OtpService {
 
         // Sealed for members and strangers alike, so both answers take the
         // same work; only a member's is queued.
-        let sealed = self.delivery.key.seal(
-            &challenge_id,
-            &QueuedMessage {
-                phone: phone.as_str().to_string(),
-                code: code.digits().to_string(),
-                text: sms::render(&self.template.0, &self.template.1, &code),
-            },
-        );
+        let sealed = self.seal(&challenge_id, phone, &code);
         let (withheld, subject, reported) = {
             let (number, flow, pumping) = (phone.clone(), flow.clone(), self.pumping.clone());
             self.store
@@ -383,6 +376,18 @@ impl OtpService {
             Err(_) => "error",
         });
         outcome
+    }
+
+    /// The text message for `code`, sealed for the outbox.
+    fn seal(&self, challenge_id: &str, phone: &PhoneNumber, code: &OtpCode) -> Vec<u8> {
+        self.delivery.key.seal(
+            challenge_id,
+            &QueuedMessage {
+                phone: phone.as_str().to_string(),
+                code: code.digits().to_string(),
+                text: sms::render(&self.template.0, &self.template.1, code),
+            },
+        )
     }
 
     fn hash(&self, challenge_id: &str, code: &OtpCode) -> Vec<u8> {
