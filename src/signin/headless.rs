@@ -124,7 +124,10 @@ impl HeadlessService {
     ) -> Result<Started, SignInError> {
         let scope = resolve_scope(scope, &client.scope)?;
         // A bot gets no login request at Hydra either.
-        let clearance = self.bot.check(proof, phone, client_ip).await?;
+        let clearance = match self.bot.check(proof, phone, client_ip).await {
+            Ok(clearance) => clearance,
+            Err(refused) => return Err(self.code_refused(refused, phone, client).await),
+        };
 
         // Hydra first: if it is down, no SMS is paid for.
         let authorization = self.authorize(client, &scope).await?;
@@ -172,6 +175,19 @@ impl HeadlessService {
             session_id,
             expires_in: ttl,
         })
+    }
+
+    /// Records a code request refused before any code (the bot challenge)
+    /// in the audit trail, and hands the refusal back.
+    async fn code_refused(
+        &self,
+        refused: SignInError,
+        phone: &PhoneNumber,
+        client: &HeadlessClient,
+    ) -> SignInError {
+        let event = Event::code_refused(&refused).phone(phone);
+        self.audit.record(event.client(&client.client_id)).await;
+        refused
     }
 
     /// Finishes a sign-in: checks the code, then drives Hydra to the tokens.

@@ -109,7 +109,7 @@ impl Event {
         let event = Event::new(EventKind::CodeSent).method(SignInMethod::Sms);
         let recipient = match issued {
             Ok((_, recipient)) => recipient,
-            Err(error) => return event.kind(EventKind::CodeRefused).failed(error),
+            Err(error) => return Event::code_refused(error),
         };
         let event = match &recipient.subject {
             Some(subject) => event.subject(subject),
@@ -121,6 +121,13 @@ impl Event {
                 .kind(EventKind::CodeRefused)
                 .outcome(Outcome::Refused, reason),
         }
+    }
+
+    /// A code request refused by `error` (before or while issuing).
+    pub fn code_refused(error: &SignInError) -> Event {
+        Event::new(EventKind::CodeRefused)
+            .method(SignInMethod::Sms)
+            .failed(error)
     }
 
     /// A sign-in attempt by `method`; [`AuditTrail::signed_in`] records
