@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use gatehouse::cli::audit::AuditArgs;
 use gatehouse::cli::backup;
 use gatehouse::cli::clients::ClientsCommand;
 use gatehouse::cli::sessions::SessionsCommand;
@@ -53,6 +54,9 @@ enum Command {
         #[command(subcommand)]
         command: SessionsCommand,
     },
+    /// Show the audit trail: who signed in, from where, with what; codes
+    /// sent and refused, consents, logouts and operators' commands.
+    Audit(AuditArgs),
     /// Copy the databases and secrets into DIR (new or empty) while serving.
     Backup {
         /// Where the backup goes; created with mode 0700.
@@ -111,6 +115,10 @@ fn run(command: Command, config: Config) -> ExitCode {
         }
         Command::Sessions { command } => {
             let result = block_on(gatehouse::cli::sessions::run(&config, command));
+            report(result)
+        }
+        Command::Audit(args) => {
+            let result = block_on(gatehouse::cli::audit::run(&config, args));
             report(result)
         }
         Command::Backup { dir } => report(Some(back_up(&config, &dir))),

@@ -1,6 +1,7 @@
 //! The command line: `serve` and the subcommands that manage data rather
-//! than serve (`users`, `clients`, `sessions`, `backup`, `doctor`).
+//! than serve (`users`, `clients`, `sessions`, `audit`, `backup`, `doctor`).
 
+pub mod audit;
 pub mod backup;
 pub mod clients;
 pub mod doctor;

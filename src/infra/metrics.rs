@@ -44,6 +44,7 @@ struct Inner {
     http: Family<Labels, Histogram>,
     http_own: Family<Labels, Histogram>,
     hydra_restarts: Gauge,
+    audit: AuditMetrics,
     /// Reads the supervised Hydra's restart count at each scrape.
     hydra_restarts_source: Mutex<Option<RestartCount>>,
 }
@@ -180,6 +181,7 @@ impl Metrics {
                 "Times the supervised Hydra was restarted",
                 Gauge::default(),
             ),
+            audit: AuditMetrics::register(r),
             hydra_restarts_source: Mutex::new(None),
             registry,
         };
@@ -212,13 +214,7 @@ impl Metrics {
     /// `enforced`: false in monitor mode, where the code was sent anyway.
     pub fn sms_refused(&self, rule: &'static str, enforced: bool) {
         let mode = if enforced { "enforce" } else { "monitor" };
-        self.inner
-            .sms_refused
-            .get_or_create(&vec![
-                ("rule", rule.to_string()),
-                ("mode", mode.to_string()),
-            ])
-            .inc();
+        inc_pair(&self.inner.sms_refused, ("rule", rule), ("mode", mode));
     }
 
     /// One request to an SMS sender: its result and how long it took.
@@ -272,13 +268,22 @@ impl Metrics {
     }
 
     pub fn sign_in(&self, flow: &'static str, result: &'static str) {
-        self.inner
-            .sign_ins
-            .get_or_create(&vec![
-                ("flow", flow.to_string()),
-                ("result", result.to_string()),
-            ])
-            .inc();
+        inc_pair(&self.inner.sign_ins, ("flow", flow), ("result", result));
+    }
+
+    /// `kind` and `result`: names from `domain::audit`, a closed set.
+    pub fn audit_event(&self, kind: &'static str, result: &'static str) {
+        inc_pair(&self.inner.audit.events, ("kind", kind), ("result", result));
+    }
+
+    pub fn event_delivery(&self, result: &'static str) {
+        inc(&self.inner.audit.deliveries, "result", result);
+    }
+
+    /// The events outbox as the worker last measured it.
+    pub fn events_backlog(&self, depth: i64, oldest_age_seconds: i64) {
+        self.inner.audit.outbox_depth.set(depth);
+        self.inner.audit.outbox_oldest_age.set(oldest_age_seconds);
     }
 
     pub fn consent(&self, result: &'static str) {
@@ -319,6 +324,43 @@ impl Metrics {
     }
 }
 
+/// The audit trail's: events by kind and result, and the events outbox.
+struct AuditMetrics {
+    events: Family<Labels, Counter>,
+    deliveries: Family<Labels, Counter>,
+    outbox_depth: Gauge,
+    outbox_oldest_age: Gauge,
+}
+
+impl AuditMetrics {
+    fn register(r: &mut Registry) -> AuditMetrics {
+        AuditMetrics {
+            events: counters(
+                r,
+                "audit_events",
+                "Audit events recorded, by kind and result",
+            ),
+            deliveries: counters(
+                r,
+                "event_deliveries",
+                "Attempts to send an event to events.url, by result (delivered, failed)",
+            ),
+            outbox_depth: registered(
+                r,
+                "events_outbox_depth",
+                "Events waiting for events.url",
+                Gauge::default(),
+            ),
+            outbox_oldest_age: registered(
+                r,
+                "events_outbox_oldest_age_seconds",
+                "How long the oldest event waiting for events.url has waited",
+                Gauge::default(),
+            ),
+        }
+    }
+}
+
 /// `metric`, registered under `name`.
 fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
     registry.register(name, help, metric.clone());
@@ -332,6 +374,13 @@ fn counters(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, C
 
 fn inc(family: &Family<Labels, Counter>, key: &'static str, value: &str) {
     family.get_or_create(&vec![(key, value.to_string())]).inc();
+}
+
+/// [`inc`] with two labels.
+fn inc_pair(family: &Family<Labels, Counter>, a: (&'static str, &str), b: (&'static str, &str)) {
+    family
+        .get_or_create(&vec![(a.0, a.1.to_string()), (b.0, b.1.to_string())])
+        .inc();
 }
 
 /// Middleware: times every request on the public port by its route pattern,

@@ -25,8 +25,8 @@ use crate::infra::metrics::Metrics;
 pub use failover::Failover;
 pub use provider::{CredentialCheck, Provider};
 pub use sigv4::{sign as sigv4_sign, SigV4Request, SigV4Signing};
-pub use webhook::error_chain;
 pub use webhook::WebhookSender;
+pub use webhook::{error_chain, sign, SIGNATURE_HEADER};
 
 /// One text message carrying a sign-in code.
 pub struct SmsMessage<'a> {

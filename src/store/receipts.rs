@@ -1,4 +1,4 @@
-//! What providers said about the texts they took (migration V12): a row
+//! What providers said about the texts they took (migration V10): a row
 //! per message a provider gave an id for, matched by its delivery receipt.
 //!
 //! Policy (what a receipt means, which metrics count it) lives in

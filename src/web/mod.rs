@@ -1,6 +1,7 @@
 //! HTTP routes on the one public port.
 
 mod api_error;
+mod audit;
 mod bot_challenge;
 mod canonical_host;
 mod client_ip;
@@ -53,7 +54,11 @@ pub fn router(state: AppState) -> Router {
             .route(&state.config.forward_auth.path, any(forward_auth::verify))
             .route(TWILIO_RECEIPT_PATH, post(receipts::twilio))
             .merge(headless_api::routes())
-            .fallback(health::not_found),
+            .fallback(health::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                audit::with_context,
+            )),
     );
 
     let mut hydra = Router::new();

@@ -8,6 +8,7 @@ use crate::forward_auth::ForwardAuth;
 use crate::hydra::HydraClient;
 use crate::infra::metrics::Metrics;
 use crate::signin::accept::Acceptor;
+use crate::signin::audit::AuditTrail;
 use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
 use crate::signin::challenges::ChallengeMemory;
@@ -37,4 +38,6 @@ pub struct AppState {
     pub headless: HeadlessService,
     pub browser: BrowserSignIn,
     pub accept: Acceptor,
+    /// Where consent and logout record their events.
+    pub audit: AuditTrail,
 }

@@ -56,9 +56,10 @@ pub struct Delivery {
     pub(super) poll_every: Duration,
 }
 
-/// The running worker; dropping it stops the worker and every send in
-/// flight (their messages are sent again after the next start).
-pub struct DeliveryTask(JoinHandle<()>);
+/// A running outbox worker (this one, or the events worker); dropping it
+/// stops the worker and every send in flight (sent again after the next
+/// start).
+pub struct DeliveryTask(pub(crate) JoinHandle<()>);
 
 impl Drop for DeliveryTask {
     fn drop(&mut self) {
@@ -208,7 +209,7 @@ impl Delivery {
 }
 
 /// Gatehouse's own wait after the `attempt`th failure: 1, 2, 4 ... s.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let exponent = attempt.saturating_sub(1).min(16);
     Duration::from_secs(1 << exponent).min(MAX_BACKOFF)
 }

@@ -29,22 +29,25 @@ pub fn hydra_binary() -> PathBuf {
     path
 }
 
-/// A port that was free a moment ago on 127.0.0.1, and that no other test
-/// of this run was given: the kernel may hand a released port out again
-/// before the first test got to listen on it.
+/// A port free on 127.0.0.1 for a child process (Hydra, the binary, nginx)
+/// to listen on, and given to no other test of this run. It is taken below
+/// the kernel's ephemeral range (Linux: from 32768), where port-0 listeners
+/// (the sinks) and outgoing connections get theirs: between this answer and
+/// the child's bind, the kernel never hands the port to anyone else.
 pub fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    loop {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("bind an ephemeral port");
-        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-        if !given.contains(&port) {
-            given.push(port);
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    // Runs that overlap (two clones on one machine) start apart.
+    let offset = std::process::id() % COUNT;
+    for _ in 0..COUNT {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let port = (FIRST + (offset + n) % COUNT) as u16;
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
             return port;
         }
     }
+    panic!("no free port between {FIRST} and {}", FIRST + COUNT);
 }
 
 /// A configuration for a test instance: temp data dir, free ports, plain-http

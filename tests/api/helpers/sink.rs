@@ -251,3 +251,38 @@ where
     );
     (app, received)
 }
+
+/// The check README.md tells a receiver (an SMS gateway, an events
+/// receiver) to make: the header is `t=<unix>,v1=<hex HMAC-SHA256(secret,
+/// "<t>.<body>")>`, and `t` is at most 5 minutes from the receiver's `now`.
+/// Written here from the documentation, not from gatehouse's code.
+pub fn signature_accepted(secret: &str, header: &str, body: &[u8], now: i64) -> bool {
+    use hmac::{Hmac, Mac};
+    let mut timestamp = None;
+    let mut signature = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
+            Some(("v1", value)) => signature = hex::decode(value).ok(),
+            _ => {}
+        }
+    }
+    let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
+        return false;
+    };
+    if (now - timestamp).abs() > 300 {
+        return false;
+    }
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    mac.verify_slice(&signature).is_ok()
+}
+
+/// The wall clock in unix seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
