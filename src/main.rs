@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand};
+use gatehouse::cli::audit::AuditArgs;
 use gatehouse::cli::backup;
 use gatehouse::cli::clients::ClientsCommand;
 use gatehouse::cli::sessions::SessionsCommand;
@@ -61,6 +62,9 @@ enum Command {
         #[command(subcommand)]
         command: SessionsCommand,
     },
+    /// Show the audit trail: who signed in, from where, with what; codes
+    /// sent and refused, consents, logouts and operators' commands.
+    Audit(AuditArgs),
     /// Copy the databases and secrets into DIR (new or empty) while serving.
     Backup {
         /// Where the backup goes; created with mode 0700.
@@ -139,6 +143,10 @@ fn run(command: Command, config: Config) -> ExitCode {
         }
         Command::Sessions { command } => {
             let result = block_on(gatehouse::cli::sessions::run(&config, command));
+            report(result)
+        }
+        Command::Audit(args) => {
+            let result = block_on(gatehouse::cli::audit::run(&config, args));
             report(result)
         }
         Command::Backup { dir } => report(Some(back_up(&config, &dir))),

@@ -4,8 +4,11 @@
 
 use clap::{Args, Subcommand};
 
+use crate::cli::audit;
 use crate::config::Config;
+use crate::domain::EventKind;
 use crate::hydra::{HydraClient, HydraError, NewClient, OAuth2Client};
+use crate::signin::audit::Event;
 
 const DEFAULT_SCOPE: &str = "openid offline_access profile email phone";
 /// Grants that send the browser back to the client, so need a redirect URI.
@@ -86,7 +89,12 @@ pub enum ClientsError {
 pub async fn run(config: &Config, command: ClientsCommand) -> Result<(), ClientsError> {
     let hydra = HydraClient::new(config.hydra_admin_url(), config.hydra.ca_file());
     match command {
-        ClientsCommand::Create(args) => create(&hydra, args).await,
+        ClientsCommand::Create(args) => {
+            let client_id = create(&hydra, args).await?;
+            let event = Event::new(EventKind::ClientCreated).client(&client_id);
+            audit::record(config, event).await;
+            Ok(())
+        }
         ClientsCommand::List => list(&hydra).await,
         ClientsCommand::Show { id } => show(&hydra, &id).await,
         ClientsCommand::Delete { id } => {
@@ -95,12 +103,14 @@ pub async fn run(config: &Config, command: ClientsCommand) -> Result<(), Clients
                 .await
                 .map_err(|e| explain(&hydra, e, Some(&id)))?;
             println!("deleted client {id}");
+            audit::record(config, Event::new(EventKind::ClientDeleted).client(&id)).await;
             Ok(())
         }
     }
 }
 
-async fn create(hydra: &HydraClient, args: CreateClient) -> Result<(), ClientsError> {
+/// Returns the new client's id.
+async fn create(hydra: &HydraClient, args: CreateClient) -> Result<String, ClientsError> {
     let new = new_client(args)?;
     let created = hydra
         .create_client(&new)
@@ -114,7 +124,7 @@ async fn create(hydra: &HydraClient, args: CreateClient) -> Result<(), ClientsEr
         }
         None => eprintln!("gatehouse: public client: no secret, it must use PKCE"),
     }
-    Ok(())
+    Ok(created.client_id)
 }
 
 fn new_client(args: CreateClient) -> Result<NewClient, ClientsError> {

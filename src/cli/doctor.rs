@@ -106,7 +106,9 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     for finding in hydra::running(config, running.is_some()).await {
         emit(finding);
     }
-    emit(sms(config).await);
+    for finding in sms(config).await {
+        emit(finding);
+    }
     emit(directory(config).await);
     emit(legacy_verifier(config).await);
     emit(captcha_provider(config).await);

@@ -1,7 +1,8 @@
 //! The command line: `serve` and the subcommands that manage data rather
-//! than serve (`users`, `clients`, `sessions`, `backup`, `doctor`), and
-//! `--version`.
+//! than serve (`users`, `clients`, `sessions`, `audit`, `backup`, `doctor`),
+//! and `--version`.
 
+pub mod audit;
 pub mod backup;
 pub mod clients;
 pub mod doctor;

@@ -19,6 +19,15 @@ pub fn serve(config: Config) -> ExitCode {
         }
     };
     runtime.block_on(async {
+        // Listening before anything is served: a SIGTERM that comes right
+        // after readiness must stop gatehouse gracefully, not kill it.
+        let shutdown = match shutdown_signals() {
+            Ok(shutdown) => shutdown,
+            Err(e) => {
+                eprintln!("gatehouse: cannot install the SIGTERM and SIGINT handlers: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         notify::status("starting: opening the database and starting Hydra");
         let app = match Application::build(config).await {
             Ok(app) => app,
@@ -32,7 +41,7 @@ pub fn serve(config: Config) -> ExitCode {
         // The store is open and Hydra ready: only now may systemd start
         // what depends on gatehouse.
         notify::ready(&format!("serving on {}", app.local_addr()));
-        match app.run_until_stopped(shutdown_signal()).await {
+        match app.run_until_stopped(shutdown).await {
             Ok(()) => {
                 tracing::info!("gatehouse stopped");
                 ExitCode::SUCCESS
@@ -45,15 +54,18 @@ pub fn serve(config: Config) -> ExitCode {
     })
 }
 
-/// Completes on the first SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// Handles SIGTERM and SIGINT from now on; the future completes on the
+/// first one.
+fn shutdown_signals() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate = signal(SignalKind::terminate()).expect("install SIGTERM handler");
-    let mut interrupt = signal(SignalKind::interrupt()).expect("install SIGINT handler");
-    let name = tokio::select! {
-        _ = terminate.recv() => "SIGTERM",
-        _ = interrupt.recv() => "SIGINT",
-    };
-    tracing::info!(signal = name, "shutting down: stopping HTTP, then Hydra");
-    notify::stopping("stopping: finishing requests, then stopping Hydra");
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "shutting down: stopping HTTP, then Hydra");
+        notify::stopping("stopping: finishing requests, then stopping Hydra");
+    })
 }

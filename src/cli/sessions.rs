@@ -2,8 +2,11 @@
 
 use clap::{Args, Subcommand};
 
+use crate::cli::audit;
 use crate::config::Config;
+use crate::domain::{EventKind, Outcome};
 use crate::hydra::{HydraClient, HydraError};
+use crate::signin::audit::Event;
 
 #[derive(Debug, Subcommand)]
 pub enum SessionsCommand {
@@ -57,7 +60,7 @@ pub async fn run(config: &Config, command: SessionsCommand) -> Result<(), Sessio
     Ok(())
 }
 
-/// Revokes sessions at Hydra's admin API.
+/// Revokes sessions at Hydra's admin API, and records it.
 pub async fn revoke(config: &Config, subject: &str, what: Revoke<'_>) -> Result<(), SessionsError> {
     let hydra = HydraClient::new(config.hydra_admin_url(), config.hydra.ca_file());
     let admin_url = config.hydra_admin_url().to_string();
@@ -79,5 +82,15 @@ pub async fn revoke(config: &Config, subject: &str, what: Revoke<'_>) -> Result<
                 .map_err(fail)?;
         }
     }
+    let (what, client) = match what {
+        Revoke::LoginSessions => ("login_sessions", ""),
+        Revoke::Client(client) => ("client", client),
+        Revoke::Everything => ("everything", ""),
+    };
+    let event = Event::new(EventKind::SessionsRevoked)
+        .subject(subject)
+        .client(client)
+        .outcome(Outcome::Ok, what);
+    audit::record(config, event).await;
     Ok(())
 }

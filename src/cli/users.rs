@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
+use crate::cli::audit;
 use crate::cli::sessions::{self, Revoke};
 use crate::config::{Config, DirectoryKind};
-use crate::domain::PhoneNumber;
+use crate::domain::{EventKind, PhoneNumber};
 use crate::infra::clock::Clock;
 use crate::infra::data_dir::DataDir;
+use crate::signin::audit::{AuditTrail, Event};
 use crate::store::users::{self, Profile, Upserted, User};
 use crate::store::{Store, StoreError};
 
@@ -77,6 +79,7 @@ pub async fn run(config: &Config, command: UsersCommand) -> Result<(), UsersErro
         return Err(UsersError::NotEmbedded(config.directory.kind.as_str()));
     }
     let store = open_store(config)?;
+    let trail = audit::trail_or_none(config, store.clone());
     let region = config.users.default_region;
     let now = Clock::system().now();
     match command {
@@ -88,6 +91,7 @@ pub async fn run(config: &Config, command: UsersCommand) -> Result<(), UsersErro
             email_verified,
         } => {
             let phone = parse_phone(&phone, region)?;
+            let added = Event::new(EventKind::UserAdded).phone(&phone);
             let profile = Profile {
                 given_name,
                 family_name,
@@ -98,6 +102,7 @@ pub async fn run(config: &Config, command: UsersCommand) -> Result<(), UsersErro
             let user = store
                 .run(move |conn| users::insert(conn, &phone, &profile, false, now))
                 .await?;
+            trail.record(added.subject(&user.id)).await;
             println!("{}", user.id);
         }
         UsersCommand::List => {
@@ -112,7 +117,7 @@ pub async fn run(config: &Config, command: UsersCommand) -> Result<(), UsersErro
             );
         }
         UsersCommand::Disable { user } => {
-            let id = set_disabled(&store, user, true, now).await?;
+            let id = set_disabled(&store, &trail, user, true, now).await?;
             // Disabling also ends what the user already holds: browser
             // sessions and every app's tokens.
             sessions::revoke(config, &id, Revoke::Everything)
@@ -123,10 +128,10 @@ pub async fn run(config: &Config, command: UsersCommand) -> Result<(), UsersErro
                 })?;
         }
         UsersCommand::Enable { user } => {
-            set_disabled(&store, user, false, now).await?;
+            set_disabled(&store, &trail, user, false, now).await?;
         }
         UsersCommand::Import { file } => {
-            let report = import_file(&store, &file, region, now).await?;
+            let report = import_file(&store, &trail, &file, region, now).await?;
             for error in &report.errors {
                 eprintln!("gatehouse: {}: {error}", file.display());
             }
@@ -178,6 +183,7 @@ async fn find(store: &Store, key: String) -> Result<User, UsersError> {
 /// Returns the user's id.
 async fn set_disabled(
     store: &Store,
+    trail: &AuditTrail,
     key: String,
     disabled: bool,
     now: i64,
@@ -187,7 +193,15 @@ async fn set_disabled(
     store
         .run(move |conn| users::set_disabled(conn, &id, disabled, now))
         .await?;
-    let state = if disabled { "disabled" } else { "enabled" };
+    let (state, kind) = if disabled {
+        ("disabled", EventKind::UserDisabled)
+    } else {
+        ("enabled", EventKind::UserEnabled)
+    };
+    let phone = PhoneNumber::from_trusted_e164(user.phone.clone());
+    trail
+        .record(Event::new(kind).subject(&user.id).phone(&phone))
+        .await;
     println!("{} ({}) {state}", user.id, user.phone);
     Ok(user.id)
 }
@@ -246,6 +260,7 @@ const COLUMNS: &[&str] = &[
 
 pub async fn import_file(
     store: &Store,
+    trail: &AuditTrail,
     path: &Path,
     region: Option<phonenumber::country::Id>,
     now: i64,
@@ -264,12 +279,19 @@ pub async fn import_file(
         match row {
             Err(error) => report.errors.push(error),
             Ok((line, phone, profile)) => {
+                let event = Event::new(EventKind::UserAdded).phone(&phone);
                 let outcome = store
                     .run(move |conn| users::upsert_profile(conn, &phone, &profile, now))
                     .await;
                 match outcome {
-                    Ok(Upserted::Created) => report.created += 1,
-                    Ok(Upserted::Updated) => report.updated += 1,
+                    Ok(Upserted::Created) => {
+                        report.created += 1;
+                        trail.record(event).await;
+                    }
+                    Ok(Upserted::Updated) => {
+                        report.updated += 1;
+                        trail.record(event.kind(EventKind::UserUpdated)).await;
+                    }
                     Ok(Upserted::Unchanged) => report.unchanged += 1,
                     Err(e) => report.errors.push(format!("line {line}: {e}")),
                 }

@@ -16,6 +16,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod audit;
 mod bot_challenge;
 mod ca_file;
 mod checks;
@@ -24,6 +25,7 @@ mod consent;
 mod directory;
 mod directory_sql;
 mod error;
+mod events;
 mod forward_auth;
 mod headless;
 mod hydra;
@@ -38,8 +40,10 @@ mod secret_files;
 mod server;
 mod sms;
 mod sms_policy;
+mod sms_providers;
 mod users;
 
+pub use audit::AuditConfig;
 pub use bot_challenge::{
     BotChallengeConfig, BotChallengeKind, CaptchaConfig, CaptchaProvider, ChallengeApply, ProofKind,
 };
@@ -52,6 +56,7 @@ pub use directory::{
 };
 pub use directory_sql::{PgSslMode, PostgresTls, SqlDatabase};
 pub use error::ConfigError;
+pub use events::{EventKinds, EventsConfig};
 pub use forward_auth::{ForwardAuthConfig, ForwardAuthRule};
 pub use headless::{HeadlessClient, HeadlessConfig, TokenExchangeConfig};
 pub use hydra::{AccessTokenStrategy, HydraConfig, HydraMode};
@@ -65,6 +70,9 @@ pub use secret_files::{SecretFile, SecretSources};
 pub use server::{ServerConfig, TlsConfig};
 pub use sms::{SmsConfig, SmsSenderKind, WebhookConfig};
 pub use sms_policy::{Countries, PolicyMode, SmsPolicy};
+pub use sms_providers::{
+    AwsSnsConfig, MessageBirdConfig, TwilioConfig, TwilioOrigin, VonageConfig,
+};
 pub use users::{Signup, UsersConfig};
 
 /// Environment variables read by the CLI itself, not configuration keys.
@@ -96,6 +104,10 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub log: LogConfig,
     pub headless: HeadlessConfig,
+    /// The audit trail in gatehouse's database.
+    pub audit: AuditConfig,
+    /// Each audit event, sent to the operator's own system.
+    pub events: EventsConfig,
     /// Where the secrets were read from (not a setting: noted while the
     /// configuration is read, for `doctor`).
     #[serde(skip)]
@@ -122,6 +134,8 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
             headless: HeadlessConfig::default(),
+            audit: AuditConfig::default(),
+            events: EventsConfig::default(),
             secrets: SecretSources::default(),
         }
     }
@@ -175,6 +189,8 @@ impl Config {
         self.headless
             .validate(self.hydra.login_consent_request_ttl)?;
         self.jobs.validate()?;
+        self.audit.validate()?;
+        self.events.validate(self.audit.retention)?;
         production::check(self)
     }
 

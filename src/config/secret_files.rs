@@ -28,6 +28,10 @@ use super::ConfigError;
 pub(super) const SECRET_KEYS: &[&str] = &[
     "sms.webhook.bearer_token",
     "sms.webhook.hmac_secret",
+    "sms.twilio.auth_token",
+    "sms.vonage.api_secret",
+    "sms.messagebird.access_key",
+    "sms.aws_sns.secret_access_key",
     "directory.http.auth_value",
     "directory.sql.url",
     "headless.clients.*.client_secret",
@@ -224,7 +228,7 @@ impl Provider for Resolved {
 mod tests {
     use super::*;
     use crate::config::tests::{error_for, from_toml};
-    use crate::config::{Config, DirectoryKind};
+    use crate::config::{Config, DirectoryKind, SmsSenderKind};
 
     /// A config.toml that sets one secret through `<key>_file = PATH`.
     fn with_file(key: &str, path: &Path) -> String {
@@ -232,11 +236,30 @@ mod tests {
         let webhook = "[sms]\nsender = \"webhook\"\n[sms.policy]\nallowed_countries = [\"*\"]\n\
                        [sms.webhook]\nurl = \"http://127.0.0.1:9/sms\"\n";
         let closed = "[users]\nsignup = \"closed\"\n";
+        let provider = key.split('.').nth(1).unwrap_or_default();
+        let policy =
+            format!("[sms]\nsender = \"{provider}\"\n[sms.policy]\nallowed_countries = [\"*\"]\n");
         let client = "[[headless.clients]]\nclient_id = \"app\"\n\
                       redirect_uri = \"https://app.example/cb\"\nscope = \"openid\"\n";
         match key {
             "sms.webhook.bearer_token" => format!("{webhook}bearer_token_file = \"{path}\"\n"),
             "sms.webhook.hmac_secret" => format!("{webhook}hmac_secret_file = \"{path}\"\n"),
+            "sms.twilio.auth_token" => format!(
+                "{policy}[sms.twilio]\naccount_sid = \"AC0123\"\nfrom = \"+15005550006\"\n\
+                 auth_token_file = \"{path}\"\n"
+            ),
+            "sms.vonage.api_secret" => format!(
+                "{policy}[sms.vonage]\napi_key = \"k\"\nfrom = \"Gatehouse\"\n\
+                 api_secret_file = \"{path}\"\n"
+            ),
+            "sms.messagebird.access_key" => format!(
+                "{policy}[sms.messagebird]\noriginator = \"Gatehouse\"\n\
+                 access_key_file = \"{path}\"\n"
+            ),
+            "sms.aws_sns.secret_access_key" => format!(
+                "{policy}[sms.aws_sns]\nregion = \"eu-west-1\"\naccess_key_id = \"AKID\"\n\
+                 secret_access_key_file = \"{path}\"\n"
+            ),
             "directory.http.auth_value" => format!(
                 "{closed}[directory]\nkind = \"http\"\n[directory.http]\n\
                  base_url = \"http://u/\"\nauth_header = \"X-Key\"\nauth_value_file = \"{path}\"\n"
@@ -266,6 +289,16 @@ mod tests {
         match (key, &config.directory.kind) {
             ("sms.webhook.bearer_token", _) => exposed(&webhook.bearer_token),
             ("sms.webhook.hmac_secret", _) => exposed(&webhook.hmac_secret),
+            ("sms.twilio.auth_token", _)
+            | ("sms.vonage.api_secret", _)
+            | ("sms.messagebird.access_key", _)
+            | ("sms.aws_sns.secret_access_key", _) => match &config.sms.sender {
+                SmsSenderKind::Twilio(c) => c.auth_token.expose().to_string(),
+                SmsSenderKind::Vonage(c) => c.api_secret.expose().to_string(),
+                SmsSenderKind::MessageBird(c) => c.access_key.expose().to_string(),
+                SmsSenderKind::AwsSns(c) => c.secret_access_key.expose().to_string(),
+                other => panic!("not a provider: {other:?}"),
+            },
             ("directory.http.auth_value", DirectoryKind::Http(service)) => {
                 let auth = service.auth.as_ref().unwrap();
                 auth.value.to_str().unwrap().to_string()

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::checks::{check_not_blank, required_http_url};
+use super::sms_providers::{AwsSnsFile, MessageBirdFile, TwilioFile, VonageFile};
+use super::{AwsSnsConfig, MessageBirdConfig, TwilioConfig, VonageConfig};
 use super::{CaFile, ConfigError, Secret, SmsPolicy};
 
 /// Where codes go.
@@ -15,15 +17,42 @@ pub enum SmsSenderKind {
     /// Print codes on stdout: development only.
     Stdout,
     /// POST them to `sms.webhook.url`, a checked http(s) URL.
-    Webhook { url: Url },
+    Webhook {
+        url: Url,
+    },
+    Twilio(TwilioConfig),
+    Vonage(VonageConfig),
+    MessageBird(MessageBirdConfig),
+    AwsSns(AwsSnsConfig),
+}
+
+impl SmsSenderKind {
+    /// Its name in `sms.sender`, in logs and in metric labels.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SmsSenderKind::Stdout => "stdout",
+            SmsSenderKind::Webhook { .. } => "webhook",
+            SmsSenderKind::Twilio(_) => "twilio",
+            SmsSenderKind::Vonage(_) => "vonage",
+            SmsSenderKind::MessageBird(_) => "messagebird",
+            SmsSenderKind::AwsSns(_) => "aws_sns",
+        }
+    }
 }
 
 /// Read from and printed as [`SmsFile`], where the webhook's URL sits in
-/// `[sms.webhook]`.
+/// `[sms.webhook]` and each provider's settings in its own section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "SmsFile", into = "SmsFile")]
 pub struct SmsConfig {
+    /// The sender tried first (`sms.sender`, or the first of `sms.senders`).
     pub sender: SmsSenderKind,
+    /// The rest of `sms.senders`, tried in order within the same attempt
+    /// when the ones before could not take the message.
+    pub fallbacks: Vec<SmsSenderKind>,
+    /// How long a sender that timed out, answered 5xx or 429 is skipped
+    /// while there are others (`sms.cool_off`).
+    pub cool_off: Duration,
     /// `{app}` and `{code}` are replaced; `{code}` is required.
     pub template: String,
     pub app_name: String,
@@ -52,17 +81,28 @@ pub struct WebhookConfig {
 #[serde(deny_unknown_fields)]
 struct SmsFile {
     sender: SenderName,
+    senders: Vec<SenderName>,
+    #[serde(with = "humantime_serde")]
+    cool_off: Duration,
     template: String,
     app_name: String,
     webhook: WebhookFile,
+    twilio: TwilioFile,
+    vonage: VonageFile,
+    messagebird: MessageBirdFile,
+    aws_sns: AwsSnsFile,
     policy: SmsPolicy,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
 enum SenderName {
     Stdout,
     Webhook,
+    Twilio,
+    Vonage,
+    Messagebird,
+    AwsSns,
 }
 
 /// `[sms.webhook]` as written in the file.
@@ -78,19 +118,67 @@ struct WebhookFile {
     ca_file: Option<PathBuf>,
 }
 
+impl SmsFile {
+    /// The sender `name` stands for, with its section's settings.
+    fn kind(&self, name: SenderName) -> Result<SmsSenderKind, ConfigError> {
+        Ok(match name {
+            SenderName::Stdout => SmsSenderKind::Stdout,
+            SenderName::Webhook => SmsSenderKind::Webhook {
+                url: required_http_url(
+                    "sms.webhook.url",
+                    self.webhook.url.clone(),
+                    "sms.sender or sms.senders names \"webhook\"",
+                )?,
+            },
+            SenderName::Twilio => SmsSenderKind::Twilio(self.twilio.parse()?),
+            SenderName::Vonage => SmsSenderKind::Vonage(self.vonage.parse()?),
+            SenderName::Messagebird => SmsSenderKind::MessageBird(self.messagebird.parse()?),
+            SenderName::AwsSns => SmsSenderKind::AwsSns(self.aws_sns.parse()?),
+        })
+    }
+
+    /// `sms.senders` when set (then `sms.sender` is left at its default
+    /// or names the same first sender), else `sms.sender` alone.
+    fn chain(&self) -> Result<Vec<SenderName>, ConfigError> {
+        if self.senders.is_empty() {
+            return Ok(vec![self.sender]);
+        }
+        if self.sender != SenderName::Stdout && self.sender != self.senders[0] {
+            return Err(ConfigError::key(
+                "sms.senders",
+                "set either sms.sender (one sender) or sms.senders (several, in order), not both",
+            ));
+        }
+        for (i, name) in self.senders.iter().enumerate() {
+            if *name == SenderName::Stdout {
+                return Err(ConfigError::key(
+                    "sms.senders",
+                    "lists the gateways to try in order; \"stdout\" is not one",
+                ));
+            }
+            if self.senders[..i].contains(name) {
+                return Err(ConfigError::key("sms.senders", "names a sender twice"));
+            }
+        }
+        Ok(self.senders.clone())
+    }
+}
+
 impl TryFrom<SmsFile> for SmsConfig {
     type Error = ConfigError;
 
     fn try_from(file: SmsFile) -> Result<Self, ConfigError> {
+        let mut chain = file
+            .chain()?
+            .into_iter()
+            .map(|name| file.kind(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let sender = chain.remove(0);
         let webhook = file.webhook;
-        let sender = match file.sender {
-            SenderName::Stdout => SmsSenderKind::Stdout,
-            SenderName::Webhook => SmsSenderKind::Webhook {
-                url: required_http_url("sms.webhook.url", webhook.url, "sms.sender = \"webhook\"")?,
-            },
-        };
         Ok(SmsConfig {
             sender,
+            fallbacks: chain,
+            cool_off: file.cool_off,
             template: file.template,
             app_name: file.app_name,
             webhook: WebhookConfig {
@@ -107,24 +195,64 @@ impl TryFrom<SmsFile> for SmsConfig {
 
 impl From<SmsConfig> for SmsFile {
     fn from(config: SmsConfig) -> Self {
-        let (sender, url) = match config.sender {
-            SmsSenderKind::Stdout => (SenderName::Stdout, None),
-            SmsSenderKind::Webhook { url } => (SenderName::Webhook, Some(url)),
-        };
-        let webhook = config.webhook;
-        SmsFile {
-            sender,
-            template: config.template,
-            app_name: config.app_name,
+        let mut file = SmsFile {
+            sender: SenderName::Stdout,
+            senders: Vec::new(),
+            cool_off: config.cool_off,
+            template: config.template.clone(),
+            app_name: config.app_name.clone(),
             webhook: WebhookFile {
-                url,
-                timeout: webhook.timeout,
-                max_attempts: webhook.max_attempts,
-                bearer_token: webhook.bearer_token,
-                hmac_secret: webhook.hmac_secret,
-                ca_file: webhook.ca_file.map(|ca| ca.path().to_path_buf()),
+                url: None,
+                timeout: config.webhook.timeout,
+                max_attempts: config.webhook.max_attempts,
+                bearer_token: config.webhook.bearer_token.clone(),
+                hmac_secret: config.webhook.hmac_secret.clone(),
+                ca_file: config
+                    .webhook
+                    .ca_file
+                    .as_ref()
+                    .map(|ca| ca.path().to_path_buf()),
             },
-            policy: config.policy,
+            twilio: TwilioFile::default(),
+            vonage: VonageFile::default(),
+            messagebird: MessageBirdFile::default(),
+            aws_sns: AwsSnsFile::default(),
+            policy: config.policy.clone(),
+        };
+        let names: Vec<SenderName> = config.chain().map(|kind| file.keep(kind)).collect();
+        match names.as_slice() {
+            [one] => file.sender = *one,
+            _ => file.senders = names,
+        }
+        file
+    }
+}
+
+impl SmsFile {
+    /// Writes `kind`'s settings into its section; its name.
+    fn keep(&mut self, kind: &SmsSenderKind) -> SenderName {
+        match kind {
+            SmsSenderKind::Stdout => SenderName::Stdout,
+            SmsSenderKind::Webhook { url } => {
+                self.webhook.url = Some(url.clone());
+                SenderName::Webhook
+            }
+            SmsSenderKind::Twilio(c) => {
+                self.twilio = TwilioFile::printed(c);
+                SenderName::Twilio
+            }
+            SmsSenderKind::Vonage(c) => {
+                self.vonage = VonageFile::printed(c);
+                SenderName::Vonage
+            }
+            SmsSenderKind::MessageBird(c) => {
+                self.messagebird = MessageBirdFile::printed(c);
+                SenderName::Messagebird
+            }
+            SmsSenderKind::AwsSns(c) => {
+                self.aws_sns = AwsSnsFile::printed(c);
+                SenderName::AwsSns
+            }
         }
     }
 }
@@ -133,6 +261,8 @@ impl Default for SmsConfig {
     fn default() -> Self {
         SmsConfig {
             sender: SmsSenderKind::Stdout,
+            fallbacks: Vec::new(),
+            cool_off: Duration::from_secs(60),
             template: "Your {app} sign-in code is {code}".into(),
             app_name: "Gatehouse".into(),
             webhook: WebhookConfig {
@@ -148,6 +278,25 @@ impl Default for SmsConfig {
 }
 
 impl SmsConfig {
+    /// Every sender, in the order they are tried.
+    pub fn chain(&self) -> impl Iterator<Item = &SmsSenderKind> {
+        std::iter::once(&self.sender).chain(&self.fallbacks)
+    }
+
+    /// The longest one outbox attempt may take: each sender of the chain
+    /// tried once, to its timeout.
+    pub fn attempt_timeout(&self) -> Duration {
+        self.chain()
+            .map(|kind| match kind {
+                SmsSenderKind::Stdout | SmsSenderKind::Webhook { .. } => self.webhook.timeout,
+                SmsSenderKind::Twilio(c) => c.timeout,
+                SmsSenderKind::Vonage(c) => c.timeout,
+                SmsSenderKind::MessageBird(c) => c.timeout,
+                SmsSenderKind::AwsSns(c) => c.timeout,
+            })
+            .sum()
+    }
+
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         if !self.template.contains("{code}") {
             return Err(ConfigError::key(
@@ -170,6 +319,9 @@ impl SmsConfig {
         }
         check_not_blank("sms.webhook.bearer_token", webhook.bearer_token.as_ref())?;
         check_not_blank("sms.webhook.hmac_secret", webhook.hmac_secret.as_ref())?;
+        if self.cool_off.is_zero() {
+            return Err(ConfigError::key("sms.cool_off", "must be more than 0"));
+        }
         self.policy.validate()
     }
 }

@@ -35,6 +35,7 @@ struct Inner {
     sms_sent: Family<Labels, Counter>,
     sms_verified: Family<Labels, Counter>,
     sms_refused: Family<Labels, Counter>,
+    sms_providers: SmsProviderMetrics,
     sign_ins: Family<Labels, Counter>,
     consents: Family<Labels, Counter>,
     forward_auth: Family<Labels, Counter>,
@@ -43,8 +44,41 @@ struct Inner {
     http: Family<Labels, Histogram>,
     http_own: Family<Labels, Histogram>,
     hydra_restarts: Gauge,
+    audit: AuditMetrics,
     /// Reads the supervised Hydra's restart count at each scrape.
     hydra_restarts_source: Mutex<Option<RestartCount>>,
+}
+
+/// Each SMS provider's requests, their time, and its delivery receipts.
+struct SmsProviderMetrics {
+    requests: Family<Labels, Counter>,
+    duration: Family<Labels, Histogram>,
+    receipts: Family<Labels, Counter>,
+}
+
+impl SmsProviderMetrics {
+    fn register(r: &mut Registry) -> SmsProviderMetrics {
+        SmsProviderMetrics {
+            requests: counters(
+                r,
+                "sms_provider_requests",
+                "Requests to each SMS sender, by provider and result (sent, unavailable, \
+                 rejected, invalid_number; skipped: not asked while cooling off)",
+            ),
+            duration: registered(
+                r,
+                "sms_provider_duration_seconds",
+                "How long each SMS sender took to answer, by provider",
+                Family::new_with_constructor(http_histogram as fn() -> Histogram),
+            ),
+            receipts: counters(
+                r,
+                "sms_delivery_receipts",
+                "Delivery receipts, by provider, the number's country and status (delivered, \
+                 failed)",
+            ),
+        }
+    }
 }
 
 fn http_histogram() -> Histogram {
@@ -109,6 +143,7 @@ impl Metrics {
                 "Codes refused (mode=enforce) or that would have been (mode=monitor) by an \
                  sms.policy rule, by rule",
             ),
+            sms_providers: SmsProviderMetrics::register(r),
             sign_ins: counters(r, "sign_ins", "Sign-ins, by flow and result"),
             consents: counters(r, "consents", "Consent decisions, by result"),
             forward_auth: counters(
@@ -146,6 +181,7 @@ impl Metrics {
                 "Times the supervised Hydra was restarted",
                 Gauge::default(),
             ),
+            audit: AuditMetrics::register(r),
             hydra_restarts_source: Mutex::new(None),
             registry,
         };
@@ -178,23 +214,76 @@ impl Metrics {
     /// `enforced`: false in monitor mode, where the code was sent anyway.
     pub fn sms_refused(&self, rule: &'static str, enforced: bool) {
         let mode = if enforced { "enforce" } else { "monitor" };
+        inc_pair(&self.inner.sms_refused, ("rule", rule), ("mode", mode));
+    }
+
+    /// One request to an SMS sender: its result and how long it took.
+    pub fn sms_provider_request(
+        &self,
+        provider: &'static str,
+        result: &'static str,
+        took: Duration,
+    ) {
+        let labels = vec![
+            ("provider", provider.to_string()),
+            ("result", result.to_string()),
+        ];
         self.inner
-            .sms_refused
-            .get_or_create(&vec![
-                ("rule", rule.to_string()),
-                ("mode", mode.to_string()),
-            ])
+            .sms_providers
+            .requests
+            .get_or_create(&labels)
+            .inc();
+        self.inner
+            .sms_providers
+            .duration
+            .get_or_create(&vec![("provider", provider.to_string())])
+            .observe(took.as_secs_f64());
+    }
+
+    /// An SMS sender left out of an attempt while it cools off.
+    pub fn sms_provider_skipped(&self, provider: &'static str) {
+        let labels = vec![
+            ("provider", provider.to_string()),
+            ("result", "skipped".to_string()),
+        ];
+        self.inner
+            .sms_providers
+            .requests
+            .get_or_create(&labels)
+            .inc();
+    }
+
+    /// A delivery receipt; `country` as for [`Metrics::sms_sent`].
+    pub fn sms_receipt(&self, provider: &str, country: &str, status: &'static str) {
+        let labels = vec![
+            ("provider", provider.to_string()),
+            ("country", country.to_string()),
+            ("status", status.to_string()),
+        ];
+        self.inner
+            .sms_providers
+            .receipts
+            .get_or_create(&labels)
             .inc();
     }
 
     pub fn sign_in(&self, flow: &'static str, result: &'static str) {
-        self.inner
-            .sign_ins
-            .get_or_create(&vec![
-                ("flow", flow.to_string()),
-                ("result", result.to_string()),
-            ])
-            .inc();
+        inc_pair(&self.inner.sign_ins, ("flow", flow), ("result", result));
+    }
+
+    /// `kind` and `result`: names from `domain::audit`, a closed set.
+    pub fn audit_event(&self, kind: &'static str, result: &'static str) {
+        inc_pair(&self.inner.audit.events, ("kind", kind), ("result", result));
+    }
+
+    pub fn event_delivery(&self, result: &'static str) {
+        inc(&self.inner.audit.deliveries, "result", result);
+    }
+
+    /// The events outbox as the worker last measured it.
+    pub fn events_backlog(&self, depth: i64, oldest_age_seconds: i64) {
+        self.inner.audit.outbox_depth.set(depth);
+        self.inner.audit.outbox_oldest_age.set(oldest_age_seconds);
     }
 
     pub fn consent(&self, result: &'static str) {
@@ -235,6 +324,43 @@ impl Metrics {
     }
 }
 
+/// The audit trail's: events by kind and result, and the events outbox.
+struct AuditMetrics {
+    events: Family<Labels, Counter>,
+    deliveries: Family<Labels, Counter>,
+    outbox_depth: Gauge,
+    outbox_oldest_age: Gauge,
+}
+
+impl AuditMetrics {
+    fn register(r: &mut Registry) -> AuditMetrics {
+        AuditMetrics {
+            events: counters(
+                r,
+                "audit_events",
+                "Audit events recorded, by kind and result",
+            ),
+            deliveries: counters(
+                r,
+                "event_deliveries",
+                "Attempts to send an event to events.url, by result (delivered, failed)",
+            ),
+            outbox_depth: registered(
+                r,
+                "events_outbox_depth",
+                "Events waiting for events.url",
+                Gauge::default(),
+            ),
+            outbox_oldest_age: registered(
+                r,
+                "events_outbox_oldest_age_seconds",
+                "How long the oldest event waiting for events.url has waited",
+                Gauge::default(),
+            ),
+        }
+    }
+}
+
 /// `metric`, registered under `name`.
 fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
     registry.register(name, help, metric.clone());
@@ -248,6 +374,13 @@ fn counters(registry: &mut Registry, name: &str, help: &str) -> Family<Labels, C
 
 fn inc(family: &Family<Labels, Counter>, key: &'static str, value: &str) {
     family.get_or_create(&vec![(key, value.to_string())]).inc();
+}
+
+/// [`inc`] with two labels.
+fn inc_pair(family: &Family<Labels, Counter>, a: (&'static str, &str), b: (&'static str, &str)) {
+    family
+        .get_or_create(&vec![(a.0, a.1.to_string()), (b.0, b.1.to_string())])
+        .inc();
 }
 
 /// Middleware: times every request on the public port by its route pattern,

@@ -10,11 +10,12 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::domain::{FlowId, OtpCode, PhoneNumber};
+use crate::domain::{FlowId, OtpCode, PhoneNumber, SignInMethod};
 use crate::hydra::{HydraClient, HydraError, LoginRequest};
 use crate::infra::metrics::Metrics;
 
 use super::accept::{self, Acceptor};
+use super::audit::{AuditTrail, Event};
 use super::bot_challenge::{BotChallenge, Proof};
 use super::challenges::ChallengeMemory;
 use super::error::SignInError;
@@ -48,6 +49,7 @@ pub struct OpenLogin {
     pub challenge: String,
     /// The client's display name, or its id.
     pub client_name: String,
+    pub client_id: String,
     /// `login_hint` from the client, if any.
     pub login_hint: String,
     /// Until the sign-in itself (Hydra's challenge) expires.
@@ -64,6 +66,7 @@ pub struct BrowserSignIn {
     bot: BotChallenge,
     challenges: ChallengeMemory,
     metrics: Metrics,
+    audit: AuditTrail,
 }
 
 impl BrowserSignIn {
@@ -82,7 +85,14 @@ impl BrowserSignIn {
             bot,
             challenges,
             metrics,
+            audit: AuditTrail::default(),
         }
+    }
+
+    /// Records codes sent and sign-ins in `audit`.
+    pub fn with_audit(mut self, audit: AuditTrail) -> BrowserSignIn {
+        self.audit = audit;
+        self
     }
 
     /// The code length the form asks for.
@@ -101,10 +111,14 @@ impl BrowserSignIn {
     pub async fn start(&self, challenge: &str) -> Result<Started, ChallengeError> {
         let (request, deadline) = self.login_request(challenge).await?;
         if request.skip {
-            let redirect = self
+            let accepted = self
                 .accept
                 .remembered_login(challenge, &request.subject)
-                .await?;
+                .await
+                .map(|redirect| (redirect, request.subject.clone()));
+            let attempt =
+                Event::sign_in(SignInMethod::Remembered).client(&request.client.client_id);
+            let redirect = self.audit.signed_in(attempt, accepted).await?;
             self.answered(challenge, &redirect.redirect_to, "remembered");
             return Ok(Started::Remembered {
                 redirect_to: redirect.redirect_to,
@@ -144,12 +158,18 @@ impl BrowserSignIn {
         client_ip: IpAddr,
         proof: &Proof,
     ) -> Result<IssuedCode, SignInError> {
-        let clearance = self.bot.check(proof, phone, client_ip).await?;
-        let (flow, ip, deadline) = (login.flow(), Some(client_ip), Some(login.deadline));
-        Ok(self
-            .otp
-            .issue_cleared(&flow, phone, ip, deadline, clearance)
-            .await?)
+        let issued = async {
+            let clearance = self.bot.check(proof, phone, client_ip).await?;
+            let (flow, ip, deadline) = (login.flow(), Some(client_ip), Some(login.deadline));
+            Ok(self
+                .otp
+                .issue_cleared(&flow, phone, ip, deadline, clearance)
+                .await?)
+        }
+        .await;
+        let event = Event::code(&issued).phone(phone).client(&login.client_id);
+        self.audit.record(event).await;
+        issued.map(|(answer, _)| answer)
     }
 
     /// Checks the code; when right, accepts the login and returns where the
@@ -161,6 +181,22 @@ impl BrowserSignIn {
         code: &OtpCode,
         remember: bool,
     ) -> Result<String, SignInError> {
+        let signed_in = self.sign_in(login, phone, code, remember).await;
+        let attempt = Event::sign_in(SignInMethod::Sms)
+            .phone(phone)
+            .client(&login.client_id);
+        self.audit.signed_in(attempt, signed_in).await
+    }
+
+    /// [`BrowserSignIn::verify_code`]'s work: where the browser goes, and who
+    /// signed in.
+    async fn sign_in(
+        &self,
+        login: &OpenLogin,
+        phone: &PhoneNumber,
+        code: &OtpCode,
+        remember: bool,
+    ) -> Result<(String, String), SignInError> {
         let user = match self.otp.verify(&login.flow(), phone, code).await {
             Ok(user) => user,
             Err(error) => {
@@ -173,7 +209,7 @@ impl BrowserSignIn {
             .login(&login.challenge, &user, remember, accept::AMR_SMS)
             .await?;
         self.answered(&login.challenge, &redirect.redirect_to, "success");
-        Ok(redirect.redirect_to)
+        Ok((redirect.redirect_to, user.id))
     }
 
     /// Hydra's login request, remembered with its deadline.
@@ -192,6 +228,7 @@ impl BrowserSignIn {
         OpenLogin {
             challenge: challenge.to_string(),
             client_name: client_name(&request),
+            client_id: request.client.client_id.clone(),
             login_hint: request.oidc_context.login_hint.unwrap_or_default(),
             time_left: Duration::from_secs((deadline - now).max(0) as u64),
             deadline,

@@ -22,9 +22,9 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::{HeadlessClient, HeadlessConfig};
+use crate::config::{Config, HeadlessClient, HeadlessConfig};
 use crate::directory::{Directory, DirectoryUser};
-use crate::domain::{FlowId, OtpCode, PhoneNumber};
+use crate::domain::{FlowId, OtpCode, PhoneNumber, SignInMethod};
 use crate::hydra::public::{Authorization, HydraPublic, OAuthClient, Tokens};
 use crate::hydra::HydraClient;
 use crate::infra::random::random_hex;
@@ -32,6 +32,7 @@ use crate::store::sessions::{self, NewSession};
 use crate::store::{Db, Store};
 
 use super::accept::{self, Acceptor};
+use super::audit::{AuditTrail, Event};
 use super::bot_challenge::{BotChallenge, Proof};
 use super::error::SignInError;
 use super::legacy_session::{LegacyToken, LegacyVerifier, VerifyError};
@@ -71,6 +72,22 @@ pub struct HeadlessService {
     bot: BotChallenge,
     /// Set when token exchange is enabled.
     legacy: Option<LegacyVerifier>,
+    audit: AuditTrail,
+}
+
+impl HydraApis {
+    /// Hydra's admin API (`admin`), and its public API as the app's own
+    /// OAuth2 client at `config`'s URLs.
+    pub fn for_config(config: &Config, admin: HydraClient) -> HydraApis {
+        HydraApis {
+            admin,
+            public: HydraPublic::new(
+                config.hydra_public_url(),
+                config.server.public_url.clone(),
+                config.hydra.ca_file(),
+            ),
+        }
+    }
 }
 
 impl HeadlessService {
@@ -92,8 +109,15 @@ impl HeadlessService {
             hydra_public: hydra.public,
             accept,
             otp,
+            audit: AuditTrail::default(),
             bot,
         }
+    }
+
+    /// Records codes sent and sign-ins in `audit`.
+    pub fn with_audit(mut self, audit: AuditTrail) -> HeadlessService {
+        self.audit = audit;
+        self
     }
 
     /// The app `client_id`, when it may use the headless API.
@@ -115,7 +139,10 @@ impl HeadlessService {
     ) -> Result<Started, SignInError> {
         let scope = resolve_scope(scope, &client.scope)?;
         // A bot gets no login request at Hydra either.
-        let clearance = self.bot.check(proof, phone, client_ip).await?;
+        let clearance = match self.bot.check(proof, phone, client_ip).await {
+            Ok(clearance) => clearance,
+            Err(refused) => return Err(self.code_refused(refused, phone, client).await),
+        };
 
         // Hydra first: if it is down, no SMS is paid for.
         let authorization = self.authorize(client, &scope).await?;
@@ -124,9 +151,14 @@ impl HeadlessService {
         let session_id = random_hex(32);
         let id_hash = hash_session_id(&session_id);
         let flow = FlowId::headless(&id_hash);
-        self.otp
+        let issued = self
+            .otp
             .issue_cleared(&flow, phone, Some(client_ip), None, clearance)
-            .await?;
+            .await;
+        let issued = issued.map_err(SignInError::from);
+        let event = Event::code(&issued).phone(phone).client(&client.client_id);
+        self.audit.record(event).await;
+        issued?;
 
         let now = self.otp.clock().now();
         let ttl = self.config.session_ttl;
@@ -160,8 +192,34 @@ impl HeadlessService {
         })
     }
 
+    /// Records a code request refused before any code (the bot challenge)
+    /// in the audit trail, and hands the refusal back.
+    async fn code_refused(
+        &self,
+        refused: SignInError,
+        phone: &PhoneNumber,
+        client: &HeadlessClient,
+    ) -> SignInError {
+        let event = Event::code_refused(&refused).phone(phone);
+        self.audit.record(event.client(&client.client_id)).await;
+        refused
+    }
+
     /// Finishes a sign-in: checks the code, then drives Hydra to the tokens.
     pub async fn verify_otp(&self, session_id: &str, otp: &str) -> Result<Tokens, SignInError> {
+        let mut attempt = Event::sign_in(SignInMethod::Sms);
+        let finished = self.verify_session(session_id, otp, &mut attempt).await;
+        self.audit.signed_in(attempt, finished).await
+    }
+
+    /// [`HeadlessService::verify_otp`]'s work: the tokens, and who signed
+    /// in; `event` learns the number and the client on the way.
+    async fn verify_session(
+        &self,
+        session_id: &str,
+        otp: &str,
+        event: &mut Event,
+    ) -> Result<(Tokens, String), SignInError> {
         if session_id.is_empty() || session_id.len() > MAX_SESSION_ID_LEN {
             return Err(SignInError::InvalidSession);
         }
@@ -174,10 +232,11 @@ impl HeadlessService {
                 .await?
                 .ok_or(SignInError::InvalidSession)?
         };
+        let phone = PhoneNumber::from_trusted_e164(session.phone.clone());
+        *event = event.clone().phone(&phone).client(&session.client_id);
         let code = OtpCode::parse(otp, self.otp.code_length())?;
         // The configuration may have changed since the session started.
         let client = self.client(&session.client_id)?;
-        let phone = PhoneNumber::from_trusted_e164(session.phone.clone());
 
         // The session is used up together with the code (one store trip):
         // whoever does so first goes on; everyone else is late.
@@ -220,7 +279,7 @@ impl HeadlessService {
             subject = %user.id,
             "headless sign-in finished"
         );
-        Ok(tokens)
+        Ok((tokens, user.id))
     }
 
     /// Trades a session of the existing system for tokens: its verifier
@@ -231,6 +290,18 @@ impl HeadlessService {
         client_id: &str,
         scope: Option<&str>,
     ) -> Result<Tokens, SignInError> {
+        let exchanged = self.exchange(legacy_token, client_id, scope).await;
+        let attempt = Event::sign_in(SignInMethod::Exchange).client(client_id);
+        self.audit.signed_in(attempt, exchanged).await
+    }
+
+    /// [`HeadlessService::token_exchange`]'s work: the tokens, and who.
+    async fn exchange(
+        &self,
+        legacy_token: &LegacyToken,
+        client_id: &str,
+        scope: Option<&str>,
+    ) -> Result<(Tokens, String), SignInError> {
         let verifier = self
             .legacy
             .as_ref()
@@ -277,7 +348,7 @@ impl HeadlessService {
             subject = %user.id,
             "legacy session exchanged for tokens"
         );
-        Ok(tokens)
+        Ok((tokens, user.id))
     }
 
     /// The user a verified subject names, in the user directory.

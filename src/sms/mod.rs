@@ -1,16 +1,32 @@
-//! SMS delivery: stdout for development, an HTTP webhook for production.
+//! SMS delivery: stdout for development; for production the operator's
+//! webhook or a provider gatehouse speaks to directly (Twilio, Vonage,
+//! Bird, Amazon SNS), one or several in order (`failover`).
 
+mod answer;
+mod aws_sns;
+mod failover;
+mod messagebird;
+mod provider;
+mod sigv4;
 mod stdout;
+pub mod twilio;
+mod vonage;
 mod webhook;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use url::Url;
+
 use crate::config::{SmsConfig, SmsSenderKind};
 use crate::domain::{OtpCode, PhoneNumber};
+use crate::infra::metrics::Metrics;
 
-pub use webhook::error_chain;
+pub use failover::Failover;
+pub use provider::{CredentialCheck, Provider};
+pub use sigv4::{sign as sigv4_sign, SigV4Request, SigV4Signing};
 pub use webhook::WebhookSender;
+pub use webhook::{error_chain, sign, SIGNATURE_HEADER};
 
 /// One text message carrying a sign-in code.
 pub struct SmsMessage<'a> {
@@ -20,27 +36,41 @@ pub struct SmsMessage<'a> {
     pub text: String,
 }
 
+/// A message a sender took: who took it, and the id it gave the message
+/// (for its delivery receipts), when it gives one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub provider: &'static str,
+    pub message_id: Option<String>,
+}
+
 /// Why one attempt to send a message failed. Never contains the code.
 #[derive(Debug, thiserror::Error)]
 pub enum SmsError {
     #[error("the SMS gateway did not answer within {0:?}")]
     Timeout(std::time::Duration),
-    /// Connection errors, 5xx and 429: worth another try later, no sooner
-    /// than `retry_after` when the gateway said so.
+    /// Connection errors, 5xx and 429 (or the provider's own word for
+    /// "busy"): worth another try later, no sooner than `retry_after` when
+    /// the gateway said so.
     #[error("the SMS gateway is unavailable: {reason}")]
     Unavailable {
         reason: String,
         retry_after: Option<std::time::Duration>,
     },
-    /// Any other answer: sending the same message again will not help.
-    #[error("the SMS gateway refused the message: HTTP {0}")]
-    Rejected(reqwest::StatusCode),
+    /// Any other refusal (credentials, balance, a 4xx): this gateway will
+    /// not send this message; another one may.
+    #[error("the SMS gateway refused the message: {0}")]
+    Rejected(String),
+    /// The provider says the number cannot get texts (invalid, not a
+    /// mobile, barred): final, no other gateway is tried.
+    #[error("the SMS gateway says the number cannot receive texts: {0}")]
+    InvalidNumber(String),
 }
 
 impl SmsError {
     /// May the same message succeed on another attempt?
     pub fn is_transient(&self) -> bool {
-        !matches!(self, SmsError::Rejected(_))
+        matches!(self, SmsError::Timeout(_) | SmsError::Unavailable { .. })
     }
 
     /// How long the gateway asked us to wait (`Retry-After`), if it did.
@@ -55,7 +85,8 @@ impl SmsError {
 #[derive(Clone)]
 pub enum SmsSender {
     Stdout,
-    Webhook(WebhookSender),
+    /// The webhook or providers of `sms.sender` / `sms.senders`, in order.
+    Gateways(Failover),
     /// Never chosen by configuration: for programs that drive
     /// [`crate::signin::otp::OtpService`] directly (the benchmark) and read the codes.
     Memory(MemoryOutbox),
@@ -100,27 +131,46 @@ impl MemoryOutbox {
 }
 
 impl SmsSender {
-    pub fn from_config(config: &SmsConfig) -> SmsSender {
-        match &config.sender {
-            SmsSenderKind::Stdout => SmsSender::Stdout,
-            SmsSenderKind::Webhook { url } => {
-                SmsSender::Webhook(WebhookSender::new(url, &config.webhook))
-            }
+    /// The senders `config` names; `public_url` is where providers send
+    /// their delivery receipts (`server.public_url`).
+    pub fn from_config(config: &SmsConfig, public_url: &Url) -> SmsSender {
+        if config.sender == SmsSenderKind::Stdout {
+            return SmsSender::Stdout;
+        }
+        let providers = config
+            .chain()
+            .filter_map(|kind| Provider::from_config(kind, config, public_url))
+            .collect();
+        SmsSender::Gateways(Failover::new(providers, config.cool_off))
+    }
+
+    /// Counts each provider's sends, failures and latency in `metrics`.
+    pub fn with_metrics(self, metrics: Metrics) -> SmsSender {
+        match self {
+            SmsSender::Gateways(failover) => SmsSender::Gateways(failover.with_metrics(metrics)),
+            other => other,
         }
     }
 
-    /// One attempt to hand `message` over; retrying is the caller's
-    /// business (`signin::otp::delivery`).
-    pub async fn send(&self, message: &SmsMessage<'_>) -> Result<(), SmsError> {
+    /// One attempt to hand `message` over (to each gateway in turn, when
+    /// there are several); retrying later is the caller's business
+    /// (`signin::otp::delivery`).
+    pub async fn send(&self, message: &SmsMessage<'_>) -> Result<Sent, SmsError> {
         match self {
             SmsSender::Stdout => {
                 stdout::send(message);
-                Ok(())
+                Ok(Sent {
+                    provider: "stdout",
+                    message_id: None,
+                })
             }
-            SmsSender::Webhook(webhook) => webhook.send(message).await,
+            SmsSender::Gateways(failover) => failover.send(message).await,
             SmsSender::Memory(outbox) => {
                 outbox.keep(message.phone.as_str(), message.code.digits());
-                Ok(())
+                Ok(Sent {
+                    provider: "memory",
+                    message_id: None,
+                })
             }
         }
     }

@@ -4,14 +4,13 @@
 //! and 429 come back as transient (with the gateway's `Retry-After`), and
 //! the outbox worker decides when to try again. The code is never logged here.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use reqwest::header::{HeaderMap, RETRY_AFTER};
 use sha2::Sha256;
 use url::Url;
 
-use super::{SmsError, SmsMessage};
+use super::{answer, SmsError, SmsMessage};
 use crate::config::{Secret, WebhookConfig};
 use crate::infra::clock::Clock;
 use crate::infra::http::{self, Peer};
@@ -50,7 +49,8 @@ impl WebhookSender {
         }
     }
 
-    pub async fn send(&self, message: &SmsMessage<'_>) -> Result<(), SmsError> {
+    /// One attempt; the webhook gives no message id.
+    pub async fn send(&self, message: &SmsMessage<'_>) -> Result<Option<String>, SmsError> {
         let body = serde_json::to_vec(&Payload {
             phone: message.phone.as_str(),
             code: message.code.digits(),
@@ -69,40 +69,15 @@ impl WebhookSender {
         if let Some(secret) = &self.hmac_secret {
             request = request.header(SIGNATURE_HEADER, sign(secret, Clock::system().now(), &body));
         }
-        match request.body(body).send().await {
-            Ok(response) => {
-                let status = response.status();
-                if status.is_success() {
-                    Ok(())
-                } else if status.is_server_error()
-                    || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-                {
-                    Err(SmsError::Unavailable {
-                        reason: format!("HTTP {status}"),
-                        retry_after: retry_after(response.headers(), SystemTime::now()),
-                    })
-                } else {
-                    Err(SmsError::Rejected(status))
-                }
-            }
-            Err(e) if e.is_timeout() => Err(SmsError::Timeout(self.timeout)),
-            // Connection refused/reset: the gateway may be restarting.
-            Err(e) => Err(SmsError::Unavailable {
-                reason: error_chain(&e),
-                retry_after: None,
-            }),
+        let answer = answer::send(request.body(body), self.timeout).await?;
+        if answer.status.is_success() {
+            Ok(None)
+        } else if answer.is_busy() {
+            Err(answer.unavailable("the webhook is busy or down"))
+        } else {
+            Err(SmsError::Rejected(format!("HTTP {}", answer.status)))
         }
     }
-}
-
-/// `Retry-After` as RFC 9110 defines it: delay-seconds or an HTTP date.
-fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, the
@@ -131,38 +106,4 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use reqwest::header::HeaderValue;
-
-    fn with_retry_after(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
-        headers
-    }
-
-    #[test]
-    fn retry_after_takes_seconds_and_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
-        assert_eq!(
-            retry_after(&with_retry_after("120"), now),
-            Some(Duration::from_secs(120))
-        );
-        // RFC 9110's example date is 5 minutes after `now`.
-        assert_eq!(
-            retry_after(&with_retry_after("Wed, 21 Oct 2015 07:33:00 GMT"), now),
-            Some(Duration::from_secs(300))
-        );
-        // A date in the past means now; garbage means the gateway said nothing.
-        assert_eq!(
-            retry_after(&with_retry_after("Wed, 21 Oct 2015 07:00:00 GMT"), now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after(&with_retry_after("soon"), now), None);
-        assert_eq!(retry_after(&with_retry_after("-5"), now), None);
-        assert_eq!(retry_after(&HeaderMap::new(), now), None);
-    }
 }

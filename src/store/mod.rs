@@ -18,12 +18,16 @@ use std::time::Instant;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+pub mod audit;
 pub mod codes;
+pub mod event_outbox;
 pub mod file;
 pub mod foreign_sqlite;
 pub mod health;
+mod lease;
 pub mod outbox;
 pub mod proofs;
+pub mod receipts;
 pub mod sessions;
 pub mod users;
 

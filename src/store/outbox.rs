@@ -6,7 +6,14 @@
 
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
+use super::lease::Outbox;
+use super::receipts::{self, Handed};
 use super::{Db, StoreError};
+
+const SMS: Outbox = Outbox {
+    table: "sms_outbox",
+    key: "challenge_id",
+};
 
 /// A message a worker has claimed and is about to send.
 #[derive(Debug, Clone)]
@@ -71,21 +78,38 @@ pub fn claim_due(
         rows.collect::<Result<Vec<_>, _>>()?
     };
     for message in &due {
-        tx.execute(
-            "UPDATE sms_outbox SET claimed_until = ?1 WHERE challenge_id = ?2",
-            params![claim_until, message.challenge_id],
-        )?;
+        SMS.claim(&tx, &message.challenge_id, claim_until)?;
     }
     tx.commit()?;
     Ok(due)
 }
 
-/// The gateway took the message.
-pub fn delivered(db: &Db, challenge_id: &str) -> Result<(), StoreError> {
-    db.conn.execute(
+/// The gateway took the message; with the provider's id for it
+/// (`handed`), it is remembered for its delivery receipt.
+pub fn delivered(
+    db: &mut Db,
+    challenge_id: &str,
+    handed: Option<&Handed>,
+) -> Result<(), StoreError> {
+    let Some(handed) = handed else {
+        return SMS.remove(db, &challenge_id);
+    };
+    let tx = db.conn.transaction()?;
+    let refund: Option<String> = tx
+        .query_row(
+            "SELECT refund_event_ids FROM sms_outbox WHERE challenge_id = ?1",
+            [challenge_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if let Some(refund) = refund {
+        receipts::remember(&tx, challenge_id, &refund, handed)?;
+    }
+    tx.execute(
         "DELETE FROM sms_outbox WHERE challenge_id = ?1",
         [challenge_id],
     )?;
+    tx.commit()?;
     Ok(())
 }
 
@@ -96,12 +120,7 @@ pub fn retry_later(
     attempts: u32,
     next_attempt_at: i64,
 ) -> Result<(), StoreError> {
-    db.conn.execute(
-        "UPDATE sms_outbox SET attempts = ?1, next_attempt_at = ?2, claimed_until = NULL
-         WHERE challenge_id = ?3",
-        params![attempts, next_attempt_at, challenge_id],
-    )?;
-    Ok(())
+    SMS.retry_later(db, &challenge_id, attempts, next_attempt_at)
 }
 
 /// The message will never be delivered: withdraws its code (the message goes
@@ -134,10 +153,7 @@ pub fn withdraw(db: &mut Db, challenge_id: &str) -> Result<bool, StoreError> {
 /// Frees every claim. Only for start-up, when the data dir lock says no
 /// other gatehouse is sending: what a crashed process held is due again.
 pub fn release_claims(db: &Db) -> Result<usize, StoreError> {
-    Ok(db.conn.execute(
-        "UPDATE sms_outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL",
-        [],
-    )?)
+    SMS.release_claims(db)
 }
 
 /// Messages still waiting (or being sent).

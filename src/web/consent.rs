@@ -12,8 +12,10 @@ use super::error::{checked_challenge, PageError};
 use super::strings;
 use super::views::{no_store, page};
 use crate::directory::DirectoryUser;
+use crate::domain::{EventKind, Outcome};
 use crate::hydra::ConsentRequest;
 use crate::signin::accept;
+use crate::signin::audit::Event;
 use crate::signin::claims;
 use crate::web::AppState;
 
@@ -78,6 +80,11 @@ pub async fn show(
             .challenges
             .remember_answer(&challenge, &redirect.redirect_to);
         state.metrics.consent("automatic");
+        let event = consent_event(EventKind::ConsentGranted, &request);
+        state
+            .audit
+            .record(event.outcome(Outcome::Ok, "automatic"))
+            .await;
         return Ok(Redirect::to(&redirect.redirect_to).into_response());
     }
     let user = state.directory.find_by_id(&request.subject).await?;
@@ -137,15 +144,29 @@ pub async fn submit(
         }
         _ => return Err(PageError::BadForm),
     };
-    state.metrics.consent(if form.action == "allow" {
-        "allowed"
-    } else {
-        "denied"
-    });
+    let (result, event) = match form.action.as_str() {
+        "allow" => (
+            "allowed",
+            consent_event(EventKind::ConsentGranted, &request),
+        ),
+        _ => (
+            "denied",
+            consent_event(EventKind::ConsentDenied, &request).outcome(Outcome::Refused, "denied"),
+        ),
+    };
+    state.metrics.consent(result);
+    state.audit.record(event).await;
     state
         .challenges
         .remember_answer(challenge, &redirect.redirect_to);
     Ok(Redirect::to(&redirect.redirect_to).into_response())
+}
+
+/// A consent's audit event, for the request's person and client.
+fn consent_event(kind: EventKind, request: &ConsentRequest) -> Event {
+    Event::new(kind)
+        .subject(&request.subject)
+        .client(&request.client.client_id)
 }
 
 /// One permission: `openid` as required, any other as a labelled checkbox,

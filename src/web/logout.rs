@@ -11,6 +11,8 @@ use super::csrf;
 use super::error::{checked_challenge, PageError};
 use super::strings;
 use super::views::{message_page, no_store, page};
+use crate::domain::EventKind;
+use crate::signin::audit::Event;
 use crate::web::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,7 +77,16 @@ pub async fn submit(
     let challenge = checked_challenge(&state, &headers, &form.logout_challenge, &form.csrf)?;
     match form.action.as_str() {
         "yes" => {
+            // Whose logout, for the audit trail; it goes ahead regardless.
+            let request = state.hydra.logout_request(challenge).await.ok();
             let redirect = state.hydra.accept_logout(challenge).await?;
+            let event = match &request {
+                Some(request) => Event::new(EventKind::Logout)
+                    .subject(&request.subject)
+                    .client(request.client.as_ref().map_or("", |c| c.client_id.as_str())),
+                None => Event::new(EventKind::Logout),
+            };
+            state.audit.record(event).await;
             Ok(Redirect::to(&redirect.redirect_to).into_response())
         }
         "no" => {

@@ -1,6 +1,7 @@
 //! HTTP routes on the one public port.
 
 mod api_error;
+mod audit;
 mod bot_challenge;
 mod canonical_host;
 mod client_ip;
@@ -14,18 +15,21 @@ mod health;
 mod login;
 mod logout;
 mod proxy;
+mod receipts;
 mod state;
 pub mod strings;
 pub mod token_hook;
 mod views;
 
 use axum::http::{header, HeaderValue};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::Router;
 pub use csrf::Csrf;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use proxy::HydraProxy;
+
+use crate::signin::otp::receipts::TWILIO_RECEIPT_PATH;
 pub use state::AppState;
 
 /// Hydra's public paths, served through gatehouse's own origin.
@@ -48,8 +52,13 @@ pub fn router(state: AppState) -> Router {
             )
             .route(views::FAVICON_PATH, get(views::favicon))
             .route(&state.config.forward_auth.path, any(forward_auth::verify))
+            .route(TWILIO_RECEIPT_PATH, post(receipts::twilio))
             .merge(headless_api::routes())
-            .fallback(health::not_found),
+            .fallback(health::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                audit::with_context,
+            )),
     );
 
     let mut hydra = Router::new();

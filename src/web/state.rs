@@ -8,10 +8,12 @@ use crate::forward_auth::ForwardAuth;
 use crate::hydra::HydraClient;
 use crate::infra::metrics::Metrics;
 use crate::signin::accept::Acceptor;
+use crate::signin::audit::AuditTrail;
 use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
 use crate::signin::challenges::ChallengeMemory;
 use crate::signin::headless::HeadlessService;
+use crate::signin::otp::receipts::DeliveryReceipts;
 use crate::signin::otp::OtpService;
 use crate::store::Store;
 
@@ -26,6 +28,8 @@ pub struct AppState {
     pub hydra: HydraClient,
     pub proxy: HydraProxy,
     pub otp: OtpService,
+    /// What SMS providers say became of the texts they took.
+    pub receipts: DeliveryReceipts,
     pub bot_challenge: BotChallenge,
     pub csrf: Csrf,
     pub challenges: ChallengeMemory,
@@ -34,4 +38,6 @@ pub struct AppState {
     pub headless: HeadlessService,
     pub browser: BrowserSignIn,
     pub accept: Acceptor,
+    /// Where consent and logout record their events.
+    pub audit: AuditTrail,
 }

@@ -261,10 +261,10 @@ async fn an_expired_session_is_refused_and_purged() {
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_session");
 
-    let purged =
-        gatehouse::jobs::purge_expired(&fx.app.store(), &gatehouse::infra::clock::Clock::system())
-            .await
-            .unwrap();
+    let clock = gatehouse::infra::clock::Clock::system();
+    let purged = gatehouse::jobs::purge_expired(&fx.app.store(), &clock, &Default::default())
+        .await
+        .unwrap();
     assert_eq!(purged.headless_sessions, 1);
 }
 

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod architecture;
+mod audit;
 mod bench_smoke;
 mod bot_challenge;
 mod browser_signin;

@@ -7,6 +7,7 @@
 //! clients, then runs each scenario for `--duration` on `--concurrency`
 //! workers. See BENCHMARKS.md.
 
+mod audit_size;
 mod flows;
 mod measure;
 mod own_times;
@@ -66,6 +67,10 @@ struct Cli {
     /// Keep the temp dir (gatehouse's and Hydra's data and log) and print where.
     #[arg(long)]
     keep_data: bool,
+    /// Only measure the disk an audit trail of this many events takes
+    /// (no server, no Hydra), e.g. 1000000.
+    #[arg(long, value_name = "EVENTS")]
+    audit_size: Option<u64>,
     /// Internal: run `gatehouse serve` with this configuration file.
     #[arg(long, hide = true)]
     serve: Option<PathBuf>,
@@ -95,6 +100,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(events) = cli.audit_size {
+        return match runtime.block_on(audit_size::measure(events, cli.keep_data)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("gatehouse-bench: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if cli.scenarios.iter().all(|s| !s.is_flow()) {
         // `--scenarios proof` alone needs neither gatehouse nor Hydra.
         return runtime.block_on(proofs::alone(cli.output.as_deref(), cli.smoke));

@@ -1,38 +1,82 @@
 //! Doctor's checks of the services gatehouse calls out to: a TCP
-//! connection, or a TLS handshake that verifies, and never a request.
+//! connection, or a TLS handshake that verifies; for an SMS provider, a
+//! call that proves its credentials and sends nothing.
 
 use std::time::Duration;
 
 use super::{ok, problem, skip, Finding, PROBE_TIMEOUT};
 use crate::config::{BotChallengeKind, CaFile, Config, SmsSenderKind};
 use crate::infra::tls_probe;
+use crate::sms::{CredentialCheck, Provider};
 
-/// Reachability of the SMS webhook: a TCP connection, never a message.
-pub(super) async fn sms(config: &Config) -> Finding {
+/// Each SMS sender of `sms.sender` / `sms.senders`, in order: the webhook
+/// accepts connections; a provider answers a call that proves its
+/// credentials and sends nothing (Twilio's account, Vonage's and Bird's
+/// balance, SNS's SMS attributes).
+pub(super) async fn sms(config: &Config) -> Vec<Finding> {
     let sms = &config.sms;
-    let url = match &sms.sender {
-        SmsSenderKind::Webhook { url } => url,
-        _ if config.server.public_url.scheme() == "https" => {
-            return problem(
+    if sms.sender == SmsSenderKind::Stdout {
+        return vec![if config.server.public_url.scheme() == "https" {
+            problem(
                 "sms.sender = \"stdout\" prints sign-in codes to the log of a production setup",
-                "set sms.sender = \"webhook\" and sms.webhook.url",
+                "set sms.sender (or sms.senders) to \"webhook\" or a provider and its section",
             )
-        }
-        _ => return skip("SMS webhook: sms.sender is \"stdout\" (development)"),
-    };
+        } else {
+            skip("SMS webhook: sms.sender is \"stdout\" (development)")
+        }];
+    }
+    let mut findings = Vec::new();
+    for kind in sms.chain() {
+        findings.push(match kind {
+            SmsSenderKind::Webhook { url } => webhook(config, url).await,
+            _ => provider(config, kind).await,
+        });
+    }
+    findings
+}
+
+async fn webhook(config: &Config, url: &url::Url) -> Finding {
     let fix = "check `sms.webhook.url`, DNS and the firewall between this host and the gateway";
     let fix = match url.scheme() {
         "https" => "check `sms.webhook.url` and `sms.webhook.ca_file` (a private CA's PEM), DNS and the firewall",
         _ => fix,
     };
+    let webhook = &config.sms.webhook;
     accepts_connections(
         "SMS webhook",
         url,
-        sms.webhook.ca_file.as_ref(),
-        sms.webhook.timeout,
+        webhook.ca_file.as_ref(),
+        webhook.timeout,
         fix,
     )
     .await
+}
+
+/// A provider's credentials, by a call that sends no text.
+async fn provider(config: &Config, kind: &SmsSenderKind) -> Finding {
+    let name = kind.name();
+    let Some(provider) = Provider::from_config(kind, &config.sms, &config.server.public_url) else {
+        return skip(format!("SMS sender {name}: nothing to check"));
+    };
+    let fix = format!(
+        "check the credentials in [sms.{name}] (and its base_url), DNS and the firewall \
+         between this host and the provider"
+    );
+    let check = tokio::time::timeout(PROBE_TIMEOUT * 2, provider.check_credentials()).await;
+    match check {
+        Ok(CredentialCheck::Accepted(said)) => ok(format!(
+            "SMS provider {name}: credentials accepted, {said} (nothing sent)"
+        )),
+        Ok(CredentialCheck::Refused(why)) => problem(format!("SMS provider {name}: {why}"), fix),
+        Ok(CredentialCheck::NotApplicable) => skip(format!("SMS sender {name}: nothing to check")),
+        Err(_) => problem(
+            format!(
+                "SMS provider {name} did not answer within {:?}",
+                PROBE_TIMEOUT * 2
+            ),
+            fix,
+        ),
+    }
 }
 
 /// The legacy-session verifier of `[headless.token_exchange]`, when set.

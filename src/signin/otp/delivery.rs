@@ -4,10 +4,13 @@
 //! the same thing for a member and a stranger, whatever the gateway does.
 //!
 //! A message is tried at once, then after 1, 2, 4 ... s (or the gateway's
-//! `Retry-After`, when longer), up to `sms.webhook.max_attempts`. One the
-//! gateway refuses, that ran out of attempts, or that could no longer arrive
-//! before its code expires is withdrawn with its code, and the send it
-//! counted is refunded, so the person can simply ask again.
+//! `Retry-After`, when longer), up to `sms.webhook.max_attempts`; one
+//! attempt tries each of `sms.senders` in turn (`crate::sms::Failover`).
+//! One the gateways refuse, whose number a provider says cannot get texts,
+//! that ran out of attempts, or that could no longer arrive before its code
+//! expires is withdrawn with its code, and the send it counted is refunded,
+//! so the person can simply ask again. A message a provider took with an id
+//! is remembered for its delivery receipt (`super::receipts`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +23,9 @@ use super::sealed::SealingKey;
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
-use crate::sms::{SmsMessage, SmsSender};
+use crate::sms::{Sent, SmsError, SmsMessage, SmsSender};
 use crate::store::outbox::{self, Queued};
+use crate::store::receipts::Handed;
 use crate::store::Store;
 
 /// Messages sent at the same time, at most.
@@ -31,7 +35,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// How long past its attempt's timeout a claim holds, should the worker die.
 const CLAIM_MARGIN_SECS: i64 = 5;
 
-/// How hard to try: `sms.webhook.max_attempts` and `timeout`.
+/// How hard to try: `sms.webhook.max_attempts`, and the longest one
+/// attempt takes (every sender's timeout, `SmsConfig::attempt_timeout`).
 #[derive(Debug, Clone, Copy)]
 pub struct DeliveryPolicy {
     pub max_attempts: u32,
@@ -51,9 +56,10 @@ pub struct Delivery {
     pub(super) poll_every: Duration,
 }
 
-/// The running worker; dropping it stops the worker and every send in
-/// flight (their messages are sent again after the next start).
-pub struct DeliveryTask(JoinHandle<()>);
+/// A running outbox worker (this one, or the events worker); dropping it
+/// stops the worker and every send in flight (sent again after the next
+/// start).
+pub struct DeliveryTask(pub(crate) JoinHandle<()>);
 
 impl Drop for DeliveryTask {
     fn drop(&mut self) {
@@ -132,20 +138,14 @@ impl Delivery {
             })
             .await;
         let error = match sent {
-            Ok(()) => {
-                tracing::info!(phone = %phone.masked(), attempt, "SMS handed to the gateway");
-                self.metrics.code("sent");
-                self.metrics.sms_sent(&country_key(phone.line().country));
-                let id = message.challenge_id;
-                let done = self.store.run(move |db| outbox::delivered(db, &id)).await;
-                if let Err(error) = done {
-                    tracing::error!(%error, "a delivered SMS stays in the outbox");
-                }
-                return;
-            }
+            Ok(sent) => return self.handed_over(&message, &phone, attempt, sent).await,
             Err(error) => error,
         };
         tracing::warn!(phone = %phone.masked(), attempt, %error, "SMS attempt failed");
+        if let SmsError::InvalidNumber(_) = error {
+            let reason = "the gateway says the number cannot receive texts";
+            return self.withdraw(&message, Some(&phone), reason).await;
+        }
         if !error.is_transient() {
             return self
                 .withdraw(&message, Some(&phone), "the gateway refused it")
@@ -171,6 +171,30 @@ impl Delivery {
         }
     }
 
+    /// A gateway took the message: it leaves the outbox, and is remembered
+    /// for its delivery receipt when the provider gave it an id.
+    async fn handed_over(&self, message: &Queued, phone: &PhoneNumber, attempt: u32, sent: Sent) {
+        let provider = sent.provider;
+        tracing::info!(phone = %phone.masked(), attempt, provider, "SMS handed to the gateway");
+        self.metrics.code("sent");
+        let country = country_key(phone.line().country);
+        self.metrics.sms_sent(&country);
+        let handed = sent.message_id.map(|message_id| Handed {
+            provider,
+            message_id,
+            country,
+            sent_at: self.clock.now(),
+        });
+        let id = message.challenge_id.clone();
+        let done = self
+            .store
+            .run(move |db| outbox::delivered(db, &id, handed.as_ref()))
+            .await;
+        if let Err(error) = done {
+            tracing::error!(%error, "a delivered SMS stays in the outbox");
+        }
+    }
+
     /// The message will not arrive: its code goes, and so does the send it
     /// counted against the person's limits.
     async fn withdraw(&self, message: &Queued, phone: Option<&PhoneNumber>, reason: &str) {
@@ -185,7 +209,7 @@ impl Delivery {
 }
 
 /// Gatehouse's own wait after the `attempt`th failure: 1, 2, 4 ... s.
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let exponent = attempt.saturating_sub(1).min(16);
     Duration::from_secs(1 << exponent).min(MAX_BACKOFF)
 }

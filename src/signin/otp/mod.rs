@@ -14,6 +14,7 @@ mod code;
 mod delivery;
 mod limits;
 mod pumping;
+pub mod receipts;
 mod sealed;
 
 use crate::config::{Config, OtpConfig, ProofKind, Signup, SmsPolicy};
@@ -29,6 +30,7 @@ use crate::store::{Db, Store, StoreError};
 use clearance::free_send_limits;
 pub use clearance::{Clearance, MISSING_PROOF};
 use code::{generate_code, hash_code, use_code};
+pub(crate) use delivery::backoff;
 pub use delivery::{Delivery, DeliveryPolicy, DeliveryTask};
 pub use limits::Limit;
 use pumping::{country_key, Pumping};
@@ -76,6 +78,17 @@ pub struct IssuedCode {
     pub resend_after: Duration,
 }
 
+/// What the answer does not say about whom a code went to: for the audit
+/// trail, never for the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// Whose number it is, when it is someone's.
+    pub subject: Option<String>,
+    /// Why no message was queued, though the answer says one was: the
+    /// number is no one's (closed sign-up) or its account is disabled.
+    pub withheld: Option<&'static str>,
+}
+
 /// The settings the code policy follows: `[otp]`, `users.signup`, the
 /// text of the message (`sms.template`, `sms.app_name`) and how hard to try
 /// to deliver it (`sms.webhook`).
@@ -99,7 +112,7 @@ impl OtpPolicy {
             app_name: config.sms.app_name.clone(),
             delivery: DeliveryPolicy {
                 max_attempts: config.sms.webhook.max_attempts,
-                attempt_timeout: config.sms.webhook.timeout,
+                attempt_timeout: config.sms.attempt_timeout(),
             },
             pumping: config.sms.policy.clone(),
         }
@@ -158,6 +171,7 @@ impl OtpService {
 
     /// Counts codes, verifications and throttling in `metrics`.
     pub fn with_metrics(mut self, metrics: Metrics) -> OtpService {
+        self.delivery.sms = self.delivery.sms.clone().with_metrics(metrics.clone());
         self.delivery.metrics = metrics.clone();
         self.metrics = metrics;
         self
@@ -200,11 +214,14 @@ impl OtpService {
         client_ip: Option<IpAddr>,
         deadline: Option<i64>,
     ) -> Result<IssuedCode, OtpError> {
-        self.issue_cleared(flow, phone, client_ip, deadline, Clearance::Cleared)
-            .await
+        let issued = self
+            .issue_cleared(flow, phone, client_ip, deadline, Clearance::Cleared)
+            .await?;
+        Ok(issued.0)
     }
 
-    /// [`OtpService::issue_until`] after the bot challenge said `clearance`.
+    /// [`OtpService::issue_until`] after the bot challenge said
+    /// `clearance`, and whom the code went to.
     pub async fn issue_cleared(
         &self,
         flow: &FlowId,
@@ -212,7 +229,7 @@ impl OtpService {
         client_ip: Option<IpAddr>,
         deadline: Option<i64>,
         clearance: Clearance,
-    ) -> Result<IssuedCode, OtpError> {
+    ) -> Result<(IssuedCode, Recipient), OtpError> {
         let now = self.clock.now();
         let line = phone.line();
         self.pumping.check_number(phone, &line, &self.metrics)?;
@@ -236,22 +253,19 @@ impl OtpService {
 
         // Sealed for members and strangers alike, so both answers take the
         // same work; only a member's is queued.
-        let sealed = self.delivery.key.seal(
-            &challenge_id,
-            &QueuedMessage {
-                phone: phone.as_str().to_string(),
-                code: code.digits().to_string(),
-                text: sms::render(&self.template.0, &self.template.1, &code),
-            },
-        );
-        let (queued, reported) = {
+        let sealed = self.seal(&challenge_id, phone, &code);
+        let (withheld, subject, reported) = {
             let (number, flow, pumping) = (phone.clone(), flow.clone(), self.pumping.clone());
             self.store
                 .run(move |conn| {
-                    let deliver = match lookup.resolve(conn)? {
-                        Some(user) => !user.disabled,
-                        None => signup == Signup::Auto,
+                    let user = lookup.resolve(conn)?;
+                    let withheld = match &user {
+                        Some(user) if user.disabled => Some("account_disabled"),
+                        Some(_) => None,
+                        None if signup == Signup::Auto => None,
+                        None => Some("unknown_number"),
                     };
+                    let subject = user.map(|user| user.id);
                     limits.push(pumping.adaptive_cap(conn, &line, now)?);
                     let new = NewChallenge {
                         id: &challenge_id,
@@ -261,10 +275,10 @@ impl OtpService {
                         created_at: now,
                         expires_at,
                         max_attempts,
-                        message: deliver.then_some(sealed.as_slice()),
+                        message: withheld.is_none().then_some(sealed.as_slice()),
                     };
                     let issued = codes::issue_challenge(conn, &new, &limits)?;
-                    Ok(issued.map(|reported| (deliver, reported)))
+                    Ok(issued.map(|reported| (withheld, subject, reported)))
                 })
                 .await?
                 .map_err(|exceeded| self.refused(exceeded, phone, clearance))?
@@ -272,16 +286,17 @@ impl OtpService {
         for limit in reported {
             self.pumping.report(limit.label(), phone, &self.metrics);
         }
-        if queued {
+        if withheld.is_none() {
             self.delivery.wake.notify_one();
         } else {
             self.metrics.code("withheld");
             tracing::info!(phone = %phone.masked(), "no code sent: no such user or account disabled");
         }
-        Ok(IssuedCode {
+        let answer = IssuedCode {
             expires_in: Duration::from_secs((expires_at - now).max(0) as u64),
             resend_after: self.policy.resend_cooldown,
-        })
+        };
+        Ok((answer, Recipient { subject, withheld }))
     }
 
     /// Checks `code` against the phone's current code. On success the code is
@@ -363,6 +378,18 @@ impl OtpService {
             Err(_) => "error",
         });
         outcome
+    }
+
+    /// The text message for `code`, sealed for the outbox.
+    fn seal(&self, challenge_id: &str, phone: &PhoneNumber, code: &OtpCode) -> Vec<u8> {
+        self.delivery.key.seal(
+            challenge_id,
+            &QueuedMessage {
+                phone: phone.as_str().to_string(),
+                code: code.digits().to_string(),
+                text: sms::render(&self.template.0, &self.template.1, code),
+            },
+        )
     }
 
     fn hash(&self, challenge_id: &str, code: &OtpCode) -> Vec<u8> {

@@ -138,6 +138,18 @@ async fn the_headless_api_takes_the_same_proof_and_names_the_missing_field() {
     assert_eq!(texts_to(&world, phone).await, 1);
     assert_eq!(refused(&world, "bot_challenge_invalid"), 2);
     assert_eq!(refused(&world, "bot_challenge_reused"), 1);
+    // The audit trail has each refusal, for the app and the number.
+    let audited: i64 = world
+        .app
+        .database()
+        .query_row(
+            "SELECT count(*) FROM audit_events WHERE kind = 'code_refused'
+             AND reason = 'bot_challenge' AND client_id = ?1 AND phone_masked IS NOT NULL",
+            [APP.id],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 5, "missing, wrong, expired, forged and reused");
 }
 
 /// Refusals look alike, whichever check failed.
@@ -171,13 +183,14 @@ async fn a_used_proof_stays_used_across_a_restart_until_the_purge_drops_it_expir
 
     let store = &world.app.state.store;
     let now = unix_now();
-    let purged = gatehouse::jobs::purge_expired(store, &Clock::manual(now)).await;
+    let purged =
+        gatehouse::jobs::purge_expired(store, &Clock::manual(now), &Default::default()).await;
     assert_eq!(
         purged.unwrap().spent_proofs,
         0,
         "kept while it could be used"
     );
     let later = Clock::manual(now + TTL.as_secs() as i64 + 1);
-    let purged = gatehouse::jobs::purge_expired(store, &later).await;
+    let purged = gatehouse::jobs::purge_expired(store, &later, &Default::default()).await;
     assert_eq!(purged.unwrap().spent_proofs, 1, "dropped once expired");
 }

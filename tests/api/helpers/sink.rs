@@ -29,6 +29,7 @@ const DELIVERY_LIMIT: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Debug)]
 pub struct ReceivedRequest {
+    pub method: axum::http::Method,
     pub headers: axum::http::HeaderMap,
     pub body: Vec<u8>,
     /// Path and query, e.g. `/sms?code=...` when used as an OAuth callback.
@@ -38,6 +39,17 @@ pub struct ReceivedRequest {
 impl ReceivedRequest {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("webhook body is JSON")
+    }
+
+    /// The body's form fields, in order.
+    pub fn form(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(&self.body)
+            .into_owned()
+            .collect()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 }
 
@@ -218,8 +230,12 @@ where
     let received: Recorded = Arc::default();
     let log = received.clone();
     let app = axum::Router::new().fallback(
-        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+        move |method: axum::http::Method,
+              uri: axum::http::Uri,
+              headers: axum::http::HeaderMap,
+              body: axum::body::Bytes| {
             let request = ReceivedRequest {
+                method,
                 uri: uri.to_string(),
                 headers,
                 body: body.to_vec(),
@@ -234,4 +250,39 @@ where
         },
     );
     (app, received)
+}
+
+/// The check README.md tells a receiver (an SMS gateway, an events
+/// receiver) to make: the header is `t=<unix>,v1=<hex HMAC-SHA256(secret,
+/// "<t>.<body>")>`, and `t` is at most 5 minutes from the receiver's `now`.
+/// Written here from the documentation, not from gatehouse's code.
+pub fn signature_accepted(secret: &str, header: &str, body: &[u8], now: i64) -> bool {
+    use hmac::{Hmac, Mac};
+    let mut timestamp = None;
+    let mut signature = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
+            Some(("v1", value)) => signature = hex::decode(value).ok(),
+            _ => {}
+        }
+    }
+    let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
+        return false;
+    };
+    if (now - timestamp).abs() > 300 {
+        return false;
+    }
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.").as_bytes());
+    mac.update(body);
+    mac.verify_slice(&signature).is_ok()
+}
+
+/// The wall clock in unix seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }

@@ -10,7 +10,7 @@ mod serve;
 mod systemd;
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::helpers::binary;
@@ -40,17 +40,25 @@ fn text(output: &Output) -> String {
 }
 
 /// `gatehouse serve` as a child process; SIGKILLed if the test fails.
-struct Served(Child);
+/// `gatehouse serve` as a child process, its output (logs included) kept
+/// in a file for a failing test to show.
+struct Served(Child, tempfile::NamedTempFile);
 
 impl Served {
     fn start(env: &[(String, String)], extra: &[(&str, &str)]) -> Served {
+        let log = tempfile::NamedTempFile::new().expect("a log file");
         let child = command(&["serve"], env)
             .envs(extra.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stdout(log.reopen().expect("the log for stdout"))
+            .stderr(log.reopen().expect("the log for stderr"))
             .spawn()
             .expect("start gatehouse serve");
-        Served(child)
+        Served(child, log)
+    }
+
+    /// What the process printed so far.
+    fn output(&self) -> String {
+        std::fs::read_to_string(self.1.path()).unwrap_or_default()
     }
 
     fn sigterm(&self) {

@@ -10,13 +10,19 @@ use crate::helpers::world::World;
 use crate::helpers::{TestApp, WebhookSink};
 use gatehouse::config::{DirectoryKind, HttpService, Signup};
 
-/// The next sd_notify datagram, within a generous bound.
-async fn receive(socket: &tokio::net::UnixDatagram) -> String {
+/// The next sd_notify datagram, within a generous bound; when none comes,
+/// the failure shows what gatehouse printed.
+async fn receive(socket: &tokio::net::UnixDatagram, served: &Served) -> String {
     let mut buffer = vec![0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(90), socket.recv(&mut buffer))
-        .await
-        .expect("a notification within 90s")
-        .unwrap();
+    let Ok(received) =
+        tokio::time::timeout(Duration::from_secs(90), socket.recv(&mut buffer)).await
+    else {
+        panic!(
+            "no notification within 90s; gatehouse printed:\n{}",
+            served.output()
+        );
+    };
+    let n = received.unwrap();
     String::from_utf8(buffer[..n].to_vec()).unwrap()
 }
 
@@ -33,7 +39,7 @@ async fn notify_ready_only_once_ready_and_stopping_on_sigterm() {
 
     let mut messages = Vec::new();
     loop {
-        let message = receive(&socket).await;
+        let message = receive(&socket, &served).await;
         messages.push(message.clone());
         if message.lines().any(|l| l == "READY=1") {
             break;
@@ -53,7 +59,7 @@ async fn notify_ready_only_once_ready_and_stopping_on_sigterm() {
     );
 
     served.sigterm();
-    let stopping = receive(&socket).await;
+    let stopping = receive(&socket, &served).await;
     assert!(
         stopping.lines().any(|l| l == "STOPPING=1"),
         "expected STOPPING=1, got {stopping:?}"

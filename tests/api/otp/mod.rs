@@ -8,6 +8,7 @@ mod codes;
 mod limits;
 mod outbox;
 mod purge;
+mod sms_providers;
 mod users;
 mod webhook;
 
@@ -105,7 +106,7 @@ fn open(config: &Config, clock: &Clock) -> (Store, OtpService, DeliveryTask) {
     let otp = OtpService::new(
         store.clone(),
         Directory::embedded(store.clone()),
-        SmsSender::from_config(&config.sms),
+        SmsSender::from_config(&config.sms, &config.server.public_url),
         OtpPolicy::from_config(config),
         b"0123456789abcdef0123456789abcdef",
         clock.clone(),

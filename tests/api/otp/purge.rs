@@ -18,7 +18,7 @@ async fn purge_removes_dead_rows_and_keeps_live_ones() {
     let live_code = fx.send_code(&live).await;
     fx.clock.advance(60 + 1); // the first code is now expired, the others are not
 
-    let purged = gatehouse::jobs::purge_expired(&fx.store, &fx.clock)
+    let purged = gatehouse::jobs::purge_expired(&fx.store, &fx.clock, &Default::default())
         .await
         .unwrap();
     assert_eq!(purged.challenges, 2, "the expired and the used code");
@@ -37,12 +37,12 @@ async fn purge_removes_dead_rows_and_keeps_live_ones() {
 
     // Kept a day, for sms.policy's daily cap per country.
     fx.clock.advance(3600);
-    let purged = gatehouse::jobs::purge_expired(&fx.store, &fx.clock)
+    let purged = gatehouse::jobs::purge_expired(&fx.store, &fx.clock, &Default::default())
         .await
         .unwrap();
     assert_eq!(purged.rate_limit_events, 0, "the day is not over");
     fx.clock.advance(86_400 - 3600);
-    let purged = gatehouse::jobs::purge_expired(&fx.store, &fx.clock)
+    let purged = gatehouse::jobs::purge_expired(&fx.store, &fx.clock, &Default::default())
         .await
         .unwrap();
     assert_eq!(
@@ -56,9 +56,14 @@ async fn the_scheduled_job_runs_the_purge() {
     let fx = StandaloneOtp::new().await;
     fx.send_code(&phone(22)).await;
     fx.clock.advance(10 * 60);
-    let mut scheduler = gatehouse::jobs::start(fx.store.clone(), fx.clock.clone(), "* * * * * *")
-        .await
-        .unwrap();
+    let mut scheduler = gatehouse::jobs::start(
+        fx.store.clone(),
+        fx.clock.clone(),
+        "* * * * * *",
+        Default::default(),
+    )
+    .await
+    .unwrap();
     let conn = rusqlite::Connection::open(fx.database()).unwrap();
     crate::helpers::eventually(Duration::from_secs(10), "the purge job ran", || {
         conn.query_row("SELECT COUNT(*) FROM otp_challenges", [], |row| {

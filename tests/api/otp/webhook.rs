@@ -6,43 +6,14 @@ use std::time::Duration;
 use axum::response::IntoResponse;
 
 use super::{phone, test_flow, StandaloneOtp, HMAC_SECRET};
+use crate::helpers::sink::{signature_accepted, unix_now};
 use crate::helpers::{capture_logs, WebhookSink};
 use gatehouse::domain::OtpCode;
 use gatehouse::signin::otp::OtpError;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
-/// The check README.md tells a gateway to make: the header is
-/// `t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, and `t` is at most
-/// 5 minutes from the gateway's `now`. Written here from the documentation,
-/// not from gatehouse's code.
+/// The receiver's check ([`signature_accepted`]) with the tests' secret.
 fn gateway_accepts(header: &str, body: &[u8], now: i64) -> bool {
-    let mut timestamp = None;
-    let mut signature = None;
-    for part in header.split(',') {
-        match part.split_once('=') {
-            Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
-            Some(("v1", value)) => signature = hex::decode(value).ok(),
-            _ => {}
-        }
-    }
-    let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
-        return false;
-    };
-    if (now - timestamp).abs() > 300 {
-        return false;
-    }
-    let mut mac = Hmac::<Sha256>::new_from_slice(HMAC_SECRET.as_bytes()).unwrap();
-    mac.update(format!("{timestamp}.").as_bytes());
-    mac.update(body);
-    mac.verify_slice(&signature).is_ok()
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    signature_accepted(HMAC_SECRET, header, body, now)
 }
 
 #[tokio::test]

@@ -14,26 +14,26 @@ use tokio::net::TcpListener;
 use tokio_cron_scheduler::{JobScheduler, JobSchedulerError};
 
 use crate::infra::clock::Clock;
-use crate::infra::data_dir::DataDir;
 
 use crate::config::{Config, DirectoryKind, HydraMode};
-use crate::directory::{Directory, DirectoryError};
+use crate::directory::DirectoryError;
 use crate::hydra::config_file::TokenHook;
-use crate::hydra::public::HydraPublic;
 use crate::hydra::supervisor::{HydraStatus, SupervisorError};
 use crate::hydra::{HydraClient, HydraSupervisor};
 use crate::infra::lock::{DataDirLock, LockError};
 use crate::infra::{lock, metrics, secrets, serve, tls};
 use crate::signin::accept::Acceptor;
-use crate::signin::bot_challenge::BotChallenge;
-use crate::signin::browser::BrowserSignIn;
-use crate::signin::otp::{DeliveryTask, OtpPolicy, OtpService};
-use crate::signin::{challenges, headless};
-use crate::sms::SmsSender;
-use crate::store::{Store, StoreError};
+use crate::signin::challenges;
+use crate::signin::otp::receipts::DeliveryReceipts;
+use crate::signin::otp::DeliveryTask;
+use crate::store::StoreError;
 use crate::web::token_hook::TokenHookListener;
 use crate::web::{AppState, HydraProxy};
-use crate::{config, forward_auth, jobs, web};
+use crate::{forward_auth, jobs, web};
+
+mod sign_in_core;
+
+use sign_in_core::SignInCore;
 
 /// Why gatehouse could not start, worded for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +91,8 @@ pub struct Application {
     jobs: JobScheduler,
     /// Sends the queued text messages (the SMS outbox).
     delivery: DeliveryTask,
+    /// Sends the queued audit events to `[events] url`, when set.
+    events: Option<DeliveryTask>,
     /// Held until Hydra has stopped: nothing else may touch the data dir.
     lock: DataDirLock,
 }
@@ -118,9 +120,11 @@ impl Application {
             sign_in.store.clone(),
             clock.clone(),
             &config.jobs.purge_schedule,
+            jobs::Retention::from_config(&config),
         )
         .await?;
         let delivery = sign_in.otp.delivery().spawn();
+        let events = sign_in.audit.delivery(&config.events).map(|d| d.spawn());
         let hydra = HydraClient::new(config.hydra_admin_url(), config.hydra.ca_file());
         let token_hook = if wants_token_hook(&config) {
             let listener = TokenHookListener::bind().await;
@@ -141,6 +145,7 @@ impl Application {
             supervisor,
             jobs,
             delivery,
+            events,
             lock,
         })
     }
@@ -222,6 +227,7 @@ impl Application {
             server.abort();
         }
         drop(self.delivery);
+        drop(self.events);
         if let Some(reloader) = reloader {
             reloader.abort();
         }
@@ -298,87 +304,6 @@ impl Listeners {
     }
 }
 
-/// What signing in rests on, whoever asks: the database, the user
-/// directory, the one-time codes and the CSRF key of the forms.
-struct SignInCore {
-    store: Store,
-    directory: Directory,
-    otp: OtpService,
-    bot: BotChallenge,
-    csrf: web::Csrf,
-}
-
-impl SignInCore {
-    /// Opens the database and loads (or creates, on the first start) the
-    /// secrets in the data dir.
-    async fn open(
-        config: &Config,
-        clock: &Clock,
-        metrics: &metrics::Metrics,
-    ) -> Result<SignInCore, StartupError> {
-        let files = DataDir::new(&config.data_dir);
-        let database = files.database();
-        let store = tokio::task::spawn_blocking(move || Store::open(&database))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))??;
-
-        let otp_key_path = files.otp_secret();
-        let otp_key = secrets::create_private_dir(&files.secrets())
-            .and_then(|()| secrets::load_or_create(&otp_key_path))
-            .map_err(|source| StartupError::Secret {
-                path: otp_key_path,
-                source,
-            })?;
-        if config.unsafe_development_mode {
-            tracing::warn!(
-                "unsafe_development_mode = true: settings that are unsafe in production are allowed"
-            );
-        }
-        if config.sms.sender == config::SmsSenderKind::Stdout
-            && config.server.public_url.scheme() == "https"
-        {
-            tracing::warn!(
-                "sms.sender = \"stdout\" prints sign-in codes to the log: development only"
-            );
-        }
-        let directory =
-            Directory::from_config(&config.directory, store.clone())?.with_metrics(metrics.clone());
-        let otp = OtpService::new(
-            store.clone(),
-            directory.clone(),
-            SmsSender::from_config(&config.sms),
-            OtpPolicy::from_config(config),
-            otp_key.as_bytes(),
-            clock.clone(),
-        )
-        .with_metrics(metrics.clone());
-        let bot = BotChallenge::new(
-            &config.bot_challenge,
-            otp_key.as_bytes(),
-            store.clone(),
-            otp.clone(),
-        )
-        .with_metrics(metrics.clone());
-        let csrf_key_path = files.csrf_secret();
-        let csrf_key =
-            secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {
-                path: csrf_key_path,
-                source,
-            })?;
-        let csrf = web::Csrf::new(
-            csrf_key.as_bytes(),
-            config.server.public_url.scheme() == "https",
-        );
-        Ok(SignInCore {
-            store,
-            directory,
-            otp,
-            bot,
-            csrf,
-        })
-    }
-}
-
 /// Starts Hydra as a child process in supervised mode and counts its
 /// restarts; in external mode Hydra is someone else's to run.
 async fn start_hydra(
@@ -417,13 +342,6 @@ fn app_state(
     sign_in: SignInCore,
     hydra: HydraClient,
 ) -> AppState {
-    let SignInCore {
-        store,
-        directory,
-        otp,
-        bot,
-        csrf,
-    } = sign_in;
     let proxy = HydraProxy::new(
         &config.hydra_public_url(),
         &config.server.public_url,
@@ -442,36 +360,23 @@ fn app_state(
     );
     let accept = Acceptor::new(
         hydra.clone(),
-        directory.clone(),
+        sign_in.directory.clone(),
         config.login.clone(),
         config.consent.clone(),
         config.claims.clone(),
     );
-    let hydra_apis = headless::HydraApis {
-        admin: hydra.clone(),
-        public: HydraPublic::new(
-            config.hydra_public_url(),
-            config.server.public_url.clone(),
-            config.hydra.ca_file(),
-        ),
-    };
-    let headless = headless::HeadlessService::new(
-        config.headless.clone(),
-        store.clone(),
-        directory.clone(),
-        hydra_apis,
-        accept.clone(),
-        otp.clone(),
-        bot.clone(),
-    );
-    let browser = BrowserSignIn::new(
-        hydra.clone(),
-        accept.clone(),
-        otp.clone(),
-        bot.clone(),
-        challenges.clone(),
-        metrics.clone(),
-    );
+    let headless = sign_in.headless(&config, &hydra, &accept);
+    let browser = sign_in.browser(&hydra, &accept, &challenges, &metrics);
+    let SignInCore {
+        store,
+        directory,
+        otp,
+        bot,
+        csrf,
+        audit,
+    } = sign_in;
+    let receipts = DeliveryReceipts::from_config(&config, store.clone(), clock.clone())
+        .with_metrics(metrics.clone());
     let config = Arc::new(config);
     AppState {
         config,
@@ -480,6 +385,7 @@ fn app_state(
         hydra,
         proxy,
         otp,
+        receipts,
         bot_challenge: bot,
         csrf,
         challenges,
@@ -488,5 +394,6 @@ fn app_state(
         headless,
         browser,
         accept,
+        audit,
     }
 }
