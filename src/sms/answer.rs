@@ -41,6 +41,20 @@ impl Answer {
             retry_after: retry_after(&self.headers, SystemTime::now()),
         }
     }
+
+    /// A provider's error answer, told apart the one way every provider
+    /// is: busy (the answer's 5xx or 429, or the provider's own `busy`
+    /// code) is worth a retry or another gateway, an invalid number is
+    /// final, anything else is refused.
+    pub fn refusal(&self, detail: String, busy: bool, invalid_number: bool) -> SmsError {
+        if busy || self.is_busy() {
+            self.unavailable(&detail)
+        } else if invalid_number {
+            SmsError::InvalidNumber(detail)
+        } else {
+            SmsError::Rejected(format!("HTTP {}: {detail}", self.status))
+        }
+    }
 }
 
 /// Sends `request` (bounded by `timeout`) and reads the whole answer; a

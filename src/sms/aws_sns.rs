@@ -106,16 +106,8 @@ impl AwsSns {
         let code = element(&text, "Code").unwrap_or_default();
         let said = element(&text, "Message").unwrap_or_default();
         let detail = format!("SNS {code}: {}", short(said));
-        if answer.is_busy() || BUSY_CODES.contains(&code) {
-            Err(answer.unavailable(&detail))
-        } else if code.starts_with("InvalidParameter") && said.contains("PhoneNumber") {
-            Err(SmsError::InvalidNumber(detail))
-        } else {
-            Err(SmsError::Rejected(format!(
-                "HTTP {}: {detail}",
-                answer.status
-            )))
-        }
+        let invalid_number = code.starts_with("InvalidParameter") && said.contains("PhoneNumber");
+        Err(answer.refusal(detail, BUSY_CODES.contains(&code), invalid_number))
     }
 
     /// `GetSMSAttributes`: proves the keys and the region, sends nothing.

@@ -72,16 +72,7 @@ impl MessageBird {
             "Bird error {code}: {}",
             short(error["description"].as_str().unwrap_or_default())
         );
-        if answer.is_busy() {
-            Err(answer.unavailable(&detail))
-        } else if parameter.starts_with("recipient") {
-            Err(SmsError::InvalidNumber(detail))
-        } else {
-            Err(SmsError::Rejected(format!(
-                "HTTP {}: {detail}",
-                answer.status
-            )))
-        }
+        Err(answer.refusal(detail, false, parameter.starts_with("recipient")))
     }
 
     /// The balance (`GET /balance`): proves the access key, sends nothing.

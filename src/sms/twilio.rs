@@ -90,16 +90,7 @@ impl Twilio {
             "Twilio error {code}: {}",
             short(body["message"].as_str().unwrap_or_default())
         );
-        if answer.is_busy() {
-            Err(answer.unavailable(&detail))
-        } else if NUMBER_ERRORS.contains(&code) {
-            Err(SmsError::InvalidNumber(detail))
-        } else {
-            Err(SmsError::Rejected(format!(
-                "HTTP {}: {detail}",
-                answer.status
-            )))
-        }
+        Err(answer.refusal(detail, false, NUMBER_ERRORS.contains(&code)))
     }
 
     /// Fetches the Account (`GET /2010-04-01/Accounts/{sid}.json`): proves
