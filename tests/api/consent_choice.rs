@@ -1,7 +1,7 @@
 //! A choice per permission on the consent page (issue 28): only the ticked
 //! scopes are granted, and everything downstream follows the grant.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::http_browser::{form, Hop, HttpBrowser};
 use crate::helpers::oauth::{id_token_claims, Authorization, Client};
@@ -78,20 +78,6 @@ async fn allow_without(
     browser.post(&world.app.url("/consent"), &answer).await
 }
 
-async fn userinfo(world: &World, tokens: &Value) -> Value {
-    world
-        .app
-        .http
-        .get(world.app.url("/userinfo"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// Is the box for `scope` on `page`, and is it ticked?
 fn checkbox(page: &Hop, scope: &str) -> Option<bool> {
     let tag_start = page
@@ -128,7 +114,10 @@ async fn an_unticked_scope_is_not_granted_and_no_token_carries_it() {
     assert_eq!(id_token["given_name"], "Mary");
     assert!(id_token.get("email").is_none(), "{id_token}");
     assert!(id_token.get("email_verified").is_none(), "{id_token}");
-    let info = userinfo(&world, &tokens).await;
+    let info = world
+        .app
+        .userinfo(tokens["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(info["given_name"], "Mary", "{info}");
     assert!(info.get("email").is_none(), "{info}");
     let introspected = world

@@ -211,6 +211,19 @@ impl TestApp {
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
     }
 
+    /// `GET /userinfo` with `access_token`, as JSON.
+    pub async fn userinfo(&self, access_token: &str) -> Value {
+        self.http
+            .get(self.url("/userinfo"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("userinfo answers")
+            .json()
+            .await
+            .expect("userinfo is JSON")
+    }
+
     /// Hydra's introspection of `token`, as JSON (expects 200).
     pub async fn introspect(&self, token: &str) -> Value {
         let response = self

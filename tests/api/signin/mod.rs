@@ -151,17 +151,10 @@ async fn each_scope_yields_exactly_its_claims() {
             assert_eq!(claims["phone_number_verified"], true);
         }
         // /userinfo says the same.
-        let userinfo: Value = world
+        let userinfo = world
             .app
-            .http
-            .get(world.app.url("/userinfo"))
-            .bearer_auth(tokens["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .userinfo(tokens["access_token"].as_str().unwrap())
+            .await;
         assert_eq!(
             user_claims(&userinfo),
             expected,
