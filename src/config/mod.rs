@@ -71,7 +71,8 @@ pub use server::{ServerConfig, TlsConfig};
 pub use sms::{SmsConfig, SmsSenderKind, WebhookConfig};
 pub use sms_policy::{Countries, PolicyMode, SmsPolicy};
 pub use sms_providers::{
-    AwsSnsConfig, MessageBirdConfig, TwilioConfig, TwilioOrigin, VonageConfig,
+    AwsSnsConfig, MessageBirdConfig, TwilioConfig, TwilioOrigin, VonageConfig, VonageReceipts,
+    VonageSignatureMethod,
 };
 pub use users::{Signup, UsersConfig};
 

@@ -30,6 +30,7 @@ pub(super) const SECRET_KEYS: &[&str] = &[
     "sms.webhook.hmac_secret",
     "sms.twilio.auth_token",
     "sms.vonage.api_secret",
+    "sms.vonage.signature_secret",
     "sms.messagebird.access_key",
     "sms.aws_sns.secret_access_key",
     "directory.http.auth_value",
@@ -252,6 +253,10 @@ mod tests {
                 "{policy}[sms.vonage]\napi_key = \"k\"\nfrom = \"Gatehouse\"\n\
                  api_secret_file = \"{path}\"\n"
             ),
+            "sms.vonage.signature_secret" => format!(
+                "{policy}[sms.vonage]\napi_key = \"k\"\nfrom = \"Gatehouse\"\n\
+                 api_secret = \"s\"\ndelivery_receipts = true\nsignature_secret_file = \"{path}\"\n"
+            ),
             "sms.messagebird.access_key" => format!(
                 "{policy}[sms.messagebird]\noriginator = \"Gatehouse\"\n\
                  access_key_file = \"{path}\"\n"
@@ -298,6 +303,13 @@ mod tests {
                 SmsSenderKind::MessageBird(c) => c.access_key.expose().to_string(),
                 SmsSenderKind::AwsSns(c) => c.secret_access_key.expose().to_string(),
                 other => panic!("not a provider: {other:?}"),
+            },
+            ("sms.vonage.signature_secret", _) => match &config.sms.sender {
+                SmsSenderKind::Vonage(c) => {
+                    let receipts = c.delivery_receipts.as_ref().unwrap();
+                    receipts.signature_secret.expose().to_string()
+                }
+                other => panic!("not Vonage: {other:?}"),
             },
             ("directory.http.auth_value", DirectoryKind::Http(service)) => {
                 let auth = service.auth.as_ref().unwrap();
@@ -449,8 +461,19 @@ mod tests {
             .iter()
             .map(|key| key.rsplit('.').next().unwrap())
             .collect();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        // Sections with a folder of their own (`sms_providers/`).
+        while let Some(dir) = paths
+            .iter()
+            .position(|p| p.is_dir())
+            .map(|i| paths.remove(i))
+        {
+            paths.extend(std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()));
+        }
+        for path in paths {
             let text = std::fs::read_to_string(&path).unwrap();
             for line in text.lines() {
                 let Some((field, ty)) = line.trim().split_once(": ") else {

@@ -10,7 +10,7 @@ mod provider;
 mod sigv4;
 mod stdout;
 pub mod twilio;
-mod vonage;
+pub mod vonage;
 mod webhook;
 
 use std::collections::HashMap;

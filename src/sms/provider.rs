@@ -43,7 +43,7 @@ impl Provider {
                 Provider::Webhook(WebhookSender::new(url, &sms.webhook))
             }
             SmsSenderKind::Twilio(c) => Provider::Twilio(Twilio::new(c, public_url)),
-            SmsSenderKind::Vonage(c) => Provider::Vonage(Vonage::new(c)),
+            SmsSenderKind::Vonage(c) => Provider::Vonage(Vonage::new(c, public_url)),
             SmsSenderKind::MessageBird(c) => Provider::MessageBird(MessageBird::new(c)),
             SmsSenderKind::AwsSns(c) => Provider::AwsSns(AwsSns::new(c)),
         })

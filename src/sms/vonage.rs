@@ -3,15 +3,29 @@
 //! `type=unicode` for text beyond ASCII). Vonage answers HTTP 200 whatever
 //! happened; each message's `status` says: "0" sent (with its
 //! `message-id`), else an error with its `error-text`.
+//!
+//! With delivery receipts on, each message names its `callback`; Vonage
+//! signs the receipt (signed webhooks) with the account's signature
+//! secret: [`verify`].
 
 use std::time::Duration;
 
+use hmac::{Hmac, Mac};
+use md5::{Digest, Md5};
+use subtle::ConstantTimeEq;
 use url::Url;
 
 use super::answer::{self, short};
 use super::{SmsError, SmsMessage};
-use crate::config::{Secret, VonageConfig};
+use crate::config::{Secret, VonageConfig, VonageSignatureMethod};
 use crate::infra::http::{self, Peer};
+
+/// Where Vonage posts (or gets) delivery receipts, under `server.public_url`.
+pub const RECEIPT_PATH: &str = "/sms/receipts/vonage";
+
+/// How far a receipt's signed `timestamp` may be from now: a captured
+/// receipt cannot be replayed later.
+pub const RECEIPT_WINDOW_SECS: i64 = 300;
 
 #[derive(Clone)]
 pub struct Vonage {
@@ -21,10 +35,16 @@ pub struct Vonage {
     from: String,
     base: String,
     timeout: Duration,
+    /// `callback`, when delivery receipts are on.
+    callback: Option<String>,
 }
 
 impl Vonage {
-    pub fn new(config: &VonageConfig) -> Vonage {
+    pub fn new(config: &VonageConfig, public_url: &Url) -> Vonage {
+        let callback = config.delivery_receipts.as_ref().map(|_| {
+            let origin = public_url.as_str().trim_end_matches('/');
+            format!("{origin}{RECEIPT_PATH}")
+        });
         Vonage {
             http: http::client(Peer::Service {
                 timeout: Some(config.timeout),
@@ -35,6 +55,7 @@ impl Vonage {
             from: config.from.clone(),
             base: base(&config.base_url),
             timeout: config.timeout,
+            callback,
         }
     }
 
@@ -50,6 +71,9 @@ impl Vonage {
         ];
         if !message.text.is_ascii() {
             form.push(("type", "unicode"));
+        }
+        if let Some(callback) = &self.callback {
+            form.push(("callback", callback));
         }
         let request = self
             .http
@@ -106,6 +130,69 @@ impl Vonage {
     }
 }
 
+/// Does the receipt's `sig` sign its other parameters with `secret`, and
+/// is its `timestamp` within [`RECEIPT_WINDOW_SECS`] of `now`? Vonage's
+/// signing: every parameter but `sig`, sorted by name, as `&name=value`
+/// with `&` and `=` in values turned into `_`; then MD5 of that and the
+/// secret ("MD5 hash"), or an HMAC keyed with the secret; hex, compared
+/// in constant time and without regard to case.
+pub fn verify(
+    secret: &str,
+    method: VonageSignatureMethod,
+    params: &[(String, String)],
+    now: i64,
+) -> bool {
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    let (Some(given), Some(timestamp)) = (param("sig"), param("timestamp")) else {
+        return false;
+    };
+    let fresh = timestamp
+        .parse::<i64>()
+        .is_ok_and(|at| (now - at).abs() <= RECEIPT_WINDOW_SECS);
+    let given = given.to_ascii_lowercase();
+    let expected = signature(secret, method, params);
+    fresh && given.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+/// The lower-case hex signature of `params` (without `sig`).
+pub fn signature(
+    secret: &str,
+    method: VonageSignatureMethod,
+    params: &[(String, String)],
+) -> String {
+    let mut sorted: Vec<&(String, String)> = params.iter().filter(|(k, _)| k != "sig").collect();
+    sorted.sort();
+    let mut data = String::new();
+    for (name, value) in sorted {
+        data.push('&');
+        data.push_str(name);
+        data.push('=');
+        data.push_str(&value.replace(['&', '='], "_"));
+    }
+    let key = secret.as_bytes();
+    let digest = match method {
+        VonageSignatureMethod::Md5hash => Md5::new_with_prefix(data + secret).finalize().to_vec(),
+        VonageSignatureMethod::Md5 => hmac_md5(key, data.as_bytes()),
+        VonageSignatureMethod::Sha1 => {
+            ring_hmac(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key, &data)
+        }
+        VonageSignatureMethod::Sha256 => ring_hmac(ring::hmac::HMAC_SHA256, key, &data),
+        VonageSignatureMethod::Sha512 => ring_hmac(ring::hmac::HMAC_SHA512, key, &data),
+    };
+    hex::encode(digest)
+}
+
+fn hmac_md5(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<Md5>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn ring_hmac(algorithm: ring::hmac::Algorithm, key: &[u8], data: &str) -> Vec<u8> {
+    let key = ring::hmac::Key::new(algorithm, key);
+    ring::hmac::sign(&key, data.as_bytes()).as_ref().to_vec()
+}
+
 /// The base URL without its trailing slash.
 pub(super) fn base(url: &Url) -> String {
     url.as_str().trim_end_matches('/').to_string()
@@ -121,7 +208,67 @@ fn names_the_recipient(error_text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::names_the_recipient;
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Vonage's client libraries' own test: a=1, b=2 at 1461605396 with
+    /// the secret "secret", "MD5 hash".
+    #[test]
+    fn md5_hash_signatures_match_vonages_libraries() {
+        let params = pairs(&[("a", "1"), ("b", "2"), ("timestamp", "1461605396")]);
+        let method = VonageSignatureMethod::Md5hash;
+        assert_eq!(
+            signature("secret", method, &params),
+            "6af838ef94998832dbfc29020b564830"
+        );
+        let mut signed = params.clone();
+        signed.push(("sig".into(), "6AF838EF94998832DBFC29020B564830".into()));
+        assert!(verify("secret", method, &signed, 1461605396 + 60));
+        assert!(
+            !verify("secret", method, &signed, 1461605396 + 301),
+            "stale"
+        );
+        assert!(!verify("other", method, &signed, 1461605396));
+        assert!(!verify("secret", method, &params, 1461605396), "no sig");
+    }
+
+    #[test]
+    fn ampersands_and_equals_signs_in_values_are_signed_as_underscores() {
+        let method = VonageSignatureMethod::Sha256;
+        let with = pairs(&[("text", "a&b=c"), ("timestamp", "1")]);
+        let plain = pairs(&[("text", "a_b_c"), ("timestamp", "1")]);
+        assert_eq!(
+            signature("k", method, &with),
+            signature("k", method, &plain)
+        );
+        // `openssl dgst -<hash> -hmac k` of "&text=a_b_c&timestamp=1".
+        for (method, expected) in [
+            (
+                VonageSignatureMethod::Md5,
+                "81fa4eeefceb0269c30e291282f24998",
+            ),
+            (
+                VonageSignatureMethod::Sha1,
+                "6b4baffcf044ed387000586e7856299360fb7eeb",
+            ),
+            (
+                VonageSignatureMethod::Sha256,
+                "38067891f37b162a23b4f84f846d4e2eac65f06c8dab2fb2f2b4c7103179115c",
+            ),
+            (
+                VonageSignatureMethod::Sha512,
+                "35e9af44c1b5beb26b03b2da570963b0c856bf2e3b248521dfd0a01a47695a7b\
+                 1a5080021a4ac39283f3ca9c12f31180727d79917cecf961f8e377a4cf84bbdf",
+            ),
+        ] {
+            assert_eq!(signature("k", method, &plain), expected, "{method:?}");
+        }
+    }
 
     #[test]
     fn only_errors_about_the_to_number_are_about_the_recipient() {

@@ -29,7 +29,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use proxy::HydraProxy;
 
-use crate::signin::otp::receipts::TWILIO_RECEIPT_PATH;
+use crate::signin::otp::receipts::{TWILIO_RECEIPT_PATH, VONAGE_RECEIPT_PATH};
 pub use state::AppState;
 
 /// Hydra's public paths, served through gatehouse's own origin.
@@ -53,6 +53,10 @@ pub fn router(state: AppState) -> Router {
             .route(views::FAVICON_PATH, get(views::favicon))
             .route(&state.config.forward_auth.path, any(forward_auth::verify))
             .route(TWILIO_RECEIPT_PATH, post(receipts::twilio))
+            .route(
+                VONAGE_RECEIPT_PATH,
+                get(receipts::vonage).post(receipts::vonage),
+            )
             .merge(headless_api::routes())
             .fallback(health::not_found)
             .layer(axum::middleware::from_fn_with_state(

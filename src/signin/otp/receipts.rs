@@ -4,15 +4,17 @@
 //! delivery withdraws the code and refunds its send at once, rather than
 //! leaving the person to wait out the code and their limits.
 
-use crate::config::{Config, Secret, SmsSenderKind};
+use crate::config::{Config, Secret, SmsSenderKind, VonageReceipts};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
-use crate::sms::twilio;
+use crate::sms::{twilio, vonage};
 use crate::store::receipts::{self, ReceiptStatus};
 use crate::store::{Store, StoreError};
 
 /// Where Twilio posts its status callbacks (under `server.public_url`).
 pub const TWILIO_RECEIPT_PATH: &str = twilio::RECEIPT_PATH;
+/// Where Vonage sends its delivery receipts (under `server.public_url`).
+pub const VONAGE_RECEIPT_PATH: &str = vonage::RECEIPT_PATH;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiptError {
@@ -30,6 +32,7 @@ pub struct DeliveryReceipts {
     clock: Clock,
     metrics: Metrics,
     twilio: Option<TwilioReceipts>,
+    vonage: Option<VonageReceipts>,
 }
 
 /// What checks Twilio's signature: the Auth Token, and the callback URL
@@ -49,11 +52,16 @@ impl DeliveryReceipts {
             }),
             _ => None,
         });
+        let vonage = config.sms.chain().find_map(|kind| match kind {
+            SmsSenderKind::Vonage(c) => c.delivery_receipts.clone(),
+            _ => None,
+        });
         DeliveryReceipts {
             store,
             clock,
             metrics: Metrics::default(),
             twilio,
+            vonage,
         }
     }
 
@@ -75,19 +83,36 @@ impl DeliveryReceipts {
         if !twilio::verify(config.auth_token.expose(), &config.url, params, signature) {
             return Err(ReceiptError::BadSignature);
         }
-        let param = |name: &str| {
-            params
-                .iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.as_str())
-        };
-        let status = match param("MessageStatus") {
+        let status = match param(params, "MessageStatus") {
             Some("delivered") => ReceiptStatus::Delivered,
             Some("undelivered" | "failed") => ReceiptStatus::Failed,
             _ => return Ok(()),
         };
-        match param("MessageSid") {
+        match param(params, "MessageSid") {
             Some(sid) => self.record("twilio", sid.to_string(), status).await,
+            None => Ok(()),
+        }
+    }
+
+    /// A Vonage delivery receipt (its parameters from the query, the form
+    /// or the JSON body, as the dashboard's webhook method says), signed
+    /// with the signature secret and no older than five minutes.
+    /// `delivered` and `expired`/`failed`/`rejected` are recorded;
+    /// `accepted`, `buffered` and `unknown` change nothing.
+    pub async fn vonage(&self, params: &[(String, String)]) -> Result<(), ReceiptError> {
+        let config = self.vonage.as_ref().ok_or(ReceiptError::NotConfigured)?;
+        let secret = config.signature_secret.expose();
+        let now = self.clock.now();
+        if !vonage::verify(secret, config.signature_method, params, now) {
+            return Err(ReceiptError::BadSignature);
+        }
+        let status = match param(params, "status") {
+            Some("delivered") => ReceiptStatus::Delivered,
+            Some("expired" | "failed" | "rejected") => ReceiptStatus::Failed,
+            _ => return Ok(()),
+        };
+        match param(params, "messageId") {
+            Some(id) => self.record("vonage", id.to_string(), status).await,
             None => Ok(()),
         }
     }
@@ -119,4 +144,12 @@ impl DeliveryReceipts {
         }
         Ok(())
     }
+}
+
+/// The first value of the parameter `name`.
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
 }

@@ -211,7 +211,7 @@ pub async fn vonage(outcomes: Vec<Outcome>) -> StandIn {
             StatusCode::NOT_FOUND.into_response()
         } else {
             let n = sends.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            vonage_send(request, pick(&outcomes, n))
+            vonage_send(request, pick(&outcomes, n), n)
         };
         std::future::ready(answer)
     })
@@ -224,7 +224,12 @@ fn vonage_message(fields: Value) -> Response {
     json_answer(200, json!({"message-count": "1", "messages": [fields]}))
 }
 
-fn vonage_send(request: &ReceivedRequest, outcome: Outcome) -> Response {
+/// The `message-id` Vonage gives the n-th send.
+pub fn vonage_message_id(n: usize) -> String {
+    format!("0A00000001{n:07X}")
+}
+
+fn vonage_send(request: &ReceivedRequest, outcome: Outcome, n: usize) -> Response {
     let form = request.form();
     for name in ["from", "to", "api_key", "api_secret", "text"] {
         if form_value(&form, name).is_none() {
@@ -240,7 +245,7 @@ fn vonage_send(request: &ReceivedRequest, outcome: Outcome) -> Response {
     let to = form_value(&form, "to").unwrap();
     match outcome {
         Outcome::Accept => vonage_message(json!({
-            "to": to, "message-id": "0A0000000123ABCD1", "status": "0",
+            "to": to, "message-id": vonage_message_id(n), "status": "0",
             "remaining-balance": "3.14159265", "message-price": "0.03330000", "network": "12345",
         })),
         Outcome::ServerError => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -435,6 +440,7 @@ pub fn vonage_sender(stand_in: &StandIn) -> SmsSenderKind {
         from: "Gatehouse".into(),
         base_url: stand_in.base_url(),
         timeout: Duration::from_secs(5),
+        delivery_receipts: None,
     })
 }
 

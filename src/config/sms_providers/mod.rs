@@ -47,6 +47,29 @@ pub struct VonageConfig {
     /// `https://rest.nexmo.com`.
     pub base_url: Url,
     pub timeout: Duration,
+    /// Asks for delivery receipts at `<public_url>/sms/receipts/vonage`,
+    /// accepted only when signed with this.
+    pub delivery_receipts: Option<VonageReceipts>,
+}
+
+/// What checks the `sig` of Vonage's signed delivery receipts: the
+/// signature secret and method set in Vonage's dashboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VonageReceipts {
+    pub signature_secret: Secret,
+    pub signature_method: VonageSignatureMethod,
+}
+
+/// Vonage's signature methods: its default "MD5 hash" (MD5 of the
+/// parameters and the secret) or an HMAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VonageSignatureMethod {
+    Md5hash,
+    Md5,
+    Sha1,
+    Sha256,
+    Sha512,
 }
 
 /// `[sms.messagebird]`: Bird's (MessageBird's) REST messages API.
@@ -97,6 +120,9 @@ pub(super) struct VonageFile {
     base_url: Url,
     #[serde(with = "humantime_serde")]
     timeout: Duration,
+    delivery_receipts: bool,
+    signature_secret: Option<Secret>,
+    signature_method: VonageSignatureMethod,
 }
 
 /// `[sms.messagebird]` as written in the file.
@@ -148,6 +174,9 @@ impl Default for VonageFile {
             from: None,
             base_url: url("https://rest.nexmo.com"),
             timeout: DEFAULT_TIMEOUT,
+            delivery_receipts: false,
+            signature_secret: None,
+            signature_method: VonageSignatureMethod::Sha256,
         }
     }
 }
@@ -266,22 +295,43 @@ impl VonageFile {
     pub(super) fn parse(&self) -> Result<VonageConfig, ConfigError> {
         let api_key = required("sms.vonage.api_key", self.api_key.clone(), "vonage")?;
         let from = required("sms.vonage.from", self.from.clone(), "vonage")?;
+        let delivery_receipts = match (&self.signature_secret, self.delivery_receipts) {
+            (_, false) => None,
+            (Some(secret), true) if !secret.is_blank() => Some(VonageReceipts {
+                signature_secret: secret.clone(),
+                signature_method: self.signature_method,
+            }),
+            (_, true) => {
+                return Err(ConfigError::key(
+                    "sms.vonage.signature_secret",
+                    "required with delivery_receipts = true: gatehouse accepts only signed \
+                     receipts (ask Vonage to sign webhooks, then copy the signature secret and \
+                     method from the dashboard)",
+                ))
+            }
+        };
         Ok(VonageConfig {
             api_key: filled("sms.vonage.api_key", api_key)?,
             api_secret: secret("sms.vonage.api_secret", self.api_secret.clone(), "vonage")?,
             from: filled("sms.vonage.from", from)?,
             base_url: base_url("sms.vonage.base_url", self.base_url.clone())?,
             timeout: timeout("sms.vonage.timeout", self.timeout)?,
+            delivery_receipts,
         })
     }
 
     pub(super) fn printed(config: &VonageConfig) -> VonageFile {
+        let receipts = config.delivery_receipts.as_ref();
         VonageFile {
             api_key: Some(config.api_key.clone()),
             api_secret: Some(config.api_secret.clone()),
             from: Some(config.from.clone()),
             base_url: config.base_url.clone(),
             timeout: config.timeout,
+            delivery_receipts: config.delivery_receipts.is_some(),
+            signature_secret: receipts.map(|r| r.signature_secret.clone()),
+            signature_method: receipts
+                .map_or(VonageSignatureMethod::Sha256, |r| r.signature_method),
         }
     }
 }
@@ -360,136 +410,4 @@ impl AwsSnsFile {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use crate::config::tests::{assert_names_key, from_toml};
-    use crate::config::{SmsSenderKind, TwilioOrigin};
-
-    const POLICY: &str = "[sms.policy]\nallowed_countries = [\"*\"]\n";
-    const TWILIO: &str = "[sms.twilio]\naccount_sid = \"AC0123\"\nauth_token = \"t\"\n\
-                          from = \"+15005550006\"\n";
-    const VONAGE: &str = "[sms.vonage]\napi_key = \"k\"\napi_secret = \"t\"\nfrom = \"Acme\"\n";
-
-    #[test]
-    fn a_chain_of_senders_is_read_in_order_and_prints_back() {
-        let toml = format!("[sms]\nsenders = [\"twilio\", \"vonage\"]\n{POLICY}{TWILIO}{VONAGE}");
-        let config = from_toml(&toml).unwrap();
-        let SmsSenderKind::Twilio(twilio) = &config.sms.sender else {
-            panic!("{:?}", config.sms.sender);
-        };
-        assert_eq!(twilio.origin, TwilioOrigin::From("+15005550006".into()));
-        assert_eq!(twilio.base_url.as_str(), "https://api.twilio.com/");
-        assert!(!twilio.delivery_receipts);
-        let names: Vec<&str> = config.sms.chain().map(SmsSenderKind::name).collect();
-        assert_eq!(names, ["twilio", "vonage"]);
-        // One attempt may take each sender's timeout in turn.
-        assert_eq!(config.sms.attempt_timeout(), Duration::from_secs(20));
-        let printed = config.to_toml();
-        assert!(
-            printed.contains("senders = [\n    \"twilio\",\n    \"vonage\",\n]"),
-            "{printed}"
-        );
-        assert!(!printed.contains("auth_token = \"t\""), "{printed}");
-        // The secrets print redacted: put them back to read it again.
-        let again = printed.replace("\"(redacted)\"", "\"t\"");
-        let again = from_toml(&again).unwrap();
-        assert_eq!(again.sms.chain().count(), 2);
-        assert_eq!(again.sms.fallbacks, config.sms.fallbacks);
-    }
-
-    #[test]
-    fn each_provider_is_read_from_its_section() {
-        let sns = "[sms]\nsender = \"aws_sns\"\n[sms.aws_sns]\nregion = \"eu-west-1\"\n\
-                   access_key_id = \"AKID\"\nsecret_access_key = \"s\"\n";
-        let config = from_toml(&format!("{sns}{POLICY}")).unwrap();
-        let SmsSenderKind::AwsSns(aws) = &config.sms.sender else {
-            panic!("{:?}", config.sms.sender);
-        };
-        assert_eq!(
-            aws.base_url.as_str(),
-            "https://sns.eu-west-1.amazonaws.com/"
-        );
-        let bird = "[sms]\nsender = \"messagebird\"\n[sms.messagebird]\naccess_key = \"k\"\n\
-                    originator = \"Gatehouse\"\n";
-        let config = from_toml(&format!("{bird}{POLICY}")).unwrap();
-        assert_eq!(config.sms.sender.name(), "messagebird");
-        assert!(config.sms.fallbacks.is_empty());
-    }
-
-    #[test]
-    fn provider_settings_are_checked_naming_the_key() {
-        let twilio = "[sms]\nsender = \"twilio\"\n";
-        for (toml, key) in [
-            (format!("{twilio}{POLICY}"), "`sms.twilio.from`"),
-            (
-                format!("{twilio}{POLICY}[sms.twilio]\nfrom = \"+1500\"\n"),
-                "`sms.twilio.account_sid`",
-            ),
-            (
-                format!("{twilio}{POLICY}{TWILIO}messaging_service_sid = \"MG1\"\n"),
-                "`sms.twilio.from`",
-            ),
-            (
-                format!("{twilio}{POLICY}{}", TWILIO.replace("AC0123", "XY0123")),
-                "`sms.twilio.account_sid`",
-            ),
-            (
-                format!("{twilio}{POLICY}{}", TWILIO.replace("\"t\"", "\" \"")),
-                "`sms.twilio.auth_token`",
-            ),
-            (
-                format!("[sms]\nsender = \"vonage\"\n{POLICY}[sms.vonage]\napi_key = \"k\"\n"),
-                "`sms.vonage.from`",
-            ),
-            (
-                format!(
-                    "[sms]\nsender = \"messagebird\"\n{POLICY}[sms.messagebird]\n\
-                     access_key = \"k\"\noriginator = \"FarTooLongASender\"\n"
-                ),
-                "`sms.messagebird.originator`",
-            ),
-            (
-                format!(
-                    "[sms]\nsender = \"aws_sns\"\n{POLICY}[sms.aws_sns]\nregion = \"EU West\"\n"
-                ),
-                "`sms.aws_sns.region`",
-            ),
-            (
-                format!("[sms]\nsenders = [\"twilio\", \"twilio\"]\n{POLICY}{TWILIO}"),
-                "`sms.senders`",
-            ),
-            (
-                format!("[sms]\nsenders = [\"stdout\", \"twilio\"]\n{POLICY}{TWILIO}"),
-                "`sms.senders`",
-            ),
-            (
-                format!(
-                    "[sms]\nsender = \"vonage\"\nsenders = [\"twilio\"]\n{POLICY}{TWILIO}{VONAGE}"
-                ),
-                "`sms.senders`",
-            ),
-            (
-                format!("[sms]\ncool_off = \"0s\"\n{POLICY}"),
-                "`sms.cool_off`",
-            ),
-            (
-                format!("{twilio}{POLICY}{TWILIO}timeout = \"0s\"\n"),
-                "`sms.twilio.timeout`",
-            ),
-            // A gateway costs money: it needs a decision on countries.
-            (
-                format!("{twilio}{TWILIO}"),
-                "`sms.policy.allowed_countries`",
-            ),
-        ] {
-            assert_names_key(&toml, key);
-        }
-    }
-
-    #[test]
-    fn a_section_not_in_use_may_stay_incomplete() {
-        let config = from_toml("[sms.twilio]\naccount_sid = \"AC0123\"\n").unwrap();
-        assert_eq!(config.sms.sender, SmsSenderKind::Stdout);
-    }
-}
+mod tests;
