@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::checks::required_http_url;
+use super::hydra_tuning::HydraTuning;
 use super::{CaFile, ConfigError};
 
 /// Which Hydra: one gatehouse runs on 127.0.0.1, or one someone else runs.
@@ -67,6 +68,9 @@ pub struct HydraConfig {
     pub ready_timeout: Duration,
     /// Hydra's own log level: trace, debug, info, warn, error.
     pub log_level: String,
+    /// `[hydra.tuning]`: keys, hashing, SQLite and Go settings of the
+    /// supervised Hydra.
+    pub tuning: HydraTuning,
 }
 
 /// `[hydra]` as written in the file.
@@ -99,6 +103,7 @@ struct HydraFile {
     #[serde(with = "humantime_serde")]
     ready_timeout: Duration,
     log_level: String,
+    tuning: HydraTuning,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -125,6 +130,7 @@ macro_rules! with_shared_keys {
             login_consent_request_ttl: $source.login_consent_request_ttl,
             ready_timeout: $source.ready_timeout,
             log_level: $source.log_level,
+            tuning: $source.tuning,
         }
     };
 }
@@ -190,6 +196,7 @@ impl Default for HydraConfig {
             login_consent_request_ttl: Duration::from_secs(1800),
             ready_timeout: Duration::from_secs(60),
             log_level: "info".into(),
+            tuning: HydraTuning::default(),
         }
     }
 }
@@ -210,6 +217,7 @@ impl HydraConfig {
         if self.mode == HydraMode::Supervised {
             self.check_ports(listen_port)?;
         }
+        self.tuning.validate()?;
         for (key, ttl) in [
             ("hydra.access_token_ttl", self.access_token_ttl),
             ("hydra.refresh_token_ttl", self.refresh_token_ttl),

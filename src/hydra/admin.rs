@@ -265,6 +265,38 @@ impl HydraClient {
             .map(drop)
     }
 
+    // --- keys ------------------------------------------------------------------
+
+    /// Does the JSON Web Key Set `set` hold any key? (`GET /admin/keys/{set}`;
+    /// Hydra answers 404 for a set it never had.)
+    pub async fn key_set_has_keys(&self, set: &str) -> Result<bool, HydraError> {
+        #[derive(serde::Deserialize)]
+        struct KeySet {
+            #[serde(default)]
+            keys: Vec<serde_json::Value>,
+        }
+        let url = self.url(&["admin", "keys", set], &[]);
+        match self.json::<KeySet>(self.http.get(url.clone()), &url).await {
+            Ok(found) => Ok(!found.keys.is_empty()),
+            Err(HydraError::NotFound { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `PUT /admin/keys/{set}`: the set becomes `keys` (JWKs, private keys
+    /// included; Hydra encrypts them with its system secret).
+    pub async fn put_key_set(
+        &self,
+        set: &str,
+        keys: &[serde_json::Value],
+    ) -> Result<(), HydraError> {
+        let url = self.url(&["admin", "keys", set], &[]);
+        let body = serde_json::json!({ "keys": keys });
+        self.send(self.http.put(url.clone()).json(&body), &url)
+            .await
+            .map(drop)
+    }
+
     /// `/admin/clients/{id}`. Some ids cannot be addressed: URLs cannot carry
     /// `.` or `..` as a segment (they would address `/admin/clients` itself),
     /// and Hydra's router decodes `%2F` before routing.

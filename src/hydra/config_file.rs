@@ -100,7 +100,11 @@ pub fn render(
             "tls": { "allow_termination_from": ["127.0.0.1/32", "::1/128"] },
             "cookies": { "same_site_mode": "Lax" },
         },
-        "dsn": format!("sqlite://{}?{SQLITE_OPTIONS}", paths.database.display()),
+        "dsn": format!(
+            "sqlite://{}?{SQLITE_OPTIONS}&_synchronous={}",
+            paths.database.display(),
+            hydra.tuning.sqlite_synchronous.as_str()
+        ),
         "urls": {
             "self": { "issuer": origin, "public": origin },
             "login": format!("{origin}/login"),
@@ -112,6 +116,11 @@ pub fn render(
         "secrets": { "system": [system_secret], "cookie": [cookie_secret] },
         "oauth2": {
             "pkce": { "enforced_for_public_clients": true },
+            // Stored hashes carry their own count: a change applies to new
+            // clients, and existing ones keep signing in.
+            "hashers": { "algorithm": "pbkdf2", "pbkdf2": {
+                "iterations": hydra.tuning.client_secret_pbkdf2_iterations,
+            } },
             "allowed_top_level_claims": top_level_claims,
             "grant": { "refresh_token": {
                 "rotation_grace_period": go_duration(hydra.refresh_token_rotation_grace_period),
@@ -186,6 +195,11 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("sqlite:///var/lib/gatehouse/hydra/hydra.sqlite?"));
+        assert!(doc["dsn"]
+            .as_str()
+            .unwrap()
+            .ends_with("&_synchronous=NORMAL"));
+        assert_eq!(doc["oauth2"]["hashers"]["pbkdf2"]["iterations"], 1000);
         assert!(!needs_dev_mode(&config));
         assert!(needs_dev_mode(&Config::default()));
         assert!(doc["oauth2"].get("token_hook").is_none());

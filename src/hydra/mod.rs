@@ -6,6 +6,7 @@ pub mod admin;
 pub mod config_file;
 pub mod error;
 pub mod public;
+pub mod signing_keys;
 pub mod supervisor;
 pub mod types;
 pub mod version;

@@ -54,6 +54,8 @@ pub enum SupervisorError {
     MigrateTimeout(Duration),
     #[error("Hydra exited during start-up ({status}); its last lines:\n{output}")]
     ExitedEarly { status: String, output: String },
+    #[error("{0} (configuration key `hydra.tuning.signing_key`)")]
+    SigningKey(#[from] super::signing_keys::SigningKeyError),
     #[error(
         "Hydra did not become ready within {timeout:?} (configuration key `hydra.ready_timeout`); \
          last error: {last_error}"
@@ -71,6 +73,8 @@ struct Launch {
     config_file: PathBuf,
     dev: bool,
     ready_timeout: Duration,
+    /// `GOGC` for Hydra (`hydra.tuning.go_gc_percent`).
+    go_gc_percent: u32,
 }
 
 impl Launch {
@@ -88,6 +92,7 @@ impl Launch {
             // SECRETS_SYSTEM, ...): only the config file may configure it.
             .env_clear()
             .envs(std::env::vars().filter(|(k, _)| matches!(k.as_str(), "PATH" | "HOME" | "TZ")))
+            .env("GOGC", self.go_gc_percent.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -182,6 +187,7 @@ impl HydraSupervisor {
             config_file: paths.config_file.clone(),
             dev: config_file::needs_dev_mode(config),
             ready_timeout: config.hydra.ready_timeout,
+            go_gc_percent: config.hydra.tuning.go_gc_percent,
         };
         if launch.dev {
             tracing::warn!(
@@ -196,6 +202,12 @@ impl HydraSupervisor {
         if let Err(e) = wait_ready(&mut child, &client, &recent, launch.ready_timeout).await {
             let _ = child.kill().await;
             return Err(e);
+        }
+        // Before gatehouse serves: no token may be signed before the key is in.
+        let kind = config.hydra.tuning.signing_key;
+        if let Err(e) = super::signing_keys::ensure(&client, kind).await {
+            let _ = child.kill().await;
+            return Err(e.into());
         }
         let status = HydraStatus::default();
         status.pid.store(child.id().unwrap_or(0), Ordering::SeqCst);
@@ -395,6 +407,7 @@ mod tests {
             config_file: PathBuf::from("/var/lib/gatehouse/hydra/hydra.yaml"),
             dev: true,
             ready_timeout: Duration::from_secs(1),
+            go_gc_percent: 200,
         };
         for args in [
             vec!["serve", "all", "--sqa-opt-out", "--dev"],
@@ -408,9 +421,11 @@ mod tests {
             let env: Vec<_> = command.as_std().get_envs().map(|(k, _)| k).collect();
             assert!(
                 env.iter()
-                    .all(|k| ["PATH", "HOME", "TZ"].contains(&k.to_str().unwrap())),
+                    .all(|k| ["PATH", "HOME", "TZ", "GOGC"].contains(&k.to_str().unwrap())),
                 "{env:?}"
             );
+            let gogc = command.as_std().get_envs().find(|(k, _)| *k == "GOGC");
+            assert_eq!(gogc.and_then(|(_, v)| v), Some("200".as_ref()));
         }
     }
 

@@ -2,6 +2,7 @@
 //! real Hydra.
 
 mod cli;
+mod tuning;
 
 use crate::helpers::http_browser::{query_param, HttpBrowser};
 use crate::helpers::TestApp;
