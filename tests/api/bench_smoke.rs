@@ -52,7 +52,7 @@ fn smoke_run_completes_every_scenario_without_errors() {
             "{ratio} missing"
         );
     }
-    assert!(stdout.contains("targets (issue 7):"), "{stdout}");
+    assert!(stdout.contains("targets (issues 7 and 25):"), "{stdout}");
     let proofs = &report["proofs"];
     for measured in ["check_us", "check_and_spend_us", "native_solve_ms"] {
         assert!(
@@ -61,6 +61,147 @@ fn smoke_run_completes_every_scenario_without_errors() {
         );
     }
     assert!(stdout.contains("checking a proof"), "{stdout}");
+}
+
+/// Oathkeeper as scripts/install-oathkeeper puts it.
+fn oathkeeper_binary() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bin/oathkeeper");
+    assert!(
+        path.is_file(),
+        "Oathkeeper is not installed at {}: run scripts/install-oathkeeper first",
+        path.display()
+    );
+    path
+}
+
+fn scenario<'a>(report: &'a Value, name: &str, variant: &str) -> Option<&'a Value> {
+    report["scenarios"]
+        .as_array()?
+        .iter()
+        .find(|s| s["name"] == name && s["variant"] == variant)
+}
+
+/// Forward auth next to Oathkeeper on the same tokens, and gatehouse's
+/// Hydra settings next to Hydra's stock ones, each in turns (issue 25).
+#[test]
+fn smoke_run_compares_forward_auth_and_hydra_settings_without_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("bench.json");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse-bench"))
+        .args(["--smoke", "--scenarios", "browser,bare-hydra,forward-auth"])
+        .args(["--hydra-defaults", "both", "--output"])
+        .arg(&output)
+        .arg("--hydra")
+        .arg(crate::helpers::hydra_binary())
+        .arg("--oathkeeper")
+        .arg(oathkeeper_binary())
+        .output()
+        .expect("run gatehouse-bench");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "failed ({}):\n{stdout}\n{stderr}",
+        run.status
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&output).expect("the JSON file")).unwrap();
+    let mut expected = vec![];
+    for variant in ["gatehouse", "stock"] {
+        for name in [
+            "browser",
+            "bare-hydra",
+            "fa-cached",
+            "fa-uncached",
+            "fa-jwt",
+            "fa-garbage",
+        ] {
+            expected.push((name, variant));
+        }
+    }
+    for case in ["cached", "uncached", "jwt", "garbage"] {
+        expected.push((["oathkeeper-", case].concat().leak(), "gatehouse"));
+    }
+    for (name, variant) in expected {
+        let s = scenario(&report, name, variant)
+            .unwrap_or_else(|| panic!("{name} [{variant}] missing:\n{stdout}"));
+        assert!(
+            s["flows"].as_u64().unwrap_or(0) > 0,
+            "{name} [{variant}]:\n{stdout}"
+        );
+        assert_eq!(
+            s["errors"].as_u64(),
+            Some(0),
+            "{name} [{variant}]: {}",
+            s["error_samples"]
+        );
+    }
+    // The stock Hydra has no Oathkeeper of its own.
+    assert!(scenario(&report, "oathkeeper-cached", "stock").is_none());
+    for line in [
+        "browser with gatehouse's [hydra.tuning] >= 1.5 x bare-hydra with stock settings",
+        "fa-cached >= 20,000 verifications/s",
+        "fa-jwt >= 2 x oathkeeper-jwt",
+        "fa-garbage: CPU per verification (verifier + Hydra)",
+    ] {
+        assert!(stdout.contains(line), "{line} in\n{stdout}");
+    }
+}
+
+/// Ctrl-C in the middle of a run: the benchmark stops its gatehouse (and
+/// with it Hydra) and removes its temp dir.
+#[test]
+fn ctrl_c_stops_the_processes_and_removes_the_temp_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse-bench"))
+        .args([
+            "--scenarios",
+            "browser",
+            "--duration",
+            "60s",
+            "--concurrency",
+            "2",
+        ])
+        .arg("--hydra")
+        .arg(crate::helpers::hydra_binary())
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run gatehouse-bench");
+    let pid = child.id();
+    // Running once gatehouse has a child (Hydra) and a scenario started.
+    let started = std::time::Instant::now();
+    let mut descendants = Vec::new();
+    while started.elapsed() < std::time::Duration::from_secs(60) {
+        let children = crate::helpers::children_of(pid);
+        let grandchildren: Vec<u32> = children
+            .iter()
+            .flat_map(|c| crate::helpers::children_of(*c))
+            .collect();
+        if !grandchildren.is_empty() {
+            descendants = children.into_iter().chain(grandchildren).collect();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!descendants.is_empty(), "gatehouse and Hydra never started");
+    let dirs = || std::fs::read_dir(tmp.path()).unwrap().count();
+    assert_eq!(dirs(), 1, "the run's temp dir");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid as i32).unwrap(),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("interrupted; cleaned up"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for pid in descendants {
+        assert!(crate::helpers::process_is_gone(pid), "{pid} still runs");
+    }
+    assert_eq!(dirs(), 0, "the temp dir is left behind");
 }
 
 #[test]

@@ -8,7 +8,9 @@
 //! workers. See BENCHMARKS.md.
 
 mod audit_size;
+mod comparisons;
 mod flows;
+mod forward_auth;
 mod measure;
 mod own_times;
 mod process_stats;
@@ -26,9 +28,22 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
+use measure::Variant;
 use report::Report;
 use scenarios::Scenario;
 use server::{Binary, Server};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+enum HydraDefaults {
+    Gatehouse,
+    Stock,
+    Both,
+}
+
+/// Hydra's own settings, as `[hydra.tuning]` writes them.
+const STOCK_TUNING: &str = "[hydra.tuning]\nsigning_key = \"hydra\"\n\
+    client_secret_pbkdf2_iterations = 25000\nsqlite_synchronous = \"full\"\n\
+    go_gc_percent = 100\n";
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +58,21 @@ struct Cli {
     /// Flows in flight at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
     concurrency: u16,
+    /// Verifications in flight at once in the forward-auth scenarios.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    forward_auth_concurrency: u16,
+    /// The settings of the Hydra gatehouse runs: gatehouse's `[hydra.tuning]`
+    /// defaults, Hydra's stock ones, or both in turns (with their ratios).
+    #[arg(long, value_enum, default_value = "gatehouse")]
+    hydra_defaults: HydraDefaults,
+    /// A second gatehouse executable to run in turns with the measured one
+    /// (A/B), e.g. a build of the previous commit.
+    #[arg(long, value_name = "PATH", conflicts_with = "hydra_defaults")]
+    baseline: Option<PathBuf>,
+    /// Oathkeeper for the forward-auth scenarios' peer (default:
+    /// ./bin/oathkeeper, as scripts/install-oathkeeper puts it).
+    #[arg(long, env = "OATHKEEPER_BINARY")]
+    oathkeeper: Option<PathBuf>,
     /// Scenarios to run, in this order (comma-separated).
     #[arg(
         long,
@@ -92,6 +122,14 @@ fn main() -> ExitCode {
     if cli.smoke {
         cli.duration = Duration::from_secs(2);
         cli.concurrency = 2;
+        cli.forward_auth_concurrency = 2;
+    }
+    if let Some(i) = cli
+        .scenarios
+        .iter()
+        .position(|s| *s == Scenario::ForwardAuth)
+    {
+        cli.scenarios.splice(i..=i, scenarios::FORWARD_AUTH);
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -113,7 +151,15 @@ fn main() -> ExitCode {
         // `--scenarios proof` alone needs neither gatehouse nor Hydra.
         return runtime.block_on(proofs::alone(cli.output.as_deref(), cli.smoke));
     }
-    match runtime.block_on(bench(&cli)) {
+    // Ctrl-C drops the run: each server's and verifier's `Drop` stops its
+    // processes and removes its temp dir.
+    let run = async {
+        tokio::select! {
+            report = bench(&cli) => report,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted; cleaned up")),
+        }
+    };
+    match runtime.block_on(run) {
         Ok(report) => {
             print!("{}", report.table());
             if let Some(path) = &cli.output {
@@ -158,16 +204,67 @@ fn hydra_binary(cli: &Cli) -> Result<PathBuf> {
 
 async fn bench(cli: &Cli) -> Result<Report> {
     let hydra = hydra_binary(cli)?;
-    let binary = match &cli.gatehouse {
+    let measured = match &cli.gatehouse {
         Some(path) => Binary::Gatehouse(path.clone()),
         None => Binary::Itself,
     };
-    eprintln!("gatehouse-bench: starting gatehouse and Hydra ...");
-    let server = Server::start(binary, &hydra).await?;
-    let result = measure::run_scenarios(cli, &server, &hydra).await;
-    if result.is_err() {
-        eprintln!("gatehouse's log ends with:\n{}", server.log_tail());
+    let setups: Vec<(&'static str, Binary, &str)> = match (&cli.baseline, cli.hydra_defaults) {
+        (Some(path), _) => vec![
+            ("current", measured, ""),
+            ("baseline", Binary::Gatehouse(path.clone()), ""),
+        ],
+        (None, HydraDefaults::Gatehouse) => vec![("", measured, "")],
+        (None, HydraDefaults::Stock) => vec![("", measured, STOCK_TUNING)],
+        (None, HydraDefaults::Both) => vec![
+            ("gatehouse", measured.clone(), ""),
+            ("stock", measured, STOCK_TUNING),
+        ],
+    };
+    let forward_auth = cli.scenarios.iter().any(|s| s.forward_auth().is_some());
+    let oathkeeper = oathkeeper_binary(cli);
+    let mut variants = Vec::new();
+    for (i, (label, binary, settings)) in setups.into_iter().enumerate() {
+        eprintln!(
+            "gatehouse-bench: starting gatehouse and Hydra{} ...",
+            measure::label(label)
+        );
+        let server = Server::start(&binary, &hydra, settings, cli.keep_data).await?;
+        let fa = if forward_auth {
+            let peer = oathkeeper.as_deref().filter(|_| i == 0);
+            let workers = usize::from(cli.forward_auth_concurrency);
+            Some(forward_auth::ForwardAuth::start(&server, &binary, peer, workers).await?)
+        } else {
+            None
+        };
+        let ctx = flows::Ctx::new(&server);
+        variants.push(Variant {
+            label,
+            server,
+            ctx,
+            forward_auth: fa,
+        });
     }
-    server.stop(cli.keep_data).await;
+    let result = measure::run_scenarios(cli, &variants, &hydra).await;
+    if result.is_err() {
+        for variant in &variants {
+            eprintln!("gatehouse's log ends with:\n{}", variant.server.log_tail());
+        }
+    }
+    for variant in variants {
+        variant.server.stop().await;
+    }
     result
+}
+
+/// Oathkeeper from the flag (or OATHKEEPER_BINARY), else where
+/// scripts/install-oathkeeper puts it; None when it is not there.
+fn oathkeeper_binary(cli: &Cli) -> Option<PathBuf> {
+    let candidates = match &cli.oathkeeper {
+        Some(path) => vec![path.clone()],
+        None => vec![
+            PathBuf::from("bin/oathkeeper"),
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/bin/oathkeeper")),
+        ],
+    };
+    candidates.into_iter().find(|p| p.is_file())
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::flows::Ctx;
+use crate::forward_auth::ForwardAuth;
 use crate::own_times::{self, OwnTimes};
 use crate::process_stats::{self, CpuWaits, ProcStats};
 use crate::report::{IdleRss, Machine, ProcReport, Report, ScenarioReport, StepReport};
@@ -18,20 +19,32 @@ use crate::server::Server;
 use crate::stats::Outcome;
 use crate::Cli;
 
-/// Runs the scenarios `cli` names against `server` and reports on them.
-pub async fn run_scenarios(cli: &Cli, server: &Server, hydra: &Path) -> Result<Report> {
+/// One gatehouse the run measures (two with `--hydra-defaults both` or
+/// `--baseline`), with what its scenarios need.
+pub struct Variant {
+    /// "" when it is the only one; else "gatehouse"/"stock" or
+    /// "current"/"baseline".
+    pub label: &'static str,
+    pub server: Server,
+    pub ctx: Arc<Ctx>,
+    pub forward_auth: Option<ForwardAuth>,
+}
+
+/// Runs the scenarios `cli` names against each variant and reports on them.
+pub async fn run_scenarios(cli: &Cli, variants: &[Variant], hydra: &Path) -> Result<Report> {
     // Let start-up work (migrations, first connections) settle.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle = idle_rss(server);
-    // One context for the whole run: every flow gets a phone and an address
-    // of its own.
-    let ctx = Ctx::new(server);
-    scenarios::warm_up(&ctx).await?;
+    let first = &variants[0];
+    let idle = idle_rss(&first.server);
+    for variant in variants {
+        scenarios::warm_up(&variant.ctx).await?;
+    }
     let mut report = Report {
         machine: Machine::this(),
         duration_s: cli.duration.as_secs_f64(),
         concurrency: usize::from(cli.concurrency),
-        gatehouse: server.measured.clone(),
+        forward_auth_concurrency: usize::from(cli.forward_auth_concurrency),
+        gatehouse: first.server.measured.clone(),
         hydra: hydra.display().to_string(),
         idle_rss_mb: idle,
         scenarios: Vec::new(),
@@ -39,33 +52,55 @@ pub async fn run_scenarios(cli: &Cli, server: &Server, hydra: &Path) -> Result<R
         targets: Vec::new(),
         proofs: None,
     };
-    let mut measured: Vec<(Scenario, Option<Measured>)> =
-        cli.scenarios.iter().map(|&s| (s, None)).collect();
-    for (i, duration) in plan(&cli.scenarios, cli.duration) {
-        let scenario = measured[i].0;
-        eprintln!(
-            "gatehouse-bench: {} for {duration:?} at concurrency {} ...",
-            scenario.name(),
+    let mut measured: Vec<((Scenario, usize), Option<Measured>)> = Vec::new();
+    for (run, duration) in plan(&cli.scenarios, variants.len(), cli.duration) {
+        let (scenario, v) = run;
+        let variant = &variants[v];
+        // Oathkeeper is the peer of the first variant only.
+        if v > 0
+            && scenario
+                .forward_auth()
+                .is_some_and(|(_, oathkeeper)| oathkeeper)
+        {
+            continue;
+        }
+        let concurrency = if scenario.forward_auth().is_some() {
+            cli.forward_auth_concurrency
+        } else {
             cli.concurrency
+        };
+        eprintln!(
+            "gatehouse-bench: {}{} for {duration:?} at concurrency {concurrency} ...",
+            scenario.name(),
+            label(variant.label),
         );
-        let slice = measure(server, &ctx, scenario, cli.concurrency, duration).await?;
-        match &mut measured[i].1 {
-            Some(so_far) => so_far.merge(slice),
-            none => *none = Some(slice),
+        let slice = measure(variant, scenario, concurrency, duration).await?;
+        match measured.iter_mut().find(|(r, _)| *r == run) {
+            Some((_, Some(so_far))) => so_far.merge(slice),
+            _ => measured.push((run, Some(slice))),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     report.scenarios = measured
         .into_iter()
-        .filter_map(|(scenario, m)| Some(m?.report(scenario)))
+        .filter_map(|((scenario, v), m)| Some(m?.report(scenario, variants[v].label)))
         .collect();
     report.evaluate();
     if cli.scenarios.contains(&Scenario::Proof) {
         eprintln!("gatehouse-bench: proof ...");
-        let database = server.scratch("proof-bench.sqlite");
+        let database = first.server.scratch("proof-bench.sqlite");
         report.proofs = Some(crate::proofs::measure(database, cli.smoke).await?);
     }
     Ok(report)
+}
+
+/// " [label]", or nothing for the only variant.
+pub fn label(label: &str) -> String {
+    if label.is_empty() {
+        String::new()
+    } else {
+        format!(" [{label}]")
+    }
 }
 
 /// gatehouse's and Hydra's resident memory before any load.
@@ -78,27 +113,32 @@ fn idle_rss(server: &Server) -> IdleRss {
     }
 }
 
-/// Which scenario (by index) runs when, for how long. Hydra slows down as
-/// its database fills, so a scenario run later looks slower: the three
-/// compared with each other take turns, in rounds, and each sees the same
-/// database sizes; the others run after them, once.
-fn plan(scenarios: &[Scenario], duration: Duration) -> Vec<(usize, Duration)> {
+/// Which scenario runs on which variant when, for how long. Hydra slows
+/// down as its database fills, so a scenario run later looks slower: the
+/// ones compared with each other (the sign-ins, the forward-auth pairs, and
+/// every variant's) take turns, in rounds, and each sees the same database
+/// sizes; the others follow, once per variant.
+fn plan(
+    scenarios: &[Scenario],
+    variants: usize,
+    duration: Duration,
+) -> Vec<((Scenario, usize), Duration)> {
     let rounds: u32 = if duration >= Duration::from_secs(6) {
         3
     } else {
         1
     };
-    let mut plan: Vec<(usize, Duration)> = Vec::new();
+    let mut plan = Vec::new();
     for _ in 0..rounds {
-        for (i, scenario) in scenarios.iter().enumerate() {
-            if scenario.is_compared() {
-                plan.push((i, duration / rounds));
+        for &scenario in scenarios.iter().filter(|s| s.is_compared()) {
+            for v in 0..variants {
+                plan.push(((scenario, v), duration / rounds));
             }
         }
     }
-    for (i, scenario) in scenarios.iter().enumerate() {
-        if !scenario.is_compared() && scenario.is_flow() {
-            plan.push((i, duration));
+    for &scenario in scenarios.iter().filter(|s| !s.is_compared() && s.is_flow()) {
+        for v in 0..variants {
+            plan.push(((scenario, v), duration));
         }
     }
     plan
@@ -126,8 +166,7 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    async fn take(server: &Server) -> Result<Snapshot> {
-        let pids = [server.pid, server.hydra_pid];
+    async fn take(server: &Server, pids: [u32; 2]) -> Result<Snapshot> {
         Ok(Snapshot {
             processes: pids.map(process_stats::sample),
             own: server.own_times().await?,
@@ -138,17 +177,25 @@ impl Snapshot {
 }
 
 async fn measure(
-    server: &Server,
-    ctx: &Arc<Ctx>,
+    variant: &Variant,
     scenario: Scenario,
     concurrency: u16,
     duration: Duration,
 ) -> Result<Measured> {
-    let peaks_reset = [server.pid, server.hydra_pid].map(process_stats::reset_peak);
-    let before = Snapshot::take(server).await?;
+    let server = &variant.server;
+    let fa = variant.forward_auth.as_ref();
+    // Forward auth: the verifying process stands where gatehouse does.
+    let verifier = scenario
+        .forward_auth()
+        .and_then(|(case, oathkeeper)| fa?.verifier_pid(case, oathkeeper))
+        .unwrap_or(server.pid);
+    let pids = [verifier, server.hydra_pid];
+    let peaks_reset = pids.map(process_stats::reset_peak);
+    let before = Snapshot::take(server, pids).await?;
     let concurrency = usize::from(concurrency);
-    let mut outcome = scenario.run(server, ctx, concurrency, duration).await?;
-    let after = Snapshot::take(server).await?;
+    let ctx = &variant.ctx;
+    let mut outcome = scenario.run(server, ctx, fa, concurrency, duration).await?;
+    let after = Snapshot::take(server, pids).await?;
     if server.find_hydra() != Some(server.hydra_pid) {
         outcome.errors += 1;
         outcome
@@ -216,7 +263,7 @@ impl Measured {
         };
     }
 
-    fn report(mut self, scenario: Scenario) -> ScenarioReport {
+    fn report(mut self, scenario: Scenario, variant: &'static str) -> ScenarioReport {
         let outcome = &mut self.outcome;
         outcome
             .steps
@@ -245,6 +292,7 @@ impl Measured {
             .collect();
         ScenarioReport {
             name: scenario.name(),
+            variant,
             flows: outcome.flows,
             elapsed_s: outcome.elapsed.as_secs_f64(),
             flows_per_s: outcome.flows_per_s(),
@@ -271,17 +319,37 @@ mod tests {
     fn compared_scenarios_take_turns_and_the_others_follow() {
         use Scenario::*;
         let scenarios = [Otp, Browser, Refresh, BareHydra];
-        let short = plan(&scenarios, Duration::from_secs(2));
+        let short = plan(&scenarios, 1, Duration::from_secs(2));
         let second = Duration::from_secs(2);
+        let runs: Vec<_> = short.iter().map(|((s, _), d)| (*s, *d)).collect();
         assert_eq!(
-            short,
-            vec![(1, second), (3, second), (0, second), (2, second)]
+            runs,
+            vec![
+                (Browser, second),
+                (BareHydra, second),
+                (Otp, second),
+                (Refresh, second)
+            ]
         );
-        let long = plan(&scenarios, Duration::from_secs(30));
+        let long = plan(&scenarios, 1, Duration::from_secs(30));
         let (slice, whole) = (Duration::from_secs(10), Duration::from_secs(30));
-        let order: Vec<usize> = long.iter().map(|(i, _)| *i).collect();
-        assert_eq!(order, [1, 3, 1, 3, 1, 3, 0, 2]);
+        let order: Vec<Scenario> = long.iter().map(|((s, _), _)| *s).collect();
+        assert_eq!(
+            order,
+            [Browser, BareHydra, Browser, BareHydra, Browser, BareHydra, Otp, Refresh]
+        );
         assert!(long[..6].iter().all(|(_, d)| *d == slice));
         assert!(long[6..].iter().all(|(_, d)| *d == whole));
+    }
+
+    #[test]
+    fn variants_take_turns_within_each_round() {
+        use Scenario::*;
+        let plan = plan(&[Browser, BareHydra, Refresh], 2, Duration::from_secs(30));
+        let runs: Vec<(Scenario, usize)> = plan.iter().map(|(run, _)| *run).collect();
+        let round = [(Browser, 0), (Browser, 1), (BareHydra, 0), (BareHydra, 1)];
+        assert_eq!(runs[..4], round);
+        assert_eq!(runs[4..8], round);
+        assert_eq!(runs[12..], [(Refresh, 0), (Refresh, 1)]);
     }
 }

@@ -22,6 +22,8 @@ pub struct Report {
     pub machine: Machine,
     pub duration_s: f64,
     pub concurrency: usize,
+    /// Verifications in flight at once in the forward-auth scenarios.
+    pub forward_auth_concurrency: usize,
     /// The gatehouse executable measured, and the Hydra it supervised.
     pub gatehouse: String,
     pub hydra: String,
@@ -74,6 +76,8 @@ pub struct IdleRss {
 #[derive(Serialize, Debug)]
 pub struct ScenarioReport {
     pub name: &'static str,
+    /// Which gatehouse ("" when the run measured one).
+    pub variant: &'static str,
     pub flows: u64,
     pub elapsed_s: f64,
     pub flows_per_s: f64,
@@ -154,6 +158,7 @@ impl Report {
         targets.extend(self.own_time_targets());
         targets.extend(self.memory_targets());
         targets.push(self.error_target());
+        targets.extend(crate::comparisons::targets(self));
         self.ratios = ratios;
         self.targets = targets;
     }
@@ -189,6 +194,7 @@ impl Report {
         let peak = self
             .scenarios
             .iter()
+            .filter(|s| !s.name.starts_with("oathkeeper"))
             .filter_map(|s| s.gatehouse_process.map(|p| p.peak_rss_mb))
             .reduce(f64::max);
         [
@@ -261,7 +267,7 @@ impl Report {
             opt(self.ratios.headless_over_bare_hydra, 3)
         ));
         out.line(String::new());
-        out.line("targets (issue 7):".into());
+        out.line("targets (issues 7 and 25):".into());
         for t in &self.targets {
             out.line(format!("  {:<12} {}: {}", t.status, t.target, t.value));
         }
@@ -275,7 +281,7 @@ impl Report {
     /// One row per scenario: rate, latency, and what the processes used.
     fn scenario_table(&self, out: &mut Lines) {
         out.line(format!(
-            "{:<11} {:>8} {:>7} {:>6} {:>8} {:>8} {:>8} | {:>9} {:>6} {:>7} | {:>9} {:>6} | {:>7}",
+            "{:<24} {:>8} {:>7} {:>6} {:>8} {:>8} {:>8} | {:>9} {:>6} {:>7} | {:>9} {:>6} | {:>7}",
             "scenario",
             "flows/s",
             "flows",
@@ -294,8 +300,8 @@ impl Report {
             let [p50, p90, p99] = ms(s.latency_ms);
             let (g, h) = (s.gatehouse_process, s.hydra_process);
             out.line(format!(
-                "{:<11} {:>8.1} {:>7} {:>6} {:>8} {:>8} {:>8} | {:>9} {:>6} {:>7} | {:>9} {:>6} | {:>7}",
-                s.name,
+                "{:<24} {:>8.1} {:>7} {:>6} {:>8} {:>8} {:>8} | {:>9} {:>6} {:>7} | {:>9} {:>6} | {:>7}",
+                format!("{}{}", s.name, crate::measure::label(s.variant)),
                 s.flows_per_s,
                 s.flows,
                 s.errors,
@@ -312,7 +318,7 @@ impl Report {
         }
         out.line("(gh = gatehouse, hy = Hydra, gen = this load generator; RSS: peak during the scenario; CPU: seconds".into());
         out.line(" used during it; wait: seconds gatehouse's threads were ready but waited for a CPU; otp runs in".into());
-        out.line(" the benchmark's own process)".into());
+        out.line(" the benchmark's own process; in fa-* and oathkeeper-* rows gh is the verifying process)".into());
     }
 }
 
@@ -321,8 +327,9 @@ impl ScenarioReport {
     /// own time; then the first errors.
     fn step_table(&self, out: &mut Lines) {
         out.line(format!(
-            "{}: steps (own = gatehouse's own time, without waiting on Hydra or the SMS gateway)",
-            self.name
+            "{}{}: steps (own = gatehouse's own time, without waiting on Hydra or the SMS gateway)",
+            self.name,
+            crate::measure::label(self.variant)
         ));
         out.line(format!(
             "  {:<26} {:>8} {:>8} {:>8} | {:>8} {:>8} {:>8}",
@@ -334,6 +341,7 @@ impl ScenarioReport {
                 Owner::Hydra if self.name == "bare-hydra" => "hydra",
                 Owner::Hydra => "hydra via proxy",
                 Owner::Library => "library",
+                Owner::Verifier => "verifier",
             };
             let ([p50, p90, p99], [o50, o90, o99]) = (ms(st.latency_ms), ms(st.own_ms));
             out.line(format!(

@@ -9,6 +9,7 @@ use anyhow::Result;
 use clap::ValueEnum;
 
 use crate::flows::{self, Ctx, StepInfo};
+use crate::forward_auth::{self, Case, ForwardAuth};
 use crate::server::Server;
 use crate::stats::{self, Outcome};
 
@@ -21,7 +22,29 @@ pub enum Scenario {
     Otp,
     /// Not a flow: the proof of work's costs (`proofs.rs`), once.
     Proof,
+    /// All the `fa-*` and `oathkeeper-*` scenarios, in turns.
+    ForwardAuth,
+    FaCached,
+    FaUncached,
+    FaJwt,
+    FaGarbage,
+    OathkeeperCached,
+    OathkeeperUncached,
+    OathkeeperJwt,
+    OathkeeperGarbage,
 }
+
+/// What `forward-auth` stands for.
+pub const FORWARD_AUTH: [Scenario; 8] = [
+    Scenario::FaCached,
+    Scenario::OathkeeperCached,
+    Scenario::FaUncached,
+    Scenario::OathkeeperUncached,
+    Scenario::FaJwt,
+    Scenario::OathkeeperJwt,
+    Scenario::FaGarbage,
+    Scenario::OathkeeperGarbage,
+];
 
 impl Scenario {
     pub fn name(self) -> &'static str {
@@ -32,7 +55,31 @@ impl Scenario {
             Scenario::Refresh => "refresh",
             Scenario::Otp => "otp",
             Scenario::Proof => "proof",
+            Scenario::ForwardAuth => "forward-auth",
+            Scenario::FaCached => "fa-cached",
+            Scenario::FaUncached => "fa-uncached",
+            Scenario::FaJwt => "fa-jwt",
+            Scenario::FaGarbage => "fa-garbage",
+            Scenario::OathkeeperCached => "oathkeeper-cached",
+            Scenario::OathkeeperUncached => "oathkeeper-uncached",
+            Scenario::OathkeeperJwt => "oathkeeper-jwt",
+            Scenario::OathkeeperGarbage => "oathkeeper-garbage",
         }
+    }
+
+    /// A forward-auth scenario's case, and whether Oathkeeper answers it.
+    pub fn forward_auth(self) -> Option<(Case, bool)> {
+        Some(match self {
+            Scenario::FaCached => (Case::Cached, false),
+            Scenario::FaUncached => (Case::Uncached, false),
+            Scenario::FaJwt => (Case::Jwt, false),
+            Scenario::FaGarbage => (Case::Garbage, false),
+            Scenario::OathkeeperCached => (Case::Cached, true),
+            Scenario::OathkeeperUncached => (Case::Uncached, true),
+            Scenario::OathkeeperJwt => (Case::Jwt, true),
+            Scenario::OathkeeperGarbage => (Case::Garbage, true),
+            _ => return None,
+        })
     }
 
     pub fn steps(self) -> &'static [StepInfo] {
@@ -42,17 +89,19 @@ impl Scenario {
             Scenario::BareHydra => flows::bare_hydra::STEPS,
             Scenario::Refresh => flows::refresh::STEPS,
             Scenario::Otp => flows::otp::STEPS,
-            Scenario::Proof => &[],
+            Scenario::Proof | Scenario::ForwardAuth => &[],
+            _ => forward_auth::STEPS,
         }
     }
 
-    /// The three sign-in flows, compared with each other: they take turns
-    /// (see `measure::run_scenarios`).
+    /// The three sign-in flows, compared with each other, and gatehouse's
+    /// forward auth next to Oathkeeper's: they take turns (see
+    /// `measure::plan`).
     pub fn is_compared(self) -> bool {
         matches!(
             self,
             Scenario::Browser | Scenario::Headless | Scenario::BareHydra
-        )
+        ) || self.forward_auth().is_some()
     }
 
     /// `otp` runs in this process: /proc of gatehouse and Hydra says
@@ -63,7 +112,7 @@ impl Scenario {
 
     /// `proof` is measured once, not as flows on workers (see `proofs.rs`).
     pub fn is_flow(self) -> bool {
-        self != Scenario::Proof
+        !matches!(self, Scenario::Proof | Scenario::ForwardAuth)
     }
 
     /// Runs the scenario's flow on `concurrency` workers for `duration`.
@@ -71,9 +120,21 @@ impl Scenario {
         self,
         server: &Server,
         ctx: &Arc<Ctx>,
+        fa: Option<&ForwardAuth>,
         concurrency: usize,
         duration: Duration,
     ) -> Result<Outcome> {
+        if let Some((case, oathkeeper)) = self.forward_auth() {
+            let fa = fa.ok_or_else(|| anyhow::anyhow!("forward auth was not set up"))?;
+            return Ok(match fa.target(case, oathkeeper) {
+                Some((url, tokens)) => {
+                    run_forward_auth(ctx, url, tokens, concurrency, duration).await
+                }
+                None => Outcome::setup_failed(
+                    "Oathkeeper is not installed: run scripts/install-oathkeeper".into(),
+                ),
+            });
+        }
         let steps = self.steps();
         let ctx = ctx.clone();
         Ok(match self {
@@ -97,9 +158,27 @@ impl Scenario {
             }
             Scenario::Refresh => flows::refresh::run(&ctx, concurrency, duration).await,
             Scenario::Otp => flows::otp::run(server, concurrency, duration).await?,
-            Scenario::Proof => anyhow::bail!("`proof` is not run as flows"),
+            _ => anyhow::bail!("`{}` is not run as flows", self.name()),
         })
     }
+}
+
+/// Worker n asks `url` with token n (or garbage, when there are none).
+async fn run_forward_auth(
+    ctx: &Arc<Ctx>,
+    url: String,
+    tokens: Vec<String>,
+    concurrency: usize,
+    duration: Duration,
+) -> Outcome {
+    let url: Arc<str> = url.into();
+    let tokens: Arc<Vec<Arc<str>>> = Arc::new(tokens.into_iter().map(Into::into).collect());
+    let http = ctx.http.clone();
+    stats::run(concurrency, duration, forward_auth::STEPS, move |worker| {
+        let token = (!tokens.is_empty()).then(|| tokens[worker % tokens.len()].clone());
+        forward_auth::flow(http.clone(), url.clone(), token)
+    })
+    .await
 }
 
 /// One flow of each HTTP scenario, not measured: Hydra creates its signing

@@ -26,6 +26,7 @@ pub const CLIENT_SECRET: &str = "bench-secret-0123456789abcdef";
 pub const SCOPE: &str = "openid offline_access profile phone";
 
 /// How the gatehouse process is started.
+#[derive(Clone)]
 pub enum Binary {
     /// This benchmark binary, re-run as `--serve CONFIG` (the same library
     /// code as `gatehouse serve`; `cargo run --bin gatehouse-bench` does not
@@ -50,6 +51,8 @@ pub struct Server {
     dir: PathBuf,
     log: PathBuf,
     child: Child,
+    /// Keep `dir` at the end (`--keep-data`).
+    keep: bool,
 }
 
 /// The loopback ports of one run.
@@ -73,23 +76,36 @@ impl Ports {
 
 impl Server {
     /// Starts gatehouse (and so Hydra) in a new temp dir, waits until it is
-    /// ready, and registers the benchmark's clients.
-    pub async fn start(binary: Binary, hydra: &Path) -> Result<Server> {
-        let dir = std::env::temp_dir().join(format!(
-            "gatehouse-bench-{}-{}",
-            std::process::id(),
-            gatehouse::infra::random::random_hex(4)
-        ));
-        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    /// ready, and registers the benchmark's clients. `settings`: more
+    /// config.toml (whole tables), e.g. Hydra's stock `[hydra.tuning]`.
+    pub async fn start(
+        binary: &Binary,
+        hydra: &Path,
+        settings: &str,
+        keep: bool,
+    ) -> Result<Server> {
+        // No await between the temp dir and `Server`, whose drop removes
+        // it: a Ctrl-C there would leave it behind.
         let sms = SmsSink::start().await?;
+        let dir = temp_dir()?;
         let ports = Ports::free()?;
         let callback = format!("{}/callback", sms.origin);
         let config_path = dir.join("config.toml");
-        let config = config_toml(&dir, hydra, &ports, &sms.url, &callback);
-        std::fs::write(&config_path, config)?;
         let log = dir.join("gatehouse.log");
-        let (mut command, measured) = gatehouse_command(binary, &config_path, &log)?;
-        let child = command.spawn().context("start gatehouse")?;
+        let spawned = (|| {
+            let config = config_toml(&dir, hydra, &ports, &sms.url, &callback) + settings;
+            std::fs::write(&config_path, config)?;
+            let (mut command, measured) = gatehouse_command(binary, &config_path, &log)?;
+            let child = command.spawn().context("start gatehouse")?;
+            anyhow::Ok((child, measured))
+        })();
+        let (child, measured) = match spawned {
+            Ok(started) => started,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
         let mut server = Server {
             public: format!("http://127.0.0.1:{}", ports.public),
             hydra_public: format!("http://127.0.0.1:{}", ports.hydra_public),
@@ -103,6 +119,7 @@ impl Server {
             dir,
             log,
             child,
+            keep,
         };
         server.wait_ready().await?;
         server.hydra_pid = server
@@ -182,11 +199,11 @@ impl Server {
         Ok(OwnTimes::parse(&text))
     }
 
-    /// Stops gatehouse the way systemd does (SIGTERM), and removes the temp
-    /// dir unless it is to be kept.
-    pub async fn stop(mut self, keep: bool) {
+    /// Stops gatehouse the way systemd does (SIGTERM); dropping the server
+    /// then removes the temp dir unless it is to be kept.
+    pub async fn stop(mut self) {
         // The child is not reaped yet, so its pid is still its own. Should
-        // SIGTERM fail, the SIGKILL below still ends it.
+        // SIGTERM fail, the SIGKILL in `drop` still ends it.
         let _ = rustix::process::kill_process(Pid::from_child(&self.child), Signal::TERM);
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
@@ -195,9 +212,16 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// However the run ends (done, failed, Ctrl-C): gatehouse is killed (its
+/// Hydra dies with it) and the temp dir goes unless `--keep-data`.
+impl Drop for Server {
+    fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if keep {
+        if self.keep {
             eprintln!(
                 "gatehouse-bench: data and log kept in {}",
                 self.dir.display()
@@ -206,6 +230,17 @@ impl Server {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// A new directory of this run's under the system's temp dir.
+pub fn temp_dir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "gatehouse-bench-{}-{}",
+        std::process::id(),
+        gatehouse::infra::random::random_hex(4)
+    ));
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    Ok(dir)
 }
 
 /// gatehouse's configuration for the run: everything in `dir`, Hydra
@@ -256,7 +291,7 @@ scope = "{SCOPE}"
 /// The command that starts gatehouse with `config`, its output to `log`,
 /// none of this environment's GATEHOUSE_* settings, and death with the
 /// benchmark; and how the report names what it measured.
-fn gatehouse_command(binary: Binary, config: &Path, log: &Path) -> Result<(Command, String)> {
+pub fn gatehouse_command(binary: &Binary, config: &Path, log: &Path) -> Result<(Command, String)> {
     let (mut command, measured) = match binary {
         Binary::Itself => {
             let exe = std::env::current_exe().context("find this executable")?;
@@ -266,12 +301,13 @@ fn gatehouse_command(binary: Binary, config: &Path, log: &Path) -> Result<(Comma
             (command, measured)
         }
         Binary::Gatehouse(path) => {
-            let mut command = Command::new(&path);
+            let mut command = Command::new(path);
             command.arg("--config").arg(config).arg("serve");
             (command, path.display().to_string())
         }
     };
     let log_file = std::fs::File::create(log)?;
+    dies_with_this_process(&mut command);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("GATEHOUSE_") {
             command.env_remove(key);
@@ -281,7 +317,12 @@ fn gatehouse_command(binary: Binary, config: &Path, log: &Path) -> Result<(Comma
         .stdin(Stdio::null())
         .stdout(log_file.try_clone()?)
         .stderr(log_file);
-    // If the benchmark dies, gatehouse (and with it Hydra) goes too.
+    Ok((command, measured))
+}
+
+/// If the benchmark dies, the child (and with gatehouse, its Hydra) goes
+/// too.
+pub fn dies_with_this_process(command: &mut Command) {
     // SAFETY: `pre_exec` is unsafe because its closure runs in the forked
     // child before exec, where only async-signal-safe work is sound (the
     // parent's other threads may have held locks, such as the allocator's,
@@ -294,10 +335,9 @@ fn gatehouse_command(binary: Binary, config: &Path, log: &Path) -> Result<(Comma
             Ok(())
         });
     }
-    Ok((command, measured))
 }
 
-fn free_port() -> Result<u16> {
+pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
         .local_addr()?
         .port())

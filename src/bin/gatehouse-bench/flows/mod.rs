@@ -47,6 +47,8 @@ pub enum Owner {
     Hydra,
     /// In-process library calls (the `otp` scenario).
     Library,
+    /// Whoever answers a forward-auth scenario: a gatehouse or Oathkeeper.
+    Verifier,
 }
 
 /// A step's name, owner, and which gatehouse route (method, status class)

@@ -1,0 +1,131 @@
+//! The targets of issue 25, read off a finished report: gatehouse's Hydra
+//! settings against Hydra's stock ones (`--hydra-defaults both`), forward
+//! auth against Oathkeeper on the same tokens, and each scenario of an A/B
+//! run (`--baseline`) as a ratio.
+
+use crate::report::{Report, ScenarioReport, Target};
+
+/// Where the target is a ratio and not a bar to pass.
+const RATIO: &str = "ratio";
+
+pub fn targets(report: &Report) -> Vec<Target> {
+    let mut targets = Vec::new();
+    hydra_settings(report, &mut targets);
+    forward_auth(report, &mut targets);
+    baseline(report, &mut targets);
+    targets
+}
+
+fn find<'a>(report: &'a Report, name: &str, variant: &str) -> Option<&'a ScenarioReport> {
+    report
+        .scenarios
+        .iter()
+        .find(|s| s.name == name && s.variant == variant && s.flows > 0)
+}
+
+fn at_least(target: String, value: Option<(f64, String)>, bar: f64) -> Target {
+    match value {
+        Some((v, text)) => Target {
+            target,
+            status: if v >= bar { "met" } else { "missed" },
+            value: text,
+        },
+        None => Target {
+            target,
+            status: "not measured",
+            value: "scenario not run".into(),
+        },
+    }
+}
+
+/// `a / b` of flows/s, with both rates in words.
+fn ratio(a: Option<&ScenarioReport>, b: Option<&ScenarioReport>) -> Option<(f64, String)> {
+    let (a, b) = (a?, b?);
+    let r = a.flows_per_s / b.flows_per_s;
+    Some((
+        r,
+        format!("{r:.2} ({:.1} vs {:.1}/s)", a.flows_per_s, b.flows_per_s),
+    ))
+}
+
+fn hydra_settings(report: &Report, targets: &mut Vec<Target>) {
+    if find(report, "bare-hydra", "stock").is_none() {
+        return;
+    }
+    let browser = find(report, "browser", "gatehouse");
+    let stock_bare = find(report, "bare-hydra", "stock");
+    targets.push(at_least(
+        "browser with gatehouse's [hydra.tuning] >= 1.5 x bare-hydra with stock settings".into(),
+        ratio(browser, stock_bare),
+        1.5,
+    ));
+    for variant in ["gatehouse", "stock"] {
+        targets.push(at_least(
+            format!("browser / bare-hydra >= 0.95, both with {variant} settings"),
+            ratio(
+                find(report, "browser", variant),
+                find(report, "bare-hydra", variant),
+            ),
+            0.95,
+        ));
+    }
+}
+
+fn forward_auth(report: &Report, targets: &mut Vec<Target>) {
+    // The first variant's: the one Oathkeeper stands beside.
+    let first = report.scenarios.iter().find(|s| s.name == "fa-cached");
+    let Some(cached) = first.filter(|s| s.flows > 0) else {
+        return;
+    };
+    let variant = cached.variant;
+    let rate = Some((cached.flows_per_s, format!("{:.0}/s", cached.flows_per_s)));
+    targets.push(at_least(
+        format!(
+            "fa-cached >= 20,000 verifications/s (concurrency {})",
+            report.forward_auth_concurrency
+        ),
+        rate,
+        20_000.0,
+    ));
+    let p99 = cached
+        .latency_ms
+        .map(|p| (-p.p99, format!("{:.2} ms", p.p99)));
+    targets.push(at_least("fa-cached p99 < 2 ms".into(), p99, -2.0));
+    for case in ["cached", "uncached", "jwt", "garbage"] {
+        let ours = find(report, &format!("fa-{case}"), variant);
+        let peer = find(report, &format!("oathkeeper-{case}"), variant);
+        targets.push(at_least(
+            format!("fa-{case} >= 2 x oathkeeper-{case}"),
+            ratio(ours, peer),
+            2.0,
+        ));
+        for (who, s) in [("fa", ours), ("oathkeeper", peer)] {
+            if let Some(cpu) = s.and_then(cpu_per_flow_us) {
+                targets.push(Target {
+                    target: format!("{who}-{case}: CPU per verification (verifier + Hydra)"),
+                    status: RATIO,
+                    value: format!("{cpu:.0} us"),
+                });
+            }
+        }
+    }
+}
+
+/// The verifying process's and Hydra's CPU per flow, in microseconds.
+fn cpu_per_flow_us(s: &ScenarioReport) -> Option<f64> {
+    let cpu = s.gatehouse_process?.cpu_s + s.hydra_process?.cpu_s;
+    (s.flows > 0).then(|| cpu / s.flows as f64 * 1e6)
+}
+
+fn baseline(report: &Report, targets: &mut Vec<Target>) {
+    for current in report.scenarios.iter().filter(|s| s.variant == "current") {
+        let base = find(report, current.name, "baseline");
+        if let Some((_, text)) = ratio(Some(current), base) {
+            targets.push(Target {
+                target: format!("{}: current / baseline flows/s", current.name),
+                status: RATIO,
+                value: text,
+            });
+        }
+    }
+}
