@@ -8,6 +8,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use gatehouse::cli::audit::AuditArgs;
 use gatehouse::cli::backup;
 use gatehouse::cli::clients::ClientsCommand;
+use gatehouse::cli::keys::KeysCommand;
 use gatehouse::cli::sessions::SessionsCommand;
 use gatehouse::cli::users::UsersCommand;
 use gatehouse::config::Config;
@@ -56,6 +57,11 @@ enum Command {
     Clients {
         #[command(subcommand)]
         command: ClientsCommand,
+    },
+    /// List, rotate and retire the keys Hydra signs tokens with.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Sign people out: browser sessions, one app's tokens, or everything.
     Sessions {
@@ -143,6 +149,10 @@ fn run(command: Command, config: Config) -> ExitCode {
         }
         Command::Sessions { command } => {
             let result = block_on(gatehouse::cli::sessions::run(&config, command));
+            report(result)
+        }
+        Command::Keys { command } => {
+            let result = block_on(gatehouse::cli::keys::run(&config, command));
             report(result)
         }
         Command::Audit(args) => {

@@ -267,9 +267,10 @@ impl HydraClient {
 
     // --- keys ------------------------------------------------------------------
 
-    /// Does the JSON Web Key Set `set` hold any key? (`GET /admin/keys/{set}`;
-    /// Hydra answers 404 for a set it never had.)
-    pub async fn key_set_has_keys(&self, set: &str) -> Result<bool, HydraError> {
+    /// The keys of the JSON Web Key Set `set`, newest (the signing one)
+    /// first; none for a set Hydra never had (it answers 404). Private
+    /// parts included: callers print only public ones.
+    pub async fn key_set(&self, set: &str) -> Result<Vec<serde_json::Value>, HydraError> {
         #[derive(serde::Deserialize)]
         struct KeySet {
             #[serde(default)]
@@ -277,10 +278,28 @@ impl HydraClient {
         }
         let url = self.url(&["admin", "keys", set], &[]);
         match self.json::<KeySet>(self.http.get(url.clone()), &url).await {
-            Ok(found) => Ok(!found.keys.is_empty()),
-            Err(HydraError::NotFound { .. }) => Ok(false),
+            Ok(found) => Ok(found.keys),
+            Err(HydraError::NotFound { .. }) => Ok(Vec::new()),
             Err(other) => Err(other),
         }
+    }
+
+    /// `PUT /admin/keys/{set}/{kid}`: adds `key` (a private JWK) to the
+    /// set, as its newest key.
+    pub async fn put_key(&self, set: &str, key: &serde_json::Value) -> Result<(), HydraError> {
+        let kid = key["kid"].as_str().unwrap_or_default();
+        let url = self.url(&["admin", "keys", set, kid], &[]);
+        self.send(self.http.put(url.clone()).json(key), &url)
+            .await
+            .map(drop)
+    }
+
+    /// `DELETE /admin/keys/{set}/{kid}`.
+    pub async fn delete_key(&self, set: &str, kid: &str) -> Result<(), HydraError> {
+        let url = self.url(&["admin", "keys", set, kid], &[]);
+        self.send(self.http.delete(url.clone()), &url)
+            .await
+            .map(drop)
     }
 
     /// `PUT /admin/keys/{set}`: the set becomes `keys` (JWKs, private keys

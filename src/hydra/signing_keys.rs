@@ -46,11 +46,11 @@ pub async fn ensure(
     }
     let mut filled = Vec::new();
     for set in [ID_TOKEN_SET, ACCESS_TOKEN_SET] {
-        let has_keys = client
-            .key_set_has_keys(set)
+        let keys = client
+            .key_set(set)
             .await
             .map_err(|source| SigningKeyError::Hydra { set, source })?;
-        if has_keys {
+        if !keys.is_empty() {
             continue;
         }
         // Key generation takes a CPU for up to a second (RSA primes).
@@ -68,6 +68,23 @@ pub async fn ensure(
         filled.push(set);
     }
     Ok(filled)
+}
+
+/// What `gatehouse keys list` shows of a key: never its private parts.
+pub fn describe(key: &Value) -> String {
+    let text = |name: &str| key[name].as_str().unwrap_or("?").to_string();
+    let size = match key["kty"].as_str() {
+        Some("RSA") => {
+            use base64::Engine;
+            let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(text("n"))
+                .unwrap_or_default();
+            format!("RSA-{}", n.len() * 8)
+        }
+        Some("EC") => format!("EC {}", text("crv")),
+        _ => text("kty"),
+    };
+    format!("{} {} {size}", text("kid"), text("alg"))
 }
 
 /// A new private JWK (RFC 7517/7518) of `kind`, with a random `kid`.

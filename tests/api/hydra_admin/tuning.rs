@@ -185,3 +185,58 @@ async fn new_client_secrets_take_the_cheaper_hash_and_old_ones_still_sign_in() {
         assert_eq!(wrong.status(), 401, "{id}");
     }
 }
+
+/// The kids `gatehouse keys list` prints under `set`, newest first.
+async fn listed_kids(world: &World, set: &str) -> Vec<String> {
+    let output = world.app.cli(&["keys", "list"]).await;
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(!text.contains("\"d\""), "{text}");
+    text.split(&format!("{set}:\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("{set} in {text}"))
+        .lines()
+        .take_while(|line| line.starts_with("  "))
+        .map(|line| line.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn keys_rotate_signs_with_a_new_key_and_the_old_one_verifies_until_retired() {
+    let world = World::new().await;
+    let (before, tokens_before) = id_token(&world, "+12015550905").await;
+    let old = jwt_header(&before)["kid"].as_str().unwrap().to_string();
+    let listed = listed_kids(&world, "hydra.openid.id-token").await;
+    assert_eq!(listed, std::slice::from_ref(&old));
+
+    // The one in use cannot be retired; an unknown kid is named.
+    let refused = world.app.cli(&["keys", "retire", &old]).await;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("signs hydra.openid.id-token"));
+    let unknown = world.app.cli(&["keys", "retire", "no-such-kid"]).await;
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no key no-such-kid"));
+
+    let rotated = world.app.cli(&["keys", "rotate"]).await;
+    assert!(rotated.status.success(), "{rotated:?}");
+    let kids = listed_kids(&world, "hydra.openid.id-token").await;
+    assert_eq!(kids.len(), 2, "{kids:?}");
+    assert_eq!(kids[1], old, "the old key is still published, second");
+    let (after, _) = id_token(&world, "+12015550906").await;
+    assert_eq!(
+        jwt_header(&after)["kid"],
+        kids[0].as_str(),
+        "signed with the new key"
+    );
+    // A token signed before the rotation still verifies.
+    let client_id = jwt_payload(&before)["aud"][0].as_str().unwrap().to_string();
+    id_token_claims(&world.app, &tokens_before, &client_id).await;
+
+    let retired = world.app.cli(&["keys", "retire", &old]).await;
+    assert!(retired.status.success(), "{retired:?}");
+    let published: Vec<Value> = published_keys(&world).await;
+    assert!(
+        published.iter().all(|k| k["kid"] != old.as_str()),
+        "{published:?}"
+    );
+    assert!(published.iter().any(|k| k["kid"] == kids[0].as_str()));
+}
