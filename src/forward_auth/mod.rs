@@ -72,6 +72,31 @@ pub struct ForwardAuth {
 
 const IN_FLIGHT_SHARDS: usize = 64;
 
+/// Longer than any access token Hydra issues (a JWT with many custom
+/// claims stays far below).
+const MAX_TOKEN_LENGTH: usize = 8192;
+
+/// Is `token` shaped like an access token of Hydra's: opaque
+/// (`ory_at_<key>.<signature>`, base64url) or a JWT (three base64url
+/// parts)? Refresh tokens (`ory_rt_`) and anything else are not.
+fn could_be_an_access_token(token: &str) -> bool {
+    let base64url = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if token.len() > MAX_TOKEN_LENGTH {
+        return false;
+    }
+    let parts: Vec<&str> = match token.strip_prefix("ory_at_") {
+        Some(opaque) => opaque.split('.').collect(),
+        None => token.split('.').collect(),
+    };
+    let expected = if token.starts_with("ory_at_") { 2 } else { 3 };
+    parts.len() == expected && parts.into_iter().all(base64url)
+}
+
 /// Where JWT access tokens are checked: Hydra's keys at its public URL,
 /// and the issuer the tokens must name.
 pub struct JwtKeys {
@@ -183,6 +208,10 @@ impl ForwardAuth {
     }
 
     async fn principal(&self, token: &str) -> Result<Principal, Denied> {
+        // A flood of tokens Hydra cannot have issued costs no introspection.
+        if !could_be_an_access_token(token) {
+            return Err(Denied::InvalidToken);
+        }
         if let Some(jwt) = &self.jwt {
             let principal = jwt.verify(token).await?;
             return if principal.expires_at > self.clock.now() {
@@ -288,5 +317,39 @@ impl ForwardAuth {
     /// Refusals cached.
     pub fn refused_entries(&self) -> usize {
         self.refused.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::could_be_an_access_token;
+
+    #[test]
+    fn only_tokens_shaped_like_hydras_access_tokens_are_asked_about() {
+        for token in [
+            "ory_at_Zm9v.YmFy",
+            "ory_at_a-b_c.d-e_f",
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
+        ] {
+            assert!(could_be_an_access_token(token), "{token}");
+        }
+        let long = format!("ory_at_{}.x", "a".repeat(9000));
+        for token in [
+            "",
+            "garbage",
+            "ory_rt_Zm9v.YmFy",
+            "ory_at_Zm9v",
+            "ory_at_Zm9v.",
+            "ory_at_Zm9v.YmFy.YmF6",
+            "ory_at_Zm9v.Ym=y",
+            "a.b",
+            "a.b.c.d",
+            "a..c",
+            "a.b.c d",
+            "ory_at_Zm9v.YmFy\n",
+            long.as_str(),
+        ] {
+            assert!(!could_be_an_access_token(token), "{token:?}");
+        }
     }
 }

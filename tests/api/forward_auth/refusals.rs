@@ -27,8 +27,9 @@ async fn a_flood_of_one_bad_token_costs_one_introspection() {
     let forward_auth = app.state.forward_auth.clone();
     let calls = || forward_auth.introspection_calls();
 
+    // Shaped like Hydra's, so Hydra is asked (once).
     let before = calls();
-    flood(&app, "garbage", 2_000, 401).await;
+    flood(&app, "ory_at_garbage.x", 2_000, 401).await;
     assert_eq!(calls() - before, 1, "2,000 requests of one garbage token");
 
     // A revoked token: Hydra calls it inactive once, the cache after that.
@@ -53,7 +54,7 @@ async fn a_flood_of_one_bad_token_costs_one_introspection() {
     flood(&app, &good.access, 1, 200).await;
     let good_cached = calls();
     for i in 0..300 {
-        flood(&app, &format!("garbage-{i}"), 1, 401).await;
+        flood(&app, &format!("ory_at_garbage-{i}.x"), 1, 401).await;
         assert!(forward_auth.refused_entries() <= 100);
     }
     flood(&app, &good.access, 100, 200).await;
@@ -66,9 +67,36 @@ async fn a_refusal_is_asked_again_after_its_window() {
         TestApp::spawn_with(|c| c.forward_auth.negative_cache_ttl = Duration::from_secs(1)).await;
     let forward_auth = app.state.forward_auth.clone();
     let before = forward_auth.introspection_calls();
-    flood(&app, "garbage", 2, 401).await;
+    flood(&app, "ory_at_garbage.x", 2, 401).await;
     assert_eq!(forward_auth.introspection_calls() - before, 1);
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    flood(&app, "garbage", 1, 401).await;
+    flood(&app, "ory_at_garbage.x", 1, 401).await;
     assert_eq!(forward_auth.introspection_calls() - before, 2);
+}
+
+/// Tokens Hydra cannot have issued (not `ory_at_<key>.<signature>` nor a
+/// JWT's three parts) are refused without asking it, however many differ.
+#[tokio::test]
+async fn a_flood_of_tokens_no_hydra_issued_costs_no_introspection() {
+    let app = TestApp::spawn().await;
+    let forward_auth = app.state.forward_auth.clone();
+    let before = forward_auth.introspection_calls();
+    for i in 0..200 {
+        for token in [
+            format!("garbage-{i}"),
+            format!("ory_rt_{i}.x"),
+            format!("ory_at_{i}"),
+            format!("a.b.c.{i}"),
+            format!("ory_at_{i}.x={i}"),
+            format!("ory_at_{i}.{}", "x".repeat(9000)),
+        ] {
+            flood(&app, &token, 1, 401).await;
+        }
+    }
+    assert_eq!(forward_auth.introspection_calls(), before);
+    assert_eq!(forward_auth.refused_entries(), 0, "nothing to remember");
+    // A real token still passes.
+    let good = machine_token(&app, "read").await;
+    flood(&app, &good.access, 3, 200).await;
+    assert_eq!(forward_auth.introspection_calls(), before + 1);
 }
