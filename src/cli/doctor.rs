@@ -126,7 +126,7 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     healthy
 }
 
-/// An `http` or `sql` directory answers a lookup (of an id nobody has).
+/// An `http`, `sql` or `grpc` directory answers a lookup (of an id nobody has).
 async fn directory(config: &Config) -> Finding {
     let kind = &config.directory.kind;
     if *kind == DirectoryKind::Embedded {
@@ -134,6 +134,7 @@ async fn directory(config: &Config) -> Finding {
     }
     let key = match kind {
         DirectoryKind::Sql(_) => "directory.sql.url and the queries",
+        DirectoryKind::Grpc(_) => "directory.grpc.url, its TLS settings and timeout",
         _ => "directory.http.base_url and the auth header",
     };
     let answer = match Directory::external(&config.directory) {
@@ -326,6 +327,10 @@ mod tests {
         assert_problem(directory(&config).await, "unavailable", fix);
         let fix = "bot_challenge.verify_url";
         assert_problem(captcha_provider(&config).await, "127.0.0.1", fix);
+        let url = format!("http://127.0.0.1:{port}").parse().unwrap();
+        config.directory.kind = DirectoryKind::Grpc(url);
+        let fix = "directory.grpc.url";
+        assert_problem(directory(&config).await, "could not connect", fix);
     }
 
     fn assert_problem(finding: Finding, what_says: &str, key: &str) {

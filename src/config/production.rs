@@ -5,7 +5,7 @@
 
 use url::{Host, Url};
 
-use super::{Config, ConfigError, SmsSenderKind};
+use super::{Config, ConfigError, DirectoryKind, SmsSenderKind};
 
 /// The shortest code that is safe on the internet: 6 digits (NIST SP
 /// 800-63B 5.1.3.2 asks for at least 20 bits of entropy from a code).
@@ -37,6 +37,17 @@ pub(super) fn check(config: &Config) -> Result<(), ConfigError> {
                  for a public_url other than localhost ({HATCH})"
             ),
         ));
+    }
+    if let DirectoryKind::Grpc(url) = &config.directory.kind {
+        if url.scheme() == "http" && !is_loopback(url) {
+            return Err(ConfigError::key(
+                "directory.grpc.url",
+                format!(
+                    "plaintext gRPC to another machine sends phone numbers and profiles \
+                     unencrypted; use https:// ({HATCH})"
+                ),
+            ));
+        }
     }
     if config.otp.length < MIN_SAFE_CODE_LENGTH {
         return Err(ConfigError::key(
@@ -103,6 +114,25 @@ mod tests {
             from_toml(&format!("{DEV}{https}")).is_ok(),
             "the escape hatch"
         );
+    }
+
+    #[test]
+    fn plaintext_grpc_is_for_this_machine_only() {
+        let grpc = |url: &str| {
+            format!(
+                "[users]\nsignup = \"closed\"\n[directory]\nkind = \"grpc\"\n\
+                 [directory.grpc]\nurl = \"{url}\"\n"
+            )
+        };
+        let remote = grpc("http://users.internal:50051");
+        assert_names_key(&remote, "`directory.grpc.url`");
+        assert!(
+            from_toml(&format!("{DEV}{remote}")).is_ok(),
+            "the escape hatch"
+        );
+        for fine in ["http://127.0.0.1:50051", "https://users.internal:50051"] {
+            assert!(from_toml(&grpc(fine)).is_ok(), "{fine}");
+        }
     }
 
     #[test]
