@@ -19,6 +19,20 @@ pub mod proto {
 /// not stop gatehouse from starting. Every call through it ends after
 /// `settings.timeout`. Needs a tokio runtime.
 pub fn channel(url: &Url, settings: &GrpcSettings) -> Result<Channel, String> {
+    Ok(endpoint(url, settings)?.connect_lazy())
+}
+
+/// Connects to `url` now (TCP, TLS with the client certificate, HTTP/2)
+/// and calls nothing: `doctor`'s check.
+pub async fn connect(url: &Url, settings: &GrpcSettings) -> Result<(), String> {
+    let endpoint = endpoint(url, settings)?;
+    match endpoint.connect().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(causes(&e)),
+    }
+}
+
+fn endpoint(url: &Url, settings: &GrpcSettings) -> Result<Endpoint, String> {
     super::http::install_crypto_provider();
     let mut endpoint = Endpoint::from_shared(url.as_str().trim_end_matches('/').to_string())
         .map_err(|e| format!("{url} is not a gRPC URL: {e}"))?
@@ -36,7 +50,7 @@ pub fn channel(url: &Url, settings: &GrpcSettings) -> Result<Channel, String> {
             .tls_config(tls)
             .map_err(|e| format!("TLS to {url}: {e}"))?;
     }
-    Ok(endpoint.connect_lazy())
+    Ok(endpoint)
 }
 
 /// `message` as a request whose deadline the service is told
