@@ -6,10 +6,9 @@
 //! delegate sees a code's own random id as the flow id: a code is only
 //! ever checked in the flow, and for the number, it was sent to.
 
-use std::time::Duration;
-
+use super::code::live_challenge;
 use super::{signed_in_user, Limit, OtpError, OtpService};
-use crate::config::{Signup, MAX_FAILURES_PER_HOUR};
+use crate::config::Signup;
 use crate::directory::DirectoryUser;
 use crate::domain::{FlowId, OtpCode, PhoneNumber};
 use crate::sms::delegate::{CodeDelegate, Verification};
@@ -114,20 +113,10 @@ fn take_try(
     signup: Signup,
     now: i64,
 ) -> Result<Result<Try, OtpError>, StoreError> {
-    if let Some(retry_after) =
-        codes::failures_exceeded(conn, phone.as_str(), MAX_FAILURES_PER_HOUR, 3600, now)?
-    {
-        return Ok(Err(OtpError::Throttled {
-            limit: Limit::FailuresPerHour,
-            retry_after: Duration::from_secs(retry_after.max(1) as u64),
-        }));
-    }
-    let Some(challenge) = codes::current_challenge(conn, flow.as_str(), phone.as_str())? else {
-        return Ok(Err(OtpError::Expired));
+    let challenge = match live_challenge(conn, flow, phone, now)? {
+        Ok(challenge) => challenge,
+        Err(refused) => return Ok(Err(refused)),
     };
-    if challenge.consumed || challenge.expires_at <= now {
-        return Ok(Err(OtpError::Expired));
-    }
     let Some(used) = codes::record_wrong_attempt(conn, &challenge.id)? else {
         return Ok(Err(OtpError::TooManyAttempts));
     };
