@@ -1,7 +1,8 @@
 //! Build script: the git commit `gatehouse --version` prints, as
 //! `BUILD_GIT_COMMIT`. An environment variable of that name set for the
 //! build wins (a build from a source archive without `.git`); otherwise
-//! `git rev-parse HEAD`, or "unknown" where there is no git.
+//! `git rev-parse HEAD`, or "unknown" where there is no git. And the gRPC
+//! code for `proto/`, compiled by protox (pure Rust: no `protoc` needed).
 
 use std::path::Path;
 use std::process::Command;
@@ -14,6 +15,25 @@ fn main() {
         .or_else(git_commit)
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo::rustc-env=BUILD_GIT_COMMIT={}", commit.trim());
+    compile_protos();
+}
+
+/// `gatehouse.directory.v1`: clients for gatehouse, servers for the tests'
+/// reference implementation.
+fn compile_protos() {
+    const PROTO: &str = "proto/gatehouse/directory/v1/directory.proto";
+    println!("cargo::rerun-if-changed={PROTO}");
+    let descriptors = match protox::compile([PROTO], ["proto"]) {
+        Ok(descriptors) => descriptors,
+        Err(e) => panic!("{PROTO}: {e}"),
+    };
+    if let Err(e) = tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .compile_fds(descriptors)
+    {
+        panic!("generating the gRPC code for {PROTO}: {e}");
+    }
 }
 
 /// HEAD's commit, and the files to watch so a new commit or checkout is

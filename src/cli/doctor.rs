@@ -5,6 +5,7 @@
 //! ...`, `warning: ... -- fix: ...` (risky, but maybe meant: the exit
 //! status stays 0), or `skip: ...` when a check does not apply.
 
+mod delegate;
 mod forward_auth;
 mod hydra;
 mod outbound;
@@ -18,7 +19,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{Config, DirectoryKind, HydraMode};
+use crate::config::{CodeIssuer, Config, DirectoryKind, HydraMode};
 use crate::directory::Directory;
 use crate::hydra::config_file::HydraPaths;
 use crate::infra::data_dir::DataDir;
@@ -106,9 +107,14 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     for finding in hydra::running(config, running.is_some()).await {
         emit(finding);
     }
-    for finding in sms(config).await {
-        emit(finding);
+    if config.otp.issuer == CodeIssuer::Gatehouse {
+        for finding in sms(config).await {
+            emit(finding);
+        }
+    } else {
+        emit(skip("SMS: the code delegate (otp.issuer) sends the codes"));
     }
+    emit(delegate::code_delegate(config).await);
     emit(directory(config).await);
     emit(legacy_verifier(config).await);
     emit(captcha_provider(config).await);
@@ -126,7 +132,7 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     healthy
 }
 
-/// An `http` or `sql` directory answers a lookup (of an id nobody has).
+/// An `http`, `sql` or `grpc` directory answers a lookup (of an id nobody has).
 async fn directory(config: &Config) -> Finding {
     let kind = &config.directory.kind;
     if *kind == DirectoryKind::Embedded {
@@ -134,6 +140,7 @@ async fn directory(config: &Config) -> Finding {
     }
     let key = match kind {
         DirectoryKind::Sql(_) => "directory.sql.url and the queries",
+        DirectoryKind::Grpc(_) => "directory.grpc.url, its TLS settings and timeout",
         _ => "directory.http.base_url and the auth header",
     };
     let answer = match Directory::external(&config.directory) {
@@ -326,6 +333,18 @@ mod tests {
         assert_problem(directory(&config).await, "unavailable", fix);
         let fix = "bot_challenge.verify_url";
         assert_problem(captcha_provider(&config).await, "127.0.0.1", fix);
+        let url = format!("http://127.0.0.1:{port}").parse().unwrap();
+        config.directory.kind = DirectoryKind::Grpc(url);
+        let fix = "directory.grpc.url";
+        assert_problem(directory(&config).await, "could not connect", fix);
+        assert!(matches!(
+            delegate::code_delegate(&config).await,
+            Finding::Skip(_)
+        ));
+        config.otp.issuer = CodeIssuer::Grpc;
+        config.otp.grpc.url = Some(format!("http://127.0.0.1:{port}").parse().unwrap());
+        let finding = delegate::code_delegate(&config).await;
+        assert_problem(finding, "code delegate (grpc)", "[otp.grpc]");
     }
 
     fn assert_problem(finding: Finding, what_says: &str, key: &str) {

@@ -51,6 +51,11 @@ impl CaFile {
         &self.path
     }
 
+    /// The PEM bundle as read (for clients that parse it themselves: gRPC).
+    pub fn pem(&self) -> &[u8] {
+        &self.pem
+    }
+
     /// The certificates, as the HTTP client takes them. They parsed when the
     /// configuration was read; should that fail now, none is added, and the
     /// connection fails verification (closed, not open).

@@ -10,6 +10,7 @@ use url::Url;
 
 use super::checks::{header_name, required_http_url};
 use super::directory_sql::{sql_database, SqlFile};
+use super::grpc::{GrpcFile, GrpcSettings};
 use super::{CaFile, ConfigError, Secret, Signup, SqlDatabase};
 
 /// Which user directory login and claims look people up in, with what
@@ -22,6 +23,9 @@ pub enum DirectoryKind {
     Http(HttpService),
     /// An existing database, read-only (SQLite or PostgreSQL).
     Sql(SqlDatabase),
+    /// An existing user service over gRPC (`gatehouse.directory.v1`), at
+    /// this `https://` (or plaintext `http://`) URL.
+    Grpc(Url),
 }
 
 impl DirectoryKind {
@@ -30,6 +34,7 @@ impl DirectoryKind {
             DirectoryKind::Embedded => "embedded",
             DirectoryKind::Http(_) => "http",
             DirectoryKind::Sql(_) => "sql",
+            DirectoryKind::Grpc(_) => "grpc",
         }
     }
 }
@@ -74,6 +79,8 @@ pub struct DirectoryConfig {
     pub cache_ttl: Duration,
     pub http: HttpDirectoryConfig,
     pub sql: SqlDirectoryConfig,
+    /// How a `grpc` directory is asked (where is in [`DirectoryKind::Grpc`]).
+    pub grpc: GrpcSettings,
     pub fields: FieldMapping,
 }
 
@@ -153,6 +160,7 @@ impl Default for DirectoryConfig {
                 pool_size: 4,
                 timeout: Duration::from_secs(2),
             },
+            grpc: GrpcSettings::default_settings(),
             fields: FieldMapping::default(),
         }
     }
@@ -173,7 +181,7 @@ impl DirectoryConfig {
             ));
         }
         match self.kind {
-            DirectoryKind::Embedded => {}
+            DirectoryKind::Embedded | DirectoryKind::Grpc(_) => {}
             DirectoryKind::Http(_) => {
                 if self.http.timeout.is_zero() {
                     return Err(ConfigError::key(
@@ -216,6 +224,7 @@ struct DirectoryFile {
     cache_ttl: Duration,
     http: HttpFile,
     sql: SqlFile,
+    grpc: GrpcFile,
     fields: FieldMapping,
 }
 
@@ -225,6 +234,7 @@ enum KindName {
     Embedded,
     Http,
     Sql,
+    Grpc,
 }
 
 /// `[directory.http]` as written in the file.
@@ -247,6 +257,10 @@ impl TryFrom<DirectoryFile> for DirectoryConfig {
             KindName::Embedded => DirectoryKind::Embedded,
             KindName::Http => DirectoryKind::Http(http_service(&file.http)?),
             KindName::Sql => DirectoryKind::Sql(sql_database(&file.sql)?),
+            KindName::Grpc => DirectoryKind::Grpc(
+                file.grpc
+                    .required_url("directory.grpc", "directory.kind = \"grpc\"")?,
+            ),
         };
         Ok(DirectoryConfig {
             kind,
@@ -259,6 +273,7 @@ impl TryFrom<DirectoryFile> for DirectoryConfig {
                 pool_size: file.sql.pool_size,
                 timeout: file.sql.timeout,
             },
+            grpc: file.grpc.settings("directory.grpc")?,
             fields: file.fields,
         })
     }
@@ -302,8 +317,13 @@ impl From<DirectoryConfig> for DirectoryFile {
             pool_size: config.sql.pool_size,
             timeout: config.sql.timeout,
         };
+        let mut grpc_url = None;
         let kind = match config.kind {
             DirectoryKind::Embedded => KindName::Embedded,
+            DirectoryKind::Grpc(url) => {
+                grpc_url = Some(url);
+                KindName::Grpc
+            }
             DirectoryKind::Http(service) => {
                 http.base_url = Some(service.base_url);
                 if let Some(auth) = service.auth {
@@ -325,6 +345,7 @@ impl From<DirectoryConfig> for DirectoryFile {
             cache_ttl: config.cache_ttl,
             http,
             sql,
+            grpc: GrpcFile::new(grpc_url, config.grpc),
             fields: config.fields,
         }
     }
@@ -393,6 +414,47 @@ mod tests {
             (
                 "[directory.http]\nca_file = \"/nonexistent/ca.pem\"\n".to_string(),
                 "`directory.http.ca_file`",
+            ),
+        ] {
+            assert_names_key(&toml, key);
+        }
+    }
+
+    #[test]
+    fn grpc_directory_settings_are_checked() {
+        let grpc = "[users]\nsignup = \"closed\"\n[directory]\nkind = \"grpc\"\n\
+                    [directory.grpc]\nurl = \"https://users.internal:50051\"\ntimeout = \"750ms\"\n";
+        let config = from_toml(grpc).unwrap();
+        let url = "https://users.internal:50051/".parse().unwrap();
+        assert_eq!(config.directory.kind, DirectoryKind::Grpc(url));
+        let again = from_toml(&config.to_toml()).unwrap();
+        assert_eq!(again.directory.kind, config.directory.kind);
+        assert_eq!(again.directory.grpc.timeout.as_millis(), 750);
+        for (toml, key) in [
+            (
+                "[users]\nsignup = \"closed\"\n[directory]\nkind = \"grpc\"\n".to_string(),
+                "`directory.grpc.url`",
+            ),
+            (
+                "[directory.grpc]\ntimeout = \"0s\"\n".to_string(),
+                "`directory.grpc.timeout`",
+            ),
+            (
+                "[directory.grpc]\nclient_cert = \"/nonexistent/c.pem\"\n".to_string(),
+                "`directory.grpc.client_key`",
+            ),
+            (
+                "[directory.grpc]\nclient_key = \"/nonexistent/c.key\"\n".to_string(),
+                "`directory.grpc.client_cert`",
+            ),
+            (
+                "[directory.grpc]\nclient_cert = \"/nonexistent/c.pem\"\nclient_key = \"/nonexistent/c.key\"\n"
+                    .to_string(),
+                "`directory.grpc.client_cert`",
+            ),
+            (
+                "[directory.grpc]\nca_file = \"/nonexistent/ca.pem\"\n".to_string(),
+                "`directory.grpc.ca_file`",
             ),
         ] {
             assert_names_key(&toml, key);

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::otp_issuer::{
+    check_issuer, CodeIssuer, GrpcIssuerConfig, HttpIssuerConfig, TwilioVerifyConfig,
+};
 use super::ConfigError;
 
 /// One-time code policy (OWASP ASVS V2.7, NIST SP 800-63B 5.1.3).
@@ -22,6 +25,11 @@ pub struct OtpConfig {
     pub max_per_phone_per_hour: u32,
     /// Per client IP address (IPv6: per /64 network).
     pub max_per_ip_per_hour: u32,
+    /// Who makes, sends and checks the codes: gatehouse, or a delegate.
+    pub issuer: CodeIssuer,
+    pub http: HttpIssuerConfig,
+    pub grpc: GrpcIssuerConfig,
+    pub twilio_verify: TwilioVerifyConfig,
 }
 
 impl Default for OtpConfig {
@@ -33,11 +41,24 @@ impl Default for OtpConfig {
             resend_cooldown: Duration::from_secs(30),
             max_per_phone_per_hour: 5,
             max_per_ip_per_hour: 20,
+            issuer: CodeIssuer::Gatehouse,
+            http: HttpIssuerConfig::default(),
+            grpc: GrpcIssuerConfig::default(),
+            twilio_verify: TwilioVerifyConfig::default(),
         }
     }
 }
 
 impl OtpConfig {
+    /// The setting that names where the code delegate is.
+    pub(super) fn issuer_url_key(&self) -> &'static str {
+        match self.issuer {
+            CodeIssuer::Grpc => "otp.grpc.url",
+            CodeIssuer::TwilioVerify => "otp.twilio_verify.base_url",
+            _ => "otp.http.url",
+        }
+    }
+
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         if !(4..=10).contains(&self.length) {
             return Err(ConfigError::key("otp.length", "must be between 4 and 10"));
@@ -79,7 +100,7 @@ impl OtpConfig {
                 ),
             ));
         }
-        Ok(())
+        check_issuer(self.issuer, &self.http, &self.grpc, &self.twilio_verify)
     }
 }
 
@@ -104,6 +125,19 @@ mod tests {
                 "[otp]\nmax_per_ip_per_hour = 0\n",
                 "`otp.max_per_ip_per_hour`",
             ),
+            ("[otp]\nissuer = \"http\"\n", "`otp.http.url`"),
+            ("[otp]\nissuer = \"grpc\"\n", "`otp.grpc.url`"),
+            (
+                "[otp]\nissuer = \"twilio_verify\"\n",
+                "`otp.twilio_verify.account_sid`",
+            ),
+            (
+                "[otp]\nissuer = \"twilio_verify\"\n[otp.twilio_verify]\naccount_sid = \"AC1\"\nservice_sid = \"VA1\"\n",
+                "`otp.twilio_verify.auth_token`",
+            ),
+            ("[otp.http]\nurl = \"ftp://codes\"\n", "`otp.http.url`"),
+            ("[otp.grpc]\ntimeout = \"0s\"\n", "`otp.grpc.timeout`"),
+            ("[otp]\nissuer = \"sms\"\n", "`otp.issuer`"),
         ] {
             assert_names_key(toml, key);
         }

@@ -5,7 +5,7 @@
 
 use url::{Host, Url};
 
-use super::{Config, ConfigError, SmsSenderKind};
+use super::{CodeIssuer, Config, ConfigError, DirectoryKind, SmsSenderKind};
 
 /// The shortest code that is safe on the internet: 6 digits (NIST SP
 /// 800-63B 5.1.3.2 asks for at least 20 bits of entropy from a code).
@@ -29,7 +29,8 @@ pub(super) fn check(config: &Config) -> Result<(), ConfigError> {
             ),
         ));
     }
-    if config.sms.sender == SmsSenderKind::Stdout && !loopback {
+    let own_codes = config.otp.issuer == CodeIssuer::Gatehouse;
+    if config.sms.sender == SmsSenderKind::Stdout && !loopback && own_codes {
         return Err(ConfigError::key(
             "sms.sender",
             format!(
@@ -37,6 +38,30 @@ pub(super) fn check(config: &Config) -> Result<(), ConfigError> {
                  for a public_url other than localhost ({HATCH})"
             ),
         ));
+    }
+    let grpc_directory = match &config.directory.kind {
+        DirectoryKind::Grpc(url) => Some(url),
+        _ => None,
+    };
+    let delegate = match config.otp.issuer {
+        CodeIssuer::Http => config.otp.http.url.as_ref(),
+        CodeIssuer::Grpc => config.otp.grpc.url.as_ref(),
+        CodeIssuer::TwilioVerify => Some(&config.otp.twilio_verify.base_url),
+        CodeIssuer::Gatehouse => None,
+    };
+    for (key, url) in [
+        ("directory.grpc.url", grpc_directory),
+        (config.otp.issuer_url_key(), delegate),
+    ] {
+        if url.is_some_and(|url| url.scheme() == "http" && !is_loopback(url)) {
+            return Err(ConfigError::key(
+                key,
+                format!(
+                    "plaintext to another machine sends phone numbers (and profiles or \
+                     codes) unencrypted; use https:// ({HATCH})"
+                ),
+            ));
+        }
     }
     if config.otp.length < MIN_SAFE_CODE_LENGTH {
         return Err(ConfigError::key(
@@ -103,6 +128,37 @@ mod tests {
             from_toml(&format!("{DEV}{https}")).is_ok(),
             "the escape hatch"
         );
+    }
+
+    #[test]
+    fn plaintext_grpc_is_for_this_machine_only() {
+        let grpc = |url: &str| {
+            format!(
+                "[users]\nsignup = \"closed\"\n[directory]\nkind = \"grpc\"\n\
+                 [directory.grpc]\nurl = \"{url}\"\n"
+            )
+        };
+        let remote = grpc("http://users.internal:50051");
+        assert_names_key(&remote, "`directory.grpc.url`");
+        assert!(
+            from_toml(&format!("{DEV}{remote}")).is_ok(),
+            "the escape hatch"
+        );
+        for fine in ["http://127.0.0.1:50051", "https://users.internal:50051"] {
+            assert!(from_toml(&grpc(fine)).is_ok(), "{fine}");
+        }
+        for issuer in ["http", "grpc"] {
+            let delegate = format!(
+                "[otp]\nissuer = \"{issuer}\"\n[otp.{issuer}]\nurl = \"http://codes.internal\"\n"
+            );
+            assert_names_key(&delegate, &format!("`otp.{issuer}.url`"));
+            let https = delegate.replace("http://", "https://");
+            let public = "[server]\npublic_url = \"https://id.example.com\"\n";
+            assert!(
+                from_toml(&format!("{public}{https}")).is_ok(),
+                "a delegate sends the codes: sms.sender may stay \"stdout\""
+            );
+        }
     }
 
     #[test]

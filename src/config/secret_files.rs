@@ -35,6 +35,8 @@ pub(super) const SECRET_KEYS: &[&str] = &[
     "sms.aws_sns.secret_access_key",
     "directory.http.auth_value",
     "directory.sql.url",
+    "otp.http.auth_token",
+    "otp.twilio_verify.auth_token",
     "headless.clients.*.client_secret",
     "headless.token_exchange.bearer_token",
     "bot_challenge.secret_key",
@@ -273,6 +275,14 @@ mod tests {
                 "{closed}[directory]\nkind = \"sql\"\n[directory.sql]\nurl_file = \"{path}\"\n\
                  by_phone = \"SELECT 1 WHERE $1 = ''\"\nby_id = \"SELECT 1 WHERE $1 = ''\"\n"
             ),
+            "otp.http.auth_token" => format!(
+                "[otp]\nissuer = \"http\"\n[otp.http]\nurl = \"https://codes.internal/\"\n\
+                 auth_token_file = \"{path}\"\n"
+            ),
+            "otp.twilio_verify.auth_token" => format!(
+                "[otp]\nissuer = \"twilio_verify\"\n[otp.twilio_verify]\naccount_sid = \"AC1\"\n\
+                 service_sid = \"VA1\"\nauth_token_file = \"{path}\"\n"
+            ),
             "headless.clients.*.client_secret" => {
                 format!("{client}client_secret_file = \"{path}\"\n")
             }
@@ -318,6 +328,8 @@ mod tests {
             ("directory.sql.url", DirectoryKind::Sql(database)) => {
                 database.url.expose().to_string()
             }
+            ("otp.http.auth_token", _) => exposed(&config.otp.http.auth_token),
+            ("otp.twilio_verify.auth_token", _) => exposed(&config.otp.twilio_verify.auth_token),
             ("headless.clients.*.client_secret", _) => config.headless.clients[0]
                 .client_secret
                 .expose()

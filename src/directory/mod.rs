@@ -19,6 +19,7 @@ use crate::store::users::{self, Profile, User};
 use crate::store::{Db, Store, StoreError};
 
 pub mod fields;
+mod grpc;
 mod http;
 mod sql;
 
@@ -90,6 +91,7 @@ enum Source {
 enum External {
     Http(http::HttpDirectory),
     Sql(sql::SqlDirectory),
+    Grpc(grpc::GrpcDirectory),
 }
 
 impl External {
@@ -98,6 +100,7 @@ impl External {
         match self {
             External::Http(http) => http.fetch(key).await,
             External::Sql(sql) => sql.fetch(key).await,
+            External::Grpc(grpc) => grpc.fetch(key).await,
         }
     }
 }
@@ -118,11 +121,13 @@ impl Directory {
     ) -> Result<Directory, DirectoryError> {
         match config.kind {
             DirectoryKind::Embedded => Ok(Directory::embedded(store)),
-            DirectoryKind::Http(_) | DirectoryKind::Sql(_) => Directory::external(config),
+            DirectoryKind::Http(_) | DirectoryKind::Sql(_) | DirectoryKind::Grpc(_) => {
+                Directory::external(config)
+            }
         }
     }
 
-    /// An `http` or `sql` directory. Nothing is contacted yet: an
+    /// An `http`, `sql` or `grpc` directory. Nothing is contacted yet: an
     /// unreachable service must not stop gatehouse from starting.
     pub fn external(config: &DirectoryConfig) -> Result<Directory, DirectoryError> {
         let external = match &config.kind {
@@ -131,6 +136,9 @@ impl Directory {
             }
             DirectoryKind::Sql(database) => {
                 External::Sql(sql::SqlDirectory::new(database, &config.sql)?)
+            }
+            DirectoryKind::Grpc(url) => {
+                External::Grpc(grpc::GrpcDirectory::new(url, &config.grpc)?)
             }
             DirectoryKind::Embedded => {
                 return Err(DirectoryError::Unavailable(

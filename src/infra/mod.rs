@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod data_dir;
+pub mod grpc;
 pub mod http;
 pub mod lock;
 pub mod metrics;

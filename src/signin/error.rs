@@ -10,6 +10,7 @@ use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::PhoneNumberError;
 use crate::hydra::public::PublicError;
 use crate::hydra::HydraError;
+use crate::sms::delegate::DelegateError;
 use crate::store::StoreError;
 
 use super::otp::{Limit, OtpError};
@@ -76,6 +77,9 @@ pub enum SignInError {
     Inconsistent(&'static str),
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    /// The code delegate (`otp.issuer`) could not send or check a code.
+    #[error(transparent)]
+    CodeDelegate(#[from] DelegateError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -111,6 +115,7 @@ impl From<OtpError> for SignInError {
             OtpError::Disabled => SignInError::AccountDisabled,
             OtpError::ProofRequired(kind) => SignInError::BotChallenge(kind),
             OtpError::Directory(e) => SignInError::Directory(e),
+            OtpError::Delegate(e) => SignInError::CodeDelegate(e),
             OtpError::Store(e) => SignInError::Store(e),
         }
     }

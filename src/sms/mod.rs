@@ -4,6 +4,7 @@
 
 mod answer;
 mod aws_sns;
+pub mod delegate;
 mod failover;
 mod messagebird;
 mod provider;

@@ -63,6 +63,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("cannot set up the user directory ([directory]): {0}")]
     Directory(#[from] DirectoryError),
+    #[error("cannot set up the code delegate (otp.issuer): {0}")]
+    CodeDelegate(#[from] crate::sms::delegate::DelegateError),
     #[error("cannot read or create the secret {path}: {source}")]
     Secret {
         path: PathBuf,

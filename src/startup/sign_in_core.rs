@@ -14,6 +14,7 @@ use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
 use crate::signin::otp::{OtpPolicy, OtpService};
 use crate::signin::{challenges, headless};
+use crate::sms::delegate::CodeDelegate;
 use crate::sms::SmsSender;
 use crate::store::{Store, StoreError};
 use crate::web;
@@ -72,6 +73,7 @@ impl SignInCore {
             otp_key.as_bytes(),
             clock.clone(),
         )
+        .with_delegate(CodeDelegate::from_config(&config.otp)?)
         .with_metrics(metrics.clone());
         let bot = BotChallenge::new(
             &config.bot_challenge,

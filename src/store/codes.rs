@@ -254,6 +254,53 @@ pub fn consume(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
     Ok(changed == 1)
 }
 
+/// A code delegate (`otp.issuer`) could not send `challenge_id`'s code:
+/// removes the challenge and gives back the sends it counted (one event per
+/// kind and key of `limits`, at its `created_at`), so the person is
+/// charged nothing.
+pub fn refund_unsent<L>(
+    db: &mut Db,
+    challenge_id: &str,
+    created_at: i64,
+    limits: &[WindowLimit<L>],
+) -> Result<(), StoreError> {
+    let tx = db.conn.transaction()?;
+    tx.execute("DELETE FROM otp_challenges WHERE id = ?1", [challenge_id])?;
+    let mut keys: Vec<(&str, &str)> = limits.iter().map(|l| (l.kind, l.key.as_str())).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for (kind, key) in keys {
+        tx.execute(
+            "DELETE FROM rate_limit_events WHERE id = (SELECT id FROM rate_limit_events
+             WHERE kind = ?1 AND key = ?2 AND at = ?3 ORDER BY id DESC LIMIT 1)",
+            params![kind, key, created_at],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Gives back a try taken with [`record_wrong_attempt`] before a code
+/// delegate was asked, when it could not answer.
+pub fn release_attempt(db: &Db, id: &str) -> Result<(), StoreError> {
+    db.conn.execute(
+        "UPDATE otp_challenges SET attempts = attempts - 1 WHERE id = ?1 AND attempts > 0",
+        [id],
+    )?;
+    Ok(())
+}
+
+/// [`consume`] for a try already counted (a code delegate approved it): the
+/// cap was checked when the try was taken.
+pub fn consume_tried(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
+    let changed = db.conn.execute(
+        "UPDATE otp_challenges SET consumed_at = ?2
+         WHERE id = ?1 AND consumed_at IS NULL AND superseded = 0 AND expires_at > ?2",
+        params![id, now],
+    )?;
+    Ok(changed == 1)
+}
+
 /// Counts a verified code to `country` on `day` (unix days).
 pub fn record_verified(db: &Db, country: &str, day: i64) -> Result<(), StoreError> {
     db.conn.execute(

@@ -94,7 +94,8 @@ fn flow_error(error: SignInError) -> Response {
         E::VerifierUnavailable(_)
         | E::HydraAdmin(_)
         | E::HydraPublic(PublicError::Refused { .. } | PublicError::Unavailable(_))
-        | E::Directory(_) => dependency_error(error),
+        | E::Directory(_)
+        | E::CodeDelegate(_) => dependency_error(error),
         E::Store(store) if store.retry_after().is_some() => store_unavailable(&store),
         E::Inconsistent(_) | E::Store(_) => internal(&error),
     }
@@ -262,6 +263,14 @@ fn dependency_error(error: SignInError) -> Response {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
                 "Accounts cannot be checked right now. Nothing was used up: try again shortly.",
+            )
+        }
+        E::CodeDelegate(error) => {
+            tracing::error!(%error, "headless sign-in: the code delegate failed");
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "Codes cannot be sent or checked right now. Nothing was used up: try again shortly.",
             )
         }
         // flow_error sends only the variants above here.

@@ -353,6 +353,14 @@ fn form_error(error: &SignInError, phone: &PhoneNumber) -> Option<(String, Statu
                 StatusCode::SERVICE_UNAVAILABLE,
             )
         }
+        // Nothing was counted: the person may simply try again.
+        SignInError::CodeDelegate(error) => {
+            tracing::error!(%error, phone = %phone.masked(), "the code delegate failed");
+            (
+                strings::CODE_SERVICE_DOWN.into(),
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+        }
         _ => return None,
     })
 }

@@ -25,6 +25,9 @@ pub const NUMBER_TYPE_NOT_SERVED: &str =
 pub const SENDING_REFUSED: &str = "We cannot send a code right now. Please try again later.";
 pub const DIRECTORY_DOWN: &str =
     "We cannot check your account right now. Nothing is lost: please try again in a minute.";
+/// `otp.issuer`'s delegate could not send or check the code.
+pub const CODE_SERVICE_DOWN: &str =
+    "We cannot send or check codes right now. Nothing is lost: please try again in a minute.";
 pub const BOT_CHECK_FAILED: &str = "We could not confirm that a person is asking for this code. \
      Complete the check below, then send the code again.";
 pub const POW_WORKING: &str = "Your browser is doing a short check that a person is here.";

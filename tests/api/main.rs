@@ -12,6 +12,7 @@ mod browser_signin;
 mod browser_smoke;
 mod code_flows;
 mod consent_choice;
+mod directory_grpc;
 mod directory_http;
 mod directory_sql;
 mod edge;

@@ -31,6 +31,7 @@ pub(super) fn of(error: &SignInError) -> (Outcome, &'static str) {
         E::VerifierUnavailable(_) => (Outcome::Error, "verifier_unavailable"),
         E::HydraAdmin(_) | E::HydraPublic(_) | E::Inconsistent(_) => (Outcome::Error, "hydra"),
         E::Directory(_) => (Outcome::Error, "directory_unavailable"),
+        E::CodeDelegate(_) => (Outcome::Error, "code_delegate_unavailable"),
         E::Store(_) => (Outcome::Error, "database"),
     }
 }

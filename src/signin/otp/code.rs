@@ -26,22 +26,10 @@ pub(super) fn use_code(
     key: &[u8],
     now: i64,
 ) -> Result<Result<(), OtpError>, StoreError> {
-    if let Some(retry_after) =
-        codes::failures_exceeded(conn, phone.as_str(), MAX_FAILURES_PER_HOUR, 3600, now)?
-    {
-        return Ok(Err(OtpError::Throttled {
-            limit: Limit::FailuresPerHour,
-            retry_after: Duration::from_secs(retry_after.max(1) as u64),
-        }));
-    }
-    // The flow's own code, sent to this phone: a phone typed into
-    // another flow finds none and costs nobody a try.
-    let Some(challenge) = codes::current_challenge(conn, flow.as_str(), phone.as_str())? else {
-        return Ok(Err(OtpError::Expired));
+    let challenge = match live_challenge(conn, flow, phone, now)? {
+        Ok(challenge) => challenge,
+        Err(refused) => return Ok(Err(refused)),
     };
-    if challenge.consumed || challenge.expires_at <= now {
-        return Ok(Err(OtpError::Expired));
-    }
     if challenge.attempts >= challenge.max_attempts {
         return Ok(Err(OtpError::TooManyAttempts));
     }
@@ -64,6 +52,32 @@ pub(super) fn use_code(
         return Ok(Err(OtpError::Expired));
     }
     Ok(Ok(()))
+}
+
+/// `flow`'s live code for `phone`, when the phone may try one: not past
+/// its failures for the hour, the flow's own code (a phone typed into
+/// another flow finds none and costs nobody a try), neither used nor expired.
+pub(super) fn live_challenge(
+    conn: &Db,
+    flow: &FlowId,
+    phone: &PhoneNumber,
+    now: i64,
+) -> Result<Result<codes::Challenge, OtpError>, StoreError> {
+    if let Some(retry_after) =
+        codes::failures_exceeded(conn, phone.as_str(), MAX_FAILURES_PER_HOUR, 3600, now)?
+    {
+        return Ok(Err(OtpError::Throttled {
+            limit: Limit::FailuresPerHour,
+            retry_after: Duration::from_secs(retry_after.max(1) as u64),
+        }));
+    }
+    let Some(challenge) = codes::current_challenge(conn, flow.as_str(), phone.as_str())? else {
+        return Ok(Err(OtpError::Expired));
+    };
+    if challenge.consumed || challenge.expires_at <= now {
+        return Ok(Err(OtpError::Expired));
+    }
+    Ok(Ok(challenge))
 }
 
 /// `length` uniformly random digits from the OS CSPRNG.

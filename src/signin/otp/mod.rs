@@ -11,6 +11,7 @@ use std::time::Duration;
 
 mod clearance;
 mod code;
+mod delegated;
 mod delivery;
 mod limits;
 mod pumping;
@@ -23,6 +24,7 @@ use crate::domain::{FlowId, OtpCode, PhoneNumber};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
 use crate::infra::random::random_hex;
+use crate::sms::delegate::{CodeDelegate, DelegateError};
 use crate::sms::{self, SmsSender};
 use crate::store::codes::{self, NewChallenge};
 use crate::store::users;
@@ -66,6 +68,10 @@ pub enum OtpError {
     /// was sent or counted, so the person may simply try again.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    /// The code delegate (`otp.issuer`) could not send or check the code;
+    /// nothing was counted, so the person may simply try again.
+    #[error(transparent)]
+    Delegate(#[from] DelegateError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -132,6 +138,8 @@ pub struct OtpService {
     pumping: Pumping,
     /// The outbox's worker, which this service queues messages for.
     delivery: Delivery,
+    /// `otp.issuer`: the system that sends and checks the codes instead.
+    delegate: Option<CodeDelegate>,
 }
 
 impl OtpService {
@@ -166,7 +174,15 @@ impl OtpService {
             metrics: Metrics::default(),
             pumping: Pumping::new(policy.pumping),
             delivery,
+            delegate: None,
         }
+    }
+
+    /// Codes made, sent and checked by `delegate` (`otp.issuer`); gatehouse's
+    /// rules and limits still decide whether it is asked.
+    pub fn with_delegate(mut self, delegate: Option<CodeDelegate>) -> OtpService {
+        self.delegate = delegate;
+        self
     }
 
     /// Counts codes, verifications and throttling in `metrics`.
@@ -254,8 +270,10 @@ impl OtpService {
         // Sealed for members and strangers alike, so both answers take the
         // same work; only a member's is queued.
         let sealed = self.seal(&challenge_id, phone, &code);
-        let (withheld, subject, reported) = {
+        let delegated = self.delegate.is_some();
+        let (withheld, subject, reported, counted) = {
             let (number, flow, pumping) = (phone.clone(), flow.clone(), self.pumping.clone());
+            let challenge_id = challenge_id.clone();
             self.store
                 .run(move |conn| {
                     let user = lookup.resolve(conn)?;
@@ -275,10 +293,11 @@ impl OtpService {
                         created_at: now,
                         expires_at,
                         max_attempts,
-                        message: withheld.is_none().then_some(sealed.as_slice()),
+                        // A delegate sends its own code: nothing for the outbox.
+                        message: (withheld.is_none() && !delegated).then_some(sealed.as_slice()),
                     };
                     let issued = codes::issue_challenge(conn, &new, &limits)?;
-                    Ok(issued.map(|reported| (withheld, subject, reported)))
+                    Ok(issued.map(|reported| (withheld, subject, reported, limits)))
                 })
                 .await?
                 .map_err(|exceeded| self.refused(exceeded, phone, clearance))?
@@ -286,17 +305,35 @@ impl OtpService {
         for limit in reported {
             self.pumping.report(limit.label(), phone, &self.metrics);
         }
-        if withheld.is_none() {
-            self.delivery.wake.notify_one();
-        } else {
-            self.metrics.code("withheld");
-            tracing::info!(phone = %phone.masked(), "no code sent: no such user or account disabled");
-        }
+        self.dispatch(withheld, &challenge_id, phone, now, counted)
+            .await?;
         let answer = IssuedCode {
             expires_in: Duration::from_secs((expires_at - now).max(0) as u64),
             resend_after: self.policy.resend_cooldown,
         };
         Ok((answer, Recipient { subject, withheld }))
+    }
+
+    /// A code just recorded goes out: to the delegate, or the outbox's
+    /// worker is woken; nowhere when `withheld` says why not.
+    async fn dispatch(
+        &self,
+        withheld: Option<&'static str>,
+        challenge_id: &str,
+        phone: &PhoneNumber,
+        now: i64,
+        counted: Vec<codes::WindowLimit<Limit>>,
+    ) -> Result<(), OtpError> {
+        if withheld.is_some() {
+            self.metrics.code("withheld");
+            tracing::info!(phone = %phone.masked(), "no code sent: no such user or account disabled");
+        } else if let Some(delegate) = &self.delegate {
+            self.delegate_send(delegate, challenge_id, phone, now, counted)
+                .await?;
+        } else {
+            self.delivery.wake.notify_one();
+        }
+        Ok(())
     }
 
     /// Checks `code` against the phone's current code. On success the code is
@@ -325,6 +362,13 @@ impl OtpService {
         T: Send + 'static,
         F: FnOnce(&Db) -> Result<T, StoreError> + Send + 'static,
     {
+        if let Some(delegate) = &self.delegate {
+            let outcome = self
+                .verify_delegated(delegate, flow, phone, code, then)
+                .await;
+            self.count_verification(&outcome);
+            return outcome;
+        }
         let now = self.clock.now();
         let key = self.key.clone();
         let signup = self.signup;
@@ -346,21 +390,9 @@ impl OtpService {
                 }
                 // The text reached a person: the adaptive ceiling's measure.
                 codes::record_verified(conn, &country, now.div_euclid(86_400))?;
-                let user = match user {
-                    Some(user) if user.disabled => return Ok(Err(OtpError::Disabled)),
-                    Some(mut user) => {
-                        if embedded {
-                            users::mark_phone_verified(conn, &user.id, now)?;
-                        }
-                        user.phone_verified = true;
-                        user
-                    }
-                    // Only the embedded directory allows auto sign-up (config checks).
-                    None if signup == Signup::Auto && embedded => {
-                        users::find_or_create(conn, &phone, now)?.into()
-                    }
-                    // Closed sign-up: no code was ever sent, so a match is a guess.
-                    None => return Ok(Err(OtpError::Expired)),
+                let user = match signed_in_user(conn, user, &phone, embedded, signup, now)? {
+                    Ok(user) => user,
+                    Err(refused) => return Ok(Err(refused)),
                 };
                 Ok(Ok((user, then(conn)?)))
             })
@@ -368,7 +400,13 @@ impl OtpService {
         if outcome.is_ok() {
             self.metrics.sms_verified(&verified_in);
         }
-        self.metrics.verification(match &outcome {
+        self.count_verification(&outcome);
+        outcome
+    }
+
+    /// Counts a verification's outcome in the metrics.
+    fn count_verification<T>(&self, outcome: &Result<T, OtpError>) {
+        self.metrics.verification(match outcome {
             Ok(_) => "ok",
             Err(OtpError::WrongCode { .. }) => "wrong_code",
             Err(OtpError::TooManyAttempts) => "too_many_attempts",
@@ -377,7 +415,6 @@ impl OtpService {
             Err(OtpError::Throttled { .. }) => "locked",
             Err(_) => "error",
         });
-        outcome
     }
 
     /// The text message for `code`, sealed for the outbox.
@@ -395,4 +432,33 @@ impl OtpService {
     fn hash(&self, challenge_id: &str, code: &OtpCode) -> Vec<u8> {
         hash_code(&self.key, challenge_id, code)
     }
+}
+
+/// The person a right code signs in, on the store's thread: `user` as the
+/// directory found them (their phone marked verified in gatehouse's own
+/// table), or, with open sign-up, a new user of the embedded directory.
+fn signed_in_user(
+    conn: &Db,
+    user: Option<DirectoryUser>,
+    phone: &PhoneNumber,
+    embedded: bool,
+    signup: Signup,
+    now: i64,
+) -> Result<Result<DirectoryUser, OtpError>, StoreError> {
+    Ok(Ok(match user {
+        Some(user) if user.disabled => return Ok(Err(OtpError::Disabled)),
+        Some(mut user) => {
+            if embedded {
+                users::mark_phone_verified(conn, &user.id, now)?;
+            }
+            user.phone_verified = true;
+            user
+        }
+        // Only the embedded directory allows auto sign-up (config checks).
+        None if signup == Signup::Auto && embedded => {
+            users::find_or_create(conn, phone, now)?.into()
+        }
+        // Closed sign-up: no code was ever sent, so a match is a guess.
+        None => return Ok(Err(OtpError::Expired)),
+    }))
 }

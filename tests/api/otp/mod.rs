@@ -5,6 +5,7 @@
 
 mod adaptive;
 mod codes;
+mod delegate;
 mod limits;
 mod outbox;
 mod purge;
@@ -21,6 +22,7 @@ use gatehouse::directory::Directory;
 use gatehouse::domain::{FlowId, OtpCode, PhoneNumber};
 use gatehouse::infra::clock::Clock;
 use gatehouse::signin::otp::{DeliveryTask, Limit, OtpError, OtpPolicy, OtpService};
+use gatehouse::sms::delegate::CodeDelegate;
 use gatehouse::sms::SmsSender;
 use gatehouse::store::Store;
 
@@ -110,7 +112,8 @@ fn open(config: &Config, clock: &Clock) -> (Store, OtpService, DeliveryTask) {
         OtpPolicy::from_config(config),
         b"0123456789abcdef0123456789abcdef",
         clock.clone(),
-    );
+    )
+    .with_delegate(CodeDelegate::from_config(&config.otp).unwrap());
     let delivery = otp.delivery().poll_every(Duration::from_millis(20)).spawn();
     (store, otp, delivery)
 }

@@ -84,7 +84,7 @@ fn is_sns_check(request: &ReceivedRequest) -> bool {
     form_value(&request.form(), "Action").as_deref() == Some("GetSMSAttributes")
 }
 
-fn form_value(form: &[(String, String)], name: &str) -> Option<String> {
+pub(super) fn form_value(form: &[(String, String)], name: &str) -> Option<String> {
     form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
 }
 
@@ -93,7 +93,7 @@ fn pick(outcomes: &[Outcome], n: usize) -> Outcome {
     outcomes[n.min(outcomes.len() - 1)]
 }
 
-fn json_answer(status: u16, body: Value) -> Response {
+pub(super) fn json_answer(status: u16, body: Value) -> Response {
     (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response()
 }
 
@@ -106,12 +106,12 @@ fn xml_answer(status: u16, body: String) -> Response {
         .into_response()
 }
 
-fn basic(user: &str, password: &str) -> String {
+pub(super) fn basic(user: &str, password: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
 }
 
 /// Twilio's REST errors: `{"code", "message", "more_info", "status"}`.
-fn twilio_error(status: u16, code: u32, message: &str) -> Response {
+pub(super) fn twilio_error(status: u16, code: u32, message: &str) -> Response {
     json_answer(
         status,
         json!({
