@@ -28,7 +28,7 @@ use crate::signin::otp::receipts::DeliveryReceipts;
 use crate::signin::otp::DeliveryTask;
 use crate::store::StoreError;
 use crate::web::token_hook::TokenHookListener;
-use crate::web::{AppState, HydraProxy};
+use crate::web::{AppState, HydraProxy, Services};
 use crate::{forward_auth, jobs, web};
 
 mod sign_in_core;
@@ -380,7 +380,7 @@ fn app_state(
     let receipts = DeliveryReceipts::from_config(&config, store.clone(), clock.clone())
         .with_metrics(metrics.clone());
     let config = Arc::new(config);
-    AppState {
+    AppState::new(Services {
         config,
         store,
         directory,
@@ -397,5 +397,5 @@ fn app_state(
         browser,
         accept,
         audit,
-    }
+    })
 }

@@ -30,7 +30,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use proxy::HydraProxy;
 
 use crate::signin::otp::receipts::{TWILIO_RECEIPT_PATH, VONAGE_RECEIPT_PATH};
-pub use state::AppState;
+pub use state::{AppState, Services};
 
 /// Hydra's public paths, served through gatehouse's own origin.
 const HYDRA_PUBLIC_PATHS: &[&str] = &["/oauth2/{*rest}", "/.well-known/{*rest}", "/userinfo"];
