@@ -26,6 +26,7 @@ use super::ConfigError;
 /// Every secret setting, as written in config.toml; `*` stands for an
 /// array's index (`headless.clients.0.client_secret`).
 pub(super) const SECRET_KEYS: &[&str] = &[
+    "database.url",
     "sms.webhook.bearer_token",
     "sms.webhook.hmac_secret",
     "sms.twilio.auth_token",
@@ -264,6 +265,7 @@ mod tests {
                 "{closed}[directory]\nkind = \"http\"\n[directory.http]\n\
                  base_url = \"http://u/\"\nauth_header = \"X-Key\"\nauth_value_file = \"{path}\"\n"
             ),
+            "database.url" => format!("[database]\nurl_file = \"{path}\"\n"),
             "directory.sql.url" => format!(
                 "{closed}[directory]\nkind = \"sql\"\n[directory.sql]\nurl_file = \"{path}\"\n\
                  by_phone = \"SELECT 1 WHERE $1 = ''\"\nby_id = \"SELECT 1 WHERE $1 = ''\"\n"
@@ -303,6 +305,7 @@ mod tests {
                 let auth = service.auth.as_ref().unwrap();
                 auth.value.to_str().unwrap().to_string()
             }
+            ("database.url", _) => exposed(&config.database.url),
             ("directory.sql.url", DirectoryKind::Sql(database)) => {
                 database.url.expose().to_string()
             }
@@ -329,6 +332,7 @@ mod tests {
         for (i, key) in SECRET_KEYS.iter().enumerate() {
             let value = match *key {
                 "directory.sql.url" => format!("sqlite:///tmp/users-{i}.db"),
+                "database.url" => format!("postgres://g:pw-SECRET-{i}@db.example/g"),
                 _ => format!("value-SECRET-{i}"),
             };
             let path = dir.path().join(format!("secret-{i}"));

@@ -239,7 +239,7 @@ impl TestApp {
 
     /// A new handle on this instance's database (its own connection).
     pub fn store(&self) -> Store {
-        Store::open(&self.config.data_dir.join("gatehouse.sqlite")).expect("open the store")
+        Store::open_configured(&self.config).expect("open the store")
     }
 
     /// Waits until gatehouse's SMS outbox is empty (see [`outbox_drained`]).
