@@ -1,7 +1,9 @@
-//! The SQLite store: one connection on a thread of its own, migrated at open.
+//! Gatehouse's own database, migrated at open: SQLite (one connection on a
+//! thread of its own) or PostgreSQL (`[database] url`: a pool of threads,
+//! each with its connection). The modules speak `sql.rs`'s neutral layer.
 //!
-//! rusqlite is blocking, so every call goes through [`Store::run`], which
-//! hands the work to the store's thread and awaits the answer. One
+//! The work is blocking, so every call goes through [`Store::run`], which
+//! hands it to a store thread and awaits the answer. On SQLite, one
 //! connection, because SQLite lets one connection write at a time anyway:
 //! connections that collide wait in its busy handler, which sleeps 1, 2,
 //! 5 ... 100 ms between tries, and a pool of eight made the p99 of a
@@ -38,7 +40,8 @@ use sql::postgres::PgTarget;
 use sql::{Conn, PgConn};
 pub use sql::{Db, Engine};
 
-use crate::config::{Config, DatabaseLocation};
+use crate::config::Config;
+pub use crate::config::DatabaseLocation;
 use crate::infra::data_dir::DataDir;
 
 /// Where `config` puts gatehouse's own database.
@@ -154,8 +157,18 @@ impl Store {
     /// threads, each with a connection of its own (opened in the background
     /// at once, opened again when lost), take the calls in turn.
     fn open_postgres(target: &PgTarget, pool_size: u32) -> Result<Store, StoreError> {
-        let mut first = PgConn::connect(target)?;
-        migrate::postgres(&mut first)?;
+        // On a thread of its own: a connection drives its own runtime, which
+        // cannot start on a thread that is already running one (a caller's).
+        let migrated = std::thread::scope(|scope| {
+            scope
+                .spawn(|| -> Result<PgConn, StoreError> {
+                    let mut first = PgConn::connect(target)?;
+                    migrate::postgres(&mut first)?;
+                    Ok(first)
+                })
+                .join()
+        });
+        let first = migrated.map_err(|_| StoreError::Task("the migration panicked".into()))??;
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let mut first = Some(first);
@@ -258,6 +271,40 @@ fn configure_connection(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
+}
+
+/// What `doctor` says about a PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresStatus {
+    pub server_version: String,
+    /// The newest migration applied; None before the first.
+    pub schema_version: Option<i64>,
+}
+
+/// Connects to the PostgreSQL database at `location` (a SQLite location is
+/// refused) and reads its server and schema versions, migrating nothing.
+pub fn postgres_status(location: &DatabaseLocation) -> Result<PostgresStatus, StoreError> {
+    let DatabaseLocation::Postgres { url, tls } = location else {
+        return Err(StoreError::Task("not a PostgreSQL database".into()));
+    };
+    let target = PgTarget::new(url.expose(), tls)?;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let conn = PgConn::connect(&target)?;
+                let version = conn.query("SHOW server_version", &[])?;
+                Ok(PostgresStatus {
+                    server_version: version
+                        .first()
+                        .map(|row| row.get::<String>(0))
+                        .transpose()?
+                        .unwrap_or_default(),
+                    schema_version: migrate::postgres_schema_version(&conn)?,
+                })
+            })
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Task("the check panicked".into())))
+    })
 }
 
 /// Runs `work` in a transaction that holds the lock `name`, unless

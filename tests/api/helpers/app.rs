@@ -106,6 +106,7 @@ impl TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = test_config(data_dir.path().to_path_buf());
         customize(&mut config);
+        on_test_database_engine(&mut config).await;
         Self::start_with_clock(config, data_dir, clock).await
     }
 
@@ -333,6 +334,25 @@ pub fn client_builder() -> reqwest::ClientBuilder {
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
+}
+
+/// Which engine the suite's instances keep their state on: SQLite in the
+/// data dir, or with `GATEHOUSE_TEST_DATABASE=postgres` (scripts/test's
+/// second pass) a fresh database of its own on the tests' PostgreSQL.
+pub const TEST_DATABASE_VAR: &str = "GATEHOUSE_TEST_DATABASE";
+
+/// Puts an instance's state on the engine [`TEST_DATABASE_VAR`] names,
+/// unless the test chose a database itself.
+async fn on_test_database_engine(config: &mut Config) {
+    match std::env::var(TEST_DATABASE_VAR).as_deref() {
+        Ok("postgres") if config.database.url.is_none() => {
+            let database = super::postgres::shared().database().await;
+            config.database.url = Some(gatehouse::config::Secret::new(database.url()));
+            config.database.pool_size = 2;
+        }
+        Ok("postgres") | Ok("sqlite") | Err(_) => {}
+        Ok(other) => panic!("{TEST_DATABASE_VAR}={other}: sqlite or postgres"),
+    }
 }
 
 /// A connection to the database in `data_dir`, for white-box reads.

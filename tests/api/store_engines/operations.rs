@@ -440,3 +440,20 @@ async fn a_postgresql_database_from_a_newer_gatehouse_is_refused() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn doctors_postgresql_status_reads_versions_without_migrating() {
+    let location = super::postgres_location().await;
+    let status = |location: gatehouse::config::DatabaseLocation| {
+        tokio::task::spawn_blocking(move || gatehouse::store::postgres_status(&location))
+    };
+    let before = status(location.clone()).await.unwrap().unwrap();
+    assert_eq!(before.schema_version, None, "doctor migrated nothing");
+    assert!(!before.server_version.is_empty());
+    drop(super::open(&location).await);
+    let after = status(location).await.unwrap().unwrap();
+    assert_eq!(
+        after.schema_version,
+        Some(gatehouse::store::known_schema_version())
+    );
+}
