@@ -39,36 +39,11 @@ impl PgTarget {
     /// Reads the URL (`sslmode` and `sslrootcert` are already out of it, in
     /// `tls`); connects only when asked to.
     pub fn new(url: &str, tls: &PostgresTls) -> Result<PgTarget, StoreError> {
-        let mut secrets: Vec<String> = url::Url::parse(url)
-            .ok()
-            .and_then(|u| u.password().map(str::to_string))
-            .into_iter()
-            .collect();
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
-            StoreError::Postgres(scrub(
-                &secrets,
-                format!("database.url is not a PostgreSQL URL gatehouse can use: {e}"),
-            ))
-        })?;
-        if let Some(password) = config.get_password() {
-            secrets.push(String::from_utf8_lossy(password).into_owned());
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("gatehouse");
-        }
+        let postgres_tls::ParsedUrl { config, secrets } =
+            postgres_tls::parse_url("database.url", url, CONNECT_TIMEOUT)
+                .map_err(StoreError::Postgres)?;
         let mode = postgres_tls::effective_mode(&config, tls.mode);
-        if matches!(mode, PgSslMode::Disable | PgSslMode::Require)
-            && !postgres_tls::stays_on_this_machine(&config)
-        {
-            tracing::warn!(
-                sslmode = ?mode,
-                "database.url: PostgreSQL's certificate is not checked on a connection that \
-                 leaves this machine; use sslmode=verify-full (with sslrootcert for a private CA)"
-            );
-        }
+        postgres_tls::warn_if_unchecked(&config, mode, "database.url");
         Ok(PgTarget {
             config,
             tls: tls.clone(),
@@ -78,15 +53,8 @@ impl PgTarget {
 
     /// The password taken out of `message`.
     pub fn scrubbed(&self, message: String) -> String {
-        scrub(&self.secrets, message)
+        postgres_tls::scrub(&self.secrets, message)
     }
-}
-
-fn scrub(secrets: &[String], mut message: String) -> String {
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        message = message.replace(secret.as_str(), "***");
-    }
-    message
 }
 
 /// One connection, owned by one store thread.
@@ -125,7 +93,7 @@ impl PgConn {
             }
         });
         let client = connected.map_err(|e: tokio_postgres::Error| {
-            let why = postgres_tls::explain(&e).unwrap_or_else(|| chain(&e));
+            let why = postgres_tls::explain(&e).unwrap_or_else(|| postgres_tls::error_chain(&e));
             StoreError::Unavailable(target.scrubbed(format!("cannot connect to PostgreSQL: {why}")))
         })?;
         let conn = PgConn {
@@ -316,31 +284,18 @@ fn failed(error: tokio_postgres::Error) -> StoreError {
     if let Some(state) = error.code() {
         return match state.code() {
             "55P03" | "57014" | "40001" | "40P01" => StoreError::Busy,
-            "53100" => StoreError::Full(chain(&error)),
-            _ => StoreError::Postgres(chain(&error)),
+            "53100" => StoreError::Full(postgres_tls::error_chain(&error)),
+            _ => StoreError::Postgres(postgres_tls::error_chain(&error)),
         };
     }
     let io = error
         .source()
         .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some());
     if error.is_closed() || io {
-        StoreError::Unavailable(chain(&error))
+        StoreError::Unavailable(postgres_tls::error_chain(&error))
     } else {
-        StoreError::Postgres(chain(&error))
+        StoreError::Postgres(postgres_tls::error_chain(&error))
     }
-}
-
-/// An error and its causes: tokio-postgres keeps the useful part (the
-/// server's message, the socket error) in `source()`.
-fn chain(error: &tokio_postgres::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
 }
 
 #[cfg(test)]
