@@ -337,9 +337,10 @@ pub fn client_builder() -> reqwest::ClientBuilder {
 }
 
 /// Which engine the suite's instances keep their state on: SQLite in the
-/// data dir, or with `GATEHOUSE_TEST_DATABASE=postgres` (scripts/test's
+/// data dir, or with `TEST_STORE_ENGINE=postgres` (scripts/test's
 /// second pass) a fresh database of its own on the tests' PostgreSQL.
-pub const TEST_DATABASE_VAR: &str = "GATEHOUSE_TEST_DATABASE";
+/// (Not `GATEHOUSE_*`: the binary the CLI tests run reads those as settings.)
+pub const TEST_DATABASE_VAR: &str = "TEST_STORE_ENGINE";
 
 /// Puts an instance's state on the engine [`TEST_DATABASE_VAR`] names,
 /// unless the test chose a database itself.
