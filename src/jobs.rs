@@ -10,8 +10,11 @@ use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use crate::config::Config;
 use crate::infra::clock::Clock;
+use crate::store::{self, Store, StoreError};
 use crate::store::{audit, codes, event_outbox, proofs, receipts, sessions};
-use crate::store::{Store, StoreError};
+
+/// The clean-up job's lock (`store::exclusively`).
+const CLEAN_UP: &str = "clean-up";
 
 /// Rate-limit rows are needed for the longest window, a day
 /// (`sms.policy.max_per_country_per_day`).
@@ -66,27 +69,40 @@ pub async fn purge_expired(
 ) -> Result<Purged, StoreError> {
     let now = clock.now();
     let events_before = now - retention.events.as_secs() as i64;
-    let mut purged = store
+    // Several instances on one PostgreSQL: each trip runs only where the
+    // clean-up lock is free, so one instance purges and the others skip.
+    let purged = store
         .run(move |conn| {
-            let days_before = now / 86_400 - VERIFIED_DAYS_KEPT;
-            let otp = codes::purge(conn, now, now - LONGEST_LIMIT_WINDOW, days_before)?;
-            Ok(Purged {
-                challenges: otp.challenges,
-                rate_limit_events: otp.rate_limit_events,
-                headless_sessions: sessions::purge(conn, now)?,
-                events_given_up: event_outbox::purge(conn, events_before)?,
-                audit_events: 0,
-                spent_proofs: proofs::purge(conn, now)?,
-                // A receipt comes within minutes; a day is plenty.
-                sms_receipts: receipts::purge(conn, now - LONGEST_LIMIT_WINDOW)?,
+            store::exclusively(conn, CLEAN_UP, |conn| {
+                let days_before = now / 86_400 - VERIFIED_DAYS_KEPT;
+                let otp = codes::purge(conn, now, now - LONGEST_LIMIT_WINDOW, days_before)?;
+                Ok(Purged {
+                    challenges: otp.challenges,
+                    rate_limit_events: otp.rate_limit_events,
+                    headless_sessions: sessions::purge(conn, now)?,
+                    events_given_up: event_outbox::purge(conn, events_before)?,
+                    audit_events: 0,
+                    spent_proofs: proofs::purge(conn, now)?,
+                    // A receipt comes within minutes; a day is plenty.
+                    sms_receipts: receipts::purge(conn, now - LONGEST_LIMIT_WINDOW)?,
+                })
             })
         })
         .await?;
+    let Some(mut purged) = purged else {
+        tracing::debug!("another instance is purging expired rows");
+        return Ok(Purged::default());
+    };
     let audit_before = now - retention.audit.as_secs() as i64;
     loop {
         let removed = store
-            .run(move |conn| audit::purge(conn, audit_before, AUDIT_BATCH))
-            .await?;
+            .run(move |conn| {
+                store::exclusively(conn, CLEAN_UP, |conn| {
+                    audit::purge(conn, audit_before, AUDIT_BATCH)
+                })
+            })
+            .await?
+            .unwrap_or(0);
         purged.audit_events += removed;
         if removed < AUDIT_BATCH {
             break;

@@ -11,8 +11,7 @@ use gatehouse::cli::clients::ClientsCommand;
 use gatehouse::cli::keys::KeysCommand;
 use gatehouse::cli::sessions::SessionsCommand;
 use gatehouse::cli::users::UsersCommand;
-use gatehouse::config::Config;
-use gatehouse::infra::data_dir::DataDir;
+use gatehouse::config::{Config, DatabaseLocation};
 use gatehouse::infra::telemetry;
 use gatehouse::store::Store;
 
@@ -176,13 +175,16 @@ fn run(command: Command, config: Config) -> ExitCode {
 /// `gatehouse migrate`: opening the store applies the migrations.
 fn migrate(config: &Config) -> ExitCode {
     telemetry::init(&config.log);
-    let path = DataDir::new(&config.data_dir).database();
     let opened = gatehouse::infra::secrets::create_data_dir(&config.data_dir)
         .map_err(|e| e.to_string())
-        .and_then(|()| Store::open(&path).map_err(|e| e.to_string()));
+        .and_then(|()| Store::open_configured(config).map_err(|e| e.to_string()));
     match opened {
         Ok(_) => {
-            eprintln!("gatehouse: database {} is up to date", path.display());
+            let which = match gatehouse::store::database_location(config) {
+                Ok(DatabaseLocation::Sqlite(path)) => path.display().to_string(),
+                _ => "on PostgreSQL (database.url)".into(),
+            };
+            eprintln!("gatehouse: database {which} is up to date");
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -14,7 +14,7 @@ use crate::infra::random::random_hex;
 use crate::infra::secrets;
 use crate::signin::audit::{rfc3339, AuditTrail, Event, EventJson, RequestContext};
 use crate::store::audit::{self, AuditFilter, AuditRow};
-use crate::store::{Store, StoreError};
+use crate::store::{self, Store, StoreError};
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -163,7 +163,7 @@ fn print_table(rows: &[AuditRow]) {
 }
 
 fn open_store(config: &Config) -> Result<Store, StoreError> {
-    Store::open(&DataDir::new(&config.data_dir).database())
+    Store::open_configured(config)
 }
 
 /// The audit trail as the command line writes it: the server's key for
@@ -215,7 +215,8 @@ pub fn trail_or_none(config: &Config, store: Store) -> AuditTrail {
 /// command: a problem is said on stderr.
 pub async fn record(config: &Config, event: Event) {
     let database = DataDir::new(&config.data_dir).database();
-    if !database.is_file() {
+    let on_file = !matches!(store::database_location(config), Ok(l) if l.is_postgres());
+    if on_file && !database.is_file() {
         let database = database.display();
         eprintln!("gatehouse: no database at {database}: not recorded in the audit trail");
         return;

@@ -54,6 +54,12 @@ pub enum BackupError {
         "data dir {0} is not empty; add --force to replace its databases and secrets with the backup"
     )]
     DataDirNotEmpty(PathBuf),
+    #[error(
+        "gatehouse's database is on PostgreSQL (database.url): `gatehouse {0}` copies SQLite \
+         files only; use pg_dump and pg_restore (of Hydra's database too when it is there), and \
+         keep a copy of data_dir/secrets/"
+    )]
+    OnPostgres(&'static str),
     #[error(transparent)]
     Database(#[from] FileError),
     #[error(transparent)]
@@ -94,8 +100,17 @@ impl Manifest {
     }
 }
 
+/// Backups of files say so when the database is not a file.
+fn refuse_postgres(config: &Config, command: &'static str) -> Result<(), BackupError> {
+    match crate::store::database_location(config) {
+        Ok(location) if location.is_postgres() => Err(BackupError::OnPostgres(command)),
+        _ => Ok(()),
+    }
+}
+
 /// Copies the data dir's databases and secrets into `target` (new or empty).
 pub fn backup(config: &Config, target: &Path) -> Result<Manifest, BackupError> {
+    refuse_postgres(config, "backup")?;
     let data_dir = &config.data_dir;
     let gatehouse_db = data_dir.join(DATABASE);
     if !gatehouse_db.is_file() {
@@ -277,6 +292,7 @@ fn valid_secret_name(name: &str) -> bool {
 
 /// Puts a verified backup in place in the configured data dir.
 pub fn restore(config: &Config, source: &Path, force: bool) -> Result<Manifest, BackupError> {
+    refuse_postgres(config, "restore")?;
     let manifest = verify(source)?;
     let data_dir = &config.data_dir;
     create_data_dir(data_dir).map_err(io_error(data_dir))?;

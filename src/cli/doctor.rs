@@ -5,6 +5,7 @@
 //! ...`, `warning: ... -- fix: ...` (risky, but maybe meant: the exit
 //! status stays 0), or `skip: ...` when a check does not apply.
 
+mod database;
 mod delegate;
 mod forward_auth;
 mod hydra;
@@ -119,10 +120,13 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
     emit(legacy_verifier(config).await);
     emit(captcha_provider(config).await);
     emit(forward_auth::audience(config));
-    emit(database_integrity(
-        "gatehouse database",
-        &DataDir::new(&config.data_dir).database(),
-    ));
+    match database::postgres(config).await {
+        Some(finding) => emit(finding),
+        None => emit(database_integrity(
+            "gatehouse database",
+            &DataDir::new(&config.data_dir).database(),
+        )),
+    }
     if supervised {
         emit(database_integrity(
             "Hydra database",

@@ -10,7 +10,6 @@ use crate::cli::sessions::{self, Revoke};
 use crate::config::{Config, DirectoryKind};
 use crate::domain::{EventKind, PhoneNumber};
 use crate::infra::clock::Clock;
-use crate::infra::data_dir::DataDir;
 use crate::signin::audit::{AuditTrail, Event};
 use crate::store::users::{self, Profile, Upserted, User};
 use crate::store::{Store, StoreError};
@@ -159,7 +158,7 @@ fn open_store(config: &Config) -> Result<Store, UsersError> {
         path: config.data_dir.clone(),
         problem: e.to_string(),
     })?;
-    Ok(Store::open(&DataDir::new(&config.data_dir).database())?)
+    Ok(Store::open_configured(config)?)
 }
 
 fn parse_phone(

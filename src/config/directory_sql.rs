@@ -73,7 +73,7 @@ pub(super) fn sql_database(sql: &SqlFile) -> Result<SqlDatabase, ConfigError> {
         .iter()
         .any(|scheme| url.expose().starts_with(scheme))
     {
-        let (rest, tls) = split_tls(url.expose())?;
+        let (rest, tls) = split_tls(URL_KEY, url.expose())?;
         (Secret::new(rest), tls)
     } else {
         return Err(ConfigError::key(
@@ -101,7 +101,7 @@ pub(super) fn sql_database(sql: &SqlFile) -> Result<SqlDatabase, ConfigError> {
 /// driver knows neither `verify-ca`, `verify-full` nor `sslrootcert`),
 /// returning the rest of the URL as written. Messages never repeat the URL:
 /// it may hold a password.
-fn split_tls(url: &str) -> Result<(String, PostgresTls), ConfigError> {
+pub(super) fn split_tls(key: &str, url: &str) -> Result<(String, PostgresTls), ConfigError> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut kept = Vec::new();
     let mut tls = PostgresTls::default();
@@ -109,13 +109,12 @@ fn split_tls(url: &str) -> Result<(String, PostgresTls), ConfigError> {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let value = percent_decode_str(value).decode_utf8_lossy();
         match percent_decode_str(name).decode_utf8_lossy().as_ref() {
-            "sslmode" => tls.mode = Some(ssl_mode(&value)?),
+            "sslmode" => tls.mode = Some(ssl_mode(key, &value)?),
             "sslrootcert" if value == "system" => tls.root_cert = None,
             "sslrootcert" => {
                 let path = PathBuf::from(value.as_ref());
-                let ca = CaFile::load(URL_KEY, path).map_err(|e| {
-                    ConfigError::key(URL_KEY, format!("sslrootcert: {}", e.problem()))
-                })?;
+                let ca = CaFile::load(key, path)
+                    .map_err(|e| ConfigError::key(key, format!("sslrootcert: {}", e.problem())))?;
                 tls.root_cert = Some(ca);
             }
             _ => kept.push(pair),
@@ -128,21 +127,21 @@ fn split_tls(url: &str) -> Result<(String, PostgresTls), ConfigError> {
     Ok((rest, tls))
 }
 
-fn ssl_mode(value: &str) -> Result<PgSslMode, ConfigError> {
+fn ssl_mode(key: &str, value: &str) -> Result<PgSslMode, ConfigError> {
     match value {
         "disable" => Ok(PgSslMode::Disable),
         "require" => Ok(PgSslMode::Require),
         "verify-ca" => Ok(PgSslMode::VerifyCa),
         "verify-full" => Ok(PgSslMode::VerifyFull),
         "prefer" | "allow" => Err(ConfigError::key(
-            URL_KEY,
+            key,
             format!(
                 "sslmode={value} falls back to an unencrypted connection without a word; \
                  use verify-full (with sslrootcert=PATH for a private CA), or disable"
             ),
         )),
         other => Err(ConfigError::key(
-            URL_KEY,
+            key,
             format!("sslmode={other} is not one of disable, require, verify-ca, verify-full"),
         )),
     }
@@ -156,7 +155,7 @@ mod tests {
     #[test]
     fn sslmode_and_sslrootcert_are_taken_out_of_the_url() {
         let url = "postgres://u:p%40ss@db.internal:5432/app?application_name=x&sslmode=verify-ca";
-        let (rest, tls) = split_tls(url).unwrap();
+        let (rest, tls) = split_tls(URL_KEY, url).unwrap();
         assert_eq!(
             rest,
             "postgres://u:p%40ss@db.internal:5432/app?application_name=x"
@@ -164,7 +163,7 @@ mod tests {
         assert_eq!(tls.mode, Some(PgSslMode::VerifyCa));
         assert!(tls.root_cert.is_none());
 
-        let (rest, tls) = split_tls("postgres://db/app").unwrap();
+        let (rest, tls) = split_tls(URL_KEY, "postgres://db/app").unwrap();
         assert_eq!(
             (rest.as_str(), tls),
             ("postgres://db/app", PostgresTls::default())
@@ -180,11 +179,11 @@ mod tests {
         std::fs::write(&path, ca.pem()).unwrap();
         let encoded = path.display().to_string().replace(' ', "%20");
         let url = format!("postgres://db/app?sslrootcert={encoded}&sslmode=verify-full");
-        let (rest, tls) = split_tls(&url).unwrap();
+        let (rest, tls) = split_tls(URL_KEY, &url).unwrap();
         assert_eq!(rest, "postgres://db/app");
         assert_eq!(tls.mode, Some(PgSslMode::VerifyFull));
         assert_eq!(tls.root_cert.unwrap().path(), path);
-        let (_, tls) = split_tls("postgres://db/app?sslrootcert=system").unwrap();
+        let (_, tls) = split_tls(URL_KEY, "postgres://db/app?sslrootcert=system").unwrap();
         assert!(tls.root_cert.is_none());
     }
 

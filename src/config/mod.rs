@@ -22,6 +22,7 @@ mod ca_file;
 mod checks;
 mod claims;
 mod consent;
+mod database;
 mod directory;
 mod directory_sql;
 mod error;
@@ -53,6 +54,7 @@ pub use bot_challenge::{
 pub use ca_file::CaFile;
 pub use claims::{ClaimTarget, ClaimsConfig, CustomClaim};
 pub use consent::ConsentConfig;
+pub use database::{DatabaseConfig, DatabaseLocation};
 pub use directory::{
     DirectoryConfig, DirectoryKind, FieldMapping, HttpAuth, HttpDirectoryConfig, HttpService,
     SqlDirectoryConfig,
@@ -93,6 +95,8 @@ pub struct Config {
     /// Lets setups that are unsafe in production start (plain http to a
     /// remote host, codes in the log, short codes): development only.
     pub unsafe_development_mode: bool,
+    /// Where gatehouse's own state is: SQLite in the data dir, or PostgreSQL.
+    pub database: DatabaseConfig,
     pub server: ServerConfig,
     pub hydra: HydraConfig,
     pub login: LoginConfig,
@@ -126,6 +130,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("./data"),
             unsafe_development_mode: false,
+            database: DatabaseConfig::default(),
             server: ServerConfig::default(),
             hydra: HydraConfig::default(),
             login: LoginConfig::default(),
@@ -182,6 +187,7 @@ impl Config {
     /// Each section's rules; a section that depends on another is given it.
     fn validate(&self) -> Result<(), ConfigError> {
         self.server.validate()?;
+        self.database.validate()?;
         self.hydra.validate(self.server.listen.port())?;
         self.otp.validate()?;
         self.directory.validate(self.users.signup)?;

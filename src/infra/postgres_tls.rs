@@ -6,6 +6,7 @@
 
 use std::error::Error as StdError;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
@@ -169,6 +170,77 @@ impl ServerCertVerifier for Verifier {
             .signature_verification_algorithms
             .supported_schemes()
     }
+}
+
+/// A PostgreSQL URL as gatehouse connects with it: a connect timeout and
+/// the application name filled in when the URL has none, and its password
+/// (as written and as decoded) to take out of every message.
+pub struct ParsedUrl {
+    pub config: tokio_postgres::Config,
+    pub secrets: Vec<String>,
+}
+
+/// Parses `url` (the setting `key`); the error names the key and never
+/// repeats the password.
+pub fn parse_url(key: &str, url: &str, connect_timeout: Duration) -> Result<ParsedUrl, String> {
+    let mut secrets: Vec<String> = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
+        .into_iter()
+        .collect();
+    let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
+        scrub(
+            &secrets,
+            format!(
+                "{key} is not a PostgreSQL URL gatehouse can use: {}",
+                error_chain(&e)
+            ),
+        )
+    })?;
+    if let Some(password) = config.get_password() {
+        secrets.push(String::from_utf8_lossy(password).into_owned());
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(connect_timeout);
+    }
+    if config.get_application_name().is_none() {
+        // So the database's administrators see who is connected.
+        config.application_name("gatehouse");
+    }
+    Ok(ParsedUrl { config, secrets })
+}
+
+/// Says in the log (naming `key`) when a connection that leaves this
+/// machine will not check PostgreSQL's certificate.
+pub fn warn_if_unchecked(config: &tokio_postgres::Config, mode: PgSslMode, key: &str) {
+    if matches!(mode, PgSslMode::Disable | PgSslMode::Require) && !stays_on_this_machine(config) {
+        tracing::warn!(
+            sslmode = ?mode,
+            "{key}: PostgreSQL's certificate is not checked on a connection that leaves this \
+             machine; use sslmode=verify-full (with sslrootcert for a private CA)"
+        );
+    }
+}
+
+/// `message` with the URL's password (`secrets`) taken out.
+pub fn scrub(secrets: &[String], mut message: String) -> String {
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        message = message.replace(secret.as_str(), "***");
+    }
+    message
+}
+
+/// An error and its causes: tokio-postgres keeps the useful part (the
+/// server's message, the socket error) in `source()`.
+pub fn error_chain(error: &tokio_postgres::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }
 
 /// The certificate problem that failed a connection, said so that the

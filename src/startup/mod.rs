@@ -7,7 +7,7 @@
 
 use std::future::{pending, Future};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -26,7 +26,7 @@ use crate::signin::accept::Acceptor;
 use crate::signin::challenges;
 use crate::signin::otp::receipts::DeliveryReceipts;
 use crate::signin::otp::DeliveryTask;
-use crate::store::StoreError;
+use crate::store::{self, StoreError};
 use crate::web::token_hook::TokenHookListener;
 use crate::web::{AppState, HydraProxy, Services};
 use crate::{forward_auth, jobs, web};
@@ -96,7 +96,8 @@ pub struct Application {
     /// Sends the queued audit events to `[events] url`, when set.
     events: Option<DeliveryTask>,
     /// Held until Hydra has stopped: nothing else may touch the data dir.
-    lock: DataDirLock,
+    /// None on PostgreSQL: several instances share the database.
+    lock: Option<DataDirLock>,
 }
 
 impl Application {
@@ -112,7 +113,7 @@ impl Application {
     ) -> Result<Application, StartupError> {
         // The data dir lock comes first: a second gatehouse on the same data
         // dir is told so, rather than that its port is taken.
-        let lock = lock_data_dir(&config.data_dir).await?;
+        let lock = lock_data_dir(&config).await?;
         let limits = serve::Limits::for_server(&config.server);
         // Bind next: a port that is taken fails at once, not after Hydra started.
         let listeners = Listeners::bind(&config).await?;
@@ -248,18 +249,25 @@ impl Application {
 /// Connections the metrics listener holds at most (scrapers are few).
 const METRICS_CONNECTIONS: usize = 32;
 
-/// Creates the data dir if need be and takes its lock, so that no other
-/// gatehouse (or `gatehouse backup`) uses it while this one runs.
-async fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, StartupError> {
+/// Creates the data dir if need be and, when gatehouse's database is the
+/// SQLite file in it, takes its lock, so that no other gatehouse (or
+/// `gatehouse backup`) uses it while this one runs. On PostgreSQL there is
+/// no such lock: instances share the database and each has a data dir of
+/// its own (for its secrets' copy and, supervised, its Hydra).
+async fn lock_data_dir(config: &Config) -> Result<Option<DataDirLock>, StartupError> {
+    let data_dir = config.data_dir.as_path();
     secrets::create_data_dir(data_dir).map_err(|source| StartupError::DataDir {
         path: data_dir.to_path_buf(),
         source,
     })?;
+    if store::database_location(config)?.is_postgres() {
+        return Ok(None);
+    }
     let data_dir = data_dir.to_path_buf();
     let lock = tokio::task::spawn_blocking(move || lock::acquire(&data_dir))
         .await
         .map_err(|e| StoreError::Task(e.to_string()))??;
-    Ok(lock)
+    Ok(Some(lock))
 }
 
 /// The sockets gatehouse serves on, and the certificate for the public one.

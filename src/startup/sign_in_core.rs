@@ -39,8 +39,8 @@ impl SignInCore {
         metrics: &metrics::Metrics,
     ) -> Result<SignInCore, StartupError> {
         let files = DataDir::new(&config.data_dir);
-        let database = files.database();
-        let store = tokio::task::spawn_blocking(move || Store::open(&database))
+        let opening = config.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open_configured(&opening))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))??;
 

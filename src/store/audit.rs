@@ -3,9 +3,7 @@
 //! What goes into a row (masking, hashing, cutting) is decided in
 //! `crate::signin::audit`; this module only stores it.
 
-use rusqlite::types::ToSql;
-use rusqlite::{params, Row};
-
+use super::sql::{args, Begin, Row, Value};
 use super::{Db, StoreError};
 
 /// One event as stored. Every field but the first four may be absent.
@@ -55,7 +53,7 @@ pub struct AuditFilter {
 pub(super) const COLUMNS: &str = "id, at, kind, result, reason, subject, phone_masked, client_id, \
      client_address, user_agent, method, request_id";
 
-pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditRow> {
+pub(super) fn from_row(row: &Row) -> Result<AuditRow, StoreError> {
     Ok(AuditRow {
         id: row.get(0)?,
         at: row.get(1)?,
@@ -74,67 +72,68 @@ pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditRow> {
 
 /// Writes the row (and its place in the events outbox); returns its id.
 pub fn insert(db: &mut Db, new: &NewAuditRow<'_>) -> Result<i64, StoreError> {
-    let tx = db.conn.transaction()?;
     let row = new.row;
-    tx.execute(
-        "INSERT INTO audit_events (at, kind, result, reason, subject, phone_masked, phone_hash,
-                                   client_id, client_address, user_agent, method, request_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            row.at,
-            row.kind,
-            row.result,
-            row.reason,
-            row.subject,
-            row.phone_masked,
-            new.phone_hash,
-            row.client_id,
-            row.client_address,
-            row.user_agent,
-            row.method,
-            row.request_id,
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
-    if let Some(ordering_key) = new.queue {
-        tx.execute(
-            "INSERT INTO event_outbox (event_id, ordering_key, created_at, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?3)",
-            params![id, ordering_key, row.at],
+    db.transaction(Begin::Deferred, |tx| {
+        let inserted = tx.query_row(
+            "INSERT INTO audit_events (at, kind, result, reason, subject, phone_masked, phone_hash,
+                                       client_id, client_address, user_agent, method, request_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             RETURNING id",
+            args![
+                row.at,
+                &row.kind,
+                &row.result,
+                &row.reason,
+                &row.subject,
+                &row.phone_masked,
+                new.phone_hash,
+                &row.client_id,
+                &row.client_address,
+                &row.user_agent,
+                &row.method,
+                &row.request_id,
+            ],
         )?;
-    }
-    tx.commit()?;
-    Ok(id)
+        let id: i64 = inserted.map(|r| r.get(0)).transpose()?.unwrap_or_default();
+        if let Some(ordering_key) = new.queue {
+            tx.execute(
+                "INSERT INTO event_outbox (event_id, ordering_key, created_at, next_attempt_at)
+                 VALUES (?1, ?2, ?3, ?3)",
+                args![id, ordering_key, row.at],
+            )?;
+        }
+        Ok(id)
+    })
 }
 
 /// The rows `filter` selects, oldest first (the newest `limit` of them).
 pub fn search(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
     let mut conditions: Vec<String> = Vec::new();
-    let mut values: Vec<Box<dyn ToSql>> = Vec::new();
-    let mut add = |condition: &str, value: Box<dyn ToSql>| {
+    let mut values: Vec<Value> = Vec::new();
+    let mut add = |condition: &str, value: Value| {
         values.push(value);
         conditions.push(condition.replace('?', &format!("?{}", values.len())));
     };
     if let Some(subject) = &filter.subject {
-        add("subject = ?", Box::new(subject.clone()));
+        add("subject = ?", subject.into());
     }
     if let Some(hash) = &filter.phone_hash {
-        add("phone_hash = ?", Box::new(hash.clone()));
+        add("phone_hash = ?", hash.into());
     }
     if let Some(client) = &filter.client_id {
-        add("client_id = ?", Box::new(client.clone()));
+        add("client_id = ?", client.into());
     }
     if let Some(since) = filter.since {
-        add("at >= ?", Box::new(since));
+        add("at >= ?", since.into());
     }
     if let Some(until) = filter.until {
-        add("at < ?", Box::new(until));
+        add("at < ?", until.into());
     }
     let kinds: Vec<String> = filter
         .kinds
         .iter()
         .map(|kind| {
-            values.push(Box::new(kind.clone()));
+            values.push(kind.into());
             format!("?{}", values.len())
         })
         .collect();
@@ -150,10 +149,10 @@ pub fn search(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError
     if let Some(limit) = filter.limit {
         sql.push_str(&format!(" LIMIT {limit}"));
     }
-    let mut statement = db.conn.prepare(&sql)?;
-    let params: Vec<&dyn ToSql> = values.iter().map(Box::as_ref).collect();
-    let mut rows = statement
-        .query_map(params.as_slice(), from_row)?
+    let mut rows = db
+        .query(&sql, &values)?
+        .iter()
+        .map(from_row)
         .collect::<Result<Vec<_>, _>>()?;
     rows.reverse();
     Ok(rows)
@@ -163,9 +162,9 @@ pub fn search(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError
 /// clean-up job calls it until it returns less than `batch`, so that a
 /// large backlog never holds the store's thread for long.
 pub fn purge(db: &Db, before: i64, batch: usize) -> Result<usize, StoreError> {
-    Ok(db.conn.execute(
+    db.execute(
         "DELETE FROM audit_events WHERE id IN
            (SELECT id FROM audit_events WHERE at < ?1 ORDER BY at LIMIT ?2)",
-        params![before, batch as i64],
-    )?)
+        args![before, batch],
+    )
 }

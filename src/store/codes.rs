@@ -3,8 +3,7 @@
 //! Policy (how long, how many) lives in `crate::signin::otp`; this module only
 //! stores and atomically changes rows.
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-
+use super::sql::{args, Begin, Row};
 use super::{Db, StoreError};
 
 /// A challenge about to be stored.
@@ -56,54 +55,59 @@ pub struct Exceeded<L> {
 /// per key, supersedes the flow's previous challenges (never another flow's)
 /// and stores the new one (and queues its message), all in one transaction.
 /// Returns the unenforced limits that were reached.
+///
+/// Two requests for the same phone (or network, country, flow) must not
+/// both see room under a limit: on SQLite the transaction takes the write
+/// lock first; on PostgreSQL it takes an advisory lock per limited key and
+/// the flow, so a request on another instance waits until this one has
+/// written its events (row locks cannot do it: the rows that would be
+/// counted do not exist yet).
 pub fn issue_challenge<L: Clone>(
     db: &mut Db,
     challenge: &NewChallenge<'_>,
     limits: &[WindowLimit<L>],
 ) -> Result<Result<Vec<L>, Exceeded<L>>, StoreError> {
-    let conn = &mut db.conn;
     let now = challenge.created_at;
-    // IMMEDIATE takes the write lock first, so two concurrent requests cannot
-    // both see room under a limit.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (worst, reported) = reached(&tx, limits, now)?;
-    if let Some(exceeded) = worst {
-        return Ok(Err(exceeded));
-    }
-
-    let mut keys: Vec<(&str, &str)> = limits.iter().map(|l| (l.kind, l.key.as_str())).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let mut event_ids = Vec::with_capacity(keys.len());
-    for (kind, key) in keys {
+    db.transaction(Begin::Immediate, |tx| {
+        let mut keys: Vec<(&str, &str)> =
+            limits.iter().map(|l| (l.kind, l.key.as_str())).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        tx.lock_keys(keys.iter().copied().chain([("flow", challenge.flow)]))?;
+        let (worst, reported) = reached(tx, limits, now)?;
+        if let Some(exceeded) = worst {
+            return Ok(Err(exceeded));
+        }
+        let mut event_ids = Vec::with_capacity(keys.len());
+        for (kind, key) in keys {
+            let row = tx.query_row(
+                "INSERT INTO rate_limit_events (kind, key, at) VALUES (?1, ?2, ?3) RETURNING id",
+                args![kind, key, now],
+            )?;
+            event_ids.push(row.map(|r| r.get(0)).transpose()?.unwrap_or_default());
+        }
         tx.execute(
-            "INSERT INTO rate_limit_events (kind, key, at) VALUES (?1, ?2, ?3)",
-            params![kind, key, now],
+            "UPDATE otp_challenges SET superseded = 1 WHERE flow = ?1 AND superseded = 0",
+            args![challenge.flow],
         )?;
-        event_ids.push(tx.last_insert_rowid());
-    }
-    tx.execute(
-        "UPDATE otp_challenges SET superseded = 1 WHERE flow = ?1 AND superseded = 0",
-        [challenge.flow],
-    )?;
-    tx.execute(
-        "INSERT INTO otp_challenges (id, flow, phone, code_hash, created_at, expires_at, max_attempts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            challenge.id,
-            challenge.flow,
-            challenge.phone,
-            challenge.code_hash,
-            challenge.created_at,
-            challenge.expires_at,
-            challenge.max_attempts
-        ],
-    )?;
-    if let Some(sealed) = challenge.message {
-        super::outbox::enqueue(&tx, challenge.id, sealed, &event_ids, now)?;
-    }
-    tx.commit()?;
-    Ok(Ok(reported))
+        tx.execute(
+            "INSERT INTO otp_challenges (id, flow, phone, code_hash, created_at, expires_at, max_attempts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            args![
+                challenge.id,
+                challenge.flow,
+                challenge.phone,
+                challenge.code_hash,
+                challenge.created_at,
+                challenge.expires_at,
+                challenge.max_attempts
+            ],
+        )?;
+        if let Some(sealed) = challenge.message {
+            super::outbox::enqueue(tx, challenge.id, sealed, &event_ids, now)?;
+        }
+        Ok(Ok(reported))
+    })
 }
 
 /// Of the `limits` that are reached, the one that frees up last; None when
@@ -114,13 +118,13 @@ pub fn limit_reached<L: Clone>(
     limits: &[WindowLimit<L>],
     now: i64,
 ) -> Result<Option<Exceeded<L>>, StoreError> {
-    Ok(reached(&db.conn, limits, now)?.0)
+    Ok(reached(db, limits, now)?.0)
 }
 
 /// The enforced limit reached that frees up last (None when each has
 /// room), and the unenforced ones that are reached.
 fn reached<L: Clone>(
-    conn: &Connection,
+    conn: &Db,
     limits: &[WindowLimit<L>],
     now: i64,
 ) -> Result<(Option<Exceeded<L>>, Vec<L>), StoreError> {
@@ -142,26 +146,22 @@ fn reached<L: Clone>(
 }
 
 /// Seconds until `limit` has room again, or None when it has room now.
-fn retry_after<L>(
-    conn: &Connection,
-    limit: &WindowLimit<L>,
-    now: i64,
-) -> Result<Option<i64>, StoreError> {
+fn retry_after<L>(conn: &Db, limit: &WindowLimit<L>, now: i64) -> Result<Option<i64>, StoreError> {
     // The event that must leave the window before one more fits.
     let blocking: Option<i64> = conn
         .query_row(
             "SELECT at FROM rate_limit_events
              WHERE kind = ?1 AND key = ?2 AND at > ?3
              ORDER BY at DESC LIMIT 1 OFFSET ?4",
-            params![
+            args![
                 limit.kind,
-                limit.key,
+                &limit.key,
                 now - limit.window,
                 i64::from(limit.max) - 1
             ],
-            |row| row.get(0),
-        )
-        .optional()?;
+        )?
+        .map(|row| row.get(0))
+        .transpose()?;
     Ok(blocking.map(|at| (at + limit.window - now).max(1)))
 }
 
@@ -172,48 +172,44 @@ pub fn current_challenge(
     flow: &str,
     phone: &str,
 ) -> Result<Option<Challenge>, StoreError> {
-    let conn = &db.conn;
-    Ok(conn
-        .query_row(
-            "SELECT id, code_hash, expires_at, attempts, max_attempts, consumed_at IS NOT NULL
-             FROM otp_challenges WHERE flow = ?1 AND phone = ?2 AND superseded = 0
-             ORDER BY created_at DESC LIMIT 1",
-            params![flow, phone],
-            |row| {
-                Ok(Challenge {
-                    id: row.get(0)?,
-                    code_hash: row.get(1)?,
-                    expires_at: row.get(2)?,
-                    attempts: row.get(3)?,
-                    max_attempts: row.get(4)?,
-                    consumed: row.get(5)?,
-                })
-            },
-        )
-        .optional()?)
+    db.query_row(
+        "SELECT id, code_hash, expires_at, attempts, max_attempts, consumed_at IS NOT NULL
+         FROM otp_challenges WHERE flow = ?1 AND phone = ?2 AND superseded = 0
+         ORDER BY created_at DESC LIMIT 1",
+        args![flow, phone],
+    )?
+    .map(|row: Row| {
+        Ok(Challenge {
+            id: row.get(0)?,
+            code_hash: row.get(1)?,
+            expires_at: row.get(2)?,
+            attempts: row.get(3)?,
+            max_attempts: row.get(4)?,
+            consumed: row.get(5)?,
+        })
+    })
+    .transpose()
 }
 
 /// Counts a wrong try; returns the tries used so far, or None when the code
 /// was already dead or consumed (the count never goes past the maximum).
 pub fn record_wrong_attempt(db: &Db, id: &str) -> Result<Option<u32>, StoreError> {
-    let conn = &db.conn;
-    Ok(conn
-        .query_row(
-            "UPDATE otp_challenges SET attempts = attempts + 1
-             WHERE id = ?1 AND consumed_at IS NULL AND attempts < max_attempts
-             RETURNING attempts",
-            [id],
-            |row| row.get(0),
-        )
-        .optional()?)
+    db.query_row(
+        "UPDATE otp_challenges SET attempts = attempts + 1
+         WHERE id = ?1 AND consumed_at IS NULL AND attempts < max_attempts
+         RETURNING attempts",
+        args![id],
+    )?
+    .map(|row| row.get(0))
+    .transpose()
 }
 
 /// Records a failed verification for `phone` (the per-account limit counts
 /// these across all flows).
 pub fn record_failure(db: &Db, phone: &str, now: i64) -> Result<(), StoreError> {
-    db.conn.execute(
+    db.execute(
         "INSERT INTO rate_limit_events (kind, key, at) VALUES (?1, ?2, ?3)",
-        params![FAILURE_KIND, phone, now],
+        args![FAILURE_KIND, phone, now],
     )?;
     Ok(())
 }
@@ -235,21 +231,22 @@ pub fn failures_exceeded(
         max,
         enforced: true,
     };
-    retry_after(&db.conn, &limit, now)
+    retry_after(db, &limit, now)
 }
 
 /// The rate-limit events that count failed verifications, per phone.
 const FAILURE_KIND: &str = "verify_failure";
 
 /// Consumes a live challenge in one statement: of many concurrent callers
-/// exactly one gets `true`.
+/// exactly one gets `true`, on any number of instances (PostgreSQL makes a
+/// second UPDATE of the row wait for the first and re-check its WHERE on
+/// the row as the first left it).
 pub fn consume(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
-    let conn = &db.conn;
-    let changed = conn.execute(
+    let changed = db.execute(
         "UPDATE otp_challenges SET consumed_at = ?2
          WHERE id = ?1 AND consumed_at IS NULL AND superseded = 0
            AND attempts < max_attempts AND expires_at > ?2",
-        params![id, now],
+        args![id, now],
     )?;
     Ok(changed == 1)
 }
@@ -264,28 +261,32 @@ pub fn refund_unsent<L>(
     created_at: i64,
     limits: &[WindowLimit<L>],
 ) -> Result<(), StoreError> {
-    let tx = db.conn.transaction()?;
-    tx.execute("DELETE FROM otp_challenges WHERE id = ?1", [challenge_id])?;
-    let mut keys: Vec<(&str, &str)> = limits.iter().map(|l| (l.kind, l.key.as_str())).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    for (kind, key) in keys {
+    db.transaction(Begin::Immediate, |tx| {
         tx.execute(
-            "DELETE FROM rate_limit_events WHERE id = (SELECT id FROM rate_limit_events
-             WHERE kind = ?1 AND key = ?2 AND at = ?3 ORDER BY id DESC LIMIT 1)",
-            params![kind, key, created_at],
+            "DELETE FROM otp_challenges WHERE id = ?1",
+            args![challenge_id],
         )?;
-    }
-    tx.commit()?;
-    Ok(())
+        let mut keys: Vec<(&str, &str)> =
+            limits.iter().map(|l| (l.kind, l.key.as_str())).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for (kind, key) in keys {
+            tx.execute(
+                "DELETE FROM rate_limit_events WHERE id = (SELECT id FROM rate_limit_events
+                 WHERE kind = ?1 AND key = ?2 AND at = ?3 ORDER BY id DESC LIMIT 1)",
+                args![kind, key, created_at],
+            )?;
+        }
+        Ok(())
+    })
 }
 
 /// Gives back a try taken with [`record_wrong_attempt`] before a code
 /// delegate was asked, when it could not answer.
 pub fn release_attempt(db: &Db, id: &str) -> Result<(), StoreError> {
-    db.conn.execute(
+    db.execute(
         "UPDATE otp_challenges SET attempts = attempts - 1 WHERE id = ?1 AND attempts > 0",
-        [id],
+        args![id],
     )?;
     Ok(())
 }
@@ -293,20 +294,20 @@ pub fn release_attempt(db: &Db, id: &str) -> Result<(), StoreError> {
 /// [`consume`] for a try already counted (a code delegate approved it): the
 /// cap was checked when the try was taken.
 pub fn consume_tried(db: &Db, id: &str, now: i64) -> Result<bool, StoreError> {
-    let changed = db.conn.execute(
+    let changed = db.execute(
         "UPDATE otp_challenges SET consumed_at = ?2
          WHERE id = ?1 AND consumed_at IS NULL AND superseded = 0 AND expires_at > ?2",
-        params![id, now],
+        args![id, now],
     )?;
     Ok(changed == 1)
 }
 
 /// Counts a verified code to `country` on `day` (unix days).
 pub fn record_verified(db: &Db, country: &str, day: i64) -> Result<(), StoreError> {
-    db.conn.execute(
+    db.execute(
         "INSERT INTO sms_verified_days (country, day, verified) VALUES (?1, ?2, 1)
-         ON CONFLICT (country, day) DO UPDATE SET verified = verified + 1",
-        params![country, day],
+         ON CONFLICT (country, day) DO UPDATE SET verified = sms_verified_days.verified + 1",
+        args![country, day],
     )?;
     Ok(())
 }
@@ -319,13 +320,17 @@ pub fn verified_days(
     first_day: i64,
     today: i64,
 ) -> Result<(u32, u32), StoreError> {
-    Ok(db.conn.query_row(
+    // SUM of integers is a NUMERIC on PostgreSQL: cast back.
+    let row = db.query_row(
         "SELECT COALESCE(MAX(verified), 0),
-                COALESCE(SUM(CASE WHEN day = ?3 THEN verified ELSE 0 END), 0)
+                CAST(COALESCE(SUM(CASE WHEN day = ?3 THEN verified ELSE 0 END), 0) AS BIGINT)
          FROM sms_verified_days WHERE country = ?1 AND day BETWEEN ?2 AND ?3",
-        params![country, first_day, today],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?)
+        args![country, first_day, today],
+    )?;
+    match row {
+        Some(row) => Ok((row.get(0)?, row.get(1)?)),
+        None => Ok((0, 0)),
+    }
 }
 
 /// Rows removed by a purge.
@@ -344,19 +349,18 @@ pub fn purge(
     events_before: i64,
     days_before: i64,
 ) -> Result<Purged, StoreError> {
-    let conn = &db.conn;
-    conn.execute(
+    db.execute(
         "DELETE FROM sms_verified_days WHERE day < ?1",
-        [days_before],
+        args![days_before],
     )?;
-    let challenges = conn.execute(
+    let challenges = db.execute(
         "DELETE FROM otp_challenges
          WHERE expires_at <= ?1 OR consumed_at IS NOT NULL OR superseded = 1",
-        [now],
+        args![now],
     )?;
-    let rate_limit_events = conn.execute(
+    let rate_limit_events = db.execute(
         "DELETE FROM rate_limit_events WHERE at <= ?1",
-        [events_before],
+        args![events_before],
     )?;
     Ok(Purged {
         challenges,

@@ -5,10 +5,9 @@
 //! event of a key can be claimed. Policy (backoff, giving up) lives in
 //! `crate::signin::audit::events`.
 
-use rusqlite::{params, TransactionBehavior};
-
 use super::audit::{from_row, AuditRow, COLUMNS};
 use super::lease::Outbox;
+use super::sql::{args, Begin};
 use super::{Db, StoreError};
 
 const EVENTS: Outbox = Outbox {
@@ -39,38 +38,43 @@ pub fn claim_due(
     claim_until: i64,
     limit: usize,
 ) -> Result<Vec<QueuedEvent>, StoreError> {
-    let tx = db
-        .conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let due = {
-        let mut select = tx.prepare(&format!(
-            "SELECT {COLUMNS}, o.attempts
-             FROM event_outbox o JOIN audit_events ON id = o.event_id
-             WHERE o.next_attempt_at <= ?1
-               AND (o.claimed_until IS NULL OR o.claimed_until <= ?1)
-               AND NOT EXISTS (SELECT 1 FROM event_outbox earlier
-                               WHERE earlier.ordering_key = o.ordering_key
-                                 AND earlier.event_id < o.event_id)
-             ORDER BY o.event_id LIMIT ?2"
-        ))?;
-        let rows = select.query_map(params![now, limit as i64], |row| {
-            Ok(QueuedEvent {
-                event: from_row(row)?,
-                attempts: row.get(12)?,
+    // SKIP LOCKED on PostgreSQL: another instance's claim in progress is
+    // passed over. The one-per-key rule holds across instances: a claimed
+    // event stays the oldest of its key until it is delivered.
+    db.transaction(Begin::Immediate, |tx| {
+        let due = tx
+            .query(
+                &format!(
+                    "SELECT {COLUMNS}, o.attempts
+                     FROM event_outbox o JOIN audit_events ON id = o.event_id
+                     WHERE o.next_attempt_at <= ?1
+                       AND (o.claimed_until IS NULL OR o.claimed_until <= ?1)
+                       AND NOT EXISTS (SELECT 1 FROM event_outbox earlier
+                                       WHERE earlier.ordering_key = o.ordering_key
+                                         AND earlier.event_id < o.event_id)
+                     ORDER BY o.event_id LIMIT ?2{}",
+                    tx.skip_locked("o")
+                ),
+                args![now, limit],
+            )?
+            .into_iter()
+            .map(|row| {
+                Ok(QueuedEvent {
+                    event: from_row(&row)?,
+                    attempts: row.get(12)?,
+                })
             })
-        })?;
-        rows.collect::<Result<Vec<_>, _>>()?
-    };
-    for queued in &due {
-        EVENTS.claim(&tx, &queued.event.id, claim_until)?;
-    }
-    tx.commit()?;
-    Ok(due)
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        for queued in &due {
+            EVENTS.claim(tx, queued.event.id, claim_until)?;
+        }
+        Ok(due)
+    })
 }
 
 /// The receiver took the event.
 pub fn delivered(db: &Db, event_id: i64) -> Result<(), StoreError> {
-    EVENTS.remove(db, &event_id)
+    EVENTS.remove(db, event_id)
 }
 
 /// Another attempt failed; the next one is due at `next_attempt_at`.
@@ -80,7 +84,7 @@ pub fn retry_later(
     attempts: u32,
     next_attempt_at: i64,
 ) -> Result<(), StoreError> {
-    EVENTS.retry_later(db, &event_id, attempts, next_attempt_at)
+    EVENTS.retry_later(db, event_id, attempts, next_attempt_at)
 }
 
 /// Frees every claim. Only for start-up, when the data dir lock says no
@@ -91,21 +95,19 @@ pub fn release_claims(db: &Db) -> Result<usize, StoreError> {
 
 /// Events still waiting (or being sent), and the oldest one's time.
 pub fn backlog(db: &Db) -> Result<Backlog, StoreError> {
-    Ok(db.conn.query_row(
-        "SELECT count(*), min(created_at) FROM event_outbox",
-        [],
-        |row| {
-            Ok(Backlog {
-                depth: row.get(0)?,
-                oldest: row.get(1)?,
-            })
-        },
-    )?)
+    match db.query_row("SELECT count(*), min(created_at) FROM event_outbox", &[])? {
+        Some(row) => Ok(Backlog {
+            depth: row.get(0)?,
+            oldest: row.get(1)?,
+        }),
+        None => Ok(Backlog::default()),
+    }
 }
 
 /// Gives up the events queued before `before`; returns how many.
 pub fn purge(db: &Db, before: i64) -> Result<usize, StoreError> {
-    Ok(db
-        .conn
-        .execute("DELETE FROM event_outbox WHERE created_at < ?1", [before])?)
+    db.execute(
+        "DELETE FROM event_outbox WHERE created_at < ?1",
+        args![before],
+    )
 }

@@ -1,4 +1,5 @@
-//! Whether the database can take writes: SQLite's errors sorted into "try
+//! Whether the database can take writes: SQLite's errors sorted (PostgreSQL's
+//! are sorted where they arise, `sql/postgres.rs`) into "try
 //! again shortly" (another process holds the lock; the disk is full) and
 //! the rest, a flag a failed write sets until a write succeeds again, and
 //! the readiness probe.
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use rusqlite::ErrorCode;
 
+use super::sql::{args, Conn};
 use super::{Db, StoreError};
 
 /// How long one statement waits for a lock another process holds.
@@ -16,6 +18,18 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 /// A call that waited this long in the store's queue (behind calls stuck on
 /// a lock) is answered "busy" without running, so waits do not add up.
 pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(1);
+/// The same on PostgreSQL, whose calls wait for row and advisory locks of
+/// other instances (each wait bounded by the server's `lock_timeout`, 2 s):
+/// a burst on one phone queues a little longer than on SQLite.
+const MAX_QUEUE_WAIT_POSTGRES: Duration = Duration::from_secs(3);
+
+/// How long a call may wait in the store's queue on `engine`.
+pub(super) fn max_queue_wait(engine: super::Engine) -> Duration {
+    match engine {
+        super::Engine::Sqlite => MAX_QUEUE_WAIT,
+        super::Engine::Postgres => MAX_QUEUE_WAIT_POSTGRES,
+    }
+}
 /// The readiness probe's own wait for the write lock.
 const PROBE_BUSY_TIMEOUT: Duration = Duration::from_millis(300);
 
@@ -72,29 +86,30 @@ impl StoreError {
     /// locked or cannot be written right now (a 503, not a 500).
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            StoreError::Busy => Some(Duration::from_secs(2)),
+            StoreError::Busy | StoreError::Unavailable(_) => Some(Duration::from_secs(2)),
             StoreError::Full(_) => Some(Duration::from_secs(30)),
             _ => None,
         }
     }
 }
 
-/// The readiness probe, on the store's thread: the write lock can be had
+/// The readiness probe, on a store thread: the write lock can be had
 /// (no other process holds it), and while writes are failing, one real
-/// write succeeds.
+/// write succeeds. On PostgreSQL: the server answers, and takes that write.
 pub(super) fn probe(db: &mut Db, writes_failing: bool, now: i64) -> Result<(), StoreError> {
-    db.conn.busy_timeout(PROBE_BUSY_TIMEOUT)?;
-    let probed = if writes_failing {
-        db.conn
-            .execute(
-                "INSERT INTO store_probe (id, checked_at) VALUES (1, ?1)
-                 ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
-                [now],
-            )
-            .map(|_| ())
-    } else {
-        db.conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+    const WRITE: &str = "INSERT INTO store_probe (id, checked_at) VALUES (1, ?1)
+                         ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at";
+    let conn = match &db.conn {
+        Conn::Sqlite(conn) => conn,
+        Conn::Postgres(_) if writes_failing => return db.execute(WRITE, args![now]).map(|_| ()),
+        Conn::Postgres(_) => return db.query("SELECT 1", &[]).map(|_| ()),
     };
-    db.conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.busy_timeout(PROBE_BUSY_TIMEOUT)?;
+    let probed = if writes_failing {
+        conn.execute(WRITE, [now]).map(|_| ())
+    } else {
+        conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+    };
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(probed?)
 }

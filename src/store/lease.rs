@@ -4,9 +4,7 @@
 //! its next attempt, removed once delivered, and every claim is freed at
 //! start-up.
 
-use rusqlite::types::ToSql;
-use rusqlite::{params, Connection};
-
+use super::sql::{args, Engine, Value};
 use super::{Db, StoreError};
 
 /// An outbox table and its key column (both written in code, never input).
@@ -19,22 +17,22 @@ impl Outbox {
     /// Leases the row of `key` until `claim_until` (unix seconds).
     pub(super) fn claim(
         &self,
-        conn: &Connection,
-        key: &dyn ToSql,
+        conn: &Db,
+        key: impl Into<Value>,
         claim_until: i64,
     ) -> Result<(), StoreError> {
         let sql = format!(
             "UPDATE {} SET claimed_until = ?1 WHERE {} = ?2",
             self.table, self.key
         );
-        conn.execute(&sql, params![claim_until, key])?;
+        conn.execute(&sql, args![claim_until, key.into()])?;
         Ok(())
     }
 
     /// The row was delivered (or is of no use any more).
-    pub(super) fn remove(&self, db: &Db, key: &dyn ToSql) -> Result<(), StoreError> {
+    pub(super) fn remove(&self, db: &Db, key: impl Into<Value>) -> Result<(), StoreError> {
         let sql = format!("DELETE FROM {} WHERE {} = ?1", self.table, self.key);
-        db.conn.execute(&sql, [key])?;
+        db.execute(&sql, args![key.into()])?;
         Ok(())
     }
 
@@ -42,7 +40,7 @@ impl Outbox {
     pub(super) fn retry_later(
         &self,
         db: &Db,
-        key: &dyn ToSql,
+        key: impl Into<Value>,
         attempts: u32,
         next_attempt_at: i64,
     ) -> Result<(), StoreError> {
@@ -51,18 +49,21 @@ impl Outbox {
              WHERE {} = ?3",
             self.table, self.key
         );
-        db.conn
-            .execute(&sql, params![attempts, next_attempt_at, key])?;
+        db.execute(&sql, args![attempts, next_attempt_at, key.into()])?;
         Ok(())
     }
 
     /// Frees every claim. Only for start-up, when the data dir lock says no
     /// other gatehouse is sending: what a crashed process held is due again.
+    /// Never on PostgreSQL, where other instances may hold live claims.
     pub(super) fn release_claims(&self, db: &Db) -> Result<usize, StoreError> {
+        if db.engine() == Engine::Postgres {
+            return Ok(0);
+        }
         let sql = format!(
             "UPDATE {} SET claimed_until = NULL WHERE claimed_until IS NOT NULL",
             self.table
         );
-        Ok(db.conn.execute(&sql, [])?)
+        db.execute(&sql, &[])
     }
 }

@@ -1,7 +1,9 @@
-//! The SQLite store: one connection on a thread of its own, migrated at open.
+//! Gatehouse's own database, migrated at open: SQLite (one connection on a
+//! thread of its own) or PostgreSQL (`[database] url`: a pool of threads,
+//! each with its connection). The modules speak `sql.rs`'s neutral layer.
 //!
-//! rusqlite is blocking, so every call goes through [`Store::run`], which
-//! hands the work to the store's thread and awaits the answer. One
+//! The work is blocking, so every call goes through [`Store::run`], which
+//! hands it to a store thread and awaits the answer. On SQLite, one
 //! connection, because SQLite lets one connection write at a time anyway:
 //! connections that collide wait in its busy handler, which sleeps 1, 2,
 //! 5 ... 100 ms between tries, and a pool of eight made the p99 of a
@@ -11,7 +13,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -25,22 +27,44 @@ pub mod file;
 pub mod foreign_sqlite;
 pub mod health;
 mod lease;
+mod migrate;
 pub mod outbox;
 pub mod proofs;
 pub mod receipts;
 pub mod sessions;
+mod sql;
 pub mod users;
 
-use file::applied_schema_version;
+pub use migrate::{known_schema_version, schema_version};
+use sql::postgres::PgTarget;
+use sql::{Conn, PgConn};
+pub use sql::{Db, Engine};
 
-mod embedded {
-    refinery::embed_migrations!("migrations");
+use crate::config::Config;
+pub use crate::config::DatabaseLocation;
+use crate::infra::data_dir::DataDir;
+
+/// Where `config` puts gatehouse's own database.
+pub fn database_location(config: &Config) -> Result<DatabaseLocation, StoreError> {
+    let default = DataDir::new(&config.data_dir).database();
+    config
+        .database
+        .location(default)
+        .map_err(|e| StoreError::Task(e.to_string()))
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(String),
+    /// PostgreSQL cannot be reached (refused, lost, timed out connecting).
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(String),
+    /// A column did not hold what the code reads from it.
+    #[error("unexpected database value: {0}")]
+    Decode(String),
     #[error("database migration failed: {0}")]
     Migration(String),
     #[error(
@@ -54,7 +78,7 @@ pub enum StoreError {
     Task(String),
     /// Another process holds the database's lock (a copy tool, a `sqlite3`
     /// shell): waited `health::BUSY_TIMEOUT`, or queued as long behind
-    /// calls that did.
+    /// calls that did; on PostgreSQL, a lock or statement timeout.
     #[error("the database is busy: locked by another process, or calls queued behind such a wait")]
     Busy,
     /// A write failed for lack of disk space, or the disk failed.
@@ -62,34 +86,29 @@ pub enum StoreError {
     Full(String),
 }
 
-/// The database as the store's thread lends it to one piece of work. Its
-/// connection is private to `store/`: the layers above call the operations
-/// the store's modules name (`otp::consume`, `users::find_by_phone`, ...)
-/// and never see SQL or rusqlite.
-pub struct Db {
-    conn: Connection,
-}
-
-type Job = Box<dyn FnOnce(&mut Db) + Send>;
+/// A piece of work for a store thread: its database, or why there is none
+/// (PostgreSQL could not be reached).
+type Job = Box<dyn FnOnce(Result<&mut Db, StoreError>) + Send>;
 
 #[derive(Clone)]
 pub struct Store {
     worker: Arc<Worker>,
     health: health::Health,
+    engine: Engine,
 }
 
-/// The store's thread; it ends, closing the connection, with the last Store.
+/// The store's threads; they end, closing their connections, with the last Store.
 struct Worker {
     jobs: Option<mpsc::Sender<Job>>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        // Closing the queue ends the thread; waiting for it means the
-        // connection is closed (and the WAL checkpointed) when this returns.
+        // Closing the queue ends the threads; waiting for them means the
+        // connections are closed (and the WAL checkpointed) when this returns.
         self.jobs.take();
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads.drain(..) {
             if thread.thread().id() != std::thread::current().id() {
                 let _ = thread.join();
             }
@@ -98,32 +117,93 @@ impl Drop for Worker {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and applies migrations.
+    /// Opens the database `[database]` names (the data dir's SQLite file by
+    /// default) and applies migrations. Blocking: call off the executor.
+    pub fn open_configured(config: &Config) -> Result<Store, StoreError> {
+        Store::open_at(&database_location(config)?, config.database.pool_size)
+    }
+
+    /// Opens the database at `location` and applies migrations.
+    pub fn open_at(location: &DatabaseLocation, pool_size: u32) -> Result<Store, StoreError> {
+        match location {
+            DatabaseLocation::Sqlite(path) => Store::open(path),
+            DatabaseLocation::Postgres { url, tls } => {
+                Store::open_postgres(&PgTarget::new(url.expose(), tls)?, pool_size)
+            }
+        }
+    }
+
+    /// Opens (creating if needed) the SQLite database at `path` and applies
+    /// migrations: one connection on one thread.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let mut conn = Connection::open(path)?;
         configure_connection(&mut conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        migrate(&mut conn)?;
+        migrate::sqlite(&mut conn)?;
 
-        let mut db = Db { conn };
+        let mut db = Db::sqlite(conn);
         let (jobs, queue) = mpsc::channel::<Job>();
-        let thread = std::thread::Builder::new()
-            .name("gatehouse-db".into())
-            .spawn(move || {
-                for job in queue {
-                    // A panicking job drops its answer channel (the caller
-                    // gets an error); the thread and connection go on.
-                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut db)));
-                }
-            })
-            .map_err(|e| StoreError::Task(format!("cannot start the database thread: {e}")))?;
-        Ok(Store {
+        let thread = spawn_thread("gatehouse-db", move || {
+            for job in queue {
+                // A panicking job drops its answer channel (the caller
+                // gets an error); the thread and connection go on.
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(Ok(&mut db))));
+            }
+        })?;
+        Ok(Store::with_threads(jobs, vec![thread], Engine::Sqlite))
+    }
+
+    /// Connects to PostgreSQL and applies migrations; then `pool_size`
+    /// threads, each with a connection of its own (opened in the background
+    /// at once, opened again when lost), take the calls in turn.
+    fn open_postgres(target: &PgTarget, pool_size: u32) -> Result<Store, StoreError> {
+        // On a thread of its own: a connection drives its own runtime, which
+        // cannot start on a thread that is already running one (a caller's).
+        let migrated = std::thread::scope(|scope| {
+            scope
+                .spawn(|| -> Result<PgConn, StoreError> {
+                    let mut first = PgConn::connect(target)?;
+                    migrate::postgres(&mut first)?;
+                    Ok(first)
+                })
+                .join()
+        });
+        let first = migrated.map_err(|_| StoreError::Task("the migration panicked".into()))??;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let mut first = Some(first);
+        let mut threads = Vec::new();
+        for n in 0..pool_size.max(1) {
+            let queue = queue.clone();
+            let target = target.clone();
+            let db = first.take().map(|c| Db {
+                conn: Conn::Postgres(c),
+            });
+            threads.push(spawn_thread(&format!("gatehouse-db-{n}"), move || {
+                serve_postgres(&queue, &target, db)
+            })?);
+        }
+        Ok(Store::with_threads(jobs, threads, Engine::Postgres))
+    }
+
+    fn with_threads(
+        jobs: mpsc::Sender<Job>,
+        threads: Vec<JoinHandle<()>>,
+        engine: Engine,
+    ) -> Store {
+        Store {
             worker: Arc::new(Worker {
                 jobs: Some(jobs),
-                thread: Some(thread),
+                threads,
             }),
             health: health::Health::default(),
-        })
+            engine,
+        }
+    }
+
+    /// Which engine the store is on.
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
     /// Runs blocking database work on the store's thread, off the async executor.
@@ -135,16 +215,24 @@ impl Store {
         let (answer, answered) = oneshot::channel();
         let queued = Instant::now();
         let health = self.health.clone();
+        let engine = self.engine;
         let job: Job = Box::new(move |db| {
             // Behind calls stuck on another process's lock: answer at once
             // rather than add one more wait to theirs.
-            if queued.elapsed() > health::MAX_QUEUE_WAIT {
+            if queued.elapsed() > health::max_queue_wait(engine) {
                 let _ = answer.send(Err(StoreError::Busy));
                 return;
             }
-            let changes = db.conn.total_changes();
+            let db = match db {
+                Ok(db) => db,
+                Err(e) => {
+                    let _ = answer.send(Err(e));
+                    return;
+                }
+            };
+            let changes = db.changes();
             let result = work(db).map_err(StoreError::classified);
-            health.record(&result, db.conn.total_changes() > changes);
+            health.record(&result, db.changes() > changes);
             let _ = answer.send(result);
         });
         let sent = self.worker.jobs.as_ref().map(|jobs| jobs.send(job));
@@ -156,7 +244,7 @@ impl Store {
             .map_err(|_| StoreError::Task("the database work panicked".into()))?
     }
 
-    /// Is `other` a handle on this same store (the same thread and connection)?
+    /// Is `other` a handle on this same store (the same threads and connections)?
     pub fn same_as(&self, other: &Store) -> bool {
         Arc::ptr_eq(&self.worker, &other.worker)
     }
@@ -185,32 +273,100 @@ fn configure_connection(conn: &mut Connection) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
-/// Applies pending migrations; refuses a database migrated by a newer binary
-/// without touching it.
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let runner = embedded::migrations::runner();
-    let known = known_schema_version();
-    if let Some(found) = applied_schema_version(conn)? {
-        if found > known {
-            return Err(StoreError::TooNew { found, known });
-        }
-    }
-    runner
-        .set_abort_divergent(true)
-        .set_abort_missing(true)
-        .run(conn)
-        .map(|_| ())
-        .map_err(|e| StoreError::Migration(e.to_string()))
+/// What `doctor` says about a PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresStatus {
+    pub server_version: String,
+    /// The newest migration applied; None before the first.
+    pub schema_version: Option<i64>,
 }
 
-/// The newest schema version this binary's migrations know.
-pub fn known_schema_version() -> i64 {
-    embedded::migrations::runner()
-        .get_migrations()
-        .iter()
-        .map(|m| i64::from(m.version()))
-        .max()
-        .unwrap_or(0)
+/// Connects to the PostgreSQL database at `location` (a SQLite location is
+/// refused) and reads its server and schema versions, migrating nothing.
+pub fn postgres_status(location: &DatabaseLocation) -> Result<PostgresStatus, StoreError> {
+    let DatabaseLocation::Postgres { url, tls } = location else {
+        return Err(StoreError::Task("not a PostgreSQL database".into()));
+    };
+    let target = PgTarget::new(url.expose(), tls)?;
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let conn = PgConn::connect(&target)?;
+                let version = conn.query("SHOW server_version", &[])?;
+                Ok(PostgresStatus {
+                    server_version: version
+                        .first()
+                        .map(|row| row.get::<String>(0))
+                        .transpose()?
+                        .unwrap_or_default(),
+                    schema_version: migrate::postgres_schema_version(&conn)?,
+                })
+            })
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Task("the check panicked".into())))
+    })
+}
+
+/// Runs `work` in a transaction that holds the lock `name`, unless
+/// another instance holds it (then None, and nothing runs): for jobs that
+/// one instance at a time should do. On SQLite there is one instance, and
+/// `work` always runs.
+pub fn exclusively<T>(
+    db: &Db,
+    name: &str,
+    work: impl FnOnce(&Db) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    if db.engine() == Engine::Sqlite {
+        return work(db).map(Some);
+    }
+    db.transaction(sql::Begin::Deferred, |tx| match tx.try_lock(name)? {
+        true => work(tx).map(Some),
+        false => Ok(None),
+    })
+}
+
+/// A PostgreSQL store thread: connects before it takes work (so calls go to
+/// threads that are ready while others connect), runs each call, and
+/// connects again when the connection was lost. Without a connection a
+/// call is answered with the reason at once: nothing waits forever.
+fn serve_postgres(queue: &Mutex<mpsc::Receiver<Job>>, target: &PgTarget, mut db: Option<Db>) {
+    let connect = || {
+        PgConn::connect(target).map(|c| Db {
+            conn: Conn::Postgres(c),
+        })
+    };
+    let lost = |db: &Db| matches!(&db.conn, Conn::Postgres(c) if c.is_closed());
+    loop {
+        if db.as_ref().is_none_or(lost) {
+            db = connect().ok();
+        }
+        let job = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let opened = match db.take() {
+            Some(open) => Ok(open),
+            None => connect(),
+        };
+        match opened {
+            Ok(mut open) => {
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(Ok(&mut open))));
+                db = Some(open);
+            }
+            Err(e) => job(Err(e)),
+        }
+    }
+}
+
+fn spawn_thread(
+    name: &str,
+    body: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, StoreError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(body)
+        .map_err(|e| StoreError::Task(format!("cannot start the database thread: {e}")))
 }
 
 #[cfg(test)]

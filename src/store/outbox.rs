@@ -4,10 +4,9 @@
 //! `crate::signin::otp::delivery`; this module only stores, claims and
 //! removes rows, each change in one transaction.
 
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
-
 use super::lease::Outbox;
 use super::receipts::{self, Handed};
+use super::sql::{args, Begin};
 use super::{Db, StoreError};
 
 const SMS: Outbox = Outbox {
@@ -28,7 +27,7 @@ pub struct Queued {
 
 /// Queues the message of a challenge that `tx` has just stored.
 pub(super) fn enqueue(
-    tx: &Transaction<'_>,
+    tx: &Db,
     challenge_id: &str,
     sealed: &[u8],
     refund_event_ids: &[i64],
@@ -38,7 +37,7 @@ pub(super) fn enqueue(
     tx.execute(
         "INSERT INTO sms_outbox (challenge_id, sealed, refund_event_ids, next_attempt_at)
          VALUES (?1, ?2, ?3, ?4)",
-        params![challenge_id, sealed, refund.join(","), now],
+        args![challenge_id, sealed, refund.join(","), now],
     )?;
     Ok(())
 }
@@ -52,36 +51,42 @@ pub fn claim_due(
     claim_until: i64,
     limit: usize,
 ) -> Result<Vec<Queued>, StoreError> {
-    let tx = db
-        .conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute(
-        "DELETE FROM sms_outbox WHERE challenge_id IN
-           (SELECT id FROM otp_challenges WHERE superseded = 1 OR consumed_at IS NOT NULL)",
-        [],
-    )?;
-    let due = {
-        let mut select = tx.prepare(
-            "SELECT o.challenge_id, o.sealed, o.attempts, c.expires_at
-             FROM sms_outbox o JOIN otp_challenges c ON c.id = o.challenge_id
-             WHERE o.next_attempt_at <= ?1 AND (o.claimed_until IS NULL OR o.claimed_until <= ?1)
-             ORDER BY o.next_attempt_at LIMIT ?2",
+    // On PostgreSQL, rows another instance is claiming at this moment are
+    // skipped (SKIP LOCKED), and the claim is written before the row locks
+    // go: each message goes to one worker of one instance.
+    db.transaction(Begin::Immediate, |tx| {
+        tx.execute(
+            "DELETE FROM sms_outbox WHERE challenge_id IN
+               (SELECT id FROM otp_challenges WHERE superseded = 1 OR consumed_at IS NOT NULL)",
+            &[],
         )?;
-        let rows = select.query_map(params![now, limit as i64], |row| {
-            Ok(Queued {
-                challenge_id: row.get(0)?,
-                sealed: row.get(1)?,
-                attempts: row.get(2)?,
-                expires_at: row.get(3)?,
+        let due = tx
+            .query(
+                &format!(
+                    "SELECT o.challenge_id, o.sealed, o.attempts, c.expires_at
+                     FROM sms_outbox o JOIN otp_challenges c ON c.id = o.challenge_id
+                     WHERE o.next_attempt_at <= ?1
+                       AND (o.claimed_until IS NULL OR o.claimed_until <= ?1)
+                     ORDER BY o.next_attempt_at LIMIT ?2{}",
+                    tx.skip_locked("o")
+                ),
+                args![now, limit],
+            )?
+            .into_iter()
+            .map(|row| {
+                Ok(Queued {
+                    challenge_id: row.get(0)?,
+                    sealed: row.get(1)?,
+                    attempts: row.get(2)?,
+                    expires_at: row.get(3)?,
+                })
             })
-        })?;
-        rows.collect::<Result<Vec<_>, _>>()?
-    };
-    for message in &due {
-        SMS.claim(&tx, &message.challenge_id, claim_until)?;
-    }
-    tx.commit()?;
-    Ok(due)
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        for message in &due {
+            SMS.claim(tx, &message.challenge_id, claim_until)?;
+        }
+        Ok(due)
+    })
 }
 
 /// The gateway took the message; with the provider's id for it
@@ -92,25 +97,18 @@ pub fn delivered(
     handed: Option<&Handed>,
 ) -> Result<(), StoreError> {
     let Some(handed) = handed else {
-        return SMS.remove(db, &challenge_id);
+        return SMS.remove(db, challenge_id);
     };
-    let tx = db.conn.transaction()?;
-    let refund: Option<String> = tx
-        .query_row(
-            "SELECT refund_event_ids FROM sms_outbox WHERE challenge_id = ?1",
-            [challenge_id],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if let Some(refund) = refund {
-        receipts::remember(&tx, challenge_id, &refund, handed)?;
-    }
-    tx.execute(
-        "DELETE FROM sms_outbox WHERE challenge_id = ?1",
-        [challenge_id],
-    )?;
-    tx.commit()?;
-    Ok(())
+    db.transaction(Begin::Deferred, |tx| {
+        if let Some(refund) = refund_of(tx, challenge_id)? {
+            receipts::remember(tx, challenge_id, &refund, handed)?;
+        }
+        tx.execute(
+            "DELETE FROM sms_outbox WHERE challenge_id = ?1",
+            args![challenge_id],
+        )?;
+        Ok(())
+    })
 }
 
 /// Another attempt failed; the next one is due at `next_attempt_at`.
@@ -120,45 +118,55 @@ pub fn retry_later(
     attempts: u32,
     next_attempt_at: i64,
 ) -> Result<(), StoreError> {
-    SMS.retry_later(db, &challenge_id, attempts, next_attempt_at)
+    SMS.retry_later(db, challenge_id, attempts, next_attempt_at)
 }
 
 /// The message will never be delivered: withdraws its code (the message goes
 /// with it) and refunds the send it counted, so the person can ask again.
 /// False when it was already gone.
 pub fn withdraw(db: &mut Db, challenge_id: &str) -> Result<bool, StoreError> {
-    let tx = db.conn.transaction()?;
-    let refund: Option<String> = tx
-        .query_row(
-            "SELECT refund_event_ids FROM sms_outbox WHERE challenge_id = ?1",
-            [challenge_id],
-            |row| row.get(0),
-        )
-        .optional()?;
-    let Some(refund) = refund else {
-        return Ok(false);
-    };
-    tx.execute("DELETE FROM otp_challenges WHERE id = ?1", [challenge_id])?;
-    tx.execute(
-        "DELETE FROM sms_outbox WHERE challenge_id = ?1",
-        [challenge_id],
-    )?;
-    for id in refund.split(',').filter_map(|id| id.parse::<i64>().ok()) {
-        tx.execute("DELETE FROM rate_limit_events WHERE id = ?1", [id])?;
-    }
-    tx.commit()?;
-    Ok(true)
+    db.transaction(Begin::Deferred, |tx| {
+        let Some(refund) = refund_of(tx, challenge_id)? else {
+            return Ok(false);
+        };
+        tx.execute(
+            "DELETE FROM otp_challenges WHERE id = ?1",
+            args![challenge_id],
+        )?;
+        tx.execute(
+            "DELETE FROM sms_outbox WHERE challenge_id = ?1",
+            args![challenge_id],
+        )?;
+        receipts::refund_events(tx, &refund)?;
+        Ok(true)
+    })
+}
+
+/// The rate-limit rows a queued message counted, its row locked on
+/// PostgreSQL until the transaction ends (a concurrent withdrawal or
+/// delivery waits, then finds it gone); None when it is gone.
+fn refund_of(tx: &Db, challenge_id: &str) -> Result<Option<String>, StoreError> {
+    tx.query_row(
+        &format!(
+            "SELECT refund_event_ids FROM sms_outbox WHERE challenge_id = ?1{}",
+            tx.for_update()
+        ),
+        args![challenge_id],
+    )?
+    .map(|row| row.get(0))
+    .transpose()
 }
 
 /// Frees every claim. Only for start-up, when the data dir lock says no
 /// other gatehouse is sending: what a crashed process held is due again.
+/// On PostgreSQL other instances may be sending: nothing is freed there,
+/// and what a crashed instance held is due again when its lease ends.
 pub fn release_claims(db: &Db) -> Result<usize, StoreError> {
     SMS.release_claims(db)
 }
 
 /// Messages still waiting (or being sent).
 pub fn pending(db: &Db) -> Result<i64, StoreError> {
-    Ok(db
-        .conn
-        .query_row("SELECT count(*) FROM sms_outbox", [], |row| row.get(0))?)
+    db.query_row("SELECT count(*) FROM sms_outbox", &[])?
+        .map_or(Ok(0), |row| row.get(0))
 }

@@ -4,8 +4,7 @@
 //! Policy (what a receipt means, which metrics count it) lives in
 //! `crate::signin::otp::receipts`; this module stores and matches rows.
 
-use rusqlite::{params, OptionalExtension, Transaction};
-
+use super::sql::{args, Begin};
 use super::{Db, StoreError};
 
 /// A text a provider took, as the outbox hands it over.
@@ -49,20 +48,24 @@ pub struct Recorded {
 /// Keeps `handed` with the refund of the message it carried (`tx` is about
 /// to delete the message from the outbox).
 pub(super) fn remember(
-    tx: &Transaction<'_>,
+    tx: &Db,
     challenge_id: &str,
     refund_event_ids: &str,
     handed: &Handed,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT OR REPLACE INTO sms_receipts
+        "INSERT INTO sms_receipts
            (provider, message_id, challenge_id, country, refund_event_ids, sent_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (provider, message_id) DO UPDATE SET
+           challenge_id = excluded.challenge_id, country = excluded.country,
+           refund_event_ids = excluded.refund_event_ids, sent_at = excluded.sent_at,
+           status = 'sent', updated_at = NULL",
+        args![
             handed.provider,
-            handed.message_id,
+            &handed.message_id,
             challenge_id,
-            handed.country,
+            &handed.country,
             refund_event_ids,
             handed.sent_at
         ],
@@ -81,53 +84,61 @@ pub fn record(
     status: ReceiptStatus,
     now: i64,
 ) -> Result<Option<Recorded>, StoreError> {
-    let tx = db.conn.transaction()?;
-    let row: Option<(String, String, String, String)> = tx
-        .query_row(
-            "SELECT challenge_id, country, refund_event_ids, status FROM sms_receipts
-             WHERE provider = ?1 AND message_id = ?2",
-            params![provider, message_id],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-        )
-        .optional()?;
-    let Some((challenge_id, country, refund, before)) = row else {
-        return Ok(None);
-    };
-    if before != "sent" {
-        return Ok(Some(Recorded {
-            country,
-            changed: false,
-            refunded: false,
-        }));
-    }
-    tx.execute(
-        "UPDATE sms_receipts SET status = ?1, updated_at = ?2
-         WHERE provider = ?3 AND message_id = ?4",
-        params![status.as_str(), now, provider, message_id],
-    )?;
-    let mut refunded = false;
-    if status == ReceiptStatus::Failed {
-        refunded = tx.execute(
-            "DELETE FROM otp_challenges WHERE id = ?1 AND consumed_at IS NULL",
-            [&challenge_id],
-        )? > 0;
-        if refunded {
-            for id in refund.split(',').filter_map(|id| id.parse::<i64>().ok()) {
-                tx.execute("DELETE FROM rate_limit_events WHERE id = ?1", [id])?;
+    db.transaction(Begin::Deferred, |tx| {
+        // Locked on PostgreSQL: a second receipt for the same message (a
+        // provider's retry, on another instance) waits and sees this one's status.
+        let row = tx.query_row(
+            &format!(
+                "SELECT challenge_id, country, refund_event_ids, status FROM sms_receipts
+                 WHERE provider = ?1 AND message_id = ?2{}",
+                tx.for_update()
+            ),
+            args![provider, message_id],
+        )?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let (challenge_id, country, refund, before): (String, String, String, String) =
+            (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
+        if before != "sent" {
+            return Ok(Some(Recorded {
+                country,
+                changed: false,
+                refunded: false,
+            }));
+        }
+        tx.execute(
+            "UPDATE sms_receipts SET status = ?1, updated_at = ?2
+             WHERE provider = ?3 AND message_id = ?4",
+            args![status.as_str(), now, provider, message_id],
+        )?;
+        let mut refunded = false;
+        if status == ReceiptStatus::Failed {
+            refunded = tx.execute(
+                "DELETE FROM otp_challenges WHERE id = ?1 AND consumed_at IS NULL",
+                args![&challenge_id],
+            )? > 0;
+            if refunded {
+                refund_events(tx, &refund)?;
             }
         }
+        Ok(Some(Recorded {
+            country,
+            changed: true,
+            refunded,
+        }))
+    })
+}
+
+/// Gives back the sends a message counted (`refund`: their ids, comma-separated).
+pub(super) fn refund_events(tx: &Db, refund: &str) -> Result<(), StoreError> {
+    for id in refund.split(',').filter_map(|id| id.parse::<i64>().ok()) {
+        tx.execute("DELETE FROM rate_limit_events WHERE id = ?1", args![id])?;
     }
-    tx.commit()?;
-    Ok(Some(Recorded {
-        country,
-        changed: true,
-        refunded,
-    }))
+    Ok(())
 }
 
 /// Forgets messages sent before `before`; how many.
 pub fn purge(db: &Db, before: i64) -> Result<usize, StoreError> {
-    Ok(db
-        .conn
-        .execute("DELETE FROM sms_receipts WHERE sent_at < ?1", [before])?)
+    db.execute("DELETE FROM sms_receipts WHERE sent_at < ?1", args![before])
 }

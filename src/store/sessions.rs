@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::types::Type;
-use rusqlite::{params, OptionalExtension};
-
+use super::sql::args;
 use super::{Db, StoreError};
 
 /// Hydra's cookies for one flow, name -> value.
@@ -38,14 +36,13 @@ pub struct Session {
 }
 
 pub fn insert(db: &Db, session: &NewSession<'_>) -> Result<(), StoreError> {
-    let conn = &db.conn;
     let cookies = serde_json::to_string(session.cookies)
         .map_err(|e| StoreError::Conflict(format!("cookies do not serialize: {e}")))?;
-    conn.execute(
+    db.execute(
         "INSERT INTO headless_sessions (id_hash, client_id, phone, state, nonce, code_verifier,
                                         login_challenge, hydra_cookies, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
+        args![
             session.id_hash,
             session.client_id,
             session.phone,
@@ -63,52 +60,47 @@ pub fn insert(db: &Db, session: &NewSession<'_>) -> Result<(), StoreError> {
 
 /// The session, unless it is unknown, used up or expired.
 pub fn find_live(db: &Db, id_hash: &[u8], now: i64) -> Result<Option<Session>, StoreError> {
-    let conn = &db.conn;
-    Ok(conn
-        .query_row(
-            "SELECT client_id, phone, state, nonce, code_verifier, login_challenge,
-                    hydra_cookies
-             FROM headless_sessions
-             WHERE id_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2",
-            params![id_hash, now],
-            |row| {
-                let cookies: String = row.get(6)?;
-                let cookies = serde_json::from_str(&cookies).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(6, Type::Text, Box::new(e))
-                })?;
-                Ok(Session {
-                    client_id: row.get(0)?,
-                    phone: row.get(1)?,
-                    state: row.get(2)?,
-                    nonce: row.get(3)?,
-                    code_verifier: row.get(4)?,
-                    login_challenge: row.get(5)?,
-                    cookies,
-                })
-            },
-        )
-        .optional()?)
+    let Some(row) = db.query_row(
+        "SELECT client_id, phone, state, nonce, code_verifier, login_challenge,
+                hydra_cookies
+         FROM headless_sessions
+         WHERE id_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2",
+        args![id_hash, now],
+    )?
+    else {
+        return Ok(None);
+    };
+    let cookies: String = row.get(6)?;
+    let cookies = serde_json::from_str(&cookies)
+        .map_err(|e| StoreError::Decode(format!("headless_sessions.hydra_cookies: {e}")))?;
+    Ok(Some(Session {
+        client_id: row.get(0)?,
+        phone: row.get(1)?,
+        state: row.get(2)?,
+        nonce: row.get(3)?,
+        code_verifier: row.get(4)?,
+        login_challenge: row.get(5)?,
+        cookies,
+    }))
 }
 
 /// Uses a live session up in one statement: of many concurrent callers
 /// exactly one gets `true`.
 pub fn consume(db: &Db, id_hash: &[u8], now: i64) -> Result<bool, StoreError> {
-    let conn = &db.conn;
-    let changed = conn.execute(
+    let changed = db.execute(
         "UPDATE headless_sessions SET consumed_at = ?2
          WHERE id_hash = ?1 AND consumed_at IS NULL AND expires_at > ?2",
-        params![id_hash, now],
+        args![id_hash, now],
     )?;
     Ok(changed == 1)
 }
 
 /// Deletes sessions that can no longer be used; returns how many.
 pub fn purge(db: &Db, now: i64) -> Result<usize, StoreError> {
-    let conn = &db.conn;
-    Ok(conn.execute(
+    db.execute(
         "DELETE FROM headless_sessions WHERE expires_at <= ?1 OR consumed_at IS NOT NULL",
-        [now],
-    )?)
+        args![now],
+    )
 }
 
 #[cfg(test)]
@@ -136,9 +128,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.sqlite");
         let _migrated = Store::open(&path).unwrap();
-        let conn = Db {
-            conn: rusqlite::Connection::open(&path).unwrap(),
-        };
+        let conn = Db::sqlite(rusqlite::Connection::open(&path).unwrap());
         let cookies = Cookies::from([("ory_hydra_login_csrf".into(), "v=1".into())]);
         insert(&conn, &session(b"live", &cookies, 200)).unwrap();
         insert(&conn, &session(b"used", &cookies, 200)).unwrap();

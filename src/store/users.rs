@@ -1,8 +1,8 @@
 //! The users table: the people gatehouse signs in.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
+use super::sql::{args, Begin, Row};
 use super::{Db, StoreError};
 use crate::domain::PhoneNumber;
 
@@ -44,7 +44,7 @@ pub enum Upserted {
 const COLUMNS: &str = "id, phone, given_name, family_name, email, email_verified, phone_verified, \
      street_address, locality, region, postal_code, country, disabled, created_at, updated_at";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+fn from_row(row: &Row) -> Result<User, StoreError> {
     Ok(User {
         id: row.get(0)?,
         phone: row.get(1)?,
@@ -72,11 +72,11 @@ fn new_user_id() -> String {
 }
 
 pub fn find_by_phone(db: &Db, phone: &PhoneNumber) -> Result<Option<User>, StoreError> {
-    phone_user(&db.conn, phone)
+    phone_user(db, phone)
 }
 
 pub fn find_by_id(db: &Db, id: &str) -> Result<Option<User>, StoreError> {
-    id_user(&db.conn, id)
+    id_user(db, id)
 }
 
 /// Creates a user; fails with [`StoreError::Conflict`] when the phone is taken.
@@ -87,30 +87,28 @@ pub fn insert(
     phone_verified: bool,
     now: i64,
 ) -> Result<User, StoreError> {
-    insert_user(&db.conn, phone, profile, phone_verified, now)
+    insert_user(db, phone, profile, phone_verified, now)
 }
 
 // The three above on a connection or a transaction, for the operations
 // here that combine them.
 
-fn phone_user(conn: &Connection, phone: &PhoneNumber) -> Result<Option<User>, StoreError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM users WHERE phone = ?1"),
-            [phone.as_str()],
-            from_row,
-        )
-        .optional()?)
+fn phone_user(conn: &Db, phone: &PhoneNumber) -> Result<Option<User>, StoreError> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM users WHERE phone = ?1"),
+        args![phone.as_str()],
+    )?
+    .map(|row| from_row(&row))
+    .transpose()
 }
 
-fn id_user(conn: &Connection, id: &str) -> Result<Option<User>, StoreError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
-            [id],
-            from_row,
-        )
-        .optional()?)
+fn id_user(conn: &Db, id: &str) -> Result<Option<User>, StoreError> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
+        args![id],
+    )?
+    .map(|row| from_row(&row))
+    .transpose()
 }
 
 /// Looks a user up by id, or by phone number when `key` parses as one.
@@ -125,18 +123,17 @@ pub fn find_by_id_or_phone(db: &Db, key: &str) -> Result<Option<User>, StoreErro
 }
 
 pub fn list(db: &Db) -> Result<Vec<User>, StoreError> {
-    let conn = &db.conn;
-    let mut statement = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM users ORDER BY created_at, id"
-    ))?;
-    let users = statement
-        .query_map([], from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(users)
+    db.query(
+        &format!("SELECT {COLUMNS} FROM users ORDER BY created_at, id"),
+        &[],
+    )?
+    .iter()
+    .map(from_row)
+    .collect()
 }
 
 fn insert_user(
-    conn: &Connection,
+    conn: &Db,
     phone: &PhoneNumber,
     profile: &Profile,
     phone_verified: bool,
@@ -149,19 +146,19 @@ fn insert_user(
                             created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, ?13, ?13)
          ON CONFLICT (phone) DO NOTHING",
-        params![
-            id,
+        args![
+            &id,
             phone.as_str(),
-            profile.given_name,
-            profile.family_name,
-            profile.email,
+            &profile.given_name,
+            &profile.family_name,
+            &profile.email,
             profile.email_verified,
             phone_verified,
-            profile.street_address,
-            profile.locality,
-            profile.region,
-            profile.postal_code,
-            profile.country,
+            &profile.street_address,
+            &profile.locality,
+            &profile.region,
+            &profile.postal_code,
+            &profile.country,
             now
         ],
     )?;
@@ -191,10 +188,9 @@ pub fn find_or_create(db: &Db, phone: &PhoneNumber, now: i64) -> Result<User, St
 
 /// Marks the phone as verified (it just received and returned a code).
 pub fn mark_phone_verified(db: &Db, id: &str, now: i64) -> Result<(), StoreError> {
-    let conn = &db.conn;
-    conn.execute(
+    db.execute(
         "UPDATE users SET phone_verified = 1, updated_at = ?2 WHERE id = ?1 AND phone_verified = 0",
-        params![id, now],
+        args![id, now],
     )?;
     Ok(())
 }
@@ -207,47 +203,47 @@ pub fn upsert_profile(
     profile: &Profile,
     now: i64,
 ) -> Result<Upserted, StoreError> {
-    let conn = &mut db.conn;
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let outcome = match phone_user(&tx, phone)? {
-        None => {
-            insert_user(&tx, phone, profile, false, now)?;
-            Upserted::Created
-        }
-        Some(user) if user.profile == *profile => Upserted::Unchanged,
-        Some(user) => {
-            tx.execute(
-                "UPDATE users SET given_name = ?2, family_name = ?3, email = ?4, email_verified = ?5,
-                        street_address = ?6, locality = ?7, region = ?8, postal_code = ?9,
-                        country = ?10, updated_at = ?11
-                 WHERE id = ?1",
-                params![
-                    user.id,
-                    profile.given_name,
-                    profile.family_name,
-                    profile.email,
-                    profile.email_verified,
-                    profile.street_address,
-                    profile.locality,
-                    profile.region,
-                    profile.postal_code,
-                    profile.country,
-                    now
-                ],
-            )?;
-            Upserted::Updated
-        }
-    };
-    tx.commit()?;
-    Ok(outcome)
+    db.transaction(Begin::Immediate, |tx| {
+        // Two imports of the same number on two instances: one at a time.
+        tx.lock_keys([("user", phone.as_str())])?;
+        let outcome = match phone_user(tx, phone)? {
+            None => {
+                insert_user(tx, phone, profile, false, now)?;
+                Upserted::Created
+            }
+            Some(user) if user.profile == *profile => Upserted::Unchanged,
+            Some(user) => {
+                tx.execute(
+                    "UPDATE users SET given_name = ?2, family_name = ?3, email = ?4,
+                            email_verified = ?5, street_address = ?6, locality = ?7, region = ?8,
+                            postal_code = ?9, country = ?10, updated_at = ?11
+                     WHERE id = ?1",
+                    args![
+                        &user.id,
+                        &profile.given_name,
+                        &profile.family_name,
+                        &profile.email,
+                        profile.email_verified,
+                        &profile.street_address,
+                        &profile.locality,
+                        &profile.region,
+                        &profile.postal_code,
+                        &profile.country,
+                        now
+                    ],
+                )?;
+                Upserted::Updated
+            }
+        };
+        Ok(outcome)
+    })
 }
 
 /// Disables or re-enables a user; returns false when there is no such user.
 pub fn set_disabled(db: &Db, id: &str, disabled: bool, now: i64) -> Result<bool, StoreError> {
-    let conn = &db.conn;
-    let changed = conn.execute(
+    let changed = db.execute(
         "UPDATE users SET disabled = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id, disabled, now],
+        args![id, disabled, now],
     )?;
     Ok(changed == 1)
 }

@@ -31,6 +31,7 @@ mod secrets;
 mod signin;
 mod sms_outbox;
 mod sms_policy;
+mod store_engines;
 mod tls;
 mod token_hook;
 mod users_cli;

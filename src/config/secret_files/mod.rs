@@ -26,6 +26,7 @@ use super::ConfigError;
 /// Every secret setting, as written in config.toml; `*` stands for an
 /// array's index (`headless.clients.0.client_secret`).
 pub(super) const SECRET_KEYS: &[&str] = &[
+    "database.url",
     "sms.webhook.bearer_token",
     "sms.webhook.hmac_secret",
     "sms.twilio.auth_token",

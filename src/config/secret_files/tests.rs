@@ -42,6 +42,7 @@ fn with_file(key: &str, path: &Path) -> String {
             "{closed}[directory]\nkind = \"http\"\n[directory.http]\n\
              base_url = \"http://u/\"\nauth_header = \"X-Key\"\nauth_value_file = \"{path}\"\n"
         ),
+        "database.url" => format!("[database]\nurl_file = \"{path}\"\n"),
         "directory.sql.url" => format!(
             "{closed}[directory]\nkind = \"sql\"\n[directory.sql]\nurl_file = \"{path}\"\n\
              by_phone = \"SELECT 1 WHERE $1 = ''\"\nby_id = \"SELECT 1 WHERE $1 = ''\"\n"
@@ -96,6 +97,7 @@ fn secret_of(config: &Config, key: &str) -> String {
             let auth = service.auth.as_ref().unwrap();
             auth.value.to_str().unwrap().to_string()
         }
+        ("database.url", _) => exposed(&config.database.url),
         ("directory.sql.url", DirectoryKind::Sql(database)) => database.url.expose().to_string(),
         ("otp.http.auth_token", _) => exposed(&config.otp.http.auth_token),
         ("otp.twilio_verify.auth_token", _) => exposed(&config.otp.twilio_verify.auth_token),
@@ -122,6 +124,7 @@ fn every_secret_key_is_read_from_its_file() {
     for (i, key) in SECRET_KEYS.iter().enumerate() {
         let value = match *key {
             "directory.sql.url" => format!("sqlite:///tmp/users-{i}.db"),
+            "database.url" => format!("postgres://g:pw-SECRET-{i}@db.example/g"),
             _ => format!("value-SECRET-{i}"),
         };
         let path = dir.path().join(format!("secret-{i}"));

@@ -39,31 +39,9 @@ impl Postgres {
         pool_size: u32,
         timeout: Duration,
     ) -> Result<Postgres, DirectoryError> {
-        // As written in the URL; tokio-postgres adds the decoded form.
-        let mut secrets: Vec<String> = url::Url::parse(url)
-            .ok()
-            .and_then(|u| u.password().map(str::to_string))
-            .into_iter()
-            .collect();
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
-            scrub(
-                &secrets,
-                DirectoryError::Unavailable(format!(
-                    "directory.sql.url is not a PostgreSQL URL gatehouse can use: {}",
-                    chain(&e)
-                )),
-            )
-        })?;
-        if let Some(password) = config.get_password() {
-            secrets.push(String::from_utf8_lossy(password).into_owned());
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(timeout);
-        }
-        if config.get_application_name().is_none() {
-            // So the database's administrators see who is connected.
-            config.application_name("gatehouse");
-        }
+        let postgres_tls::ParsedUrl { config, secrets } =
+            postgres_tls::parse_url("directory.sql.url", url, timeout)
+                .map_err(DirectoryError::Unavailable)?;
         let pool = Pool::builder(manager(config, tls))
             .max_size(pool_size as usize)
             .build()
@@ -91,7 +69,11 @@ impl Postgres {
         value: &str,
     ) -> Result<Option<Map<String, Value>>, DirectoryError> {
         let failed = |e: tokio_postgres::Error| {
-            DirectoryError::Unavailable(format!("{}: {}", query.setting, chain(&e)))
+            DirectoryError::Unavailable(format!(
+                "{}: {}",
+                query.setting,
+                postgres_tls::error_chain(&e)
+            ))
         };
         let mut client = self.pool.get().await.map_err(|e| {
             DirectoryError::Unavailable(format!("cannot connect to PostgreSQL: {}", pool_error(e)))
@@ -138,15 +120,7 @@ impl Postgres {
 /// The pool's connection maker, encrypting as `tls` asks.
 fn manager(mut config: tokio_postgres::Config, tls: &PostgresTls) -> Manager {
     let mode = postgres_tls::effective_mode(&config, tls.mode);
-    if matches!(mode, PgSslMode::Disable | PgSslMode::Require)
-        && !postgres_tls::stays_on_this_machine(&config)
-    {
-        tracing::warn!(
-            sslmode = ?mode,
-            "directory.sql.url: PostgreSQL's certificate is not checked on a connection that \
-             leaves this machine; use sslmode=verify-full (with sslrootcert for a private CA)"
-        );
-    }
+    postgres_tls::warn_if_unchecked(&config, mode, "directory.sql.url");
     // A connection the server closed is replaced; no extra query.
     let recycling = || ManagerConfig {
         recycling_method: RecyclingMethod::Fast,
@@ -167,12 +141,7 @@ fn manager(mut config: tokio_postgres::Config, tls: &PostgresTls) -> Manager {
 
 /// Removes the URL's password from a message, whatever produced it.
 fn scrub(secrets: &[String], error: DirectoryError) -> DirectoryError {
-    let clean = |mut message: String| {
-        for secret in secrets.iter().filter(|s| !s.is_empty()) {
-            message = message.replace(secret.as_str(), "***");
-        }
-        message
-    };
+    let clean = |message: String| postgres_tls::scrub(secrets, message);
     match error {
         DirectoryError::Unavailable(m) => DirectoryError::Unavailable(clean(m)),
         DirectoryError::BadRecord(m) => DirectoryError::BadRecord(clean(m)),
@@ -180,24 +149,13 @@ fn scrub(secrets: &[String], error: DirectoryError) -> DirectoryError {
     }
 }
 
-/// An error and its causes: tokio-postgres keeps the useful part (the
-/// server's message, the socket error) in `source()`.
-fn chain(error: &tokio_postgres::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
-}
-
 /// Why no connection could be had; a certificate problem in words that
 /// say what to change.
 fn pool_error(error: PoolError) -> String {
     match error {
-        PoolError::Backend(e) => postgres_tls::explain(&e).unwrap_or_else(|| chain(&e)),
+        PoolError::Backend(e) => {
+            postgres_tls::explain(&e).unwrap_or_else(|| postgres_tls::error_chain(&e))
+        }
         other => other.to_string(),
     }
 }

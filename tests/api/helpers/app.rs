@@ -106,6 +106,7 @@ impl TestApp {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = test_config(data_dir.path().to_path_buf());
         customize(&mut config);
+        on_test_database_engine(&mut config).await;
         Self::start_with_clock(config, data_dir, clock).await
     }
 
@@ -239,7 +240,7 @@ impl TestApp {
 
     /// A new handle on this instance's database (its own connection).
     pub fn store(&self) -> Store {
-        Store::open(&self.config.data_dir.join("gatehouse.sqlite")).expect("open the store")
+        Store::open_configured(&self.config).expect("open the store")
     }
 
     /// Waits until gatehouse's SMS outbox is empty (see [`outbox_drained`]).
@@ -333,6 +334,26 @@ pub fn client_builder() -> reqwest::ClientBuilder {
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
+}
+
+/// Which engine the suite's instances keep their state on: SQLite in the
+/// data dir, or with `TEST_STORE_ENGINE=postgres` (scripts/test's
+/// second pass) a fresh database of its own on the tests' PostgreSQL.
+/// (Not `GATEHOUSE_*`: the binary the CLI tests run reads those as settings.)
+pub const TEST_DATABASE_VAR: &str = "TEST_STORE_ENGINE";
+
+/// Puts an instance's state on the engine [`TEST_DATABASE_VAR`] names,
+/// unless the test chose a database itself.
+async fn on_test_database_engine(config: &mut Config) {
+    match std::env::var(TEST_DATABASE_VAR).as_deref() {
+        Ok("postgres") if config.database.url.is_none() => {
+            let database = super::postgres::shared().database().await;
+            config.database.url = Some(gatehouse::config::Secret::new(database.url()));
+            config.database.pool_size = 2;
+        }
+        Ok("postgres") | Ok("sqlite") | Err(_) => {}
+        Ok(other) => panic!("{TEST_DATABASE_VAR}={other}: sqlite or postgres"),
+    }
 }
 
 /// A connection to the database in `data_dir`, for white-box reads.

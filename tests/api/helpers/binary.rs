@@ -86,7 +86,7 @@ where
 /// environment reaches it.
 pub async fn run_with_config_file(config: &Config, args: &[&str]) -> Output {
     let listen = config.server.listen;
-    let file = format!(
+    let mut file = format!(
         "data_dir = {:?}\n[server]\nlisten = \"{listen}\"\npublic_url = \"{}\"\n\
          [hydra]\npublic_port = {}\nadmin_port = {}\n",
         config.data_dir.display().to_string(),
@@ -94,6 +94,9 @@ pub async fn run_with_config_file(config: &Config, args: &[&str]) -> Output {
         config.hydra.public_port,
         config.hydra.admin_port,
     );
+    if let Some(url) = &config.database.url {
+        file.push_str(&format!("[database]\nurl = {:?}\n", url.expose()));
+    }
     let path = config.data_dir.join("cli-config.toml");
     std::fs::write(&path, file).unwrap();
     let mut command = tokio::process::Command::new(BINARY);

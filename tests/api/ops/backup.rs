@@ -210,3 +210,32 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn backup_and_restore_refuse_a_postgresql_database_and_name_pg_dump() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = crate::helpers::test_config(data.path().to_path_buf());
+    config.database.url = Some(gatehouse::config::Secret::new(
+        "postgres://g:pw@127.0.0.1:1/g",
+    ));
+    let target = data.path().join("backup");
+    let refused = gatehouse::cli::backup::backup(&config, &target)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("pg_dump") && refused.contains("database.url"),
+        "{refused}"
+    );
+    assert!(
+        !refused.contains("pw@"),
+        "the password stays out: {refused}"
+    );
+    assert!(!target.exists(), "nothing was written");
+    let refused = gatehouse::cli::backup::restore(&config, &target, true)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("pg_dump") && refused.contains("restore"),
+        "{refused}"
+    );
+}
