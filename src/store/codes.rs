@@ -266,8 +266,7 @@ pub fn refund_unsent<L>(
             "DELETE FROM otp_challenges WHERE id = ?1",
             args![challenge_id],
         )?;
-        let mut keys: Vec<(&str, &str)> =
-            limits.iter().map(|l| (l.kind, l.key.as_str())).collect();
+        let mut keys: Vec<(&str, &str)> = limits.iter().map(|l| (l.kind, l.key.as_str())).collect();
         keys.sort_unstable();
         keys.dedup();
         for (kind, key) in keys {
