@@ -62,7 +62,7 @@ pub use headless::{HeadlessClient, HeadlessConfig, TokenExchangeConfig};
 pub use hydra::{AccessTokenStrategy, HydraConfig, HydraMode};
 pub use jobs::JobsConfig;
 pub use log::{LogConfig, LogFilter, LogFormat};
-pub use login::LoginConfig;
+pub use login::{LoginConfig, LoginMethod};
 pub use metrics::MetricsConfig;
 pub use otp::{OtpConfig, MAX_FAILURES_PER_HOUR};
 pub use secret::Secret;
@@ -189,6 +189,7 @@ impl Config {
         self.headless
             .validate(self.hydra.login_consent_request_ttl)?;
         self.jobs.validate()?;
+        self.login.validate()?;
         self.audit.validate()?;
         self.events.validate(self.audit.retention)?;
         production::check(self)

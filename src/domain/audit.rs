@@ -114,6 +114,8 @@ pub enum SignInMethod {
     Exchange,
     /// Hydra remembered the browser's earlier sign-in.
     Remembered,
+    /// A code from an authenticator app.
+    Totp,
 }
 
 impl SignInMethod {
@@ -122,6 +124,7 @@ impl SignInMethod {
             SignInMethod::Sms => "sms",
             SignInMethod::Exchange => "exchange",
             SignInMethod::Remembered => "remembered",
+            SignInMethod::Totp => "totp",
         }
     }
 }

@@ -14,6 +14,8 @@ use crate::hydra::{
 
 /// How a code sign-in proved the user (RFC 8176 `amr`).
 pub const AMR_SMS: &str = "sms";
+/// A code from an authenticator app (RFC 8176 `otp`).
+pub const AMR_TOTP: &str = "otp";
 
 /// Answers Hydra's login and consent requests, with the `[login]`,
 /// `[consent]` and `[claims]` settings.

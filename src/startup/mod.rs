@@ -374,6 +374,7 @@ fn app_state(
         bot,
         csrf,
         audit,
+        methods,
     } = sign_in;
     let receipts = DeliveryReceipts::from_config(&config, store.clone(), clock.clone())
         .with_metrics(metrics.clone());
@@ -395,5 +396,6 @@ fn app_state(
         browser,
         accept,
         audit,
+        methods,
     }
 }

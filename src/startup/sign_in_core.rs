@@ -12,6 +12,7 @@ use crate::signin::accept::Acceptor;
 use crate::signin::audit::AuditTrail;
 use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
+use crate::signin::methods::{Methods, TotpService};
 use crate::signin::otp::{OtpPolicy, OtpService};
 use crate::signin::{challenges, headless};
 use crate::sms::SmsSender;
@@ -27,6 +28,7 @@ pub(super) struct SignInCore {
     pub(super) bot: BotChallenge,
     pub(super) csrf: web::Csrf,
     pub(super) audit: AuditTrail,
+    pub(super) methods: Methods,
 }
 
 impl SignInCore {
@@ -87,6 +89,15 @@ impl SignInCore {
             clock.clone(),
         )
         .with_metrics(metrics.clone());
+        let totp = TotpService::new(
+            store.clone(),
+            directory.clone(),
+            otp_key.as_bytes(),
+            clock.clone(),
+            config.otp.max_attempts,
+            &config.sms.app_name,
+        );
+        let methods = Methods::new(store.clone(), clock.clone(), config.login.clone(), totp);
         let csrf_key_path = files.csrf_secret();
         let csrf_key =
             secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {
@@ -104,6 +115,7 @@ impl SignInCore {
             bot,
             csrf,
             audit,
+            methods,
         })
     }
 }
@@ -141,6 +153,7 @@ impl SignInCore {
             hydra.clone(),
             accept.clone(),
             self.otp.clone(),
+            self.methods.clone(),
             self.bot.clone(),
             challenges.clone(),
             metrics.clone(),

@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 
 pub mod audit;
 pub mod codes;
+pub mod credentials;
 pub mod event_outbox;
 pub mod file;
 pub mod foreign_sqlite;

@@ -8,6 +8,7 @@ mod client_ip;
 mod consent;
 pub mod csrf;
 mod edge;
+mod enrol;
 mod error;
 mod forward_auth;
 mod headless_api;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
             .route("/healthz", get(health::healthz))
             .route("/readyz", get(health::readyz))
             .route("/login", get(login::show).post(login::submit))
+            .route(enrol::PATH, get(enrol::show).post(enrol::submit))
             .route("/consent", get(consent::show).post(consent::submit))
             .route("/logout", get(logout::show).post(logout::submit))
             .route("/logged-out", get(logout::logged_out))
