@@ -12,7 +12,7 @@ use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 
 use crate::config::Config;
 use crate::infra::clock::Clock;
-use crate::store::{audit, codes, credentials, event_outbox, proofs, receipts, sessions};
+use crate::store::{audit, codes, credentials, event_outbox, passkeys, proofs, receipts, sessions};
 use crate::store::{Store, StoreError};
 
 /// Rate-limit rows are needed for the longest window, a day
@@ -83,7 +83,8 @@ pub async fn purge_expired(
                 spent_proofs: proofs::purge(conn, now)?,
                 // A receipt comes within minutes; a day is plenty.
                 sms_receipts: receipts::purge(conn, now - LONGEST_LIMIT_WINDOW)?,
-                method_offers: credentials::purge(conn, now, now - 86_400)?,
+                method_offers: credentials::purge(conn, now, now - 86_400)?
+                    + passkeys::purge(conn, now)?,
             })
         })
         .await?;

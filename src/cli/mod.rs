@@ -6,6 +6,7 @@ pub mod audit;
 pub mod backup;
 pub mod clients;
 pub mod doctor;
+mod methods;
 pub mod serve;
 pub mod sessions;
 pub mod users;

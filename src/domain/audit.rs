@@ -116,6 +116,8 @@ pub enum SignInMethod {
     Remembered,
     /// A code from an authenticator app.
     Totp,
+    /// A passkey (WebAuthn).
+    Passkey,
 }
 
 impl SignInMethod {
@@ -125,6 +127,7 @@ impl SignInMethod {
             SignInMethod::Exchange => "exchange",
             SignInMethod::Remembered => "remembered",
             SignInMethod::Totp => "totp",
+            SignInMethod::Passkey => "passkey",
         }
     }
 }

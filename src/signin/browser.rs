@@ -19,6 +19,7 @@ use super::audit::{AuditTrail, Event};
 use super::bot_challenge::{BotChallenge, Proof};
 use super::challenges::ChallengeMemory;
 use super::error::SignInError;
+use super::methods::passkey::PasskeyError;
 use super::methods::Methods;
 use super::otp::{IssuedCode, OtpService};
 
@@ -217,6 +218,34 @@ impl BrowserSignIn {
                 Ok(SignedIn::Continue(redirect_to))
             }
         }
+    }
+
+    /// Checks a passkey's answer to ceremony `id` of this sign-in; when it
+    /// verifies, accepts the login (amr `hwk` or `swk`, and `user`) and
+    /// returns where the browser goes next. No text is sent.
+    pub async fn sign_in_with_passkey(
+        &self,
+        login: &OpenLogin,
+        id: &str,
+        credential: &str,
+    ) -> Result<String, SignInError> {
+        let signed_in = async {
+            let Some(passkeys) = &self.methods.passkey else {
+                return Err(PasskeyError::Refused("passkeys are not offered").into());
+            };
+            let verified = passkeys.finish_sign_in(&login.challenge, id, credential);
+            let signed_in = verified.await.inspect_err(|_| {
+                self.metrics.sign_in("browser", "failure");
+            })?;
+            let (user, amr) = (signed_in.user, signed_in.amr);
+            let accept = self.accept.login_amr(&login.challenge, &user, false, amr);
+            let redirect = accept.await?;
+            self.answered(&login.challenge, &redirect.redirect_to, "success");
+            Ok((redirect.redirect_to, user.id))
+        }
+        .await;
+        let attempt = Event::sign_in(SignInMethod::Passkey).client(&login.client_id);
+        self.audit.signed_in(attempt, signed_in).await
     }
 
     /// Checks a code from an authenticator app of the person `phone`

@@ -12,7 +12,7 @@ use crate::signin::accept::Acceptor;
 use crate::signin::audit::AuditTrail;
 use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
-use crate::signin::methods::{Methods, TotpService};
+use crate::signin::methods::{Methods, PasskeyService, TotpService};
 use crate::signin::otp::{OtpPolicy, OtpService};
 use crate::signin::{challenges, headless};
 use crate::sms::SmsSender;
@@ -97,7 +97,26 @@ impl SignInCore {
             config.otp.max_attempts,
             &config.sms.app_name,
         );
-        let methods = Methods::new(store.clone(), clock.clone(), config.login.clone(), totp);
+        let passkey = PasskeyService::new(
+            &config.server.public_url,
+            &config.sms.app_name,
+            store.clone(),
+            directory.clone(),
+            clock.clone(),
+        );
+        if passkey.is_none() && config.login.offers(config::LoginMethod::Passkey) {
+            tracing::warn!(
+                "login.methods offers passkeys, but server.public_url's host is not a domain \
+                 name (WebAuthn needs one): passkeys are not offered"
+            );
+        }
+        let methods = Methods::new(
+            store.clone(),
+            clock.clone(),
+            config.login.clone(),
+            totp,
+            passkey,
+        );
         let csrf_key_path = files.csrf_secret();
         let csrf_key =
             secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {

@@ -27,6 +27,7 @@ pub mod foreign_sqlite;
 pub mod health;
 mod lease;
 pub mod outbox;
+pub mod passkeys;
 pub mod proofs;
 pub mod receipts;
 pub mod sessions;

@@ -5,7 +5,7 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use maud::{html, Markup};
@@ -13,8 +13,11 @@ use serde::Deserialize;
 
 use super::csrf;
 use super::error::PageError;
+use super::grant_cookie::{cookie, open_grant};
+use super::passkey;
 use super::strings;
 use super::views::{message_page, no_store, notices, page};
+use crate::config::LoginMethod;
 use crate::domain::OtpCode;
 use crate::signin::error::SignInError;
 use crate::signin::methods::{totp, Grant, NewTotp, GRANT_LIFETIME};
@@ -23,9 +26,6 @@ use crate::web::AppState;
 pub const PATH: &str = "/enrol";
 /// The digits an authenticator app shows.
 pub const APP_CODE_LENGTH: usize = totp::DIGITS;
-const COOKIE: &str = "gatehouse_enrol";
-/// On https: `__Host-`, so a sibling subdomain cannot plant one.
-const HOST_COOKIE: &str = "__Host-gatehouse_enrol";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -53,22 +53,36 @@ pub async fn show(
     let Some(grant) = open_grant(&state, &headers).await? else {
         return Ok(expired());
     };
+    let methods = &state.methods;
+    let keys = methods.offers(LoginMethod::Passkey);
+    let apps = methods.offers(LoginMethod::Totp);
+    let secret = state.csrf.browser_secret(&headers);
+    let token = state.csrf.token(&secret, &grant.binding());
     let body = html! {
         h1 { (strings::OFFER_TITLE) }
         p { (strings::RISK_NOTICE) }
+        @if keys {
+            button #passkey-register type="button" hidden data-csrf=(token) { (strings::ADD_PASSKEY) }
+            p.error #passkey-error role="alert" hidden {}
+            script src=(passkey::SCRIPT_PATH) defer {}
+        }
         form method="post" action=(PATH) {
-            (hidden(&state, &headers, &grant))
-            button type="submit" name="action" value="app" { (strings::SET_UP_APP) }
+            input type="hidden" name=(csrf::FIELD) value=(token);
+            @if apps {
+                button.secondary type="submit" name="action" value="app" { (strings::SET_UP_APP) }
+            }
             button.secondary type="submit" name="action" value="skip" { (strings::NOT_NOW) }
         }
     };
-    Ok(respond(
-        &state,
-        &headers,
-        StatusCode::OK,
-        strings::OFFER_TITLE,
-        body,
-    ))
+    let status = StatusCode::OK;
+    let mut response = respond(&state, &headers, status, strings::OFFER_TITLE, body);
+    if keys {
+        let policy = passkey::policy();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    Ok(response)
 }
 
 pub async fn submit(
@@ -89,7 +103,7 @@ pub async fn submit(
             methods.decline(&grant).await?;
             Ok(go_on(&state, &grant.continue_to))
         }
-        "app" => {
+        "app" if methods.offers(LoginMethod::Totp) => {
             let new = methods.totp.start(&grant.subject).await?;
             Ok(app_page(&state, &headers, &grant, &new, None))
         }
@@ -189,23 +203,6 @@ fn added(state: &AppState, continue_to: &str) -> Response {
     response
 }
 
-/// The grant the browser's cookie names, while it lasts.
-async fn open_grant(state: &AppState, headers: &HeaderMap) -> Result<Option<Grant>, PageError> {
-    let name = cookie_name(state);
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, value)| *key == name && value.len() == 64)
-        .map(|(_, value)| value.to_string());
-    match token {
-        Some(token) => Ok(state.methods.grant(&token).await?),
-        None => Ok(None),
-    }
-}
-
 /// The CSRF token (bound to the grant, never its token) as a hidden field.
 fn hidden(state: &AppState, headers: &HeaderMap, grant: &Grant) -> Markup {
     let secret = state.csrf.browser_secret(headers);
@@ -243,28 +240,6 @@ fn expired() -> Response {
         strings::OFFER_TITLE,
         strings::OFFER_EXPIRED,
     )
-}
-
-fn cookie_name(state: &AppState) -> &'static str {
-    if state.config.server.public_url.scheme() == "https" {
-        HOST_COOKIE
-    } else {
-        COOKIE
-    }
-}
-
-/// The grant's cookie: HttpOnly, SameSite=Strict, for `max_age` seconds
-/// (0: removed).
-fn cookie(state: &AppState, token: &str, max_age: u64) -> HeaderValue {
-    let secure = if cookie_name(state) == HOST_COOKIE {
-        "; Secure"
-    } else {
-        ""
-    };
-    let name = cookie_name(state);
-    let cookie =
-        format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
-    HeaderValue::from_str(&cookie).expect("a cookie of hex digits")
 }
 
 /// The QR code of `uri` as an SVG data URI (the page's CSP allows data:

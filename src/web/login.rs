@@ -16,6 +16,7 @@ use super::client_ip::client_ip;
 use super::csrf::{self, BrowserSecret};
 use super::enrol;
 use super::error::{checked_challenge, PageError};
+use super::passkey;
 use super::strings;
 use super::views::{no_store, notices, page};
 use crate::config::LoginMethod;
@@ -415,17 +416,22 @@ fn render(view: View<'_>, state: &AppState) -> Response {
     };
     let offers_app = state.config.login.offers(LoginMethod::Totp);
     let form = stage_form(&view, hidden, offers_app);
+    // On the number form: the passkey button and autofill.
+    let passkey_on_page =
+        state.methods.offers(LoginMethod::Passkey) && matches!(view.stage, Stage::Phone { .. });
     let body = html! {
         h1 { (title) }
         (notices(view.notice.as_deref(), view.error.as_deref()))
         (form)
+        @if passkey_on_page { (passkey::sign_in_button(view.challenge, &token)) }
     };
     let mut response = (view.status, no_store(), page(&title, body)).into_response();
     if let Some(cookie) = view.secret.set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
-    if let Some(offer) = &view.offer {
-        let policy = content_security_policy(offer);
+    let policy = view.offer.as_ref().map(content_security_policy);
+    let policy = passkey::page_policy(policy, passkey_on_page);
+    if let Some(policy) = policy {
         response
             .headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, policy);
@@ -440,7 +446,7 @@ fn stage_form(view: &View<'_>, hidden: Markup, offers_app: bool) -> Markup {
             form method="post" action="/login" {
                 (hidden)
                 label for="phone" { (strings::PHONE_LABEL) }
-                input #phone type="tel" name="phone" value=(prefill) autocomplete="tel"
+                input #phone type="tel" name="phone" value=(prefill) autocomplete="tel webauthn"
                     inputmode="tel" required autofocus;
                 p.help { (strings::PHONE_HELP) }
                 @if let Some(offer) = &view.offer { (bot_challenge::widget(offer)) }

@@ -19,6 +19,8 @@ pub const RISK_NOTICE: &str = "A text message can be intercepted or redirected t
      phone; an authenticator app or a passkey stays on your own device, and a passkey cannot \
      be phished.";
 pub const USE_APP: &str = "Use an authenticator app instead";
+pub const SIGN_IN_WITH_PASSKEY: &str = "Sign in with a passkey";
+pub const ADD_PASSKEY: &str = "Sign in faster next time with a passkey";
 pub const APP_CODE_LABEL: &str = "Code from your authenticator app";
 pub const TEXT_ME_INSTEAD: &str = "Text me a code instead";
 pub const APP_CODES_DEAD: &str =

@@ -9,6 +9,7 @@
 //! the sign-in goes on, for [`GRANT_LIFETIME`]. Whoever holds the token may
 //! add a method to that person, and nothing else.
 
+pub mod passkey;
 pub mod totp;
 
 use std::time::Duration;
@@ -19,8 +20,10 @@ use crate::config::{LoginConfig, LoginMethod};
 use crate::infra::clock::Clock;
 use crate::infra::random::random_hex;
 use crate::store::credentials::{self, EnrolmentGrant};
+use crate::store::passkeys;
 use crate::store::{Store, StoreError};
 
+pub use passkey::PasskeyService;
 pub use totp::{NewTotp, TotpService};
 
 /// How long the offer after a sign-in stays open: time to scan a QR code.
@@ -50,20 +53,35 @@ pub struct Methods {
     clock: Clock,
     login: LoginConfig,
     pub totp: TotpService,
+    /// None when `login.methods` leaves passkeys out, or the public URL's
+    /// host is no domain name (WebAuthn needs one).
+    pub passkey: Option<PasskeyService>,
 }
 
 impl Methods {
-    pub fn new(store: Store, clock: Clock, login: LoginConfig, totp: TotpService) -> Methods {
+    pub fn new(
+        store: Store,
+        clock: Clock,
+        login: LoginConfig,
+        totp: TotpService,
+        passkey: Option<PasskeyService>,
+    ) -> Methods {
+        let passkey = passkey.filter(|_| login.offers(LoginMethod::Passkey));
         Methods {
             store,
             clock,
             login,
             totp,
+            passkey,
         }
     }
 
+    /// Whether the pages offer `method` (passkeys only where they work).
     pub fn offers(&self, method: LoginMethod) -> bool {
-        self.login.offers(method)
+        match method {
+            LoginMethod::Passkey => self.passkey.is_some(),
+            method => self.login.offers(method),
+        }
     }
 
     /// After `subject` signed in by SMS: the token of a new grant when the
@@ -73,7 +91,11 @@ impl Methods {
         subject: &str,
         continue_to: &str,
     ) -> Result<Option<String>, StoreError> {
-        if !self.offers(LoginMethod::Totp) {
+        let (apps, keys) = (
+            self.offers(LoginMethod::Totp),
+            self.offers(LoginMethod::Passkey),
+        );
+        if !apps && !keys {
             return Ok(None);
         }
         let now = self.clock.now();
@@ -90,7 +112,10 @@ impl Methods {
                 let has_app = credentials::totp_of(db, &grant.subject)?
                     .iter()
                     .any(|app| app.confirmed);
-                if has_app || credentials::offer_declined(db, &grant.subject, now)? {
+                let has_key = !passkeys::of(db, &grant.subject)?.is_empty();
+                // Offered while one of the offered methods is missing.
+                let missing = (apps && !has_app) || (keys && !has_key);
+                if !missing || credentials::offer_declined(db, &grant.subject, now)? {
                     return Ok(false);
                 }
                 credentials::add_grant(db, &token_hash, &grant)?;

@@ -4,6 +4,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::helpers::binary::run_with_config_file;
 use crate::helpers::http_browser::{Hop, HttpBrowser};
 use crate::helpers::oauth::{verify_jwt, Client};
 use crate::helpers::world::{trusted, World};
@@ -306,4 +307,45 @@ async fn the_set_up_needs_its_grant_cookie_and_form_token() {
     let crossed = browser.post(&world.app.url("/enrol"), &form).await;
     assert_ne!(crossed.status, 200, "{}", crossed.body);
     assert!(!crossed.body.contains("Authenticator app added"));
+}
+
+#[tokio::test]
+async fn an_operator_lists_and_removes_a_lost_app() {
+    let world = world().await;
+    let phone = "+12015550307";
+    let (key, _) = enrolled(&world, phone).await;
+    let config = &world.app.config;
+    let listed = run_with_config_file(config, &["users", "methods", "--phone", phone]).await;
+    assert!(listed.status.success(), "{listed:?}");
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    let line = listed
+        .lines()
+        .find(|line| line.contains(" totp "))
+        .unwrap_or_else(|| panic!("{listed}"));
+    let id = line.split_whitespace().next().unwrap().to_string();
+    assert!(listed.contains(" sms "), "{listed}");
+    assert!(
+        !listed.contains(&key.replace(' ', "")),
+        "no key in the list"
+    );
+
+    let wrong = ["users", "methods", "--phone", phone, "--remove", "nope"];
+    let refused = run_with_config_file(config, &wrong).await;
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("no sign-in method with id `nope`"),
+        "{stderr}"
+    );
+    let remove = ["users", "methods", "--phone", phone, "--remove", &id];
+    let removed = run_with_config_file(config, &remove).await;
+    assert!(removed.status.success(), "{removed:?}");
+
+    // The lost phone's codes no longer sign in.
+    let client = world.client(trusted()).await;
+    let browser = HttpBrowser::new();
+    let (stage, _) = app_stage(&world, &browser, &client, phone).await;
+    let code = app_code(&key, now() + 30);
+    let refused = submit_app_code(&world, &browser, &stage, &code).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
 }
