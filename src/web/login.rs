@@ -415,10 +415,10 @@ fn render(view: View<'_>, state: &AppState) -> Response {
         input type="hidden" name=(csrf::FIELD) value=(token);
     };
     let offers_app = state.config.login.offers(LoginMethod::Totp);
-    let form = stage_form(&view, hidden, offers_app);
     // On the number form: the passkey button and autofill.
     let passkey_on_page =
         state.methods.offers(LoginMethod::Passkey) && matches!(view.stage, Stage::Phone { .. });
+    let form = stage_form(&view, hidden, offers_app, passkey_on_page);
     let body = html! {
         h1 { (title) }
         (notices(view.notice.as_deref(), view.error.as_deref()))
@@ -440,13 +440,15 @@ fn render(view: View<'_>, state: &AppState) -> Response {
 }
 
 /// The form of the page's stage; `hidden`: the challenge and CSRF token.
-fn stage_form(view: &View<'_>, hidden: Markup, offers_app: bool) -> Markup {
+/// `passkeys`: the number field's autofill offers them too.
+fn stage_form(view: &View<'_>, hidden: Markup, offers_app: bool, passkeys: bool) -> Markup {
+    let autofill = if passkeys { "tel webauthn" } else { "tel" };
     match &view.stage {
         Stage::Phone { prefill } => html! {
             form method="post" action="/login" {
                 (hidden)
                 label for="phone" { (strings::PHONE_LABEL) }
-                input #phone type="tel" name="phone" value=(prefill) autocomplete="tel webauthn"
+                input #phone type="tel" name="phone" value=(prefill) autocomplete=(autofill)
                     inputmode="tel" required autofocus;
                 p.help { (strings::PHONE_HELP) }
                 @if let Some(offer) = &view.offer { (bot_challenge::widget(offer)) }

@@ -101,7 +101,8 @@ pub async fn sign_in_start(
         Err((status, error, description)) => return answer(status, error, description),
     };
     let Some(passkeys) = service(&state) else {
-        return not_offered();
+        let (status, error, description) = NOT_OFFERED;
+        return answer(status, error, description);
     };
     match passkeys.start_sign_in(&request.login_challenge).await {
         Ok(ceremony) => started(ceremony),
@@ -146,12 +147,9 @@ pub async fn register_start(
     headers: HeaderMap,
     body: Result<Json<PasskeyRequest>, JsonRejection>,
 ) -> Response {
-    let (grant, _) = match checked_grant(&state, &headers, body).await {
+    let (grant, _, passkeys) = match checked_grant(&state, &headers, body).await {
         Ok(found) => found,
         Err((status, error, description)) => return answer(status, error, description),
-    };
-    let Some(passkeys) = service(&state) else {
-        return not_offered();
     };
     // The name the browser's passkey list shows: the person's number.
     let name = match state.directory.find_by_id(&grant.subject).await {
@@ -169,12 +167,9 @@ pub async fn register_finish(
     headers: HeaderMap,
     body: Result<Json<PasskeyRequest>, JsonRejection>,
 ) -> Response {
-    let (grant, request) = match checked_grant(&state, &headers, body).await {
+    let (grant, request, passkeys) = match checked_grant(&state, &headers, body).await {
         Ok(found) => found,
         Err((status, error, description)) => return answer(status, error, description),
-    };
-    let Some(passkeys) = service(&state) else {
-        return not_offered();
     };
     let credential = request.credential.to_string();
     let registered = passkeys.finish_registration(&grant.subject, &request.id, &credential);
@@ -211,15 +206,17 @@ fn checked_login(
     Ok(request)
 }
 
-/// The open grant of this browser, once the CSRF token fits it.
-async fn checked_grant(
-    state: &AppState,
+/// The open grant of this browser, once the CSRF token fits it, and the
+/// passkeys' service.
+async fn checked_grant<'s>(
+    state: &'s AppState,
     headers: &HeaderMap,
     body: Result<Json<PasskeyRequest>, JsonRejection>,
-) -> Result<(Grant, PasskeyRequest), Refusal> {
+) -> Result<(Grant, PasskeyRequest, &'s PasskeyService), Refusal> {
     let Ok(Json(request)) = body else {
         return Err(BAD_REQUEST);
     };
+    let passkeys = service(state).ok_or(NOT_OFFERED)?;
     let grant = match open_grant(state, headers).await {
         Ok(Some(grant)) => grant,
         Ok(None) => return Err(OFFER_EXPIRED),
@@ -228,7 +225,7 @@ async fn checked_grant(
     if !state.csrf.verify(headers, &grant.binding(), &request.csrf) {
         return Err(FORBIDDEN);
     }
-    Ok((grant, request))
+    Ok((grant, request, passkeys))
 }
 
 fn started(ceremony: Ceremony) -> Response {
@@ -283,20 +280,17 @@ const FORBIDDEN: Refusal = (
     "invalid_request",
     "This form has expired: reload the page.",
 );
+const NOT_OFFERED: Refusal = (
+    StatusCode::NOT_FOUND,
+    "not_found",
+    "Passkeys are not offered here.",
+);
 const OFFER_EXPIRED: Refusal = (StatusCode::GONE, "expired", "This offer has expired.");
 const UNAVAILABLE: Refusal = (
     StatusCode::SERVICE_UNAVAILABLE,
     "temporarily_unavailable",
     "Please try again.",
 );
-
-fn not_offered() -> Response {
-    answer(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "Passkeys are not offered here.",
-    )
-}
 
 fn answer(status: StatusCode, error: &str, description: &str) -> Response {
     let body = json!({ "error": error, "error_description": description });

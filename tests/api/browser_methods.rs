@@ -2,26 +2,14 @@
 //! code, at phone width; screenshots of each new page land in
 //! test-artifacts/.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::browser_signin::phone_page;
 use crate::helpers::chromium::{artifacts_dir, Chromium};
 use crate::helpers::eventually;
 use crate::helpers::world::{trusted, World};
+use crate::signin::methods::{app_code, now};
 use gatehouse::config::LoginMethod;
-use totp_rs::{Algorithm, Secret, TOTP};
-
-fn app_code(key: &str, time: u64) -> String {
-    let secret = Secret::Encoded(key.replace(' ', "")).to_bytes().unwrap();
-    TOTP::new_unchecked(Algorithm::SHA1, 6, 0, 30, secret).generate(time)
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 /// Browsers the client's callback received with an authorization code
 /// (Chromium also asks it for a favicon).

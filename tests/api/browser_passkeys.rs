@@ -57,6 +57,19 @@ async fn authenticator(browser: &Chromium) -> String {
     id.unwrap().as_str().unwrap().to_string()
 }
 
+async fn remove(browser: &Chromium, authenticator: &str) {
+    let path = format!("webauthn/authenticator/{authenticator}");
+    browser
+        .webdriver("DELETE", &path, Value::Null)
+        .await
+        .unwrap();
+}
+
+async fn add_credential(browser: &Chromium, authenticator: &str, credential: Value) {
+    let path = format!("webauthn/authenticator/{authenticator}/credential");
+    browser.webdriver("POST", &path, credential).await.unwrap();
+}
+
 async fn credentials(browser: &Chromium, authenticator: &str) -> Vec<Value> {
     let path = format!("webauthn/authenticator/{authenticator}/credentials");
     let all = browser.webdriver("GET", &path, Value::Null).await.unwrap();
@@ -237,21 +250,13 @@ async fn a_cloned_authenticator_and_another_persons_credential_are_refused() {
     let auth = client.authorize(&world.app, "openid");
     assert_eq!(passkey_sign_in(&world, &browser, &auth).await, None);
     let alices = credentials(&browser, &device).await[0].clone();
-    browser
-        .webdriver(
-            "DELETE",
-            &format!("webauthn/authenticator/{device}"),
-            Value::Null,
-        )
-        .await
-        .unwrap();
+    remove(&browser, &device).await;
 
     // A copy of Alice's key whose counter starts over: a clone.
     let clone = authenticator(&browser).await;
     let mut copied = alices.clone();
     copied["signCount"] = json!(0);
-    let path = format!("webauthn/authenticator/{clone}/credential");
-    browser.webdriver("POST", &path, copied).await.unwrap();
+    add_credential(&browser, &clone, copied).await;
     let subject = subject_of(&world, alice).await;
     let counter = stored(&world, &subject).await[0].counter;
     let auth = client.authorize(&world.app, "openid");
@@ -262,31 +267,16 @@ async fn a_cloned_authenticator_and_another_persons_credential_are_refused() {
         counter,
         "unchanged"
     );
-    browser
-        .webdriver(
-            "DELETE",
-            &format!("webauthn/authenticator/{clone}"),
-            Value::Null,
-        )
-        .await
-        .unwrap();
+    remove(&browser, &clone).await;
 
     // Bob's credential presented with Alice's user handle.
     let device = authenticator(&browser).await;
     register(&world, &browser, &client, bob, false).await;
     let mut bobs = credentials(&browser, &device).await[0].clone();
-    browser
-        .webdriver(
-            "DELETE",
-            &format!("webauthn/authenticator/{device}"),
-            Value::Null,
-        )
-        .await
-        .unwrap();
+    remove(&browser, &device).await;
     bobs["userHandle"] = alices["userHandle"].clone();
     let forged = authenticator(&browser).await;
-    let path = format!("webauthn/authenticator/{forged}/credential");
-    browser.webdriver("POST", &path, bobs).await.unwrap();
+    add_credential(&browser, &forged, bobs).await;
     let auth = client.authorize(&world.app, "openid");
     let refused = passkey_sign_in(&world, &browser, &auth).await;
     assert!(refused.is_some_and(|text| text.contains("not accepted")));

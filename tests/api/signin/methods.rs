@@ -22,7 +22,7 @@ async fn world() -> World {
     .await
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -31,7 +31,7 @@ fn now() -> u64 {
 
 /// What an authenticator app shows for `key` (the page's base32 text) at
 /// `time`.
-fn app_code(key: &str, time: u64) -> String {
+pub(crate) fn app_code(key: &str, time: u64) -> String {
     let secret = Secret::Encoded(key.replace(' ', "")).to_bytes().unwrap();
     TOTP::new_unchecked(Algorithm::SHA1, 6, 0, 30, secret).generate(time)
 }
