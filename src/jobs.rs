@@ -2,7 +2,9 @@
 //! headless sessions, rate-limit rows older than the longest window, used
 //! proofs of work whose challenge expired, texts sent over a day ago that a
 //! delivery receipt no longer needs, audit rows older than
-//! `audit.retention`, and events not delivered within `events.max_age`.
+//! `audit.retention`, events not delivered within `events.max_age`, and
+//! the offers of another sign-in method that ran out (grants, declines,
+//! set-ups of an authenticator app abandoned a day ago).
 
 use std::time::Duration;
 
@@ -11,7 +13,7 @@ use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use crate::config::Config;
 use crate::infra::clock::Clock;
 use crate::store::{self, Store, StoreError};
-use crate::store::{audit, codes, event_outbox, proofs, receipts, sessions};
+use crate::store::{audit, codes, credentials, event_outbox, passkeys, proofs, receipts, sessions};
 
 /// The clean-up job's lock (`store::exclusively`).
 const CLEAN_UP: &str = "clean-up";
@@ -58,6 +60,8 @@ pub struct Purged {
     pub events_given_up: usize,
     pub spent_proofs: usize,
     pub sms_receipts: usize,
+    /// Offers of another method and abandoned set-ups.
+    pub method_offers: usize,
 }
 
 /// Removes rows nobody can use any more (or that are past their
@@ -85,6 +89,8 @@ pub async fn purge_expired(
                     spent_proofs: proofs::purge(conn, now)?,
                     // A receipt comes within minutes; a day is plenty.
                     sms_receipts: receipts::purge(conn, now - LONGEST_LIMIT_WINDOW)?,
+                    method_offers: credentials::purge(conn, now, now - 86_400)?
+                        + passkeys::purge(conn, now)?,
                 })
             })
         })
@@ -121,6 +127,7 @@ pub async fn purge_expired(
         audit_events = purged.audit_events,
         spent_proofs = purged.spent_proofs,
         sms_receipts = purged.sms_receipts,
+        method_offers = purged.method_offers,
         "purged expired rows"
     );
     Ok(purged)

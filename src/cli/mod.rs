@@ -7,6 +7,7 @@ pub mod backup;
 pub mod clients;
 pub mod doctor;
 pub mod keys;
+mod methods;
 pub mod serve;
 pub mod sessions;
 pub mod users;

@@ -45,6 +45,16 @@ pub enum UsersCommand {
     /// phone (required), given_name, family_name, email, email_verified,
     /// street_address, locality, region, postal_code, country.
     Import { file: PathBuf },
+    /// List a person's sign-in methods (the SMS number, authenticator
+    /// apps), or remove one (a lost device) with --remove ID. Works with
+    /// every directory kind.
+    Methods {
+        #[arg(long)]
+        phone: String,
+        /// The id of the method to remove, from the list.
+        #[arg(long)]
+        remove: Option<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +65,8 @@ pub enum UsersError {
     Phone { input: String, problem: String },
     #[error("no user with id or phone `{0}`")]
     NotFound(String),
+    #[error(transparent)]
+    Methods(#[from] super::methods::MethodsError),
     #[error("cannot read {path}: {problem}")]
     File { path: PathBuf, problem: String },
     #[error(
@@ -74,7 +86,9 @@ pub enum UsersError {
 
 pub async fn run(config: &Config, command: UsersCommand) -> Result<(), UsersError> {
     // Rows added here would never be read: people live in the directory.
-    if config.directory.kind != DirectoryKind::Embedded {
+    // (A person's methods are gatehouse's own rows, whatever the directory.)
+    let embedded_only = !matches!(command, UsersCommand::Methods { .. });
+    if embedded_only && config.directory.kind != DirectoryKind::Embedded {
         return Err(UsersError::NotEmbedded(config.directory.kind.as_str()));
     }
     let store = open_store(config)?;
@@ -129,26 +143,40 @@ pub async fn run(config: &Config, command: UsersCommand) -> Result<(), UsersErro
         UsersCommand::Enable { user } => {
             set_disabled(&store, &trail, user, false, now).await?;
         }
-        UsersCommand::Import { file } => {
-            let report = import_file(&store, &trail, &file, region, now).await?;
-            for error in &report.errors {
-                eprintln!("gatehouse: {}: {error}", file.display());
-            }
-            println!(
-                "{}: {} created, {} updated, {} unchanged, {} failed",
-                file.display(),
-                report.created,
-                report.updated,
-                report.unchanged,
-                report.errors.len()
-            );
-            if !report.errors.is_empty() {
-                return Err(UsersError::ImportFailed {
-                    failed: report.errors.len(),
-                    total: report.total(),
-                });
-            }
+        UsersCommand::Methods { phone, remove } => {
+            let phone = parse_phone(&phone, region)?;
+            super::methods::run(config, store, &phone, remove).await?;
         }
+        UsersCommand::Import { file } => import(&store, &trail, &file, region, now).await?,
+    }
+    Ok(())
+}
+
+/// `users import`: the file, then a line per refused row and a summary.
+async fn import(
+    store: &Store,
+    trail: &AuditTrail,
+    file: &Path,
+    region: Option<phonenumber::country::Id>,
+    now: i64,
+) -> Result<(), UsersError> {
+    let report = import_file(store, trail, file, region, now).await?;
+    for error in &report.errors {
+        eprintln!("gatehouse: {}: {error}", file.display());
+    }
+    println!(
+        "{}: {} created, {} updated, {} unchanged, {} failed",
+        file.display(),
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.errors.len()
+    );
+    if !report.errors.is_empty() {
+        return Err(UsersError::ImportFailed {
+            failed: report.errors.len(),
+            total: report.total(),
+        });
     }
     Ok(())
 }

@@ -69,7 +69,7 @@ pub use hydra::{AccessTokenStrategy, HydraConfig, HydraMode};
 pub use hydra_tuning::{HydraTuning, SigningKey, SqliteSynchronous};
 pub use jobs::JobsConfig;
 pub use log::{LogConfig, LogFilter, LogFormat};
-pub use login::LoginConfig;
+pub use login::{LoginConfig, LoginMethod};
 pub use metrics::MetricsConfig;
 pub use otp::{OtpConfig, MAX_FAILURES_PER_HOUR};
 pub use otp_issuer::{CodeIssuer, GrpcIssuerConfig, HttpIssuerConfig, TwilioVerifyConfig};
@@ -202,6 +202,7 @@ impl Config {
         self.headless
             .validate(self.hydra.login_consent_request_ttl)?;
         self.jobs.validate()?;
+        self.login.validate()?;
         self.audit.validate()?;
         self.events.validate(self.audit.retention)?;
         production::check(self)

@@ -114,6 +114,10 @@ pub enum SignInMethod {
     Exchange,
     /// Hydra remembered the browser's earlier sign-in.
     Remembered,
+    /// A code from an authenticator app.
+    Totp,
+    /// A passkey (WebAuthn).
+    Passkey,
 }
 
 impl SignInMethod {
@@ -122,6 +126,8 @@ impl SignInMethod {
             SignInMethod::Sms => "sms",
             SignInMethod::Exchange => "exchange",
             SignInMethod::Remembered => "remembered",
+            SignInMethod::Totp => "totp",
+            SignInMethod::Passkey => "passkey",
         }
     }
 }

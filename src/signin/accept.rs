@@ -14,6 +14,8 @@ use crate::hydra::{
 
 /// How a code sign-in proved the user (RFC 8176 `amr`).
 pub const AMR_SMS: &str = "sms";
+/// A code from an authenticator app (RFC 8176 `otp`).
+pub const AMR_TOTP: &str = "otp";
 
 /// Answers Hydra's login and consent requests, with the `[login]`,
 /// `[consent]` and `[claims]` settings.
@@ -52,6 +54,19 @@ impl Acceptor {
         remember: bool,
         amr: &str,
     ) -> Result<Redirect, SignInError> {
+        self.login_amr(challenge, user, remember, vec![amr.to_string()])
+            .await
+    }
+
+    /// [`Acceptor::login`] with several `amr` values (a passkey: the key's
+    /// kind and `user`).
+    pub async fn login_amr(
+        &self,
+        challenge: &str,
+        user: &DirectoryUser,
+        remember: bool,
+        amr: Vec<String>,
+    ) -> Result<Redirect, SignInError> {
         let accept = AcceptLogin {
             subject: user.id.clone(),
             remember,
@@ -60,7 +75,7 @@ impl Acceptor {
             } else {
                 0
             },
-            amr: vec![amr.to_string()],
+            amr,
             ..AcceptLogin::default()
         };
         Ok(self.hydra.accept_login(challenge, &accept).await?)

@@ -19,6 +19,8 @@ use super::audit::{AuditTrail, Event};
 use super::bot_challenge::{BotChallenge, Proof};
 use super::challenges::ChallengeMemory;
 use super::error::SignInError;
+use super::methods::passkey::PasskeyError;
+use super::methods::Methods;
 use super::otp::{IssuedCode, OtpService};
 
 /// What `GET /login` leads to.
@@ -63,10 +65,21 @@ pub struct BrowserSignIn {
     hydra: HydraClient,
     accept: Acceptor,
     otp: OtpService,
+    methods: Methods,
     bot: BotChallenge,
     challenges: ChallengeMemory,
     metrics: Metrics,
     audit: AuditTrail,
+}
+
+/// Where a browser goes after a right code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedIn {
+    /// Back to Hydra.
+    Continue(String),
+    /// First the offer to set up another method: the grant's token, for
+    /// the browser to keep (it names where to go on).
+    Offer { token: String },
 }
 
 impl BrowserSignIn {
@@ -74,6 +87,7 @@ impl BrowserSignIn {
         hydra: HydraClient,
         accept: Acceptor,
         otp: OtpService,
+        methods: Methods,
         bot: BotChallenge,
         challenges: ChallengeMemory,
         metrics: Metrics,
@@ -82,6 +96,7 @@ impl BrowserSignIn {
             hydra,
             accept,
             otp,
+            methods,
             bot,
             challenges,
             metrics,
@@ -173,16 +188,91 @@ impl BrowserSignIn {
     }
 
     /// Checks the code; when right, accepts the login and returns where the
-    /// browser goes next.
+    /// browser goes next (first to the offer of another method, when it
+    /// applies: a failure there costs the sign-in nothing).
     pub async fn verify_code(
         &self,
         login: &OpenLogin,
         phone: &PhoneNumber,
         code: &OtpCode,
         remember: bool,
-    ) -> Result<String, SignInError> {
+    ) -> Result<SignedIn, SignInError> {
         let signed_in = self.sign_in(login, phone, code, remember).await;
+        let subject = signed_in.as_ref().ok().map(|(_, subject)| subject.clone());
         let attempt = Event::sign_in(SignInMethod::Sms)
+            .phone(phone)
+            .client(&login.client_id);
+        let redirect_to = self.audit.signed_in(attempt, signed_in).await?;
+        let Some(subject) = subject else {
+            return Ok(SignedIn::Continue(redirect_to));
+        };
+        match self
+            .methods
+            .offer_after_sign_in(&subject, &redirect_to)
+            .await
+        {
+            Ok(Some(token)) => Ok(SignedIn::Offer { token }),
+            Ok(None) => Ok(SignedIn::Continue(redirect_to)),
+            Err(error) => {
+                tracing::warn!(%error, "the offer of another sign-in method failed; going on");
+                Ok(SignedIn::Continue(redirect_to))
+            }
+        }
+    }
+
+    /// Checks a passkey's answer to ceremony `id` of this sign-in; when it
+    /// verifies, accepts the login (amr `hwk` or `swk`, and `user`) and
+    /// returns where the browser goes next. No text is sent.
+    pub async fn sign_in_with_passkey(
+        &self,
+        login: &OpenLogin,
+        id: &str,
+        credential: &str,
+    ) -> Result<String, SignInError> {
+        let signed_in = async {
+            let Some(passkeys) = &self.methods.passkey else {
+                return Err(PasskeyError::Refused("passkeys are not offered").into());
+            };
+            let verified = passkeys.finish_sign_in(&login.challenge, id, credential);
+            let signed_in = verified.await.inspect_err(|_| {
+                self.metrics.sign_in("browser", "failure");
+            })?;
+            let (user, amr) = (signed_in.user, signed_in.amr);
+            let accept = self.accept.login_amr(&login.challenge, &user, false, amr);
+            let redirect = accept.await?;
+            self.answered(&login.challenge, &redirect.redirect_to, "success");
+            Ok((redirect.redirect_to, user.id))
+        }
+        .await;
+        let attempt = Event::sign_in(SignInMethod::Passkey).client(&login.client_id);
+        self.audit.signed_in(attempt, signed_in).await
+    }
+
+    /// Checks a code from an authenticator app of the person `phone`
+    /// belongs to, instead of a text; when right, accepts the login (amr
+    /// `otp`) and returns where the browser goes next.
+    pub async fn verify_app_code(
+        &self,
+        login: &OpenLogin,
+        phone: &PhoneNumber,
+        code: &OtpCode,
+        remember: bool,
+    ) -> Result<String, SignInError> {
+        let signed_in = async {
+            let flow = login.flow();
+            let verified = self.methods.totp.verify(&flow, phone, code.digits());
+            let user = verified.await.inspect_err(|_| {
+                self.metrics.sign_in("browser", "failure");
+            })?;
+            let redirect = self
+                .accept
+                .login(&login.challenge, &user, remember, accept::AMR_TOTP)
+                .await?;
+            self.answered(&login.challenge, &redirect.redirect_to, "success");
+            Ok((redirect.redirect_to, user.id))
+        }
+        .await;
+        let attempt = Event::sign_in(SignInMethod::Totp)
             .phone(phone)
             .client(&login.client_id);
         self.audit.signed_in(attempt, signed_in).await

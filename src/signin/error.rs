@@ -42,6 +42,9 @@ pub enum SignInError {
     SendingRefused(Limit),
     #[error("this account is disabled")]
     AccountDisabled,
+    /// A passkey sign-in was refused or could not be checked.
+    #[error(transparent)]
+    Passkey(#[from] super::methods::passkey::PasskeyError),
     /// The bot challenge was not met (no proof, a wrong, expired or used
     /// one, or the provider said no or did not answer): the client is told
     /// the same whichever, and which `ProofKind` to send.

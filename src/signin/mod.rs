@@ -11,4 +11,5 @@ pub mod claims;
 pub mod error;
 pub mod headless;
 pub mod legacy_session;
+pub mod methods;
 pub mod otp;

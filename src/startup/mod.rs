@@ -384,6 +384,7 @@ fn app_state(
         bot,
         csrf,
         audit,
+        methods,
     } = sign_in;
     let receipts = DeliveryReceipts::from_config(&config, store.clone(), clock.clone())
         .with_metrics(metrics.clone());
@@ -405,5 +406,6 @@ fn app_state(
         browser,
         accept,
         audit,
+        methods,
     })
 }

@@ -12,6 +12,7 @@ use crate::signin::accept::Acceptor;
 use crate::signin::audit::AuditTrail;
 use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
+use crate::signin::methods::{Methods, PasskeyService, TotpService};
 use crate::signin::otp::{OtpPolicy, OtpService};
 use crate::signin::{challenges, headless};
 use crate::sms::delegate::CodeDelegate;
@@ -28,6 +29,7 @@ pub(super) struct SignInCore {
     pub(super) bot: BotChallenge,
     pub(super) csrf: web::Csrf,
     pub(super) audit: AuditTrail,
+    pub(super) methods: Methods,
 }
 
 impl SignInCore {
@@ -89,6 +91,34 @@ impl SignInCore {
             clock.clone(),
         )
         .with_metrics(metrics.clone());
+        let totp = TotpService::new(
+            store.clone(),
+            directory.clone(),
+            otp_key.as_bytes(),
+            clock.clone(),
+            config.otp.max_attempts,
+            &config.sms.app_name,
+        );
+        let passkey = PasskeyService::new(
+            &config.server.public_url,
+            &config.sms.app_name,
+            store.clone(),
+            directory.clone(),
+            clock.clone(),
+        );
+        if passkey.is_none() && config.login.offers(config::LoginMethod::Passkey) {
+            tracing::warn!(
+                "login.methods offers passkeys, but server.public_url's host is not a domain \
+                 name (WebAuthn needs one): passkeys are not offered"
+            );
+        }
+        let methods = Methods::new(
+            store.clone(),
+            clock.clone(),
+            config.login.clone(),
+            totp,
+            passkey,
+        );
         let csrf_key_path = files.csrf_secret();
         let csrf_key =
             secrets::load_or_create(&csrf_key_path).map_err(|source| StartupError::Secret {
@@ -106,6 +136,7 @@ impl SignInCore {
             bot,
             csrf,
             audit,
+            methods,
         })
     }
 }
@@ -143,6 +174,7 @@ impl SignInCore {
             hydra.clone(),
             accept.clone(),
             self.otp.clone(),
+            self.methods.clone(),
             self.bot.clone(),
             challenges.clone(),
             metrics.clone(),

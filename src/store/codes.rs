@@ -207,11 +207,7 @@ pub fn record_wrong_attempt(db: &Db, id: &str) -> Result<Option<u32>, StoreError
 /// Records a failed verification for `phone` (the per-account limit counts
 /// these across all flows).
 pub fn record_failure(db: &Db, phone: &str, now: i64) -> Result<(), StoreError> {
-    db.execute(
-        "INSERT INTO rate_limit_events (kind, key, at) VALUES (?1, ?2, ?3)",
-        args![FAILURE_KIND, phone, now],
-    )?;
-    Ok(())
+    record_event(db, FAILURE_KIND, phone, now)
 }
 
 /// Seconds until `phone` may try a code again, when it has had `max`
@@ -232,6 +228,29 @@ pub fn failures_exceeded(
         enforced: true,
     };
     retry_after(db, &limit, now)
+}
+
+/// Records one event of `kind` for `key` (a limit's count, as
+/// [`WindowLimit`] reads them).
+pub fn record_event(db: &Db, kind: &str, key: &str, now: i64) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO rate_limit_events (kind, key, at) VALUES (?1, ?2, ?3)",
+        args![kind, key, now],
+    )?;
+    Ok(())
+}
+
+/// Events of `kind` for `key` after `since`.
+pub fn count_events(db: &Db, kind: &str, key: &str, since: i64) -> Result<u32, StoreError> {
+    let row = db.query_row(
+        "SELECT COUNT(*) FROM rate_limit_events WHERE kind = ?1 AND key = ?2 AND at > ?3",
+        args![kind, key, since],
+    )?;
+    let count: i64 = match row {
+        Some(row) => row.get(0)?,
+        None => 0,
+    };
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
 }
 
 /// The rate-limit events that count failed verifications, per phone.

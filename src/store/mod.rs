@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 
 pub mod audit;
 pub mod codes;
+pub mod credentials;
 pub mod event_outbox;
 pub mod file;
 pub mod foreign_sqlite;
@@ -29,6 +30,7 @@ pub mod health;
 mod lease;
 mod migrate;
 pub mod outbox;
+pub mod passkeys;
 pub mod proofs;
 pub mod receipts;
 pub mod sessions;

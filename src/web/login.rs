@@ -1,4 +1,5 @@
-//! `GET/POST /login`: phone number -> code by SMS -> accepted login.
+//! `GET/POST /login`: phone number -> code by SMS (or from an
+//! authenticator app) -> accepted login.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -13,12 +14,15 @@ use serde::Deserialize;
 use super::bot_challenge::{self, content_security_policy};
 use super::client_ip::client_ip;
 use super::csrf::{self, BrowserSecret};
+use super::enrol;
 use super::error::{checked_challenge, PageError};
+use super::passkey;
 use super::strings;
 use super::views::{no_store, notices, page};
+use crate::config::LoginMethod;
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::signin::bot_challenge::Offer;
-use crate::signin::browser::{ChallengeError, OpenLogin, Resumed, Started};
+use crate::signin::browser::{ChallengeError, OpenLogin, Resumed, SignedIn, Started};
 use crate::signin::error::SignInError;
 use crate::signin::otp::Limit;
 use crate::web::AppState;
@@ -55,6 +59,10 @@ enum Stage<'a> {
         phone: &'a PhoneNumber,
         /// Until the sign-in itself (Hydra's challenge) expires.
         time_left: Duration,
+    },
+    /// A code from the person's authenticator app instead of a text.
+    App {
+        phone: &'a PhoneNumber,
     },
 }
 
@@ -156,6 +164,7 @@ pub async fn submit(
         }
         "change" => return Ok(page.show(phone_stage, None, None, StatusCode::OK).await),
         "send" | "resend" | "verify" => {}
+        "app" | "verify_app" if state.config.login.offers(LoginMethod::Totp) => {}
         _ => return Err(PageError::BadForm),
     }
     let region = state.config.users.default_region;
@@ -168,10 +177,13 @@ pub async fn submit(
                 .await);
         }
     };
-    if form.action == "verify" {
-        verify(&page, &phone, &form).await
-    } else {
-        send(&page, &phone, &form).await
+    match form.action.as_str() {
+        "verify" => verify(&page, &phone, &form).await,
+        "app" => Ok(page
+            .show(Stage::App { phone: &phone }, None, None, StatusCode::OK)
+            .await),
+        "verify_app" => verify_app(&page, &phone, &form).await,
+        _ => send(&page, &phone, &form).await,
     }
 }
 
@@ -200,7 +212,7 @@ impl Page<'_> {
         status: StatusCode,
     ) -> Response {
         let phone = match &stage {
-            Stage::Code { phone, .. } => Some(*phone),
+            Stage::Code { phone, .. } | Stage::App { phone } => Some(*phone),
             Stage::Phone { .. } => None,
         };
         let offer = self.state.bot_challenge.offer(self.ip, phone).await;
@@ -296,12 +308,50 @@ async fn verify(
         Err(e) => Err(e.into()),
     };
     let error = match verified {
-        Ok(redirect_to) => return Ok(Redirect::to(&redirect_to).into_response()),
+        Ok(SignedIn::Continue(redirect_to)) => {
+            return Ok(Redirect::to(&redirect_to).into_response())
+        }
+        Ok(SignedIn::Offer { token }) => return Ok(enrol::go_to_offer(state, &token)),
         Err(error) => error,
     };
     let (message, status) = form_error(&error, phone).ok_or(error)?;
     Ok(page
         .show(page.code_stage(phone), None, Some(message), status)
+        .await)
+}
+
+/// "verify_app": a code from the person's authenticator app.
+async fn verify_app(
+    page: &Page<'_>,
+    phone: &PhoneNumber,
+    form: &LoginForm,
+) -> Result<Response, PageError> {
+    let state = page.state;
+    let verified = match OtpCode::parse(&form.code, enrol::APP_CODE_LENGTH) {
+        Ok(code) => {
+            let remember = form.remember.is_some();
+            let signed_in = state
+                .browser
+                .verify_app_code(page.login, phone, &code, remember);
+            signed_in.await
+        }
+        Err(e) => Err(e.into()),
+    };
+    let error = match verified {
+        Ok(redirect_to) => return Ok(Redirect::to(&redirect_to).into_response()),
+        Err(error) => error,
+    };
+    let Some((message, status)) = form_error(&error, phone) else {
+        return Err(error.into());
+    };
+    let message = match error {
+        // No new code to send: the app shows the next one.
+        SignInError::CodeDead => strings::APP_CODES_DEAD.to_string(),
+        SignInError::CodeExpired => strings::APP_CODE_USED.to_string(),
+        _ => message,
+    };
+    Ok(page
+        .show(Stage::App { phone }, None, Some(message), status)
         .await)
 }
 
@@ -372,16 +422,49 @@ fn render(view: View<'_>, state: &AppState) -> Response {
         input type="hidden" name="login_challenge" value=(view.challenge);
         input type="hidden" name=(csrf::FIELD) value=(token);
     };
-    let form: Markup = match &view.stage {
+    let offers_app = state.config.login.offers(LoginMethod::Totp);
+    // On the number form: the passkey button and autofill.
+    let passkey_on_page =
+        state.methods.offers(LoginMethod::Passkey) && matches!(view.stage, Stage::Phone { .. });
+    let form = stage_form(&view, hidden, offers_app, passkey_on_page);
+    let body = html! {
+        h1 { (title) }
+        (notices(view.notice.as_deref(), view.error.as_deref()))
+        (form)
+        @if passkey_on_page { (passkey::sign_in_button(view.challenge, &token)) }
+    };
+    let mut response = (view.status, no_store(), page(&title, body)).into_response();
+    if let Some(cookie) = view.secret.set_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    let policy = view.offer.as_ref().map(content_security_policy);
+    let policy = passkey::page_policy(policy, passkey_on_page);
+    if let Some(policy) = policy {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    response
+}
+
+/// The form of the page's stage; `hidden`: the challenge and CSRF token.
+/// `passkeys`: the number field's autofill offers them too.
+fn stage_form(view: &View<'_>, hidden: Markup, offers_app: bool, passkeys: bool) -> Markup {
+    let autofill = if passkeys { "tel webauthn" } else { "tel" };
+    match &view.stage {
         Stage::Phone { prefill } => html! {
             form method="post" action="/login" {
                 (hidden)
                 label for="phone" { (strings::PHONE_LABEL) }
-                input #phone type="tel" name="phone" value=(prefill) autocomplete="tel"
+                input #phone type="tel" name="phone" value=(prefill) autocomplete=(autofill)
                     inputmode="tel" required autofocus;
                 p.help { (strings::PHONE_HELP) }
                 @if let Some(offer) = &view.offer { (bot_challenge::widget(offer)) }
                 button type="submit" name="action" value="send" { (strings::SEND_CODE) }
+                @if offers_app {
+                    button.secondary type="submit" name="action" value="app" { (strings::USE_APP) }
+                }
+                p.help { (strings::RISK_NOTICE) }
                 button.secondary type="submit" name="action" value="cancel" formnovalidate { (strings::CANCEL) }
             }
         },
@@ -403,21 +486,23 @@ fn render(view: View<'_>, state: &AppState) -> Response {
                 p.help { (strings::time_left(*time_left)) }
             }
         },
-    };
-    let body = html! {
-        h1 { (title) }
-        (notices(view.notice.as_deref(), view.error.as_deref()))
-        (form)
-    };
-    let mut response = (view.status, no_store(), page(&title, body)).into_response();
-    if let Some(cookie) = view.secret.set_cookie {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
+        Stage::App { phone } => html! {
+            form method="post" action="/login" {
+                (hidden)
+                input type="hidden" name="phone" value=(phone.as_str());
+                p { (strings::app_code_for(&phone.masked())) }
+                label for="code" { (strings::APP_CODE_LABEL) }
+                input #code type="text" name="code" autocomplete="one-time-code" inputmode="numeric"
+                    pattern=(CODE_PATTERN) maxlength="20" autofocus;
+                label.check { input type="checkbox" name="remember" value="1"; (strings::REMEMBER_ME) }
+                button type="submit" name="action" value="verify_app" { (strings::VERIFY) }
+                @if let Some(offer) = &view.offer { (bot_challenge::widget(offer)) }
+                div.row {
+                    button.secondary type="submit" name="action" value="send" formnovalidate { (strings::TEXT_ME_INSTEAD) }
+                    button.secondary type="submit" name="action" value="change" formnovalidate { (strings::CHANGE_NUMBER) }
+                }
+                button.link type="submit" name="action" value="cancel" formnovalidate { (strings::CANCEL) }
+            }
+        },
     }
-    if let Some(offer) = &view.offer {
-        let policy = content_security_policy(offer);
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, policy);
-    }
-    response
 }

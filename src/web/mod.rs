@@ -8,12 +8,15 @@ mod client_ip;
 mod consent;
 pub mod csrf;
 mod edge;
+mod enrol;
 mod error;
 mod forward_auth;
+mod grant_cookie;
 mod headless_api;
 mod health;
 mod login;
 mod logout;
+mod passkey;
 mod proxy;
 mod receipts;
 mod state;
@@ -41,6 +44,12 @@ pub fn router(state: AppState) -> Router {
             .route("/healthz", get(health::healthz))
             .route("/readyz", get(health::readyz))
             .route("/login", get(login::show).post(login::submit))
+            .route(enrol::PATH, get(enrol::show).post(enrol::submit))
+            .route("/login/passkey/start", post(passkey::sign_in_start))
+            .route("/login/passkey/finish", post(passkey::sign_in_finish))
+            .route("/enrol/passkey/start", post(passkey::register_start))
+            .route("/enrol/passkey/finish", post(passkey::register_finish))
+            .route(passkey::SCRIPT_PATH, get(passkey::script))
             .route("/consent", get(consent::show).post(consent::submit))
             .route("/logout", get(logout::show).post(logout::submit))
             .route("/logged-out", get(logout::logged_out))

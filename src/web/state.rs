@@ -14,6 +14,7 @@ use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
 use crate::signin::challenges::ChallengeMemory;
 use crate::signin::headless::HeadlessService;
+use crate::signin::methods::Methods;
 use crate::signin::otp::receipts::DeliveryReceipts;
 use crate::signin::otp::OtpService;
 use crate::store::Store;
@@ -62,4 +63,6 @@ pub struct Services {
     pub accept: Acceptor,
     /// Where consent and logout record their events.
     pub audit: AuditTrail,
+    /// Authenticator apps, and the offer to set one up after a sign-in.
+    pub methods: Methods,
 }

@@ -13,6 +13,36 @@ pub const RESEND: &str = "Send a new code";
 pub const CHANGE_NUMBER: &str = "Use another number";
 pub const REMEMBER_ME: &str = "Keep me signed in on this device";
 pub const CANCEL: &str = "Cancel";
+/// NIST SP 800-63B 5.2.10: SMS is a restricted authenticator; say why in
+/// one sentence where people choose.
+pub const RISK_NOTICE: &str = "A text message can be intercepted or redirected to another \
+     phone; an authenticator app or a passkey stays on your own device, and a passkey cannot \
+     be phished.";
+pub const USE_APP: &str = "Use an authenticator app instead";
+pub const SIGN_IN_WITH_PASSKEY: &str = "Sign in with a passkey";
+pub const ADD_PASSKEY: &str = "Sign in faster next time with a passkey";
+pub const APP_CODE_LABEL: &str = "Code from your authenticator app";
+pub const TEXT_ME_INSTEAD: &str = "Text me a code instead";
+pub const APP_CODES_DEAD: &str =
+    "Too many wrong codes. For your security, start again or have a code sent by text.";
+pub const APP_CODE_USED: &str =
+    "This code was used already. Wait for the next code in your app and type that one.";
+
+pub const OFFER_TITLE: &str = "Sign in more safely next time";
+pub const SET_UP_APP: &str = "Set up an authenticator app";
+pub const NOT_NOW: &str = "Not now";
+pub const APP_TITLE: &str = "Add an authenticator app";
+pub const APP_SCAN: &str = "Scan this code with your authenticator app (for example Google \
+     Authenticator, Microsoft Authenticator, 1Password or Aegis), then type the 6-digit code it \
+     shows.";
+pub const APP_QR_ALT: &str = "QR code for your authenticator app";
+pub const APP_SECRET_LABEL: &str = "Cannot scan? Type this key into the app instead:";
+pub const APP_CONFIRM: &str = "Add the app";
+pub const APP_ADDED_TITLE: &str = "Authenticator app added";
+pub const APP_ADDED: &str = "Next time you sign in, you can type a code from the app instead \
+     of waiting for a text message.";
+pub const CONTINUE: &str = "Continue";
+pub const OFFER_EXPIRED: &str = "This page has expired. Go back to the app: you are signed in.";
 
 pub const WRONG_CODE_DEAD: &str =
     "Too many wrong codes. For your security this code no longer works: send a new code.";
@@ -82,6 +112,10 @@ pub const NOT_FOUND: &str = "There is no page at this address.";
 
 pub fn sign_in_to(client: &str) -> String {
     format!("Sign in to {client}")
+}
+
+pub fn app_code_for(masked_phone: &str) -> String {
+    format!("Signing in as {masked_phone}.")
 }
 
 pub fn code_sent(masked_phone: &str) -> String {

@@ -181,7 +181,7 @@ async fn chromium_solves_the_proof_of_work_before_a_code_is_sent() {
 }
 
 /// A new Chromium at the phone form `url` leads to.
-async fn phone_page(url: &str) -> Chromium {
+pub(crate) async fn phone_page(url: &str) -> Chromium {
     let browser = Chromium::start().await;
     browser.goto(url).await.unwrap();
     browser

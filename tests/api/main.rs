@@ -8,6 +8,8 @@ mod architecture;
 mod audit;
 mod bench_smoke;
 mod bot_challenge;
+mod browser_methods;
+mod browser_passkeys;
 mod browser_signin;
 mod browser_smoke;
 mod code_flows;

@@ -261,6 +261,9 @@ public_url = "http://127.0.0.1:{port}"
 binary = {hydra:?}
 public_port = {hydra_public}
 admin_port = {hydra_admin}
+# The SMS flow as measured: no offer of another method after it.
+[login]
+methods = ["sms"]
 [consent]
 trusted_clients = ["{BROWSER_CLIENT}"]
 [sms]

@@ -33,6 +33,18 @@ pub(super) fn of(error: &SignInError) -> (Outcome, &'static str) {
         E::Directory(_) => (Outcome::Error, "directory_unavailable"),
         E::CodeDelegate(_) => (Outcome::Error, "code_delegate_unavailable"),
         E::Store(_) => (Outcome::Error, "database"),
+        E::Passkey(error) => passkey(error),
+    }
+}
+
+fn passkey(error: &crate::signin::methods::passkey::PasskeyError) -> (Outcome, &'static str) {
+    use crate::signin::methods::passkey::PasskeyError as P;
+    match error {
+        P::Expired => (Outcome::Refused, "passkey_expired"),
+        P::Refused(_) => (Outcome::Refused, "passkey_refused"),
+        P::Disabled => (Outcome::Refused, "account_disabled"),
+        P::Directory(_) => (Outcome::Error, "directory_unavailable"),
+        P::Store(_) => (Outcome::Error, "database"),
     }
 }
 

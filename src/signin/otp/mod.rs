@@ -16,7 +16,7 @@ mod delivery;
 mod limits;
 mod pumping;
 pub mod receipts;
-mod sealed;
+pub(super) mod sealed;
 
 use crate::config::{Config, OtpConfig, ProofKind, Signup, SmsPolicy};
 use crate::directory::{Directory, DirectoryError, DirectoryUser};

@@ -69,6 +69,9 @@ pub fn test_config(data_dir: PathBuf) -> Config {
     // many are never verified. The policy's own tests set it up themselves.
     config.sms.policy.allowed_countries = Some(Countries::All);
     config.sms.policy.adaptive_floor = 10_000;
+    // Most tests drive the SMS sign-in alone, straight back to Hydra; the
+    // methods' own tests (signin/methods/) offer the others.
+    config.login.methods = vec![gatehouse::config::LoginMethod::Sms];
     config
 }
 

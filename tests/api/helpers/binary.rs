@@ -33,6 +33,8 @@ pub fn env_for(config: &Config) -> Vec<(String, String)> {
             config.hydra.admin_port.to_string(),
         ),
         ("GATEHOUSE_LOG__LEVEL", "warn".to_string()),
+        // As `test_config`: the SMS sign-in alone, straight back to Hydra.
+        ("GATEHOUSE_LOGIN__METHODS", "[\"sms\"]".to_string()),
     ];
     if let SmsSenderKind::Webhook { url } = &config.sms.sender {
         env.push(("GATEHOUSE_SMS__SENDER", "webhook".into()));

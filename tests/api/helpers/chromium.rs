@@ -226,6 +226,27 @@ impl Chromium {
         Ok(())
     }
 
+    /// A WebDriver command of the session (`path` after
+    /// `/session/{id}/`), e.g. the WebAuthn extension's virtual
+    /// authenticators: `method` ("GET", "POST", "DELETE"), with `body` as
+    /// JSON when POSTing; its `value`.
+    pub async fn webdriver(&self, method: &str, path: &str, body: Value) -> Result<Value> {
+        let url = format!("{}/session/{}/{path}", self.driver.url(), self.session_id);
+        let http = super::http_client();
+        let request = match method {
+            "POST" => http.post(url).json(&body),
+            "DELETE" => http.delete(url),
+            _ => http.get(url),
+        };
+        let response = request.send().await?;
+        let status = response.status();
+        let answer: Value = response.json().await?;
+        if !status.is_success() {
+            bail!("WebDriver {path}: {status} {answer}");
+        }
+        Ok(answer["value"].clone())
+    }
+
     /// The console's errors (and failed loads, such as a 404) since the
     /// last call, as chromedriver's log has them; reading empties it.
     pub async fn console_errors(&self) -> Result<Vec<String>> {

@@ -3,6 +3,7 @@
 //! Here the tokens, sessions and consent; the pages' own behaviour (bad
 //! input, expiry, headers) is in `pages`.
 
+pub(crate) mod methods;
 mod pages;
 
 use std::time::Duration;
