@@ -16,6 +16,7 @@ use super::client_ip::client_ip;
 use super::csrf::{self, BrowserSecret};
 use super::enrol;
 use super::error::{checked_challenge, PageError};
+use super::form_errors::form_error;
 use super::passkey;
 use super::strings;
 use super::views::{no_store, notices, page};
@@ -353,66 +354,6 @@ async fn verify_app(
     Ok(page
         .show(Stage::App { phone }, None, Some(message), status)
         .await)
-}
-
-/// The one place a sign-in error the person can act on becomes words on
-/// the form, with the page's status; None for errors that end the flow
-/// (they become an error page).
-fn form_error(error: &SignInError, phone: &PhoneNumber) -> Option<(String, StatusCode)> {
-    Some(match error {
-        SignInError::InvalidPhone(e) => (e.to_string(), StatusCode::BAD_REQUEST),
-        SignInError::MalformedCode(e) => (e.to_string(), StatusCode::BAD_REQUEST),
-        SignInError::WrongCode { attempts_left } => {
-            (strings::wrong_code(*attempts_left), StatusCode::BAD_REQUEST)
-        }
-        SignInError::CodeDead => (
-            strings::WRONG_CODE_DEAD.into(),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-        SignInError::CodeExpired => (strings::CODE_EXPIRED.into(), StatusCode::BAD_REQUEST),
-        SignInError::AccountDisabled => (strings::ACCOUNT_DISABLED.into(), StatusCode::FORBIDDEN),
-        // One answer whichever check failed: the log says which.
-        SignInError::BotChallenge(_) => (strings::BOT_CHECK_FAILED.into(), StatusCode::FORBIDDEN),
-        SignInError::CountryNotServed => {
-            (strings::COUNTRY_NOT_SERVED.into(), StatusCode::BAD_REQUEST)
-        }
-        SignInError::NumberTypeNotServed => (
-            strings::NUMBER_TYPE_NOT_SERVED.into(),
-            StatusCode::BAD_REQUEST,
-        ),
-        SignInError::SendingRefused(_) => (
-            strings::SENDING_REFUSED.into(),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-        SignInError::Throttled {
-            limit: Limit::FailuresPerHour,
-            retry_after,
-        } => (
-            strings::too_many_failures(*retry_after),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-        SignInError::Throttled { retry_after, .. } => (
-            strings::too_many_codes(*retry_after),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-        // Nothing was sent or used up: the same code works once it is back.
-        SignInError::Directory(error) => {
-            tracing::error!(%error, phone = %phone.masked(), "the user directory failed");
-            (
-                strings::DIRECTORY_DOWN.into(),
-                StatusCode::SERVICE_UNAVAILABLE,
-            )
-        }
-        // Nothing was counted: the person may simply try again.
-        SignInError::CodeDelegate(error) => {
-            tracing::error!(%error, phone = %phone.masked(), "the code delegate failed");
-            (
-                strings::CODE_SERVICE_DOWN.into(),
-                StatusCode::SERVICE_UNAVAILABLE,
-            )
-        }
-        _ => return None,
-    })
 }
 
 fn render(view: View<'_>, state: &AppState) -> Response {

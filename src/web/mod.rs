@@ -10,6 +10,7 @@ pub mod csrf;
 mod edge;
 mod enrol;
 mod error;
+mod form_errors;
 mod forward_auth;
 mod grant_cookie;
 mod headless_api;

@@ -33,7 +33,7 @@ fn events_to(url: &str) -> EventsConfig {
 
 /// Every audit row of the database in `data_dir`, oldest first, as JSON
 /// objects keyed by column (the phone's hash as hex).
-fn audit_rows(data_dir: &std::path::Path) -> Vec<Map<String, Value>> {
+pub fn audit_rows(data_dir: &std::path::Path) -> Vec<Map<String, Value>> {
     let conn = crate::helpers::app::database(data_dir);
     let mut statement = conn
         .prepare("SELECT *, hex(phone_hash) AS phone_hash FROM audit_events ORDER BY id")

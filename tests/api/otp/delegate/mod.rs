@@ -7,6 +7,7 @@
 
 mod browser;
 mod code_service;
+mod headless;
 mod twilio_verify;
 
 use futures_util::future::join_all;
