@@ -7,27 +7,33 @@ use serde_json::Value;
 
 const SCENARIOS: [&str; 5] = ["browser", "headless", "bare-hydra", "refresh", "otp"];
 
-#[test]
-fn smoke_run_completes_every_scenario_without_errors() {
+/// Runs gatehouse-bench with `args` on the tests' Hydra; its JSON report
+/// and what it printed. It must succeed.
+fn run_bench(args: &[&str]) -> (Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("bench.json");
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse-bench"))
-        .arg("--smoke")
+        .args(args)
         .arg("--output")
         .arg(&output)
         .arg("--hydra")
         .arg(crate::helpers::hydra_binary())
         .output()
         .expect("run gatehouse-bench");
-    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stdout = String::from_utf8_lossy(&run.stdout).to_string();
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
         run.status.success(),
         "gatehouse-bench failed ({}):\n{stdout}\n{stderr}",
         run.status
     );
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(&output).expect("the JSON file")).unwrap();
+    let report = std::fs::read_to_string(&output).expect("the JSON file");
+    (serde_json::from_str(&report).unwrap(), stdout)
+}
+
+#[test]
+fn smoke_run_completes_every_scenario_without_errors() {
+    let (report, stdout) = run_bench(&["--smoke"]);
     for name in SCENARIOS {
         let scenario = report["scenarios"]
             .as_array()
@@ -85,27 +91,16 @@ fn scenario<'a>(report: &'a Value, name: &str, variant: &str) -> Option<&'a Valu
 /// Hydra settings next to Hydra's stock ones, each in turns (issue 25).
 #[test]
 fn smoke_run_compares_forward_auth_and_hydra_settings_without_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = dir.path().join("bench.json");
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse-bench"))
-        .args(["--smoke", "--scenarios", "browser,bare-hydra,forward-auth"])
-        .args(["--hydra-defaults", "both", "--output"])
-        .arg(&output)
-        .arg("--hydra")
-        .arg(crate::helpers::hydra_binary())
-        .arg("--oathkeeper")
-        .arg(oathkeeper_binary())
-        .output()
-        .expect("run gatehouse-bench");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(
-        run.status.success(),
-        "failed ({}):\n{stdout}\n{stderr}",
-        run.status
-    );
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(&output).expect("the JSON file")).unwrap();
+    let oathkeeper = oathkeeper_binary();
+    let (report, stdout) = run_bench(&[
+        "--smoke",
+        "--scenarios",
+        "browser,bare-hydra,forward-auth",
+        "--hydra-defaults",
+        "both",
+        "--oathkeeper",
+        oathkeeper.to_str().unwrap(),
+    ]);
     let mut expected = vec![];
     for variant in ["gatehouse", "stock"] {
         for name in [

@@ -11,10 +11,13 @@ use crate::helpers::oauth::{id_token_claims, jwt_payload};
 use crate::helpers::world::{trusted, World};
 use gatehouse::config::SigningKey;
 
-/// The JWKS Hydra publishes through gatehouse.
+/// The JWKS Hydra publishes through gatehouse, by kid (Hydra lists its
+/// two sets in no fixed order).
 async fn published_keys(world: &World) -> Vec<Value> {
     let jwks: Value = world.app.get_json("/.well-known/jwks.json").await;
-    jwks["keys"].as_array().expect("keys").clone()
+    let mut keys = jwks["keys"].as_array().expect("keys").clone();
+    keys.sort_by_key(|key| key["kid"].as_str().unwrap_or_default().to_string());
+    keys
 }
 
 /// The header of a JWT.
