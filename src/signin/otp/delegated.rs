@@ -5,6 +5,16 @@
 //! it cannot answer), so concurrent guesses cannot get past the cap. The
 //! delegate sees a code's own random id as the flow id: a code is only
 //! ever checked in the flow, and for the number, it was sent to.
+//!
+//! A number no code goes to (a stranger with closed sign-up, a disabled
+//! account) is never asked about; its answer waits as long as the
+//! delegate's recent answers took, so that the time an answer takes does
+//! not tell members from strangers (gatehouse's own codes get that from
+//! the outbox).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::code::live_challenge;
 use super::{signed_in_user, Limit, OtpError, OtpService};
@@ -14,6 +24,52 @@ use crate::domain::{FlowId, OtpCode, PhoneNumber};
 use crate::sms::delegate::{CodeDelegate, Verification};
 use crate::store::codes::{self, WindowLimit};
 use crate::store::{Db, StoreError};
+
+/// The delegate, and how long its sends and checks take.
+#[derive(Clone)]
+pub(super) struct Delegated {
+    delegate: CodeDelegate,
+    pub(super) sends: Timing,
+    checks: Timing,
+}
+
+impl Delegated {
+    pub(super) fn new(delegate: CodeDelegate) -> Delegated {
+        Delegated {
+            delegate,
+            sends: Timing::default(),
+            checks: Timing::default(),
+        }
+    }
+}
+
+/// A moving average of how long the delegate's answers took, in
+/// microseconds (0: none yet).
+#[derive(Clone, Default)]
+pub(super) struct Timing(Arc<AtomicU64>);
+
+impl Timing {
+    fn record(&self, took: Duration) {
+        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some(if old == 0 {
+                    sample
+                } else {
+                    old - old / 8 + sample / 8
+                })
+            });
+    }
+
+    /// Waits about as long as an answer of the delegate's takes.
+    pub(super) async fn imitate(&self) {
+        let typical = self.0.load(Ordering::Relaxed);
+        if typical > 0 {
+            tokio::time::sleep(Duration::from_micros(typical)).await;
+        }
+    }
+}
 
 /// A try taken from a code's cap, before the delegate is asked.
 struct Try {
@@ -29,7 +85,7 @@ impl OtpService {
     /// the challenge and the sends it counted (`counted`) are given back.
     pub(super) async fn delegate_send(
         &self,
-        delegate: &CodeDelegate,
+        delegated: &Delegated,
         challenge_id: &str,
         phone: &PhoneNumber,
         now: i64,
@@ -39,7 +95,9 @@ impl OtpService {
             phone,
             flow_id: challenge_id,
         };
-        let Err(error) = delegate.start(verification).await else {
+        let started = Instant::now();
+        let Err(error) = delegated.delegate.start(verification).await else {
+            delegated.sends.record(started.elapsed());
             self.metrics.code("delegated");
             return Ok(());
         };
@@ -53,7 +111,7 @@ impl OtpService {
     /// [`OtpService::verify_then`] when a delegate checks the code.
     pub(super) async fn verify_delegated<T, F>(
         &self,
-        delegate: &CodeDelegate,
+        delegated: &Delegated,
         flow: &FlowId,
         phone: &PhoneNumber,
         code: &OtpCode,
@@ -78,14 +136,21 @@ impl OtpService {
         }?;
         let approved = match &taken.user {
             // No code went to this number: a guess, never asked about.
-            None => false,
+            None => {
+                delegated.checks.imitate().await;
+                false
+            }
             Some(_) => {
                 let verification = Verification {
                     phone,
                     flow_id: &taken.challenge_id,
                 };
-                match delegate.check(verification, code.digits()).await {
-                    Ok(approved) => approved,
+                let started = Instant::now();
+                match delegated.delegate.check(verification, code.digits()).await {
+                    Ok(approved) => {
+                        delegated.checks.record(started.elapsed());
+                        approved
+                    }
                     Err(error) => {
                         let id = taken.challenge_id.clone();
                         self.store

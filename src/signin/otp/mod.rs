@@ -139,7 +139,7 @@ pub struct OtpService {
     /// The outbox's worker, which this service queues messages for.
     delivery: Delivery,
     /// `otp.issuer`: the system that sends and checks the codes instead.
-    delegate: Option<CodeDelegate>,
+    delegate: Option<delegated::Delegated>,
 }
 
 impl OtpService {
@@ -181,7 +181,7 @@ impl OtpService {
     /// Codes made, sent and checked by `delegate` (`otp.issuer`); gatehouse's
     /// rules and limits still decide whether it is asked.
     pub fn with_delegate(mut self, delegate: Option<CodeDelegate>) -> OtpService {
-        self.delegate = delegate;
+        self.delegate = delegate.map(delegated::Delegated::new);
         self
     }
 
@@ -327,6 +327,9 @@ impl OtpService {
         if withheld.is_some() {
             self.metrics.code("withheld");
             tracing::info!(phone = %phone.masked(), "no code sent: no such user or account disabled");
+            if let Some(delegate) = &self.delegate {
+                delegate.sends.imitate().await;
+            }
         } else if let Some(delegate) = &self.delegate {
             self.delegate_send(delegate, challenge_id, phone, now, counted)
                 .await?;

@@ -32,6 +32,8 @@ struct Book {
     /// Every check asked: (flow id, code).
     checks: Vec<(String, String)>,
     down: bool,
+    /// How long each HTTP answer takes.
+    delay: std::time::Duration,
 }
 
 #[derive(Clone, Default)]
@@ -42,6 +44,16 @@ pub struct CodeService {
 impl CodeService {
     pub fn set_down(&self, down: bool) {
         self.book.lock().unwrap().down = down;
+    }
+
+    /// Every HTTP answer from now on takes `delay`.
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.book.lock().unwrap().delay = delay;
+    }
+
+    async fn wait(&self) {
+        let delay = self.book.lock().unwrap().delay;
+        tokio::time::sleep(delay).await;
     }
 
     /// The last code sent to `phone`.
@@ -127,6 +139,7 @@ async fn http_start(
     if !authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
+    service.wait().await;
     let phone = body["phone"].as_str().unwrap_or_default();
     match service.start(phone, body["flow_id"].as_str().unwrap_or_default()) {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
@@ -142,6 +155,7 @@ async fn http_check(
     if !authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
+    service.wait().await;
     let field = |name: &str| body[name].as_str().unwrap_or_default().to_string();
     match service.check(&field("flow_id"), &field("phone"), &field("code")) {
         Ok(approved) => Json(json!({ "approved": approved })).into_response(),

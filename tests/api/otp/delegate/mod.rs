@@ -276,3 +276,69 @@ async fn twilio_verify_sends_and_checks_under_gatehouses_rules() {
         "{expired:?}"
     );
 }
+
+/// With closed sign-up, a stranger is never asked about at the delegate;
+/// its answers must still take as long as a member's, which wait for a
+/// slow delegate, or their timing tells who has an account.
+#[tokio::test]
+async fn strangers_answers_take_as_long_as_members_with_a_slow_delegate() {
+    use gatehouse::config::Signup;
+    use gatehouse::store::users::{self, Profile};
+    use std::time::{Duration, Instant};
+
+    let service = CodeService::default();
+    let url = service.serve_http().await;
+    let otp = StandaloneOtp::with(WebhookSink::start(200).await, move |config| {
+        config.users.signup = Signup::Closed;
+        config.otp.issuer = CodeIssuer::Http;
+        config.otp.http.url = Some(url.parse().unwrap());
+        config.otp.http.auth_token = Some(Secret::new(TOKEN));
+    })
+    .await;
+    let delay = Duration::from_millis(300);
+    service.set_delay(delay);
+    let member = phone(320);
+    let now = otp.clock.now();
+    let known = member.clone();
+    otp.store
+        .run(move |conn| users::insert(conn, &known, &Profile::default(), false, now).map(drop))
+        .await
+        .unwrap();
+    // The member's first code teaches gatehouse how long the delegate takes.
+    otp.otp
+        .issue(&test_flow(&member), &member, None)
+        .await
+        .unwrap();
+    let wrong_code = wrong(&code(&service.code_for(member.as_str()).unwrap()));
+    let guess = otp
+        .otp
+        .verify(&test_flow(&member), &member, &wrong_code)
+        .await;
+    assert!(
+        matches!(guess, Err(OtpError::WrongCode { .. })),
+        "{guess:?}"
+    );
+
+    for (n, stranger) in [phone(321), phone(322), phone(323)].iter().enumerate() {
+        let started = Instant::now();
+        otp.otp
+            .issue(&test_flow(stranger), stranger, None)
+            .await
+            .unwrap();
+        let sent = started.elapsed();
+        let started = Instant::now();
+        let guess = otp
+            .otp
+            .verify(&test_flow(stranger), stranger, &wrong_code)
+            .await;
+        let checked = started.elapsed();
+        assert!(
+            matches!(guess, Err(OtpError::WrongCode { .. })),
+            "{guess:?}"
+        );
+        println!("stranger {n}: send {sent:?}, check {checked:?} (delegate {delay:?})");
+        assert!(sent >= delay / 2, "a stranger's send took {sent:?}");
+        assert!(checked >= delay / 2, "a stranger's check took {checked:?}");
+    }
+    assert_eq!(service.checks().len(), 1, "strangers are never asked about");
+}
