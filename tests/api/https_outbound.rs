@@ -1,5 +1,5 @@
-//! Outbound HTTPS (issue 17, point 1): the SMS webhook, the user directory
-//! and the legacy-session verifier over TLS, verified against the system's
+//! Outbound HTTPS (issue 17, point 1): the SMS webhook, the user directory,
+//! the legacy-session verifier and the HTTP code delegate over TLS, verified against the system's
 //! CAs plus each one's `ca_file`, and refused when the certificate is signed
 //! by nobody gatehouse trusts.
 
@@ -166,5 +166,38 @@ async fn the_legacy_session_verifier_is_reached_over_https_with_its_ca_file_only
         .exchange("some-legacy-token", app.id, None)
         .await
         .assert_error(StatusCode::BAD_GATEWAY, "verifier_unavailable");
+    assert!(untrusted.received().is_empty());
+}
+
+#[tokio::test]
+async fn the_http_code_delegate_is_reached_over_https_with_its_ca_file_only() {
+    use gatehouse::config::{CodeIssuer, Secret};
+    let delegate = |service: &WebhookSink, ca_file: Option<CaFile>| {
+        let url = service.url.parse().unwrap();
+        move |config: &mut Config| {
+            config.otp.issuer = CodeIssuer::Http;
+            config.otp.http.url = Some(url);
+            config.otp.http.auth_token = Some(Secret::new("delegate-token"));
+            config.otp.http.ca_file = ca_file;
+        }
+    };
+    // Trusted through ca_file: the delegate is asked to send, with its token.
+    let (service, ca_file, _dir) = private_service(202, "otp.http.ca_file").await;
+    let world = World::with(delegate(&service, Some(ca_file))).await;
+    assert_eq!(ask_for_a_code(&world, "+12015550187").await, 200);
+    let asked = service.received();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].uri, "/verifications");
+    assert_eq!(
+        asked[0].header("authorization"),
+        Some("Bearer delegate-token")
+    );
+
+    // A certificate signed by a CA gatehouse was not given: the TLS
+    // handshake fails, nothing reaches the service, the person is told to
+    // try again (503).
+    let (untrusted, _, _dir) = private_service(202, "otp.http.ca_file").await;
+    let world = World::with(delegate(&untrusted, None)).await;
+    assert_eq!(ask_for_a_code(&world, "+12015550188").await, 503);
     assert!(untrusted.received().is_empty());
 }
