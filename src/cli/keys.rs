@@ -65,12 +65,7 @@ async fn rotate(hydra: &HydraClient, kind: SigningKey) -> Result<(), KeysError> 
         return Err(KeysError::NoKind);
     }
     for set in SETS {
-        let key = tokio::task::spawn_blocking(move || signing_keys::generate(kind))
-            .await
-            .map_err(|e| SigningKeyError::Generate {
-                kind: kind.as_str(),
-                reason: e.to_string(),
-            })??;
+        let key = signing_keys::generate_off_thread(kind).await?;
         hydra.put_key(set, &key).await?;
         println!("{set}: now signing with {}", signing_keys::describe(&key));
     }

@@ -53,13 +53,7 @@ pub async fn ensure(
         if !keys.is_empty() {
             continue;
         }
-        // Key generation takes a CPU for up to a second (RSA primes).
-        let key = tokio::task::spawn_blocking(move || generate(kind))
-            .await
-            .map_err(|e| SigningKeyError::Generate {
-                kind: kind.as_str(),
-                reason: e.to_string(),
-            })??;
+        let key = generate_off_thread(kind).await?;
         client
             .put_key_set(set, &[key])
             .await
@@ -85,6 +79,17 @@ pub fn describe(key: &Value) -> String {
         _ => text("kty"),
     };
     format!("{} {} {size}", text("kid"), text("alg"))
+}
+
+/// [`generate`] on a blocking thread: an RSA key takes a CPU for up to a
+/// second (finding its primes), which must not stall the async runtime.
+pub async fn generate_off_thread(kind: SigningKey) -> Result<Value, SigningKeyError> {
+    tokio::task::spawn_blocking(move || generate(kind))
+        .await
+        .map_err(|e| SigningKeyError::Generate {
+            kind: kind.as_str(),
+            reason: e.to_string(),
+        })?
 }
 
 /// A new private JWK (RFC 7517/7518) of `kind`, with a random `kid`.
