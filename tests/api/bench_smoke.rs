@@ -194,9 +194,12 @@ fn ctrl_c_stops_the_processes_and_removes_the_temp_dir() {
     assert!(stderr.contains("interrupted; cleaned up"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     for pid in descendants {
-        assert!(crate::helpers::process_is_gone(pid), "{pid} still runs");
+        assert!(
+            crate::helpers::process_is_gone(pid),
+            "{pid} still runs: {stderr}"
+        );
     }
-    assert_eq!(dirs(), 0, "the temp dir is left behind");
+    assert_eq!(dirs(), 0, "the temp dir is left behind: {stderr}");
 }
 
 #[test]

@@ -51,9 +51,8 @@ pub struct Verifier {
 
 impl Drop for Verifier {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        server::stop_child(&mut self.child);
+        server::remove_dir(&self.dir);
     }
 }
 

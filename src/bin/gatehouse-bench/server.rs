@@ -202,33 +202,54 @@ impl Server {
     /// Stops gatehouse the way systemd does (SIGTERM); dropping the server
     /// then removes the temp dir unless it is to be kept.
     pub async fn stop(mut self) {
-        // The child is not reaped yet, so its pid is still its own. Should
-        // SIGTERM fail, the SIGKILL in `drop` still ends it.
-        let _ = rustix::process::kill_process(Pid::from_child(&self.child), Signal::TERM);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let _ = tokio::task::spawn_blocking(move || stop_child(&mut self.child)).await;
     }
 }
 
-/// However the run ends (done, failed, Ctrl-C): gatehouse is killed (its
-/// Hydra dies with it) and the temp dir goes unless `--keep-data`.
+/// However the run ends (done, failed, Ctrl-C): gatehouse is stopped (its
+/// Hydra with it) and the temp dir goes unless `--keep-data`.
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop_child(&mut self.child);
         if self.keep {
             eprintln!(
                 "gatehouse-bench: data and log kept in {}",
                 self.dir.display()
             );
         } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
+            remove_dir(&self.dir);
         }
+    }
+}
+
+/// Stops `child` the way systemd does: SIGTERM, then SIGKILL after a grace
+/// period. A gatehouse stops its Hydra and waits for it on SIGTERM, whereas
+/// a SIGKILL leaves that Hydra to die of its parent-death signal a moment
+/// later, possibly still writing into the temp dir being removed.
+pub fn stop_child(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        // Not reaped yet, so the pid is still the child's own.
+        let _ = rustix::process::kill_process(Pid::from_child(child), Signal::TERM);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Removes `dir`, again for a moment should a process that just ended still
+/// have been writing into it.
+pub fn remove_dir(dir: &Path) {
+    for _ in 0..50 {
+        if std::fs::remove_dir_all(dir).is_ok() || !dir.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
