@@ -24,6 +24,7 @@ mod headless;
 mod headless_exchange;
 mod https_outbound;
 mod hydra_admin;
+mod manual;
 mod metrics;
 mod ops;
 mod otp;

@@ -1,4 +1,4 @@
-//! `otp.issuer = "http"`: JSON over HTTPS (README, "Codes from your own
+//! `otp.issuer = "http"`: JSON over HTTPS (manual: docs/integrations/code-delegates.md, "Codes from your own
 //! system"). `POST {url}/verifications` with `{"phone", "flow_id"}`: any
 //! 2xx means sent. `POST {url}/verifications/check` with `{"flow_id",
 //! "phone", "code"}`: 200 with `{"approved": true|false}`. Anything else

@@ -1,7 +1,7 @@
 //! A test certificate authority (rcgen) for the HTTPS tests: its
 //! certificate as a `ca_file` and server certificates it signs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
@@ -45,7 +45,12 @@ impl TestCa {
     /// The CA's certificate written to a file in `dir`, as `ca_file` names it.
     pub fn file(&self, dir: &tempfile::TempDir) -> PathBuf {
         let path = dir.path().join("gateway-ca.pem");
-        std::fs::write(&path, &self.pem).unwrap();
+        self.file_at(&path);
         path
+    }
+
+    /// The CA's certificate written to `path`.
+    pub fn file_at(&self, path: &Path) {
+        std::fs::write(path, &self.pem).unwrap();
     }
 }

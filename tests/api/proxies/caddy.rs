@@ -1,19 +1,19 @@
 //! A real Caddy (`scripts/install-caddy`) with `forward_auth` in front of a
 //! test upstream, asking gatehouse's /auth/verify about every request: the
-//! README's `proxies/caddy` snippet, with the test's addresses and a global
+//! manual's `proxies/caddy` snippet, with the test's addresses and a global
 //! block that keeps Caddy to itself (no admin endpoint, no certificates).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Behind, Refusals, README_GATEHOUSE, README_UPSTREAM};
+use super::{Behind, Refusals, MANUAL_GATEHOUSE, MANUAL_UPSTREAM};
 use crate::helpers::free_port;
 
-/// The README's example site address, served over plain http in the test.
-const README_SITE: &str = "api.example.com";
+/// The manual's example site address, served over plain http in the test.
+const MANUAL_SITE: &str = "api.example.com";
 
-/// Options the test adds before the README's site block: no admin endpoint,
+/// Options the test adds before the manual's site block: no admin endpoint,
 /// no automatic HTTPS (the site address is `http://` anyway), no autosaved
 /// config.
 const TEST_GLOBALS: &str = "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n}\n\n";
@@ -45,11 +45,11 @@ impl Caddy {
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let site = super::fill(
-            &super::readme_snippet("proxies/caddy"),
+            &super::manual_snippet("proxies/caddy"),
             &[
-                (README_SITE, &url),
-                (README_GATEHOUSE, &behind.gatehouse_address()),
-                (README_UPSTREAM, &behind.upstream_address()),
+                (MANUAL_SITE, &url),
+                (MANUAL_GATEHOUSE, &behind.gatehouse_address()),
+                (MANUAL_UPSTREAM, &behind.upstream_address()),
             ],
         );
         let caddyfile = dir.path().join("Caddyfile");

@@ -1,8 +1,9 @@
 //! Real reverse proxies in front of a test upstream, each asking gatehouse's
-//! `/auth/verify` about every request with the README's own snippet: the
-//! test reads the snippet out of README.md (the fenced block after a
-//! `<!-- snippet: NAME -->` line) and only swaps the example addresses for
-//! the test's, so the documented text is the tested text.
+//! `/auth/verify` about every request with the manual's own snippet: the
+//! test reads the snippet out of docs/integrations/forward-auth.md (the
+//! fenced block after a `<!-- snippet: NAME -->` line) and only swaps the
+//! example addresses for the test's, so the documented text is the tested
+//! text.
 //!
 //! Every proxy must show the same things: a good token reaches the upstream
 //! with the identity headers (and a client's own identity headers do not),
@@ -11,7 +12,7 @@
 //! URI header, never reach the upstream.
 //!
 //! Traefik is not here: its v3 module needs modules the Go module proxy
-//! does not serve (see README, "Protect an API").
+//! does not serve (see the manual, "Forward auth").
 
 mod caddy;
 mod nginx;
@@ -27,26 +28,14 @@ use crate::helpers::WebhookSink;
 use gatehouse::config::ForwardAuthRule;
 use serde_json::json;
 
-/// The example address of gatehouse in the README's snippets.
-const README_GATEHOUSE: &str = "127.0.0.1:4455";
-/// The example address of the API (the upstream) in the README's snippets.
-const README_UPSTREAM: &str = "127.0.0.1:8080";
+/// The example address of gatehouse in the manual's snippets.
+const MANUAL_GATEHOUSE: &str = "127.0.0.1:4455";
+/// The example address of the API (the upstream) in the manual's snippets.
+const MANUAL_UPSTREAM: &str = "127.0.0.1:8080";
 
-/// The fenced block right after the line `<!-- snippet: {name} -->` in
-/// README.md, without its fences.
-fn readme_snippet(name: &str) -> String {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("read README.md");
-    let marker = format!("<!-- snippet: {name} -->");
-    let mut lines = readme.lines().skip_while(|line| line.trim() != marker);
-    assert!(lines.next().is_some(), "README.md has no `{marker}` line");
-    let fence = lines.next().unwrap_or_default();
-    assert!(
-        fence.starts_with("```"),
-        "`{marker}` is not followed by a fenced block"
-    );
-    let body: Vec<&str> = lines.take_while(|line| !line.starts_with("```")).collect();
-    format!("{}\n", body.join("\n"))
+/// The manual's snippet `name` in its forward-auth chapter.
+fn manual_snippet(name: &str) -> String {
+    crate::manual::snippet("integrations/forward-auth.md", name)
 }
 
 /// `snippet` with each `(example, actual)` swapped; every example must occur.
@@ -56,7 +45,7 @@ fn fill(snippet: &str, swaps: &[(&str, &str)]) -> String {
         .fold(snippet.to_string(), |text, (example, actual)| {
             assert!(
                 text.contains(example),
-                "the README snippet no longer holds {example:?}:\n{snippet}"
+                "the manual's snippet no longer holds {example:?}:\n{snippet}"
             );
             text.replace(example, actual)
         })

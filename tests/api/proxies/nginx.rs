@@ -1,11 +1,11 @@
 //! A real nginx with `auth_request` in front of a test upstream, asking
-//! gatehouse's /auth/verify about every request: the README's
+//! gatehouse's /auth/verify about every request: the manual's
 //! `proxies/nginx` snippet inside a `server` block of the test's own.
 
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use super::{Behind, Refusals, README_GATEHOUSE, README_UPSTREAM};
+use super::{Behind, Refusals, MANUAL_GATEHOUSE, MANUAL_UPSTREAM};
 use crate::helpers::free_port;
 
 /// nginx running in the foreground on a loopback port, config in a temp dir.
@@ -23,10 +23,10 @@ impl Nginx {
         let gatehouse = format!("http://{}", behind.gatehouse_address());
         let upstream = format!("http://{}", behind.upstream_address());
         let locations = super::fill(
-            &super::readme_snippet("proxies/nginx"),
+            &super::manual_snippet("proxies/nginx"),
             &[
-                (&format!("http://{README_GATEHOUSE}"), &gatehouse),
-                (&format!("http://{README_UPSTREAM}"), &upstream),
+                (&format!("http://{MANUAL_GATEHOUSE}"), &gatehouse),
+                (&format!("http://{MANUAL_UPSTREAM}"), &upstream),
             ],
         );
         let config = format!(
