@@ -2,6 +2,7 @@
 //! = "jwt"`): signature against Hydra's JWKS, issuer, expiry and not-before,
 //! with no call to Hydra per request.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
@@ -26,7 +27,8 @@ pub struct JwtVerifier {
     forwarded_proto: &'static str,
     issuer: String,
     audience: Option<String>,
-    keys: RwLock<JwkSet>,
+    /// Hydra's signing keys by `kid`, parsed once per fetch.
+    keys: RwLock<HashMap<String, DecodingKey>>,
     last_fetch: Mutex<Option<Instant>>,
 }
 
@@ -69,7 +71,7 @@ impl JwtVerifier {
             },
             issuer: issuer.to_string(),
             audience,
-            keys: RwLock::new(JwkSet { keys: Vec::new() }),
+            keys: RwLock::new(HashMap::new()),
             last_fetch: Mutex::new(None),
         }
     }
@@ -118,9 +120,7 @@ impl JwtVerifier {
     }
 
     async fn key(&self, kid: &str) -> Option<DecodingKey> {
-        let keys = self.keys.read().await;
-        keys.find(kid)
-            .and_then(|jwk| DecodingKey::from_jwk(jwk).ok())
+        self.keys.read().await.get(kid).cloned()
     }
 
     async fn refetch(&self) -> Result<(), Denied> {
@@ -140,7 +140,17 @@ impl JwtVerifier {
             Ok(response) => response.json().await.map_err(jwks_error)?,
             Err(e) => return Err(jwks_error(e)),
         };
-        *self.keys.write().await = keys;
+        // A key this library cannot use (another kty) is left out: tokens
+        // naming it are refused like tokens naming no key at all.
+        let usable = keys
+            .keys
+            .iter()
+            .filter_map(|jwk| {
+                let kid = jwk.common.key_id.clone()?;
+                Some((kid, DecodingKey::from_jwk(jwk).ok()?))
+            })
+            .collect();
+        *self.keys.write().await = usable;
         Ok(())
     }
 }

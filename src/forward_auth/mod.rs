@@ -212,17 +212,12 @@ impl ForwardAuth {
         if !could_be_an_access_token(token) {
             return Err(Denied::InvalidToken);
         }
-        if let Some(jwt) = &self.jwt {
-            let principal = jwt.verify(token).await?;
-            return if principal.expires_at > self.clock.now() {
-                Ok(principal)
-            } else {
-                Err(Denied::InvalidToken)
-            };
-        }
         let key: TokenHash = Sha256::digest(token.as_bytes()).into();
         if let Some(answer) = self.cached(&key) {
             return answer;
+        }
+        if let Some(jwt) = &self.jwt {
+            return self.verify_jwt(jwt, token, key).await;
         }
         let _one_at_a_time = self.in_flight[usize::from(key[0]) % IN_FLIGHT_SHARDS]
             .lock()
@@ -244,6 +239,26 @@ impl ForwardAuth {
             Err(_) => {}
         }
         answer
+    }
+
+    /// Checks a JWT access token's signature and claims locally. A good
+    /// answer is cached like an introspected one (an API client sends the
+    /// same token many times, and a signature check costs far more than a
+    /// lookup); refusals are not, so a token signed with a key fetched a
+    /// moment later is not held refused.
+    async fn verify_jwt(
+        &self,
+        jwt: &jwt::JwtVerifier,
+        token: &str,
+        key: TokenHash,
+    ) -> Result<Principal, Denied> {
+        let principal = jwt.verify(token).await?;
+        let now = self.clock.now();
+        if principal.expires_at <= now {
+            return Err(Denied::InvalidToken);
+        }
+        self.remember(key, &principal, now);
+        Ok(principal)
     }
 
     /// Asks Hydra about `token` (never cached here).

@@ -262,6 +262,11 @@ async fn jwt_access_tokens_are_verified_locally() {
         0,
         "no introspection with JWTs"
     );
+    // The good token's answer is kept until its expiry at the latest, and
+    // checked once; refusals are not kept (a key fetched a moment later
+    // must not leave a good token refused).
+    assert_eq!(forward_auth.cached_entries(), 1);
+    assert_eq!(forward_auth.refused_entries(), 0);
 
     // Expired (the access token lives 2 s; 2 s leeway for clock skew).
     tokio::time::sleep(Duration::from_secs(5)).await;
