@@ -13,7 +13,9 @@ use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use crate::config::Config;
 use crate::infra::clock::Clock;
 use crate::store::{self, Store, StoreError};
-use crate::store::{audit, codes, credentials, event_outbox, passkeys, proofs, receipts, sessions};
+use crate::store::{
+    audit, codes, credentials, event_outbox, login_sessions, passkeys, proofs, receipts, sessions,
+};
 
 /// The clean-up job's lock (`store::exclusively`).
 const CLEAN_UP: &str = "clean-up";
@@ -60,7 +62,8 @@ pub struct Purged {
     pub events_given_up: usize,
     pub spent_proofs: usize,
     pub sms_receipts: usize,
-    /// Offers of another method and abandoned set-ups.
+    /// Offers of another method, abandoned set-ups and ceremonies, and
+    /// the proofs of login sessions past their time.
     pub method_offers: usize,
 }
 
@@ -90,7 +93,8 @@ pub async fn purge_expired(
                     // A receipt comes within minutes; a day is plenty.
                     sms_receipts: receipts::purge(conn, now - LONGEST_LIMIT_WINDOW)?,
                     method_offers: credentials::purge(conn, now, now - 86_400)?
-                        + passkeys::purge(conn, now)?,
+                        + passkeys::purge(conn, now)?
+                        + login_sessions::purge(conn, now)?,
                 })
             })
         })

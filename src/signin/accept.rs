@@ -8,9 +8,13 @@ use super::claims;
 use super::error::SignInError;
 use crate::config::{ClaimsConfig, ConsentConfig, LoginConfig};
 use crate::directory::{Directory, DirectoryUser};
+use crate::domain::Assurance;
 use crate::hydra::{
     AcceptConsent, AcceptLogin, ConsentRequest, ConsentSession, HydraClient, Redirect, Reject,
 };
+use crate::infra::clock::Clock;
+use crate::store::login_sessions::{self, Proved};
+use crate::store::Store;
 
 /// How a code sign-in proved the user (RFC 8176 `amr`).
 pub const AMR_SMS: &str = "sms";
@@ -26,6 +30,17 @@ pub struct Acceptor {
     login: LoginConfig,
     consent: Arc<ConsentConfig>,
     claims: Arc<ClaimsConfig>,
+    /// Where each login session's proof is kept (`store/login_sessions.rs`).
+    store: Store,
+    clock: Clock,
+}
+
+/// The login a sign-in answers: Hydra's challenge, and its login session
+/// id (how the sign-in is remembered for that session).
+#[derive(Debug, Clone, Copy)]
+pub struct LoginRef<'a> {
+    pub challenge: &'a str,
+    pub session_id: Option<&'a str>,
 }
 
 impl Acceptor {
@@ -35,6 +50,7 @@ impl Acceptor {
         login: LoginConfig,
         consent: ConsentConfig,
         claims: ClaimsConfig,
+        (store, clock): (Store, Clock),
     ) -> Acceptor {
         Acceptor {
             hydra,
@@ -42,6 +58,8 @@ impl Acceptor {
             login,
             consent: Arc::new(consent),
             claims: Arc::new(claims),
+            store,
+            clock,
         }
     }
 
@@ -49,24 +67,40 @@ impl Acceptor {
     /// verified code: [`AMR_SMS`]).
     pub async fn login(
         &self,
-        challenge: &str,
+        login: LoginRef<'_>,
         user: &DirectoryUser,
         remember: bool,
         amr: &str,
     ) -> Result<Redirect, SignInError> {
-        self.login_amr(challenge, user, remember, vec![amr.to_string()])
+        self.login_amr(login, user, remember, vec![amr.to_string()])
             .await
     }
 
     /// [`Acceptor::login`] with several `amr` values (a passkey: the key's
-    /// kind and `user`).
+    /// kind and `user`). The `acr` is the level they make
+    /// ([`Assurance::of_amr`]); both are kept for the login session, so a
+    /// remembered sign-in in it reports them again.
     pub async fn login_amr(
         &self,
-        challenge: &str,
+        login: LoginRef<'_>,
         user: &DirectoryUser,
         remember: bool,
         amr: Vec<String>,
     ) -> Result<Redirect, SignInError> {
+        let acr = Assurance::of_amr(&amr).map(Assurance::acr);
+        if let Some(session_id) = login.session_id {
+            let proved = Proved {
+                subject: user.id.clone(),
+                amr: serde_json::to_string(&amr).unwrap_or_else(|_| "[]".into()),
+                acr: acr.unwrap_or_default().to_string(),
+            };
+            // Hydra forgets a session at `remember_for` at the latest.
+            let expires_at = self.clock.now() + self.login.remember_for.as_secs() as i64;
+            let session_id = session_id.to_string();
+            self.store
+                .run(move |db| login_sessions::remember(db, &session_id, &proved, expires_at))
+                .await?;
+        }
         let accept = AcceptLogin {
             subject: user.id.clone(),
             remember,
@@ -75,24 +109,54 @@ impl Acceptor {
             } else {
                 0
             },
+            acr: acr.map(str::to_string),
             amr,
             ..AcceptLogin::default()
         };
-        Ok(self.hydra.accept_login(challenge, &accept).await?)
+        Ok(self.hydra.accept_login(login.challenge, &accept).await?)
     }
 
-    /// Accepts a login Hydra wants to skip (a remembered session), unless
-    /// the remembered user is gone or disabled: then the login is refused.
+    /// How login session `session_id` of `subject` was proved: its `amr`
+    /// and level, or nothing known (no level, no `amr`).
+    pub async fn session_proof(
+        &self,
+        session_id: Option<&str>,
+        subject: &str,
+    ) -> Result<(Vec<String>, Option<Assurance>), SignInError> {
+        let Some(session_id) = session_id.map(str::to_string) else {
+            return Ok((Vec::new(), None));
+        };
+        let now = self.clock.now();
+        let found = self
+            .store
+            .run(move |db| login_sessions::find(db, &session_id, now))
+            .await?;
+        Ok(match found {
+            Some(proved) if proved.subject == subject => {
+                let amr: Vec<String> = serde_json::from_str(&proved.amr).unwrap_or_default();
+                (amr, Assurance::parse(&proved.acr))
+            }
+            _ => (Vec::new(), None),
+        })
+    }
+
+    /// Accepts a login Hydra wants to skip (a remembered session) with the
+    /// `amr` and level its sign-in had (`proof`, from
+    /// [`Acceptor::session_proof`]), unless the remembered user is gone or
+    /// disabled: then the login is refused.
     pub async fn remembered_login(
         &self,
         challenge: &str,
         subject: &str,
+        proof: (Vec<String>, Option<Assurance>),
     ) -> Result<Redirect, SignInError> {
         match self.directory.find_by_id(subject).await? {
             Some(user) if !user.disabled => {
+                let (amr, level) = proof;
                 let accept = AcceptLogin {
                     subject: user.id,
-                    amr: vec![AMR_SMS.to_string()],
+                    acr: level.map(|level| level.acr().to_string()),
+                    amr,
                     ..AcceptLogin::default()
                 };
                 Ok(self.hydra.accept_login(challenge, &accept).await?)
@@ -105,6 +169,20 @@ impl Acceptor {
                 )
                 .await?),
         }
+    }
+
+    /// Refuses a login that asked for a phishing-resistant sign-in the
+    /// person cannot give (no passkey): `access_denied` for the client.
+    pub async fn refuse_level(
+        &self,
+        challenge: &str,
+        required: Assurance,
+    ) -> Result<Redirect, SignInError> {
+        let reject = access_denied(&format!(
+            "The client asked for acr {} (a passkey); this person cannot sign in with one.",
+            required.acr()
+        ));
+        Ok(self.hydra.reject_login(challenge, &reject).await?)
     }
 
     /// Is consent given without asking? (Hydra remembers it, the client was

@@ -10,11 +10,11 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::domain::{FlowId, OtpCode, PhoneNumber, SignInMethod};
+use crate::domain::{Assurance, FlowId, OtpCode, PhoneNumber, SignInMethod};
 use crate::hydra::{HydraClient, HydraError, LoginRequest};
 use crate::infra::metrics::Metrics;
 
-use super::accept::{self, Acceptor};
+use super::accept::{self, Acceptor, LoginRef};
 use super::audit::{AuditTrail, Event};
 use super::bot_challenge::{BotChallenge, Proof};
 use super::challenges::ChallengeMemory;
@@ -27,8 +27,12 @@ use super::otp::{IssuedCode, OtpService};
 pub enum Started {
     /// Hydra remembers this browser's sign-in: straight on, no page.
     Remembered { redirect_to: String },
-    /// The number form, for this sign-in.
+    /// The number form, for this sign-in (or only the passkey, when the
+    /// client asked for a phishing-resistant sign-in).
     Form(OpenLogin),
+    /// The client asked for a passkey and this person (or this gatehouse)
+    /// has none: the login is refused; the page says why and leads back.
+    Refused { redirect_to: String },
 }
 
 /// What a form post finds: the challenge was answered already (double
@@ -44,6 +48,27 @@ impl OpenLogin {
     fn flow(&self) -> FlowId {
         FlowId::browser(&self.challenge)
     }
+
+    /// Did the client ask for a phishing-resistant sign-in (`acr_values`
+    /// `phr` or `phrh`)? Then only a passkey signs in.
+    pub fn passkey_only(&self) -> bool {
+        self.required.is_some_and(Assurance::is_phishing_resistant)
+    }
+
+    fn login_ref(&self) -> LoginRef<'_> {
+        LoginRef {
+            challenge: &self.challenge,
+            session_id: self.session_id.as_deref(),
+        }
+    }
+
+    /// Refuses a code sign-in when only a passkey will do.
+    fn codes_allowed(&self) -> Result<(), SignInError> {
+        if self.passkey_only() {
+            return Err(SignInError::PasskeyRequired);
+        }
+        Ok(())
+    }
 }
 
 /// A login challenge still waiting for its answer.
@@ -58,6 +83,13 @@ pub struct OpenLogin {
     pub time_left: Duration,
     /// Unix seconds when the challenge expires.
     deadline: i64,
+    /// Hydra's login session id.
+    session_id: Option<String>,
+    /// The least level the client's `acr_values` accept.
+    required: Option<Assurance>,
+    /// A remembered session's person, who must step up to a passkey: no
+    /// one else may sign in on this challenge.
+    pub step_up_subject: Option<String>,
 }
 
 #[derive(Clone)]
@@ -122,24 +154,59 @@ impl BrowserSignIn {
     }
 
     /// `GET /login`: a remembered sign-in is accepted at once (unless the
-    /// user is gone or disabled); otherwise the form is shown.
+    /// user is gone or disabled, or the client asks for a passkey and the
+    /// session was proved with less: then the person steps up); otherwise
+    /// the form is shown.
     pub async fn start(&self, challenge: &str) -> Result<Started, ChallengeError> {
         let (request, deadline) = self.login_request(challenge).await?;
+        let login = self.open(challenge, request.clone(), deadline);
         if request.skip {
-            let accepted = self
-                .accept
-                .remembered_login(challenge, &request.subject)
-                .await
-                .map(|redirect| (redirect, request.subject.clone()));
-            let attempt =
-                Event::sign_in(SignInMethod::Remembered).client(&request.client.client_id);
-            let redirect = self.audit.signed_in(attempt, accepted).await?;
-            self.answered(challenge, &redirect.redirect_to, "remembered");
-            return Ok(Started::Remembered {
+            let session = request.session_id.as_deref();
+            let proof = self.accept.session_proof(session, &request.subject).await?;
+            let enough = !login.passkey_only() || proof.1 >= login.required;
+            if enough {
+                let accepted = self
+                    .accept
+                    .remembered_login(challenge, &request.subject, proof)
+                    .await
+                    .map(|redirect| (redirect, request.subject.clone()));
+                let attempt =
+                    Event::sign_in(SignInMethod::Remembered).client(&request.client.client_id);
+                let redirect = self.audit.signed_in(attempt, accepted).await?;
+                self.answered(challenge, &redirect.redirect_to, "remembered");
+                return Ok(Started::Remembered {
+                    redirect_to: redirect.redirect_to,
+                });
+            }
+        }
+        if login.passkey_only() && !self.can_step_up(&login).await? {
+            let required = login.required.unwrap_or(Assurance::Phr);
+            let redirect = self.accept.refuse_level(challenge, required).await?;
+            self.answered(challenge, &redirect.redirect_to, "refused");
+            let mut event = Event::sign_in(SignInMethod::Passkey)
+                .client(&login.client_id)
+                .failed(&SignInError::PasskeyRequired);
+            if let Some(subject) = &login.step_up_subject {
+                event = event.subject(subject);
+            }
+            self.audit.record(event).await;
+            return Ok(Started::Refused {
                 redirect_to: redirect.redirect_to,
             });
         }
-        Ok(Started::Form(self.open(challenge, request, deadline)))
+        Ok(Started::Form(login))
+    }
+
+    /// Can the person of `login` sign in with a passkey at all: passkeys
+    /// are offered, and a remembered person stepping up has one.
+    async fn can_step_up(&self, login: &OpenLogin) -> Result<bool, SignInError> {
+        let Some(passkeys) = &self.methods.passkey else {
+            return Ok(false);
+        };
+        match &login.step_up_subject {
+            Some(subject) => Ok(passkeys.has_passkey(subject).await?),
+            None => Ok(true),
+        }
     }
 
     /// A form post: the challenge as it stands.
@@ -174,6 +241,7 @@ impl BrowserSignIn {
         proof: &Proof,
     ) -> Result<IssuedCode, SignInError> {
         let issued = async {
+            login.codes_allowed()?;
             let clearance = self.bot.check(proof, phone, client_ip).await?;
             let (flow, ip, deadline) = (login.flow(), Some(client_ip), Some(login.deadline));
             Ok(self
@@ -238,7 +306,17 @@ impl BrowserSignIn {
                 self.metrics.sign_in("browser", "failure");
             })?;
             let (user, amr) = (signed_in.user, signed_in.amr);
-            let accept = self.accept.login_amr(&login.challenge, &user, false, amr);
+            if login
+                .step_up_subject
+                .as_ref()
+                .is_some_and(|s| *s != user.id)
+            {
+                return Err(PasskeyError::Refused("not the remembered session's person").into());
+            }
+            if Assurance::of_amr(&amr) < login.required {
+                return Err(PasskeyError::Refused("below the level the client asked for").into());
+            }
+            let accept = self.accept.login_amr(login.login_ref(), &user, false, amr);
             let redirect = accept.await?;
             self.answered(&login.challenge, &redirect.redirect_to, "success");
             Ok((redirect.redirect_to, user.id))
@@ -259,6 +337,7 @@ impl BrowserSignIn {
         remember: bool,
     ) -> Result<String, SignInError> {
         let signed_in = async {
+            login.codes_allowed()?;
             let flow = login.flow();
             let verified = self.methods.totp.verify(&flow, phone, code.digits());
             let user = verified.await.inspect_err(|_| {
@@ -266,7 +345,7 @@ impl BrowserSignIn {
             })?;
             let redirect = self
                 .accept
-                .login(&login.challenge, &user, remember, accept::AMR_TOTP)
+                .login(login.login_ref(), &user, remember, accept::AMR_TOTP)
                 .await?;
             self.answered(&login.challenge, &redirect.redirect_to, "success");
             Ok((redirect.redirect_to, user.id))
@@ -287,6 +366,7 @@ impl BrowserSignIn {
         code: &OtpCode,
         remember: bool,
     ) -> Result<(String, String), SignInError> {
+        login.codes_allowed()?;
         let user = match self.otp.verify(&login.flow(), phone, code).await {
             Ok(user) => user,
             Err(error) => {
@@ -296,7 +376,7 @@ impl BrowserSignIn {
         };
         let redirect = self
             .accept
-            .login(&login.challenge, &user, remember, accept::AMR_SMS)
+            .login(login.login_ref(), &user, remember, accept::AMR_SMS)
             .await?;
         self.answered(&login.challenge, &redirect.redirect_to, "success");
         Ok((redirect.redirect_to, user.id))
@@ -322,6 +402,9 @@ impl BrowserSignIn {
             login_hint: request.oidc_context.login_hint.unwrap_or_default(),
             time_left: Duration::from_secs((deadline - now).max(0) as u64),
             deadline,
+            required: Assurance::required_by(&request.oidc_context.acr_values),
+            step_up_subject: request.skip.then(|| request.subject.clone()),
+            session_id: request.session_id,
         }
     }
 

@@ -45,6 +45,10 @@ pub enum SignInError {
     /// A passkey sign-in was refused or could not be checked.
     #[error(transparent)]
     Passkey(#[from] super::methods::passkey::PasskeyError),
+    /// The client asked for a phishing-resistant sign-in (`acr_values`):
+    /// a code (text or app) does not do.
+    #[error("this sign-in needs a passkey")]
+    PasskeyRequired,
     /// The bot challenge was not met (no proof, a wrong, expired or used
     /// one, or the provider said no or did not answer): the client is told
     /// the same whichever, and which `ProofKind` to send.

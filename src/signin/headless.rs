@@ -31,7 +31,7 @@ use crate::infra::random::random_hex;
 use crate::store::sessions::{self, NewSession};
 use crate::store::{Db, Store};
 
-use super::accept::{self, Acceptor};
+use super::accept::{self, Acceptor, LoginRef};
 use super::audit::{AuditTrail, Event};
 use super::bot_challenge::{BotChallenge, Proof};
 use super::error::SignInError;
@@ -383,7 +383,15 @@ impl HeadlessService {
         let mut cookies = authorization.cookies.clone();
         let accepted = self
             .accept
-            .login(&authorization.login_challenge, user, false, amr)
+            .login(
+                LoginRef {
+                    challenge: &authorization.login_challenge,
+                    session_id: None,
+                },
+                user,
+                false,
+                amr,
+            )
             .await?;
         let consent_challenge = self
             .hydra_public

@@ -374,6 +374,7 @@ fn app_state(
         config.login.clone(),
         config.consent.clone(),
         config.claims.clone(),
+        (sign_in.store.clone(), clock.clone()),
     );
     let headless = sign_in.headless(&config, &hydra, &accept);
     let browser = sign_in.browser(&hydra, &accept, &challenges, &metrics);

@@ -97,8 +97,8 @@ fn flow_error(error: SignInError) -> Response {
         | E::Directory(_)
         | E::CodeDelegate(_) => dependency_error(error),
         E::Store(store) if store.retry_after().is_some() => store_unavailable(&store),
-        // The headless API has no passkeys.
-        E::Inconsistent(_) | E::Store(_) | E::Passkey(_) => internal(&error),
+        // The headless API has no passkeys, nor acr_values.
+        E::Inconsistent(_) | E::Store(_) | E::Passkey(_) | E::PasskeyRequired => internal(&error),
     }
 }
 

@@ -23,6 +23,7 @@ pub(super) fn form_error(error: &SignInError, phone: &PhoneNumber) -> Option<(St
         ),
         SignInError::CodeExpired => (strings::CODE_EXPIRED.into(), StatusCode::BAD_REQUEST),
         SignInError::AccountDisabled => (strings::ACCOUNT_DISABLED.into(), StatusCode::FORBIDDEN),
+        SignInError::PasskeyRequired => (strings::PASSKEY_ONLY.into(), StatusCode::FORBIDDEN),
         // One answer whichever check failed: the log says which.
         SignInError::BotChallenge(_) => (strings::BOT_CHECK_FAILED.into(), StatusCode::FORBIDDEN),
         SignInError::CountryNotServed => {

@@ -18,6 +18,7 @@ use super::enrol;
 use super::error::{checked_challenge, PageError};
 use super::form_errors::form_error;
 use super::passkey;
+use super::step_up;
 use super::strings;
 use super::views::{no_store, notices, page};
 use crate::config::LoginMethod;
@@ -119,6 +120,18 @@ pub async fn show(
         Ok(Started::Remembered { redirect_to }) => {
             return Ok(Redirect::to(&redirect_to).into_response())
         }
+        Ok(Started::Refused { redirect_to }) => {
+            return Ok(step_up::passkey_required_page(&redirect_to))
+        }
+        Ok(Started::Form(login)) if login.passkey_only() => {
+            return Ok(step_up::passkey_only_page(
+                &state,
+                &headers,
+                &login,
+                None,
+                StatusCode::OK,
+            ))
+        }
         Ok(Started::Form(login)) => login,
         Err(error) => return Err(challenge_page(&state, &challenge, error)),
     };
@@ -149,6 +162,14 @@ pub async fn submit(
         Ok(Resumed::Open(login)) => login,
         Err(error) => return Err(challenge_page(&state, challenge, error)),
     };
+    if login.passkey_only() && form.action != "cancel" {
+        // Only a passkey signs in here: no code is sent or checked.
+        let error = Some(strings::PASSKEY_ONLY);
+        let status = StatusCode::FORBIDDEN;
+        return Ok(step_up::passkey_only_page(
+            &state, &headers, &login, error, status,
+        ));
+    }
     let phone_stage = Stage::Phone {
         prefill: &form.phone,
     };

@@ -21,6 +21,7 @@ mod passkey;
 mod proxy;
 mod receipts;
 mod state;
+mod step_up;
 pub mod strings;
 pub mod token_hook;
 mod views;

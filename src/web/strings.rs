@@ -28,6 +28,17 @@ pub const APP_CODES_DEAD: &str =
 pub const APP_CODE_USED: &str =
     "This code was used already. Wait for the next code in your app and type that one.";
 
+/// The client asked for a phishing-resistant sign-in (`acr_values`).
+pub const PASSKEY_ONLY: &str = "This app asks you to sign in with a passkey: a text message or \
+     an app code is not enough here.";
+pub const PASSKEY_ONLY_HELP: &str = "If you have no passkey yet, sign in to another app first and \
+     add one when we offer it, or add one on your account page.";
+pub const PASSKEY_REQUIRED_TITLE: &str = "A passkey is needed";
+pub const PASSKEY_REQUIRED: &str = "This app only accepts a sign-in with a passkey, and there is \
+     no passkey for this account. Sign in to another app by text message first and add a \
+     passkey when we offer it; then try again.";
+pub const BACK_TO_APP_BUTTON: &str = "Back to the app";
+
 pub const OFFER_TITLE: &str = "Sign in more safely next time";
 pub const SET_UP_APP: &str = "Set up an authenticator app";
 pub const NOT_NOW: &str = "Not now";

@@ -98,9 +98,15 @@ async fn shown(browser: &Chromium, id: &str) -> bool {
     panic!("#{id} was never shown");
 }
 
-/// An SMS sign-in for `phone`, then "Sign in faster next time with a
-/// passkey" on the offer; back at the client.
-async fn register(world: &World, browser: &Chromium, client: &Client, phone: &str, shot: bool) {
+/// An SMS sign-in for `phone` (remembered when `remember`), then "Sign in
+/// faster next time with a passkey" on the offer; back at the client.
+async fn register(
+    world: &World,
+    browser: &Chromium,
+    client: &Client,
+    phone: &str,
+    (shot, remember): (bool, bool),
+) {
     let before = arrivals(world).len();
     let auth = client.authorize(&world.app, "openid");
     browser.goto(&on_public_origin(&auth)).await.unwrap();
@@ -116,6 +122,9 @@ async fn register(world: &World, browser: &Chromium, client: &Client, phone: &st
         .unwrap();
     let code = world.sms.code_for(phone).await;
     browser.fill("#code", &code).await.unwrap();
+    if remember {
+        browser.click("input[name=remember]").await.unwrap();
+    }
     browser.click("button[value=verify]").await.unwrap();
     assert!(shown(browser, "passkey-register").await, "the offer");
     if shot {
@@ -138,10 +147,20 @@ async fn passkey_sign_in(
     browser: &Chromium,
     auth: &Authorization,
 ) -> Option<String> {
+    passkey_sign_in_on(world, browser, auth, "passkeys-2-login").await
+}
+
+/// [`passkey_sign_in`], the page's screenshot named `shot`.
+async fn passkey_sign_in_on(
+    world: &World,
+    browser: &Chromium,
+    auth: &Authorization,
+    shot: &str,
+) -> Option<String> {
     let before = arrivals(world).len();
     browser.goto(&on_public_origin(auth)).await.unwrap();
     if shown(browser, "passkey-sign-in").await {
-        browser.screenshot("passkeys-2-login").await.unwrap();
+        browser.screenshot(shot).await.unwrap();
     }
     // Autofill may have answered already; then the button is gone.
     let _ = browser.click("#passkey-sign-in").await;
@@ -194,7 +213,7 @@ async fn chromium_registers_a_passkey_and_signs_in_with_it_without_a_text() {
     let phone = "+12015550370";
     let browser = Chromium::start().await;
     let device = authenticator(&browser).await;
-    register(&world, &browser, &client, phone, true).await;
+    register(&world, &browser, &client, phone, (true, false)).await;
     let subject = subject_of(&world, phone).await;
     assert_eq!(stored(&world, &subject).await.len(), 1);
 
@@ -246,7 +265,7 @@ async fn a_cloned_authenticator_and_another_persons_credential_are_refused() {
     let (alice, bob) = ("+12015550371", "+12015550372");
     let browser = Chromium::start().await;
     let device = authenticator(&browser).await;
-    register(&world, &browser, &client, alice, false).await;
+    register(&world, &browser, &client, alice, (false, false)).await;
     let auth = client.authorize(&world.app, "openid");
     assert_eq!(passkey_sign_in(&world, &browser, &auth).await, None);
     let alices = credentials(&browser, &device).await[0].clone();
@@ -271,7 +290,7 @@ async fn a_cloned_authenticator_and_another_persons_credential_are_refused() {
 
     // Bob's credential presented with Alice's user handle.
     let device = authenticator(&browser).await;
-    register(&world, &browser, &client, bob, false).await;
+    register(&world, &browser, &client, bob, (false, false)).await;
     let mut bobs = credentials(&browser, &device).await[0].clone();
     remove(&browser, &device).await;
     bobs["userHandle"] = alices["userHandle"].clone();
@@ -280,5 +299,51 @@ async fn a_cloned_authenticator_and_another_persons_credential_are_refused() {
     let auth = client.authorize(&world.app, "openid");
     let refused = passkey_sign_in(&world, &browser, &auth).await;
     assert!(refused.is_some_and(|text| text.contains("not accepted")));
+    browser.close().await.unwrap();
+}
+
+/// The id_token's claims for the sign-in that last reached the client.
+async fn last_id_token(world: &World, client: &Client, auth: &Authorization) -> Value {
+    let landed = arrivals(world).pop().unwrap();
+    let code = crate::helpers::http_browser::query_param(&landed, "code").unwrap();
+    let (status, tokens) = client.exchange(&world.app, &code, &auth.verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = tokens["id_token"].as_str().unwrap();
+    verify_jwt(&world.app, id_token, Some(&client.id)).await
+}
+
+#[tokio::test]
+async fn a_phr_client_steps_a_remembered_sms_session_up_to_the_passkey() {
+    let world = world().await;
+    let client = world.client(trusted()).await;
+    let phone = "+12015550373";
+    let browser = Chromium::start().await;
+    authenticator(&browser).await;
+    // Signed in by text, remembered; a passkey added on the offer.
+    register(&world, &browser, &client, phone, (false, true)).await;
+    let subject = subject_of(&world, phone).await;
+
+    // The client asks for phishing-resistant: the SMS session is not
+    // enough; the page offers the passkey only.
+    let auth = client.authorize_with(&world.app, "openid", &[("acr_values", "phr")]);
+    let refused = passkey_sign_in_on(&world, &browser, &auth, "passkeys-3-step-up").await;
+    assert_eq!(refused, None, "the passkey steps up");
+    let claims = last_id_token(&world, &client, &auth).await;
+    assert_eq!(claims["sub"], subject.as_str(), "the same person");
+    assert_eq!(claims["amr"], json!(["hwk", "user"]), "{claims}");
+    assert_eq!(claims["acr"], "phrh", "a hardware-bound passkey: {claims}");
+
+    // The session now remembers the passkey: a later remembered sign-in
+    // says so, and satisfies phr without a prompt.
+    let before = arrivals(&world).len();
+    let auth = client.authorize_with(&world.app, "openid", &[("acr_values", "phr")]);
+    browser.goto(&on_public_origin(&auth)).await.unwrap();
+    eventually(Duration::from_secs(10), "remembered", || {
+        arrivals(&world).len() == before + 1
+    })
+    .await;
+    let claims = last_id_token(&world, &client, &auth).await;
+    assert_eq!(claims["amr"], json!(["hwk", "user"]), "{claims}");
+    assert_eq!(claims["acr"], "phrh", "{claims}");
     browser.close().await.unwrap();
 }

@@ -20,6 +20,7 @@ pub(super) fn of(error: &SignInError) -> (Outcome, &'static str) {
         E::CountryNotServed => refused("country_not_served"),
         E::NumberTypeNotServed => refused("number_type_not_served"),
         E::AccountDisabled => refused("account_disabled"),
+        E::PasskeyRequired => refused("passkey_required"),
         // Which check failed is in the log and metrics, not the trail.
         E::BotChallenge(_) => refused("bot_challenge"),
         E::UnauthorizedClient => refused("unauthorized_client"),

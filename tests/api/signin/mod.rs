@@ -3,6 +3,7 @@
 //! Here the tokens, sessions and consent; the pages' own behaviour (bad
 //! input, expiry, headers) is in `pages`.
 
+mod assurance;
 pub(crate) mod methods;
 mod pages;
 
