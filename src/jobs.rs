@@ -13,7 +13,8 @@ use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
 use crate::config::Config;
 use crate::infra::clock::Clock;
 use crate::store::{self, Store, StoreError};
-use crate::store::{audit, codes, credentials, event_outbox, passkeys, proofs, receipts, sessions};
+use crate::store::{audit, codes, credentials, event_outbox, login_challenges, passkeys};
+use crate::store::{proofs, receipts, sessions};
 
 /// The clean-up job's lock (`store::exclusively`).
 const CLEAN_UP: &str = "clean-up";
@@ -62,6 +63,8 @@ pub struct Purged {
     pub sms_receipts: usize,
     /// Offers of another method and abandoned set-ups.
     pub method_offers: usize,
+    /// Login and consent challenges past their time.
+    pub login_challenges: usize,
 }
 
 /// Removes rows nobody can use any more (or that are past their
@@ -91,6 +94,7 @@ pub async fn purge_expired(
                     sms_receipts: receipts::purge(conn, now - LONGEST_LIMIT_WINDOW)?,
                     method_offers: credentials::purge(conn, now, now - 86_400)?
                         + passkeys::purge(conn, now)?,
+                    login_challenges: login_challenges::purge(conn, now)?,
                 })
             })
         })
@@ -128,6 +132,7 @@ pub async fn purge_expired(
         spent_proofs = purged.spent_proofs,
         sms_receipts = purged.sms_receipts,
         method_offers = purged.method_offers,
+        login_challenges = purged.login_challenges,
         "purged expired rows"
     );
     Ok(purged)

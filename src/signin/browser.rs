@@ -117,8 +117,8 @@ impl BrowserSignIn {
 
     /// Where the client started this sign-in, to offer starting again once
     /// the challenge has expired (known only for challenges seen before).
-    pub fn start_again_url(&self, challenge: &str) -> Option<String> {
-        self.challenges.request_url(challenge)
+    pub async fn start_again_url(&self, challenge: &str) -> Option<String> {
+        self.challenges.request_url(challenge).await
     }
 
     /// `GET /login`: a remembered sign-in is accepted at once (unless the
@@ -134,7 +134,8 @@ impl BrowserSignIn {
             let attempt =
                 Event::sign_in(SignInMethod::Remembered).client(&request.client.client_id);
             let redirect = self.audit.signed_in(attempt, accepted).await?;
-            self.answered(challenge, &redirect.redirect_to, "remembered");
+            self.answered(challenge, &redirect.redirect_to, "remembered")
+                .await;
             return Ok(Started::Remembered {
                 redirect_to: redirect.redirect_to,
             });
@@ -144,7 +145,7 @@ impl BrowserSignIn {
 
     /// A form post: the challenge as it stands.
     pub async fn resume(&self, challenge: &str) -> Result<Resumed, ChallengeError> {
-        if let Some(redirect_to) = self.challenges.answer(challenge) {
+        if let Some(redirect_to) = self.challenges.answer(challenge).await {
             return Ok(Resumed::Answered { redirect_to });
         }
         let (request, deadline) = self.login_request(challenge).await?;
@@ -160,7 +161,8 @@ impl BrowserSignIn {
                 &accept::access_denied("The person cancelled the sign-in."),
             )
             .await?;
-        self.answered(&login.challenge, &redirect.redirect_to, "cancelled");
+        self.answered(&login.challenge, &redirect.redirect_to, "cancelled")
+            .await;
         Ok(redirect.redirect_to)
     }
 
@@ -240,7 +242,8 @@ impl BrowserSignIn {
             let (user, amr) = (signed_in.user, signed_in.amr);
             let accept = self.accept.login_amr(&login.challenge, &user, false, amr);
             let redirect = accept.await?;
-            self.answered(&login.challenge, &redirect.redirect_to, "success");
+            self.answered(&login.challenge, &redirect.redirect_to, "success")
+                .await;
             Ok((redirect.redirect_to, user.id))
         }
         .await;
@@ -268,7 +271,8 @@ impl BrowserSignIn {
                 .accept
                 .login(&login.challenge, &user, remember, accept::AMR_TOTP)
                 .await?;
-            self.answered(&login.challenge, &redirect.redirect_to, "success");
+            self.answered(&login.challenge, &redirect.redirect_to, "success")
+                .await;
             Ok((redirect.redirect_to, user.id))
         }
         .await;
@@ -298,7 +302,8 @@ impl BrowserSignIn {
             .accept
             .login(&login.challenge, &user, remember, accept::AMR_SMS)
             .await?;
-        self.answered(&login.challenge, &redirect.redirect_to, "success");
+        self.answered(&login.challenge, &redirect.redirect_to, "success")
+            .await;
         Ok((redirect.redirect_to, user.id))
     }
 
@@ -309,7 +314,7 @@ impl BrowserSignIn {
             .login_request(challenge)
             .await
             .map_err(ChallengeError::Lookup)?;
-        let deadline = self.challenges.seen(challenge, &request.request_url);
+        let deadline = self.challenges.seen(challenge, &request.request_url).await;
         Ok((request, deadline))
     }
 
@@ -326,8 +331,10 @@ impl BrowserSignIn {
     }
 
     /// Remembers the answer for a double submit, and counts the outcome.
-    fn answered(&self, challenge: &str, redirect_to: &str, result: &'static str) {
-        self.challenges.remember_answer(challenge, redirect_to);
+    async fn answered(&self, challenge: &str, redirect_to: &str, result: &'static str) {
+        self.challenges
+            .remember_answer(challenge, redirect_to)
+            .await;
         self.metrics.sign_in("browser", result);
     }
 }

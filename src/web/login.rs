@@ -97,9 +97,9 @@ impl<'a> View<'a> {
 }
 
 /// A login challenge that could not be taken up, as a page.
-fn challenge_page(state: &AppState, challenge: &str, error: ChallengeError) -> PageError {
+async fn challenge_page(state: &AppState, challenge: &str, error: ChallengeError) -> PageError {
     match error {
-        ChallengeError::Lookup(error) => state.challenge_error(challenge, error),
+        ChallengeError::Lookup(error) => state.challenge_error(challenge, error).await,
         ChallengeError::SignIn(error) => error.into(),
     }
 }
@@ -120,7 +120,7 @@ pub async fn show(
             return Ok(Redirect::to(&redirect_to).into_response())
         }
         Ok(Started::Form(login)) => login,
-        Err(error) => return Err(challenge_page(&state, &challenge, error)),
+        Err(error) => return Err(challenge_page(&state, &challenge, error).await),
     };
     let hint = &login.login_hint;
     let stage = Stage::Phone {
@@ -147,7 +147,7 @@ pub async fn submit(
             return Ok(Redirect::to(&redirect_to).into_response())
         }
         Ok(Resumed::Open(login)) => login,
-        Err(error) => return Err(challenge_page(&state, challenge, error)),
+        Err(error) => return Err(challenge_page(&state, challenge, error).await),
     };
     let phone_stage = Stage::Phone {
         prefill: &form.phone,
