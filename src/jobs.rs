@@ -14,7 +14,8 @@ use crate::config::Config;
 use crate::infra::clock::Clock;
 use crate::store::{self, Store, StoreError};
 use crate::store::{
-    audit, codes, credentials, event_outbox, login_sessions, passkeys, proofs, receipts, sessions,
+    audit, codes, credentials, event_outbox, login_challenges, login_sessions, passkeys, proofs,
+    receipts, sessions,
 };
 
 /// The clean-up job's lock (`store::exclusively`).
@@ -65,6 +66,8 @@ pub struct Purged {
     /// Offers of another method, abandoned set-ups and ceremonies, and
     /// the proofs of login sessions past their time.
     pub method_offers: usize,
+    /// Login and consent challenges past their time.
+    pub login_challenges: usize,
 }
 
 /// Removes rows nobody can use any more (or that are past their
@@ -95,6 +98,7 @@ pub async fn purge_expired(
                     method_offers: credentials::purge(conn, now, now - 86_400)?
                         + passkeys::purge(conn, now)?
                         + login_sessions::purge(conn, now)?,
+                    login_challenges: login_challenges::purge(conn, now)?,
                 })
             })
         })
@@ -132,6 +136,7 @@ pub async fn purge_expired(
         spent_proofs = purged.spent_proofs,
         sms_receipts = purged.sms_receipts,
         method_offers = purged.method_offers,
+        login_challenges = purged.login_challenges,
         "purged expired rows"
     );
     Ok(purged)

@@ -149,8 +149,8 @@ impl BrowserSignIn {
 
     /// Where the client started this sign-in, to offer starting again once
     /// the challenge has expired (known only for challenges seen before).
-    pub fn start_again_url(&self, challenge: &str) -> Option<String> {
-        self.challenges.request_url(challenge)
+    pub async fn start_again_url(&self, challenge: &str) -> Option<String> {
+        self.challenges.request_url(challenge).await
     }
 
     /// `GET /login`: a remembered sign-in is accepted at once (unless the
@@ -173,7 +173,8 @@ impl BrowserSignIn {
                 let attempt =
                     Event::sign_in(SignInMethod::Remembered).client(&request.client.client_id);
                 let redirect = self.audit.signed_in(attempt, accepted).await?;
-                self.answered(challenge, &redirect.redirect_to, "remembered");
+                self.answered(challenge, &redirect.redirect_to, "remembered")
+                    .await;
                 return Ok(Started::Remembered {
                     redirect_to: redirect.redirect_to,
                 });
@@ -182,7 +183,8 @@ impl BrowserSignIn {
         if login.passkey_only() && !self.can_step_up(&login).await? {
             let required = login.required.unwrap_or(Assurance::Phr);
             let redirect = self.accept.refuse_level(challenge, required).await?;
-            self.answered(challenge, &redirect.redirect_to, "refused");
+            self.answered(challenge, &redirect.redirect_to, "refused")
+                .await;
             let mut event = Event::sign_in(SignInMethod::Passkey)
                 .client(&login.client_id)
                 .failed(&SignInError::PasskeyRequired);
@@ -211,7 +213,7 @@ impl BrowserSignIn {
 
     /// A form post: the challenge as it stands.
     pub async fn resume(&self, challenge: &str) -> Result<Resumed, ChallengeError> {
-        if let Some(redirect_to) = self.challenges.answer(challenge) {
+        if let Some(redirect_to) = self.challenges.answer(challenge).await {
             return Ok(Resumed::Answered { redirect_to });
         }
         let (request, deadline) = self.login_request(challenge).await?;
@@ -227,7 +229,8 @@ impl BrowserSignIn {
                 &accept::access_denied("The person cancelled the sign-in."),
             )
             .await?;
-        self.answered(&login.challenge, &redirect.redirect_to, "cancelled");
+        self.answered(&login.challenge, &redirect.redirect_to, "cancelled")
+            .await;
         Ok(redirect.redirect_to)
     }
 
@@ -318,7 +321,8 @@ impl BrowserSignIn {
             }
             let accept = self.accept.login_amr(login.login_ref(), &user, false, amr);
             let redirect = accept.await?;
-            self.answered(&login.challenge, &redirect.redirect_to, "success");
+            self.answered(&login.challenge, &redirect.redirect_to, "success")
+                .await;
             Ok((redirect.redirect_to, user.id))
         }
         .await;
@@ -347,7 +351,8 @@ impl BrowserSignIn {
                 .accept
                 .login(login.login_ref(), &user, remember, accept::AMR_TOTP)
                 .await?;
-            self.answered(&login.challenge, &redirect.redirect_to, "success");
+            self.answered(&login.challenge, &redirect.redirect_to, "success")
+                .await;
             Ok((redirect.redirect_to, user.id))
         }
         .await;
@@ -378,7 +383,8 @@ impl BrowserSignIn {
             .accept
             .login(login.login_ref(), &user, remember, accept::AMR_SMS)
             .await?;
-        self.answered(&login.challenge, &redirect.redirect_to, "success");
+        self.answered(&login.challenge, &redirect.redirect_to, "success")
+            .await;
         Ok((redirect.redirect_to, user.id))
     }
 
@@ -389,7 +395,7 @@ impl BrowserSignIn {
             .login_request(challenge)
             .await
             .map_err(ChallengeError::Lookup)?;
-        let deadline = self.challenges.seen(challenge, &request.request_url);
+        let deadline = self.challenges.seen(challenge, &request.request_url).await;
         Ok((request, deadline))
     }
 
@@ -409,8 +415,10 @@ impl BrowserSignIn {
     }
 
     /// Remembers the answer for a double submit, and counts the outcome.
-    fn answered(&self, challenge: &str, redirect_to: &str, result: &'static str) {
-        self.challenges.remember_answer(challenge, redirect_to);
+    async fn answered(&self, challenge: &str, redirect_to: &str, result: &'static str) {
+        self.challenges
+            .remember_answer(challenge, redirect_to)
+            .await;
         self.metrics.sign_in("browser", result);
     }
 }

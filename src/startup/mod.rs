@@ -358,6 +358,7 @@ fn app_state(
         config.hydra.ca_file(),
     );
     let challenges = challenges::ChallengeMemory::new(
+        sign_in.store.clone(),
         config.hydra.login_consent_request_ttl.as_secs() as i64,
         clock.clone(),
     );

@@ -28,6 +28,7 @@ pub mod file;
 pub mod foreign_sqlite;
 pub mod health;
 mod lease;
+pub mod login_challenges;
 pub mod login_sessions;
 mod migrate;
 pub mod outbox;

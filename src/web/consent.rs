@@ -64,12 +64,14 @@ pub async fn show(
         .consent_challenge
         .filter(|c| !c.trim().is_empty())
         .ok_or(PageError::MissingChallenge)?;
-    let request = state
-        .hydra
-        .consent_request(&challenge)
-        .await
-        .map_err(|e| state.challenge_error(&challenge, e))?;
-    state.challenges.seen(&challenge, &request.request_url);
+    let request = match state.hydra.consent_request(&challenge).await {
+        Ok(request) => request,
+        Err(e) => return Err(state.challenge_error(&challenge, e).await),
+    };
+    state
+        .challenges
+        .seen(&challenge, &request.request_url)
+        .await;
     if state.accept.consent_is_automatic(&request) {
         let redirect =
             // Remembered, so that prompt=none works for these clients later.
@@ -78,7 +80,8 @@ pub async fn show(
                 ?;
         state
             .challenges
-            .remember_answer(&challenge, &redirect.redirect_to);
+            .remember_answer(&challenge, &redirect.redirect_to)
+            .await;
         state.metrics.consent("automatic");
         let event = consent_event(EventKind::ConsentGranted, &request);
         state
@@ -110,15 +113,14 @@ pub async fn submit(
     let form = ConsentForm::from_pairs(pairs);
     let challenge = checked_challenge(&state, &headers, &form.consent_challenge, &form.csrf)?;
     // Answered already (double click, reload): go where the first answer went.
-    if let Some(redirect_to) = state.challenges.answer(challenge) {
+    if let Some(redirect_to) = state.challenges.answer(challenge).await {
         return Ok(Redirect::to(&redirect_to).into_response());
     }
     // The scopes come from Hydra again, never from the form.
-    let request = state
-        .hydra
-        .consent_request(challenge)
-        .await
-        .map_err(|e| state.challenge_error(challenge, e))?;
+    let request = match state.hydra.consent_request(challenge).await {
+        Ok(request) => request,
+        Err(e) => return Err(state.challenge_error(challenge, e).await),
+    };
     let redirect = match form.action.as_str() {
         "allow" => {
             // Only among what this request offers: a crafted form that adds
@@ -158,7 +160,8 @@ pub async fn submit(
     state.audit.record(event).await;
     state
         .challenges
-        .remember_answer(challenge, &redirect.redirect_to);
+        .remember_answer(challenge, &redirect.redirect_to)
+        .await;
     Ok(Redirect::to(&redirect.redirect_to).into_response())
 }
 

@@ -112,9 +112,9 @@ pub fn checked_challenge<'a>(
 impl crate::web::AppState {
     /// A Hydra error about `challenge`, as a page; an expired challenge we
     /// saw before offers to start the sign-in again.
-    pub(crate) fn challenge_error(&self, challenge: &str, error: HydraError) -> PageError {
+    pub(crate) async fn challenge_error(&self, challenge: &str, error: HydraError) -> PageError {
         match PageError::from(error) {
-            PageError::UnknownChallenge => match self.challenges.request_url(challenge) {
+            PageError::UnknownChallenge => match self.challenges.request_url(challenge).await {
                 Some(url) => PageError::StartAgain(url),
                 None => PageError::UnknownChallenge,
             },

@@ -98,9 +98,9 @@ impl<'a> View<'a> {
 }
 
 /// A login challenge that could not be taken up, as a page.
-fn challenge_page(state: &AppState, challenge: &str, error: ChallengeError) -> PageError {
+async fn challenge_page(state: &AppState, challenge: &str, error: ChallengeError) -> PageError {
     match error {
-        ChallengeError::Lookup(error) => state.challenge_error(challenge, error),
+        ChallengeError::Lookup(error) => state.challenge_error(challenge, error).await,
         ChallengeError::SignIn(error) => error.into(),
     }
 }
@@ -133,7 +133,7 @@ pub async fn show(
             ))
         }
         Ok(Started::Form(login)) => login,
-        Err(error) => return Err(challenge_page(&state, &challenge, error)),
+        Err(error) => return Err(challenge_page(&state, &challenge, error).await),
     };
     let hint = &login.login_hint;
     let stage = Stage::Phone {
@@ -160,7 +160,7 @@ pub async fn submit(
             return Ok(Redirect::to(&redirect_to).into_response())
         }
         Ok(Resumed::Open(login)) => login,
-        Err(error) => return Err(challenge_page(&state, challenge, error)),
+        Err(error) => return Err(challenge_page(&state, challenge, error).await),
     };
     if login.passkey_only() && form.action != "cancel" {
         // Only a passkey signs in here: no code is sent or checked.

@@ -3,11 +3,12 @@
 //! `operations`; several instances on one PostgreSQL deciding about the
 //! same phone, code or message at once in `instances` (store handles of
 //! their own, as separate processes have) and `two_apps` (two gatehouse
-//! instances).
+//! instances; `two_apps_browser`: a browser's sign-in over both).
 
 mod instances;
 mod operations;
 mod two_apps;
+mod two_apps_browser;
 
 use gatehouse::config::{DatabaseLocation, PostgresTls, Secret};
 use gatehouse::store::codes::{NewChallenge, WindowLimit};

@@ -26,8 +26,8 @@ const APP: NativeApp = NativeApp {
 };
 
 /// Instance B: its own listener and data dir, everything else shared with A.
-struct InstanceB {
-    address: String,
+pub(super) struct InstanceB {
+    pub(super) address: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     _data_dir: tempfile::TempDir,
@@ -42,13 +42,13 @@ impl InstanceB {
     }
 }
 
-struct Cluster {
-    a: World,
-    b: InstanceB,
+pub(super) struct Cluster {
+    pub(super) a: World,
+    pub(super) b: InstanceB,
 }
 
 /// `tune` adjusts both instances' settings alike.
-async fn cluster(tune: impl Fn(&mut Config)) -> Cluster {
+pub(super) async fn cluster(tune: impl Fn(&mut Config)) -> Cluster {
     let DatabaseLocation::Postgres { url, .. } = postgres_location().await else {
         unreachable!()
     };
@@ -110,7 +110,7 @@ fn copy_secrets(from: &std::path::Path, to: &std::path::Path) {
 
 impl Cluster {
     /// The address of instance `n` (even: A, odd: B).
-    fn address(&self, n: usize) -> &str {
+    pub(super) fn address(&self, n: usize) -> &str {
         match n % 2 {
             0 => &self.a.app.address,
             _ => &self.b.address,
@@ -148,7 +148,7 @@ impl Cluster {
         .await
     }
 
-    async fn stop(self) {
+    pub(super) async fn stop(self) {
         self.b.stop().await;
         self.a.app.stop().await;
     }
