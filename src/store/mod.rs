@@ -270,7 +270,14 @@ impl Store {
     }
 }
 
+/// Prepared statements a connection keeps. rusqlite keeps 16 by default,
+/// fewer than one sign-in uses (the limits, the code, the outbox, the
+/// audit trail, the clean-up): each miss parsed and planned its statement
+/// again. Gatehouse has about a hundred distinct statements.
+const STATEMENT_CACHE: usize = 256;
+
 fn configure_connection(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.busy_timeout(health::BUSY_TIMEOUT)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
