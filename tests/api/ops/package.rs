@@ -214,6 +214,9 @@ impl Installed {
         ] {
             assert_file(&format!("{DOCS}/{doc}"), 0o100644, 0, 0);
         }
+        for page in manual_files().iter().filter(|p| p.ends_with(".md")) {
+            assert_file(&format!("{DOCS}/{page}"), 0o100644, 0, 0);
+        }
         let conffiles =
             capture(Command::new("dpkg-query").args(["-W", "-f=${Conffiles}", "gatehouse"]));
         assert!(conffiles.contains(CONFIG), "conffiles: {conffiles}");
@@ -283,8 +286,26 @@ fn package(out: &Path, version: &str) -> PathBuf {
     out.join(deb)
 }
 
+/// The manual's directories and files, as `docs/...`: the package and the
+/// tarball hold it where README.md's links point.
+fn manual_files() -> Vec<String> {
+    let mut found = vec!["docs".to_string()];
+    let mut dirs = vec![Path::new(REPO).join("docs")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let relative = path.strip_prefix(REPO).unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                dirs.push(path);
+            }
+            found.push(relative);
+        }
+    }
+    found
+}
+
 /// The tarball holds both programs (which run), the unit of a hand install,
-/// the example config, the README, the licences and the notices.
+/// the example config, the README, the manual, the licences and the notices.
 fn check_tarball(tarball: &Path, top: &str) {
     let listing = capture(Command::new("tar").arg("-tzf").arg(tarball));
     let mut names: Vec<&str> = listing.lines().map(|l| l.trim_end_matches('/')).collect();
@@ -304,6 +325,7 @@ fn check_tarball(tarball: &Path, top: &str) {
     .iter()
     .map(|name| format!("{top}{name}"))
     .collect();
+    expected.extend(manual_files().into_iter().map(|name| format!("{top}/{name}")));
     expected.sort();
     assert_eq!(names, expected);
 
