@@ -5,6 +5,7 @@
 //! their own, as separate processes have) and `two_apps` (two gatehouse
 //! instances; `two_apps_browser`: a browser's sign-in over both).
 
+mod hydra_on_postgres;
 mod instances;
 mod operations;
 mod two_apps;
