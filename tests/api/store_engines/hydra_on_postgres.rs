@@ -7,7 +7,7 @@
 use gatehouse::config::Secret;
 
 use super::two_apps::copy_secrets;
-use crate::helpers::http_browser::{form, HttpBrowser};
+use crate::helpers::http_browser::HttpBrowser;
 use crate::helpers::postgres;
 use crate::helpers::world::{trusted, World};
 
@@ -105,9 +105,8 @@ async fn two_instances_each_with_its_hydra_on_one_database_serve_one_sign_in() {
     let auth = client.authorize(&b.app, "openid");
     let login = a.open(&browser, &auth).await;
     assert_eq!(login.status, 200, "{}", login.body);
-    let send = form(&login, &[("action", "send"), ("phone", phone)]);
-    let send: Vec<(&str, &str)> = send.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let code_page = browser.post(&b.app.url("/login"), &send).await;
+    let send = [("action", "send"), ("phone", phone)];
+    let code_page = browser.submit_at(&b.app.url("/login"), &login, &send).await;
     assert_eq!(code_page.status, 200, "{}", code_page.body);
     let code = a.sms.code_for(phone).await;
     let accepted = a.submit_code(&browser, &code_page, &code, false).await;

@@ -8,6 +8,7 @@
 mod hydra_on_postgres;
 mod instances;
 mod operations;
+mod store_copy;
 mod two_apps;
 mod two_apps_browser;
 
