@@ -10,6 +10,7 @@ use gatehouse::cli::backup;
 use gatehouse::cli::clients::ClientsCommand;
 use gatehouse::cli::keys::KeysCommand;
 use gatehouse::cli::sessions::SessionsCommand;
+use gatehouse::cli::store::StoreCommand;
 use gatehouse::cli::users::UsersCommand;
 use gatehouse::config::{Config, DatabaseLocation};
 use gatehouse::infra::telemetry;
@@ -82,6 +83,12 @@ enum Command {
         /// Replace the databases and secrets of a data dir that is not empty.
         #[arg(long)]
         force: bool,
+    },
+    /// Move people and their sign-in methods between databases (an
+    /// appliance's SQLite file to PostgreSQL).
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
     },
     /// Check the configuration, files, Hydra, ports, SMS webhook and
     /// databases; print what to fix. Exits non-zero when something is wrong.
@@ -157,6 +164,10 @@ fn run(command: Command, config: Config) -> ExitCode {
         Command::Audit(args) => {
             let result = block_on(gatehouse::cli::audit::run(&config, args));
             report(result)
+        }
+        Command::Store { command } => {
+            telemetry::init(&config.log);
+            report(block_on(gatehouse::cli::store::run(command)))
         }
         Command::Backup { dir } => report(Some(back_up(&config, &dir))),
         Command::Restore { dir, force } => report(Some(restore(&config, &dir, force))),

@@ -60,6 +60,12 @@ pub enum BackupError {
          keep a copy of data_dir/secrets/"
     )]
     OnPostgres(&'static str),
+    #[error(
+        "the supervised Hydra's database is on PostgreSQL (hydra.dsn): `gatehouse {0}` copies \
+         SQLite files only; use pg_dump and pg_restore for Hydra's database, sqlite3's .backup \
+         for gatehouse's own file, and keep a copy of data_dir/secrets/"
+    )]
+    HydraOnPostgres(&'static str),
     #[error(transparent)]
     Database(#[from] FileError),
     #[error(transparent)]
@@ -104,6 +110,7 @@ impl Manifest {
 fn refuse_postgres(config: &Config, command: &'static str) -> Result<(), BackupError> {
     match crate::store::database_location(config) {
         Ok(location) if location.is_postgres() => Err(BackupError::OnPostgres(command)),
+        _ if config.hydra.dsn.is_some() => Err(BackupError::HydraOnPostgres(command)),
         _ => Ok(()),
     }
 }

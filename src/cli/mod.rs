@@ -10,5 +10,6 @@ pub mod keys;
 mod methods;
 pub mod serve;
 pub mod sessions;
+pub mod store;
 pub mod users;
 pub mod version;

@@ -46,6 +46,18 @@ impl DatabaseLocation {
     pub fn is_postgres(&self) -> bool {
         matches!(self, DatabaseLocation::Postgres { .. })
     }
+
+    /// A database URL given on the command line, as `database.url` takes
+    /// it: its location, or what is wrong with it (never the URL itself).
+    pub fn from_url(url: &str) -> Result<DatabaseLocation, String> {
+        let config = DatabaseConfig {
+            url: Some(Secret::new(url)),
+            pool_size: 1,
+        };
+        config
+            .location(PathBuf::new())
+            .map_err(|e| e.problem().to_string())
+    }
 }
 
 impl DatabaseConfig {

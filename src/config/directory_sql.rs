@@ -147,6 +147,24 @@ fn ssl_mode(key: &str, value: &str) -> Result<PgSslMode, ConfigError> {
     }
 }
 
+/// Every host a connection may go to is this machine: a unix socket,
+/// `localhost`, 127.0.0.0/8 or ::1 (names and addresses alike).
+pub fn stays_on_this_machine(config: &tokio_postgres::Config) -> bool {
+    use tokio_postgres::config::Host;
+    let local_name = |name: &str| {
+        let bare = name.trim_start_matches('[').trim_end_matches(']');
+        name.eq_ignore_ascii_case("localhost")
+            || bare
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    let hosts_local = config.get_hosts().iter().all(|host| match host {
+        Host::Unix(_) => true,
+        Host::Tcp(name) => local_name(name),
+    });
+    hosts_local && config.get_hostaddrs().iter().all(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use url::Url;
 
 use super::checks::required_http_url;
 use super::hydra_tuning::HydraTuning;
-use super::{CaFile, ConfigError};
+use super::{hydra_dsn, CaFile, ConfigError, Secret};
 
 /// Which Hydra: one gatehouse runs on 127.0.0.1, or one someone else runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +71,9 @@ pub struct HydraConfig {
     /// `[hydra.tuning]`: keys, hashing, SQLite and Go settings of the
     /// supervised Hydra.
     pub tuning: HydraTuning,
+    /// The supervised Hydra's database on PostgreSQL (`postgres://...`);
+    /// unset, its SQLite file in the data dir.
+    pub dsn: Option<Secret>,
 }
 
 /// `[hydra]` as written in the file.
@@ -104,6 +107,7 @@ struct HydraFile {
     ready_timeout: Duration,
     log_level: String,
     tuning: HydraTuning,
+    dsn: Option<Secret>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -131,6 +135,7 @@ macro_rules! with_shared_keys {
             ready_timeout: $source.ready_timeout,
             log_level: $source.log_level,
             tuning: $source.tuning,
+            dsn: $source.dsn,
         }
     };
 }
@@ -197,11 +202,25 @@ impl Default for HydraConfig {
             ready_timeout: Duration::from_secs(60),
             log_level: "info".into(),
             tuning: HydraTuning::default(),
+            dsn: None,
         }
     }
 }
 
 impl HydraConfig {
+    /// The supervised Hydra's PostgreSQL URL as Hydra gets it (`hydra.dsn`,
+    /// checked at load), or None for its SQLite file.
+    pub fn postgres_dsn(&self) -> Option<String> {
+        let dsn = self.dsn.as_ref()?;
+        hydra_dsn::check(dsn).ok().map(|dsn| dsn.for_hydra)
+    }
+
+    /// `hydra.dsn` leaves this machine without checking the server's certificate.
+    pub(super) fn dsn_unverified_off_this_machine(&self) -> bool {
+        let checked = self.dsn.as_ref().map(hydra_dsn::check);
+        matches!(checked, Some(Ok(dsn)) if dsn.unverified_off_this_machine)
+    }
+
     /// The CA file for an external Hydra's https URLs, if one is set.
     pub fn ca_file(&self) -> Option<&CaFile> {
         match &self.mode {
@@ -216,6 +235,16 @@ impl HydraConfig {
     pub(super) fn validate(&self, listen_port: u16) -> Result<(), ConfigError> {
         if self.mode == HydraMode::Supervised {
             self.check_ports(listen_port)?;
+        }
+        if let Some(dsn) = &self.dsn {
+            if self.mode != HydraMode::Supervised {
+                return Err(ConfigError::key(
+                    hydra_dsn::KEY,
+                    "is for the Hydra gatehouse runs (hydra.mode = \"supervised\"); an external \
+                     Hydra is configured where it runs",
+                ));
+            }
+            hydra_dsn::check(dsn)?;
         }
         self.tuning.validate()?;
         for (key, ttl) in [

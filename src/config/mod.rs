@@ -31,6 +31,7 @@ mod forward_auth;
 mod grpc;
 mod headless;
 mod hydra;
+mod hydra_dsn;
 mod hydra_tuning;
 mod jobs;
 mod log;
@@ -59,7 +60,7 @@ pub use directory::{
     DirectoryConfig, DirectoryKind, FieldMapping, HttpAuth, HttpDirectoryConfig, HttpService,
     SqlDirectoryConfig,
 };
-pub use directory_sql::{PgSslMode, PostgresTls, SqlDatabase};
+pub use directory_sql::{stays_on_this_machine, PgSslMode, PostgresTls, SqlDatabase};
 pub use error::ConfigError;
 pub use events::{EventKinds, EventsConfig};
 pub use forward_auth::{ForwardAuthConfig, ForwardAuthRule};

@@ -29,6 +29,16 @@ pub(super) fn check(config: &Config) -> Result<(), ConfigError> {
             ),
         ));
     }
+    if config.hydra.dsn_unverified_off_this_machine() {
+        return Err(ConfigError::key(
+            "hydra.dsn",
+            format!(
+                "Hydra's connection to another machine would not check the server's certificate \
+                 (its tokens and clients travel unencrypted or to anyone in the path); use \
+                 sslmode=verify-full, with sslrootcert=PATH for a private CA ({HATCH})"
+            ),
+        ));
+    }
     let own_codes = config.otp.issuer == CodeIssuer::Gatehouse;
     if config.sms.sender == SmsSenderKind::Stdout && !loopback && own_codes {
         return Err(ConfigError::key(

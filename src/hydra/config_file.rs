@@ -100,11 +100,11 @@ pub fn render(
             "tls": { "allow_termination_from": ["127.0.0.1/32", "::1/128"] },
             "cookies": { "same_site_mode": "Lax" },
         },
-        "dsn": format!(
+        "dsn": hydra.postgres_dsn().unwrap_or_else(|| format!(
             "sqlite://{}?{SQLITE_OPTIONS}&_synchronous={}",
             paths.database.display(),
             hydra.tuning.sqlite_synchronous.as_str()
-        ),
+        )),
         "urls": {
             "self": { "issuer": origin, "public": origin },
             "login": format!("{origin}/login"),

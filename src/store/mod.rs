@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 
 pub mod audit;
 pub mod codes;
+pub mod copy;
 pub mod credentials;
 pub mod event_outbox;
 pub mod file;

@@ -27,6 +27,7 @@ use super::ConfigError;
 /// array's index (`headless.clients.0.client_secret`).
 pub(super) const SECRET_KEYS: &[&str] = &[
     "database.url",
+    "hydra.dsn",
     "sms.webhook.bearer_token",
     "sms.webhook.hmac_secret",
     "sms.twilio.auth_token",

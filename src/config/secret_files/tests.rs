@@ -43,6 +43,7 @@ fn with_file(key: &str, path: &Path) -> String {
              base_url = \"http://u/\"\nauth_header = \"X-Key\"\nauth_value_file = \"{path}\"\n"
         ),
         "database.url" => format!("[database]\nurl_file = \"{path}\"\n"),
+        "hydra.dsn" => format!("[hydra]\ndsn_file = \"{path}\"\n"),
         "directory.sql.url" => format!(
             "{closed}[directory]\nkind = \"sql\"\n[directory.sql]\nurl_file = \"{path}\"\n\
              by_phone = \"SELECT 1 WHERE $1 = ''\"\nby_id = \"SELECT 1 WHERE $1 = ''\"\n"
@@ -98,6 +99,7 @@ fn secret_of(config: &Config, key: &str) -> String {
             auth.value.to_str().unwrap().to_string()
         }
         ("database.url", _) => exposed(&config.database.url),
+        ("hydra.dsn", _) => exposed(&config.hydra.dsn),
         ("directory.sql.url", DirectoryKind::Sql(database)) => database.url.expose().to_string(),
         ("otp.http.auth_token", _) => exposed(&config.otp.http.auth_token),
         ("otp.twilio_verify.auth_token", _) => exposed(&config.otp.twilio_verify.auth_token),
@@ -125,6 +127,7 @@ fn every_secret_key_is_read_from_its_file() {
         let value = match *key {
             "directory.sql.url" => format!("sqlite:///tmp/users-{i}.db"),
             "database.url" => format!("postgres://g:pw-SECRET-{i}@db.example/g"),
+            "hydra.dsn" => format!("postgres://h:pw-SECRET-{i}@db.example/h?sslmode=verify-full"),
             _ => format!("value-SECRET-{i}"),
         };
         let path = dir.path().join(format!("secret-{i}"));

@@ -86,9 +86,14 @@ impl HttpBrowser {
         path: &str,
         fields: &[(&str, &str)],
     ) -> Hop {
+        self.submit_at(&app.url(path), page, fields).await
+    }
+
+    /// Posts the page's form with `fields` to `url` (another instance's, say).
+    pub async fn submit_at(&self, url: &str, page: &Hop, fields: &[(&str, &str)]) -> Hop {
         let form = form(page, fields);
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        self.post(&app.url(path), &form).await
+        self.post(url, &form).await
     }
 }
 

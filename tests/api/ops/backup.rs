@@ -239,3 +239,25 @@ fn backup_and_restore_refuse_a_postgresql_database_and_name_pg_dump() {
         "{refused}"
     );
 }
+
+#[test]
+fn backup_and_restore_refuse_a_supervised_hydra_on_postgresql_naming_hydra_dsn() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = crate::helpers::test_config(data.path().to_path_buf());
+    config.hydra.dsn = Some(gatehouse::config::Secret::new(
+        "postgres://h:hydrapw@127.0.0.1:1/hydra",
+    ));
+    let target = data.path().join("backup");
+    for refused in [
+        gatehouse::cli::backup::backup(&config, &target),
+        gatehouse::cli::backup::restore(&config, &target, true),
+    ] {
+        let refused = refused.unwrap_err().to_string();
+        assert!(
+            refused.contains("pg_dump") && refused.contains("hydra.dsn"),
+            "{refused}"
+        );
+        assert!(!refused.contains("hydrapw"), "{refused}");
+    }
+    assert!(!target.exists(), "nothing was written");
+}

@@ -5,8 +5,10 @@
 //! their own, as separate processes have) and `two_apps` (two gatehouse
 //! instances; `two_apps_browser`: a browser's sign-in over both).
 
+mod hydra_on_postgres;
 mod instances;
 mod operations;
+mod store_copy;
 mod two_apps;
 mod two_apps_browser;
 

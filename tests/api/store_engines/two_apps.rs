@@ -99,7 +99,7 @@ pub(super) async fn cluster(tune: impl Fn(&mut Config)) -> Cluster {
 
 /// Every instance needs the same secrets (codes are keyed and messages
 /// sealed with them): B gets A's.
-fn copy_secrets(from: &std::path::Path, to: &std::path::Path) {
+pub(super) fn copy_secrets(from: &std::path::Path, to: &std::path::Path) {
     let (from, to) = (DataDir::new(from).secrets(), DataDir::new(to).secrets());
     std::fs::create_dir_all(&to).unwrap();
     for entry in std::fs::read_dir(&from).unwrap() {

@@ -6,7 +6,7 @@
 use futures_util::future::join_all;
 
 use super::two_apps::{cluster, Cluster};
-use crate::helpers::http_browser::{form, Hop, HttpBrowser};
+use crate::helpers::http_browser::{Hop, HttpBrowser};
 use crate::helpers::world::trusted;
 
 /// Posts `page`'s form with `fields` to `path` on instance `n` (even: A, odd: B).
@@ -18,11 +18,8 @@ async fn submit_on(
     path: &str,
     fields: &[(&str, &str)],
 ) -> Hop {
-    let form = form(page, fields);
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    browser
-        .post(&format!("{}{path}", cluster.address(n)), &form)
-        .await
+    let url = format!("{}{path}", cluster.address(n));
+    browser.submit_at(&url, page, fields).await
 }
 
 #[tokio::test]
