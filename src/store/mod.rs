@@ -29,6 +29,7 @@ pub mod foreign_sqlite;
 pub mod health;
 mod lease;
 pub mod login_sessions;
+pub mod methods;
 mod migrate;
 pub mod outbox;
 pub mod passkeys;

@@ -4,6 +4,7 @@
 //! input, expiry, headers) is in `pages`.
 
 mod assurance;
+mod manage;
 pub(crate) mod methods;
 mod pages;
 
