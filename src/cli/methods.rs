@@ -7,9 +7,10 @@
 
 use crate::config::Config;
 use crate::directory::Directory;
-use crate::domain::{EventKind, Outcome, PhoneNumber, SignInMethod};
+use crate::domain::{EventKind, Outcome, PhoneNumber};
+use crate::signin::account::sign_in_method;
 use crate::signin::audit::Event;
-use crate::store::methods::{self, Method, MethodKind, Removal};
+use crate::store::methods::{self, Method, Removal};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -90,14 +91,6 @@ async fn remove_one(
         println!("warning: `login.methods` offers no text messages: {subject} cannot sign in now");
     }
     Ok(())
-}
-
-/// The audit trail's name for a method of `kind`.
-pub(crate) fn sign_in_method(kind: MethodKind) -> SignInMethod {
-    match kind {
-        MethodKind::Totp => SignInMethod::Totp,
-        MethodKind::Passkey => SignInMethod::Passkey,
-    }
 }
 
 fn print_methods(subject: &str, phone: &PhoneNumber, all: &[Method]) {

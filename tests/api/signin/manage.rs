@@ -20,14 +20,15 @@ pub(crate) async fn world() -> World {
     .await
 }
 
-/// A person with a confirmed authenticator app; their id and the app's id.
-pub(crate) async fn with_app(world: &World, phone: &str) -> (String, String) {
+/// A person with a confirmed authenticator app; their id, the app's id
+/// and its key (base32).
+pub(crate) async fn with_app(world: &World, phone: &str) -> (String, String, String) {
     let user = world.app.add_user(phone, Profile::default()).await;
     let totp = &world.app.state.methods.totp;
     let new = totp.start(&user.id).await.unwrap();
     let code = app_code(&new.secret_base32, now() - 30);
     totp.confirm(&user.id, &new.id, &code).await.unwrap();
-    (user.id, new.id)
+    (user.id, new.id, new.secret_base32)
 }
 
 /// Gives `subject` a passkey row named `name`; its listed id.
@@ -60,7 +61,7 @@ pub(crate) async fn with_passkey(world: &World, subject: &str, name: &str) -> St
 async fn an_operator_lists_passkeys_and_removes_a_lost_one_into_the_audit_trail() {
     let world = world().await;
     let phone = "+12015550601";
-    let (subject, app) = with_app(&world, phone).await;
+    let (subject, app, _) = with_app(&world, phone).await;
     let key = with_passkey(&world, &subject, "YubiKey").await;
     let other = world.app.add_user("+12015550602", Profile::default()).await;
     let theirs = with_passkey(&world, &other.id, "Theirs").await;
