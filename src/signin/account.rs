@@ -97,8 +97,11 @@ pub struct Started {
 pub struct AccountService {
     hydra: HydraClient,
     public: HydraPublic,
-    /// Gatehouse's public URL (Hydra's issuer).
+    /// Gatehouse's public URL (where the callback is).
     issuer: Url,
+    /// Where browsers reach Hydra's `/oauth2/auth`: gatehouse's public URL
+    /// (its proxy) with a supervised Hydra, Hydra's public URL otherwise.
+    hydra_for_browsers: Url,
     key: Arc<SealingKey>,
     store: Store,
     directory: Directory,
@@ -114,6 +117,7 @@ pub struct AccountParts {
     pub hydra: HydraClient,
     pub public: HydraPublic,
     pub issuer: Url,
+    pub hydra_for_browsers: Url,
     pub server_key: Vec<u8>,
     pub store: Store,
     pub directory: Directory,
@@ -127,6 +131,7 @@ impl AccountService {
             hydra: parts.hydra,
             public: parts.public,
             issuer: parts.issuer,
+            hydra_for_browsers: parts.hydra_for_browsers,
             key: Arc::new(SealingKey::derive_for(
                 &parts.server_key,
                 b"gatehouse account page v1",
@@ -197,8 +202,10 @@ impl AccountService {
             expires_at: self.clock.now() + FLOW_LIFETIME,
         };
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(flow.verifier.as_bytes()));
-        let mut url = self.issuer.clone();
-        url.set_path("/oauth2/auth");
+        let mut url = self
+            .hydra_for_browsers
+            .join("oauth2/auth")
+            .unwrap_or_else(|_| self.hydra_for_browsers.clone());
         url.query_pairs_mut().extend_pairs([
             ("response_type", "code"),
             ("client_id", CLIENT_ID),

@@ -182,6 +182,10 @@ impl SignInCore {
                 config.hydra.ca_file(),
             ),
             issuer: config.server.public_url.clone(),
+            hydra_for_browsers: match config.hydra.mode {
+                config::HydraMode::Supervised => config.server.public_url.clone(),
+                config::HydraMode::External { .. } => config.hydra_public_url(),
+            },
             server_key: self.account_key.clone(),
             store: self.store.clone(),
             directory: self.directory.clone(),
