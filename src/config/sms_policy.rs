@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, SmsSenderKind};
 use crate::domain::phone::parse_region;
-use crate::domain::NumberType;
+use crate::domain::{Line, NumberType};
 
 /// Refuse, or only log and count what would be refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +59,17 @@ pub struct SmsPolicy {
 }
 
 impl SmsPolicy {
+    /// Would a code be texted to a number on `line`: its country and kind
+    /// of line are served (or the policy only reports, `mode = "monitor"`)?
+    pub fn reaches(&self, line: &Line) -> bool {
+        self.mode != PolicyMode::Enforce
+            || (self
+                .allowed_countries
+                .as_ref()
+                .is_none_or(|list| list.allows(line.country))
+                && self.allowed_number_types.contains(&line.number_type))
+    }
+
     /// The most unverified codes a country may get today, given its busiest
     /// day of verified codes in the last 14.
     pub fn adaptive_ceiling(&self, busiest_verified_day: u32) -> u32 {

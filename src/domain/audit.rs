@@ -26,6 +26,9 @@ pub enum EventKind {
     UserEnabled,
     ClientCreated,
     ClientDeleted,
+    /// A passkey or authenticator app was removed (by the person on their
+    /// account page, or by an operator: `gatehouse users methods --remove`).
+    MethodRemoved,
 }
 
 impl EventKind {
@@ -44,6 +47,7 @@ impl EventKind {
         EventKind::UserEnabled,
         EventKind::ClientCreated,
         EventKind::ClientDeleted,
+        EventKind::MethodRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +66,7 @@ impl EventKind {
             EventKind::UserEnabled => "user_enabled",
             EventKind::ClientCreated => "client_created",
             EventKind::ClientDeleted => "client_deleted",
+            EventKind::MethodRemoved => "method_removed",
         }
     }
 

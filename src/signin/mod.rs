@@ -3,6 +3,7 @@
 //! Hydra, the claims that go into tokens and the legacy-session exchange.
 
 pub mod accept;
+pub mod account;
 pub mod audit;
 pub mod bot_challenge;
 pub mod browser;

@@ -379,6 +379,7 @@ fn app_state(
     );
     let headless = sign_in.headless(&config, &hydra, &accept);
     let browser = sign_in.browser(&hydra, &accept, &challenges, &metrics);
+    let account = sign_in.account(&config, &hydra, &clock);
     let SignInCore {
         store,
         directory,
@@ -387,6 +388,7 @@ fn app_state(
         csrf,
         audit,
         methods,
+        ..
     } = sign_in;
     let receipts = DeliveryReceipts::from_config(&config, store.clone(), clock.clone())
         .with_metrics(metrics.clone());
@@ -409,5 +411,6 @@ fn app_state(
         accept,
         audit,
         methods,
+        account,
     })
 }

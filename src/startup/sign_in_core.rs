@@ -4,11 +4,13 @@
 use super::StartupError;
 use crate::config::{self, Config};
 use crate::directory::Directory;
+use crate::hydra::public::HydraPublic;
 use crate::hydra::HydraClient;
 use crate::infra::clock::Clock;
 use crate::infra::data_dir::DataDir;
 use crate::infra::{metrics, secrets};
 use crate::signin::accept::Acceptor;
+use crate::signin::account::{AccountParts, AccountService};
 use crate::signin::audit::AuditTrail;
 use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
@@ -30,6 +32,8 @@ pub(super) struct SignInCore {
     pub(super) csrf: web::Csrf,
     pub(super) audit: AuditTrail,
     pub(super) methods: Methods,
+    /// The server key the account page's cookies are sealed under.
+    account_key: Vec<u8>,
 }
 
 impl SignInCore {
@@ -137,6 +141,7 @@ impl SignInCore {
             csrf,
             audit,
             methods,
+            account_key: otp_key.as_bytes().to_vec(),
         })
     }
 }
@@ -160,6 +165,34 @@ impl SignInCore {
             self.bot.clone(),
         )
         .with_audit(self.audit.clone())
+    }
+
+    /// The account page's service (`/account`), a client of Hydra's.
+    pub(super) fn account(
+        &self,
+        config: &Config,
+        hydra: &HydraClient,
+        clock: &Clock,
+    ) -> AccountService {
+        let parts = AccountParts {
+            hydra: hydra.clone(),
+            public: HydraPublic::new(
+                config.hydra_public_url(),
+                config.server.public_url.clone(),
+                config.hydra.ca_file(),
+            ),
+            issuer: config.server.public_url.clone(),
+            hydra_for_browsers: match config.hydra.mode {
+                config::HydraMode::Supervised => config.server.public_url.clone(),
+                config::HydraMode::External { .. } => config.hydra_public_url(),
+            },
+            server_key: self.account_key.clone(),
+            store: self.store.clone(),
+            directory: self.directory.clone(),
+            clock: clock.clone(),
+            audit: self.audit.clone(),
+        };
+        AccountService::new(parts, config.login.clone(), config.sms.policy.clone())
     }
 
     /// The browser sign-in's service.

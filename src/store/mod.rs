@@ -31,6 +31,7 @@ pub mod health;
 mod lease;
 pub mod login_challenges;
 pub mod login_sessions;
+pub mod methods;
 mod migrate;
 pub mod outbox;
 pub mod passkeys;

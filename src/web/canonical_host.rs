@@ -21,6 +21,9 @@ const BROWSER_PATHS: &[&str] = &[
     "/error",
     "/oauth2/auth",
     "/oauth2/sessions/logout",
+    "/account",
+    "/account/signin",
+    "/account/callback",
 ];
 
 pub async fn redirect_other_hosts(

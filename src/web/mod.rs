@@ -1,5 +1,6 @@
 //! HTTP routes on the one public port.
 
+mod account;
 mod api_error;
 mod audit;
 mod bot_challenge;
@@ -52,6 +53,12 @@ pub fn router(state: AppState) -> Router {
             .route("/enrol/passkey/start", post(passkey::register_start))
             .route("/enrol/passkey/finish", post(passkey::register_finish))
             .route(passkey::SCRIPT_PATH, get(passkey::script))
+            .route(account::PATH, get(account::show).post(account::submit))
+            .route(account::SIGN_IN_PATH, get(account::sign_in))
+            .route(
+                crate::signin::account::CALLBACK_PATH,
+                get(account::callback),
+            )
             .route("/consent", get(consent::show).post(consent::submit))
             .route("/logout", get(logout::show).post(logout::submit))
             .route("/logged-out", get(logout::logged_out))

@@ -9,6 +9,7 @@ use crate::forward_auth::ForwardAuth;
 use crate::hydra::HydraClient;
 use crate::infra::metrics::Metrics;
 use crate::signin::accept::Acceptor;
+use crate::signin::account::AccountService;
 use crate::signin::audit::AuditTrail;
 use crate::signin::bot_challenge::BotChallenge;
 use crate::signin::browser::BrowserSignIn;
@@ -65,4 +66,6 @@ pub struct Services {
     pub audit: AuditTrail,
     /// Authenticator apps, and the offer to set one up after a sign-in.
     pub methods: Methods,
+    /// The account page's sign-in and the person's changes there.
+    pub account: AccountService,
 }

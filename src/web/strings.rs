@@ -39,6 +39,29 @@ pub const PASSKEY_REQUIRED: &str = "This app only accepts a sign-in with a passk
      passkey when we offer it; then try again.";
 pub const BACK_TO_APP_BUTTON: &str = "Back to the app";
 
+pub const ACCOUNT_TITLE: &str = "Your sign-in methods";
+pub const ACCOUNT_INTRO: &str = "The passkeys and authenticator apps you can sign in with. Name \
+     them so you know which is which; remove one you no longer have.";
+pub const ACCOUNT_NOT_SIGNED_IN: &str =
+    "You did not sign in, so your sign-in methods are not shown.";
+pub const ACCOUNT_SIGN_IN_EXPIRED: &str = "This sign-in has expired or was started in another \
+     browser. Open the account page again.";
+pub const NO_METHODS: &str = "You have no passkey or authenticator app yet: you sign in with a \
+     code by text message.";
+pub const KIND_APP: &str = "Authenticator app";
+pub const KIND_APP_PENDING: &str = "Authenticator app (set-up not finished)";
+pub const KIND_PASSKEY: &str = "Passkey";
+pub const NEVER: &str = "never";
+pub const METHOD_NAME_LABEL: &str = "Name";
+pub const RENAME: &str = "Rename";
+pub const REMOVE: &str = "Remove";
+pub const METHOD_RENAMED: &str = "Renamed.";
+pub const METHOD_REMOVED: &str = "Removed. It can no longer sign you in.";
+pub const NO_SUCH_METHOD: &str = "There is no such sign-in method on your account.";
+pub const LAST_WAY_IN: &str = "This is your last way to sign in, so it cannot be removed. Add \
+     another passkey or app first.";
+pub const BAD_METHOD_NAME: &str = "A name needs 1 to 60 characters.";
+
 pub const OFFER_TITLE: &str = "Sign in more safely next time";
 pub const SET_UP_APP: &str = "Set up an authenticator app";
 pub const NOT_NOW: &str = "Not now";
@@ -270,6 +293,18 @@ pub fn oauth_error(code: &str) -> &'static str {
         "temporarily_unavailable" | "server_error" => HYDRA_DOWN,
         _ => "The sign-in could not be completed.",
     }
+}
+
+pub fn texts_to(masked_phone: &str) -> String {
+    format!("You can also sign in with a code texted to {masked_phone}.")
+}
+
+pub fn added_on(day: &str) -> String {
+    format!("added {day}")
+}
+
+pub fn last_used(day: &str) -> String {
+    format!("last used {day}")
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! is generated from config.toml.example, which a unit test keeps equal to
 //! the configuration structs (every key, every default). So the reference
 //! cannot drift from the code: this test fails when it differs from what the
-//! example file gives, and `GATEHOUSE_BLESS=1` rewrites it.
+//! example file gives, and `UPDATE_MANUAL=1` rewrites it.
 
 use std::fmt::Write;
 
@@ -202,7 +202,7 @@ pub fn generate(example: &str) -> String {
     let mut out = String::from("# Reference: every key\n\n");
     out.push_str(
         "<!-- Generated from config.toml.example by tests/api/manual/reference.rs: do not edit.\n     \
-         Regenerate: GATEHOUSE_BLESS=1 cargo test --test api manual:: -->\n\n",
+         Regenerate: UPDATE_MANUAL=1 cargo test --test api manual:: -->\n\n",
     );
     out.push_str(
         "Every setting, with its default, from `config.toml.example` (shipped \
@@ -267,14 +267,14 @@ fn keys(example: &str) -> Vec<(String, String, bool)> {
 fn the_configuration_reference_is_generated_from_config_toml_example() {
     let expected = generate(&read(&root().join("config.toml.example")));
     let path = docs().join(REFERENCE);
-    if std::env::var_os("GATEHOUSE_BLESS").is_some() {
+    if std::env::var_os("UPDATE_MANUAL").is_some() {
         std::fs::write(&path, &expected).unwrap();
     }
     let actual = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         actual == expected,
         "docs/{REFERENCE} is not what config.toml.example gives: regenerate it with \
-         `GATEHOUSE_BLESS=1 cargo test --test api manual::` and commit it"
+         `UPDATE_MANUAL=1 cargo test --test api manual::` and commit it"
     );
 }
 

@@ -3,7 +3,9 @@
 //! Here the tokens, sessions and consent; the pages' own behaviour (bad
 //! input, expiry, headers) is in `pages`.
 
+mod account;
 mod assurance;
+mod manage;
 pub(crate) mod methods;
 mod pages;
 
