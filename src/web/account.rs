@@ -294,12 +294,5 @@ fn cookie(state: &AppState, name: &str, value: &str, max_age: u64) -> HeaderValu
 }
 
 fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, value)| *key == name && !value.is_empty())
-        .map(|(_, value)| value.to_string())
+    super::cookies::first(headers, name).filter(|value| !value.is_empty())
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -93,20 +93,14 @@ impl Csrf {
 
 /// Our cookie's value, if present and well-formed (64 hex characters).
 fn cookie_secret(headers: &HeaderMap, cookie: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == cookie)
-        .map(|(_, value)| value.to_string())
+    super::cookies::first(headers, cookie)
         .filter(|value| value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header;
 
     fn headers_with(cookie: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -2,7 +2,7 @@
 //! (signin/methods): HttpOnly, SameSite=Strict, `__Host-` on https; the
 //! store keeps only the token's hash.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
 
 use super::error::PageError;
 use crate::signin::methods::Grant;
@@ -15,14 +15,7 @@ const HOST_COOKIE: &str = "__Host-gatehouse_enrol";
 /// The grant the browser's cookie names, while it lasts.
 pub async fn open_grant(state: &AppState, headers: &HeaderMap) -> Result<Option<Grant>, PageError> {
     let name = cookie_name(state);
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, value)| *key == name && value.len() == 64)
-        .map(|(_, value)| value.to_string());
+    let token = super::cookies::first(headers, name).filter(|value| value.len() == 64);
     match token {
         Some(token) => Ok(state.methods.grant(&token).await?),
         None => Ok(None),

@@ -7,6 +7,7 @@ mod bot_challenge;
 mod canonical_host;
 mod client_ip;
 mod consent;
+mod cookies;
 pub mod csrf;
 mod edge;
 mod enrol;

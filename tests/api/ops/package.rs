@@ -294,7 +294,11 @@ fn manual_files() -> Vec<String> {
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).unwrap().flatten() {
             let path = entry.path();
-            let relative = path.strip_prefix(REPO).unwrap().to_string_lossy().into_owned();
+            let relative = path
+                .strip_prefix(REPO)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             if path.is_dir() {
                 dirs.push(path);
             }
@@ -325,7 +329,11 @@ fn check_tarball(tarball: &Path, top: &str) {
     .iter()
     .map(|name| format!("{top}{name}"))
     .collect();
-    expected.extend(manual_files().into_iter().map(|name| format!("{top}/{name}")));
+    expected.extend(
+        manual_files()
+            .into_iter()
+            .map(|name| format!("{top}/{name}")),
+    );
     expected.sort();
     assert_eq!(names, expected);
 
