@@ -35,6 +35,11 @@ pub struct SmsMessage<'a> {
     pub code: &'a OtpCode,
     /// The rendered template, ready to send.
     pub text: String,
+    /// The same at every attempt to send this message, on every instance
+    /// (derived from its code's id, which it does not reveal): the webhook
+    /// sends it as `Idempotency-Key`, so a gateway can drop a repeat (after
+    /// an instance died between the gateway's answer and noting it).
+    pub idempotency_key: &'a str,
 }
 
 /// A message a sender took: who took it, and the id it gave the message

@@ -16,6 +16,8 @@ use crate::infra::clock::Clock;
 use crate::infra::http::{self, Peer};
 
 pub const SIGNATURE_HEADER: &str = "X-Gatehouse-Signature";
+/// The header with [`SmsMessage::idempotency_key`].
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 
 #[derive(Clone)]
 pub struct WebhookSender {
@@ -61,7 +63,8 @@ impl WebhookSender {
             .http
             .post(self.url.clone())
             .timeout(self.timeout)
-            .header(reqwest::header::CONTENT_TYPE, "application/json");
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(IDEMPOTENCY_HEADER, message.idempotency_key);
         if let Some(token) = &self.bearer_token {
             request = request.bearer_auth(token.expose());
         }

@@ -145,15 +145,13 @@ async fn two_calls_return_tokens_that_verify_and_refresh() {
     let code = fx.sms.code_for(&phone).await;
 
     // Only the hash of the session id is stored.
-    let stored: Vec<String> = {
-        let conn = fx.app.database();
-        let mut statement = conn
-            .prepare("SELECT hex(id_hash) FROM headless_sessions")
-            .unwrap();
-        let rows = statement.query_map([], |row| row.get(0)).unwrap();
-        rows.collect::<Result<_, _>>().unwrap()
-    };
-    let expected_hash = hex::encode_upper(Sha256::digest(session_id.as_bytes()));
+    let stored: Vec<String> =
+        crate::helpers::white_box::rows(&fx.app.config, "SELECT id_hash FROM headless_sessions")
+            .await
+            .iter()
+            .map(|row| row["id_hash"].as_str().unwrap().to_string())
+            .collect();
+    let expected_hash = hex::encode(Sha256::digest(session_id.as_bytes()));
     assert_eq!(stored, vec![expected_hash]);
 
     let tokens = fx.verify_otp(&session_id, &code).await;

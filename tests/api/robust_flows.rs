@@ -75,15 +75,16 @@ async fn the_code_page_says_how_long_is_left_and_codes_do_not_outlive_it() {
         code_page.body
     );
     // The stored code expires with the challenge (2 min), not after otp.ttl (5 min).
-    let conn =
-        rusqlite::Connection::open(world.app.config.data_dir.join("gatehouse.sqlite")).unwrap();
-    let (created, expires): (i64, i64) = conn
-        .query_row(
-            "SELECT created_at, expires_at FROM otp_challenges",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let rows = crate::helpers::white_box::rows(
+        &world.app.config,
+        "SELECT created_at, expires_at FROM otp_challenges",
+    )
+    .await;
+    assert_eq!(rows.len(), 1);
+    let (created, expires) = (
+        rows[0]["created_at"].as_i64().unwrap(),
+        rows[0]["expires_at"].as_i64().unwrap(),
+    );
     assert!(
         expires - created <= 120,
         "code lives {}s",

@@ -129,12 +129,14 @@ impl Delivery {
         let code = OtpCode::from_generated(queued.code);
         let text = queued.text;
         let attempt = message.attempts + 1;
+        let key = idempotency_key(&message.challenge_id);
         let sent = self
             .sms
             .send(&SmsMessage {
                 phone: &phone,
                 code: &code,
                 text,
+                idempotency_key: &key,
             })
             .await;
         let error = match sent {
@@ -212,6 +214,13 @@ impl Delivery {
 pub(crate) fn backoff(attempt: u32) -> Duration {
     let exponent = attempt.saturating_sub(1).min(16);
     Duration::from_secs(1 << exponent).min(MAX_BACKOFF)
+}
+
+/// A message's idempotency key: a hash of its code's id (32 hex digits).
+fn idempotency_key(challenge_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("gatehouse sms {challenge_id}").as_bytes());
+    hex::encode(&digest[..16])
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ async fn events_arrive_signed_and_a_sign_in_never_waits_for_the_receiver() {
         .await;
     let with_receiver_up = started.elapsed();
     let received = receiver.wait_for_requests(3).await;
-    let rows = audit_rows(&world.app.config.data_dir);
+    let rows = audit_rows(&world.app.config).await;
     assert_eq!(received.len(), rows.len(), "one request per event");
     for (request, row) in received.iter().zip(&rows) {
         let signature = request.headers["x-gatehouse-signature"].to_str().unwrap();

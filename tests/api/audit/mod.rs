@@ -31,37 +31,13 @@ fn events_to(url: &str) -> EventsConfig {
     }
 }
 
-/// Every audit row of the database in `data_dir`, oldest first, as JSON
-/// objects keyed by column (the phone's hash as hex).
-pub fn audit_rows(data_dir: &std::path::Path) -> Vec<Map<String, Value>> {
-    let conn = crate::helpers::app::database(data_dir);
-    let mut statement = conn
-        .prepare("SELECT *, hex(phone_hash) AS phone_hash FROM audit_events ORDER BY id")
-        .unwrap();
-    let names: Vec<String> = statement
-        .column_names()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    let rows = statement
-        .query_map([], |row| {
-            let mut object = Map::new();
-            for (i, name) in names.iter().enumerate() {
-                let value = match row.get_ref(i)? {
-                    rusqlite::types::ValueRef::Null => Value::Null,
-                    rusqlite::types::ValueRef::Integer(n) => Value::from(n),
-                    rusqlite::types::ValueRef::Text(text) => {
-                        Value::from(String::from_utf8_lossy(text).into_owned())
-                    }
-                    other => Value::from(format!("{other:?}")),
-                };
-                object.insert(name.clone(), value);
-            }
-            Ok(object)
-        })
-        .unwrap();
-    rows.collect::<Result<_, _>>().unwrap()
+/// Every audit row of the instance's database (either engine), oldest
+/// first, as JSON objects keyed by column (the phone's hash as hex).
+pub async fn audit_rows(config: &gatehouse::config::Config) -> Vec<Map<String, Value>> {
+    crate::helpers::white_box::rows(config, AUDIT_ROWS).await
 }
+
+const AUDIT_ROWS: &str = "SELECT * FROM audit_events ORDER BY id";
 
 /// The audit trail and its events worker alone (no server, no Hydra) over a
 /// real SQLite file, on a manual clock.
@@ -107,6 +83,7 @@ impl StandaloneTrail {
     }
 
     fn rows(&self) -> Vec<Map<String, Value>> {
-        audit_rows(self.dir.path())
+        let file = self.dir.path().join("gatehouse.sqlite");
+        crate::helpers::white_box::sqlite_rows(&file, AUDIT_ROWS)
     }
 }

@@ -104,7 +104,7 @@ async fn a_browser_sign_in_leaves_a_row_per_step_that_the_cli_finds_by_number() 
     let mary = world.app.add_user(PHONE, Profile::default()).await;
     let (client, code) = marys_evening(&world, &browser()).await;
 
-    let rows = audit_rows(&world.app.config.data_dir);
+    let rows = audit_rows(&world.app.config).await;
     let kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
@@ -196,14 +196,14 @@ async fn a_browser_sign_in_leaves_a_row_per_step_that_the_cli_finds_by_number() 
         .unwrap()
         .contains("0 events"));
 
-    assert_nothing_in_clear(&world, &[PHONE, "2015550611", &code]);
+    assert_nothing_in_clear(&world, &[PHONE, "2015550611", &code]).await;
 }
 
 /// No audit row holds any of `secrets`, and neither do the bytes of a copy
 /// of the database that keeps only the audit tables (rebuilt, so no freed
 /// page of another table is left in it).
-fn assert_nothing_in_clear(world: &World, secrets: &[&str]) {
-    for row in audit_rows(&world.app.config.data_dir) {
+async fn assert_nothing_in_clear(world: &World, secrets: &[&str]) {
+    for row in audit_rows(&world.app.config).await {
         let text = serde_json::to_string(&row).unwrap();
         for secret in secrets {
             assert!(!text.contains(secret), "{secret} in {text}");
@@ -259,7 +259,7 @@ async fn a_headless_sign_in_leaves_its_rows() {
     let tokens = world.verify_otp(&session_id, &code).await;
     assert_eq!(tokens.status, 200, "{}", tokens.text);
 
-    let rows = audit_rows(&world.app.config.data_dir);
+    let rows = audit_rows(&world.app.config).await;
     let kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
     // Auto sign-up: the number was no one's until the code was right.
     assert_eq!(kinds, ["code_sent", "signin_failed", "signin_succeeded"]);
@@ -298,7 +298,7 @@ async fn a_failing_audit_write_fails_no_sign_in() {
         )
         .await;
     assert!(tokens["access_token"].is_string(), "{tokens}");
-    assert!(audit_rows(&world.app.config.data_dir).is_empty());
+    assert!(audit_rows(&world.app.config).await.is_empty());
     let logs = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("an audit event was not recorded"), "{logs}");
 }

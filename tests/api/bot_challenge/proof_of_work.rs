@@ -139,16 +139,13 @@ async fn the_headless_api_takes_the_same_proof_and_names_the_missing_field() {
     assert_eq!(refused(&world, "bot_challenge_invalid"), 2);
     assert_eq!(refused(&world, "bot_challenge_reused"), 1);
     // The audit trail has each refusal, for the app and the number.
-    let audited: i64 = world
-        .app
-        .database()
-        .query_row(
-            "SELECT count(*) FROM audit_events WHERE kind = 'code_refused'
-             AND reason = 'bot_challenge' AND client_id = ?1 AND phone_masked IS NOT NULL",
-            [APP.id],
-            |row| row.get(0),
-        )
-        .unwrap();
+    let sql = format!(
+        "SELECT count(*) AS n FROM audit_events WHERE kind = 'code_refused'
+         AND reason = 'bot_challenge' AND client_id = '{}' AND phone_masked IS NOT NULL",
+        APP.id
+    );
+    let rows = crate::helpers::white_box::rows(&world.app.config, &sql).await;
+    let audited = rows[0]["n"].as_i64().unwrap();
     assert_eq!(audited, 5, "missing, wrong, expired, forged and reused");
 }
 

@@ -17,6 +17,7 @@ pub mod postgres;
 pub mod process;
 pub mod sink;
 pub mod test_ca;
+pub mod white_box;
 pub mod world;
 
 use std::sync::{Arc, Mutex};

@@ -173,7 +173,7 @@ async fn a_person_renames_and_removes_their_own_methods_and_nobody_elses() {
     assert!(names(&world, &alice).await.is_empty());
     let removed = post(&world, &browser, &page, &app, &[("action", "remove")]).await;
     assert_eq!(removed.status, 200, "texts reach her: {}", removed.body);
-    let rows = audit_rows(&world.app.config.data_dir);
+    let rows = audit_rows(&world.app.config).await;
     let own: Vec<_> = rows
         .iter()
         .filter(|r| r["kind"] == "method_removed")

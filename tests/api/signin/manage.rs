@@ -101,7 +101,7 @@ async fn an_operator_lists_passkeys_and_removes_a_lost_one_into_the_audit_trail(
     let removed = run_with_config_file(config, &remove).await;
     assert!(removed.status.success(), "{removed:?}");
 
-    let rows = audit_rows(&config.data_dir);
+    let rows = audit_rows(config).await;
     let removals: Vec<_> = rows
         .iter()
         .filter(|row| row["kind"] == "method_removed")

@@ -142,16 +142,30 @@ async fn an_app_set_up_after_sms_signs_in_once_per_code_without_a_text() {
     let world = world().await;
     let phone = "+12015550301";
     let (key, confirming) = enrolled(&world, phone).await;
-    // The key is sealed at rest: neither it nor its bytes are in the file.
+    // The key is sealed at rest: neither it nor its bytes are in the
+    // database (the SQLite file, or the rows on PostgreSQL).
     let secret = Secret::Encoded(key.replace(' ', "")).to_bytes().unwrap();
-    let database = gatehouse::infra::data_dir::DataDir::new(&world.app.config.data_dir).database();
-    let file = std::fs::read(&database).unwrap();
-    let wal = std::fs::read(database.with_extension("sqlite-wal")).unwrap_or_default();
-    for bytes in [&file, &wal] {
-        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_slice()));
-        assert!(!bytes
-            .windows(16)
-            .any(|w| w == &key.replace(' ', "").as_bytes()[..16]));
+    let encoded = key.replace(' ', "");
+    let rows =
+        crate::helpers::white_box::rows(&world.app.config, "SELECT * FROM totp_credentials").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    for value in rows[0].values() {
+        let text = value.to_string();
+        assert!(!text.contains(&hex::encode(&secret)), "{text}");
+        assert!(
+            !text.to_lowercase().contains(&encoded[..16].to_lowercase()),
+            "{text}"
+        );
+    }
+    if world.app.config.database.url.is_none() {
+        let database =
+            gatehouse::infra::data_dir::DataDir::new(&world.app.config.data_dir).database();
+        let file = std::fs::read(&database).unwrap();
+        let wal = std::fs::read(database.with_extension("sqlite-wal")).unwrap_or_default();
+        for bytes in [&file, &wal] {
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_slice()));
+            assert!(!bytes.windows(16).any(|w| w == &encoded.as_bytes()[..16]));
+        }
     }
     world.app.outbox_drained().await;
     let texts_before = world.sms.received().len();

@@ -7,6 +7,7 @@
 
 mod hydra_on_postgres;
 mod instances;
+mod kill;
 mod operations;
 mod store_copy;
 mod two_apps;

@@ -55,7 +55,7 @@ async fn a_native_app_signs_in_with_the_delegates_code_and_an_outage_costs_nothi
     world.app.outbox_drained().await;
     assert!(world.sms.received().is_empty(), "gatehouse texted itself");
 
-    let rows = audit_rows(&world.app.config.data_dir);
+    let rows = audit_rows(&world.app.config).await;
     let kinds: Vec<&str> = rows.iter().map(|r| r["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,

@@ -104,6 +104,7 @@ async fn sms_providers_a_failing_provider_cools_off_and_metrics_count_each_one()
                 phone: &phone,
                 code: &code,
                 text: text_to(&phone, &code),
+                idempotency_key: "k",
             };
             sender.send(&message).await.map(|sent| sent.provider)
         }
