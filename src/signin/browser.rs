@@ -55,10 +55,14 @@ impl OpenLogin {
         self.required.is_some_and(Assurance::is_phishing_resistant)
     }
 
-    fn login_ref(&self) -> LoginRef<'_> {
+    /// The login to accept; its session's proof is kept when Hydra will
+    /// remember the session (`remember`, or a remembered one stepping up):
+    /// otherwise no later sign-in can find it.
+    fn login_ref(&self, remember: bool) -> LoginRef<'_> {
+        let kept = remember || self.step_up_subject.is_some();
         LoginRef {
             challenge: &self.challenge,
-            session_id: self.session_id.as_deref(),
+            session_id: self.session_id.as_deref().filter(|_| kept),
         }
     }
 
@@ -319,7 +323,9 @@ impl BrowserSignIn {
             if Assurance::of_amr(&amr) < login.required {
                 return Err(PasskeyError::Refused("below the level the client asked for").into());
             }
-            let accept = self.accept.login_amr(login.login_ref(), &user, false, amr);
+            let accept = self
+                .accept
+                .login_amr(login.login_ref(false), &user, false, amr);
             let redirect = accept.await?;
             self.answered(&login.challenge, &redirect.redirect_to, "success")
                 .await;
@@ -349,7 +355,7 @@ impl BrowserSignIn {
             })?;
             let redirect = self
                 .accept
-                .login(login.login_ref(), &user, remember, accept::AMR_TOTP)
+                .login(login.login_ref(remember), &user, remember, accept::AMR_TOTP)
                 .await?;
             self.answered(&login.challenge, &redirect.redirect_to, "success")
                 .await;
@@ -381,7 +387,7 @@ impl BrowserSignIn {
         };
         let redirect = self
             .accept
-            .login(login.login_ref(), &user, remember, accept::AMR_SMS)
+            .login(login.login_ref(remember), &user, remember, accept::AMR_SMS)
             .await?;
         self.answered(&login.challenge, &redirect.redirect_to, "success")
             .await;

@@ -155,7 +155,7 @@ impl SignInCore {
         accept: &Acceptor,
     ) -> headless::HeadlessService {
         let hydra_apis = headless::HydraApis::for_config(config, hydra.clone());
-        headless::HeadlessService::new(
+        let service = headless::HeadlessService::new(
             config.headless.clone(),
             self.store.clone(),
             self.directory.clone(),
@@ -164,7 +164,12 @@ impl SignInCore {
             self.otp.clone(),
             self.bot.clone(),
         )
-        .with_audit(self.audit.clone())
+        .with_audit(self.audit.clone());
+        if config.login.offers(config::LoginMethod::Totp) {
+            service.with_totp(self.methods.totp.clone())
+        } else {
+            service
+        }
     }
 
     /// The account page's service (`/account`), a client of Hydra's.

@@ -1,5 +1,7 @@
 //! `GET /api/headless/challenge`, `POST /api/headless/request-otp`,
-//! `/api/headless/verify-otp` and `/api/headless/token-exchange`: the JSON
+//! `/api/headless/verify-otp`, `/api/headless/request-app-code`,
+//! `/api/headless/verify-app-code` (a code from an authenticator app
+//! instead of a text) and `/api/headless/token-exchange`: the JSON
 //! face of [`crate::signin::headless`] and of the bot challenge.
 //! Every answer, success or error, is JSON and never cached; errors are
 //! `{"error", "error_description"}` (RFC 6749 5.2).
@@ -34,6 +36,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/headless/verify-otp",
             post(verify_otp).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/headless/request-app-code",
+            post(request_app_code).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/headless/verify-app-code",
+            post(verify_app_code).fallback(method_not_allowed),
         )
         .route(
             "/api/headless/token-exchange",
@@ -97,6 +107,68 @@ async fn request_otp(
         "session_id": started.session_id,
         "expires_in": started.expires_in.as_secs(),
     })))
+}
+
+/// `request-otp`'s body and answer, for a code from the person's
+/// authenticator app: no text is sent.
+async fn request_app_code(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<RequestOtp>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    if !state.headless.offers_app_codes() {
+        return Ok(app_codes_off());
+    }
+    let Json(body) = body?;
+    let ip = client_ip(peer, &headers, &state.config.server.trusted_proxies);
+    let client = state.headless.client(&body.client_id)?;
+    let phone = PhoneNumber::parse(&body.phone, state.config.users.default_region)
+        .map_err(SignInError::from)?;
+    let proof = Proof {
+        pow_solution: body.pow_solution,
+        captcha_token: body.captcha_token,
+    };
+    let started = state
+        .headless
+        .start_app_code(client, &phone, body.scope.as_deref(), ip, &proof)
+        .await?;
+    Ok(ok(json!({
+        "session_id": started.session_id,
+        "expires_in": started.expires_in.as_secs(),
+    })))
+}
+
+/// `verify-otp`'s body and answer, with the app's code as `otp`.
+async fn verify_app_code(
+    State(state): State<AppState>,
+    body: Result<Json<VerifyOtp>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    if !state.headless.offers_app_codes() {
+        return Ok(app_codes_off());
+    }
+    let Json(body) = body?;
+    let result = state
+        .headless
+        .verify_app_code(&body.session_id, &body.otp)
+        .await;
+    match &result {
+        Ok(_) => {
+            state.metrics.sign_in("headless", "success");
+            state.metrics.consent("automatic");
+        }
+        Err(error) if error.is_failed_proof() => state.metrics.sign_in("headless", "failure"),
+        Err(_) => {}
+    }
+    Ok(ok(json!(result?)))
+}
+
+fn app_codes_off() -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        "unsupported_method",
+        "Authenticator apps are not offered here (login.methods).",
+    )
 }
 
 /// What request-otp wants as proof that a person asks: a fresh proof-of-work

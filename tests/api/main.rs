@@ -21,6 +21,7 @@ mod edge;
 mod forward_auth;
 mod foundation;
 mod headless;
+mod headless_app_code;
 mod headless_exchange;
 mod https_outbound;
 mod hydra_admin;

@@ -5,7 +5,7 @@
 
 mod account;
 mod assurance;
-mod manage;
+pub(crate) mod manage;
 pub(crate) mod methods;
 mod pages;
 

@@ -14,7 +14,13 @@
 //!   verifier ([`crate::signin::legacy_session`]) names the user, then both halves
 //!   above in one call.
 //!
+//! - `app_code.rs`: the same with a code from an authenticator app
+//!   instead of a text (no SMS is sent).
+//!
 //! The hops at Hydra's public API are [`crate::hydra::public`]'s.
+
+mod app_code;
+mod session;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -28,7 +34,7 @@ use crate::domain::{FlowId, OtpCode, PhoneNumber, SignInMethod};
 use crate::hydra::public::{Authorization, HydraPublic, OAuthClient, Tokens};
 use crate::hydra::HydraClient;
 use crate::infra::random::random_hex;
-use crate::store::sessions::{self, NewSession};
+use crate::store::sessions;
 use crate::store::{Db, Store};
 
 use super::accept::{self, Acceptor, LoginRef};
@@ -36,6 +42,7 @@ use super::audit::{AuditTrail, Event};
 use super::bot_challenge::{BotChallenge, Proof};
 use super::error::SignInError;
 use super::legacy_session::{LegacyToken, LegacyVerifier, VerifyError};
+use super::methods::TotpService;
 use super::otp::OtpService;
 
 /// Longest session id worth hashing; real ones are 64 hex characters.
@@ -73,6 +80,8 @@ pub struct HeadlessService {
     /// Set when token exchange is enabled.
     legacy: Option<LegacyVerifier>,
     audit: AuditTrail,
+    /// Authenticator apps, when `login.methods` offers them.
+    totp: Option<TotpService>,
 }
 
 impl HydraApis {
@@ -111,6 +120,7 @@ impl HeadlessService {
             otp,
             audit: AuditTrail::default(),
             bot,
+            totp: None,
         }
     }
 
@@ -160,35 +170,13 @@ impl HeadlessService {
         self.audit.record(event).await;
         issued?;
 
-        let now = self.otp.clock().now();
-        let ttl = self.config.session_ttl;
-        {
-            let client_id = client.client_id.clone();
-            let phone = phone.clone();
-            self.store
-                .run(move |conn| {
-                    sessions::insert(
-                        conn,
-                        &NewSession {
-                            id_hash: &id_hash,
-                            client_id: &client_id,
-                            phone: phone.as_str(),
-                            state: &authorization.state,
-                            nonce: &authorization.nonce,
-                            code_verifier: &authorization.code_verifier,
-                            login_challenge: &authorization.login_challenge,
-                            cookies: &authorization.cookies,
-                            created_at: now,
-                            expires_at: now + ttl.as_secs() as i64,
-                        },
-                    )
-                })
-                .await?;
-        }
+        let started = self
+            .save_session(client, phone, &id_hash, authorization)
+            .await?;
         tracing::info!(client_id = %client.client_id, phone = %phone.masked(), "headless sign-in started");
         Ok(Started {
             session_id,
-            expires_in: ttl,
+            ..started
         })
     }
 
@@ -220,20 +208,8 @@ impl HeadlessService {
         otp: &str,
         event: &mut Event,
     ) -> Result<(Tokens, String), SignInError> {
-        if session_id.is_empty() || session_id.len() > MAX_SESSION_ID_LEN {
-            return Err(SignInError::InvalidSession);
-        }
-        let id_hash = hash_session_id(session_id);
+        let (session, id_hash, phone) = self.live_session(session_id, event).await?;
         let now = self.otp.clock().now();
-        let session = {
-            let id_hash = id_hash.clone();
-            self.store
-                .run(move |conn| sessions::find_live(conn, &id_hash, now))
-                .await?
-                .ok_or(SignInError::InvalidSession)?
-        };
-        let phone = PhoneNumber::from_trusted_e164(session.phone.clone());
-        *event = event.clone().phone(&phone).client(&session.client_id);
         let code = OtpCode::parse(otp, self.otp.code_length())?;
         // The configuration may have changed since the session started.
         let client = self.client(&session.client_id)?;
@@ -264,22 +240,7 @@ impl HeadlessService {
             },
         };
 
-        let authorization = Authorization {
-            login_challenge: session.login_challenge,
-            state: session.state,
-            nonce: session.nonce,
-            code_verifier: session.code_verifier,
-            cookies: session.cookies,
-        };
-        let tokens = self
-            .finish(client, authorization, &user, accept::AMR_SMS)
-            .await?;
-        tracing::info!(
-            client_id = %client.client_id,
-            subject = %user.id,
-            "headless sign-in finished"
-        );
-        Ok((tokens, user.id))
+        self.complete(client, session, &user, accept::AMR_SMS).await
     }
 
     /// Trades a session of the existing system for tokens: its verifier
