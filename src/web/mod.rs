@@ -23,6 +23,7 @@ mod receipts;
 mod state;
 pub mod strings;
 pub mod token_hook;
+mod ui;
 mod views;
 
 use axum::http::{header, HeaderValue};
@@ -35,6 +36,7 @@ pub use proxy::HydraProxy;
 
 use crate::signin::otp::receipts::{TWILIO_RECEIPT_PATH, VONAGE_RECEIPT_PATH};
 pub use state::{AppState, Services};
+pub use ui::{Branding, Ui};
 
 /// Hydra's public paths, served through gatehouse's own origin.
 const HYDRA_PUBLIC_PATHS: &[&str] = &["/oauth2/{*rest}", "/.well-known/{*rest}", "/userinfo"];
@@ -55,7 +57,9 @@ pub fn router(state: AppState) -> Router {
             .route("/logout", get(logout::show).post(logout::submit))
             .route("/logged-out", get(logout::logged_out))
             .route("/error", get(error::show))
-            .route(views::STYLESHEET_PATH, get(views::stylesheet))
+            .route(views::STYLESHEET_PATH, get(ui::stylesheet))
+            .route(ui::EXTRA_CSS_PATH, get(ui::extra_css))
+            .route(ui::LOGO_PATH, get(ui::logo))
             .route(
                 bot_challenge::POW_SCRIPT_PATH,
                 get(bot_challenge::pow_script),
@@ -72,6 +76,10 @@ pub fn router(state: AppState) -> Router {
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 audit::with_context,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                ui::with_language,
             )),
     );
 

@@ -19,7 +19,7 @@ use crate::signin::otp::receipts::DeliveryReceipts;
 use crate::signin::otp::OtpService;
 use crate::store::Store;
 
-use super::{Csrf, HydraProxy};
+use super::{Csrf, HydraProxy, Ui};
 
 /// Shared by every request handler: one pointer to the services, so that
 /// the clone axum makes for each extractor and middleware is one atomic
@@ -65,4 +65,6 @@ pub struct Services {
     pub audit: AuditTrail,
     /// Authenticator apps, and the offer to set one up after a sign-in.
     pub methods: Methods,
+    /// The languages and the branding of the pages.
+    pub ui: Ui,
 }

@@ -124,6 +124,6 @@ fn assert_refused(page: &Hop) {
     assert_eq!(page.status, 403, "{}", page.body);
     assert_eq!(
         page_error(&page.body),
-        gatehouse::web::strings::BOT_CHECK_FAILED
+        crate::helpers::english("bot-check-failed")
     );
 }
