@@ -16,7 +16,7 @@ use super::error::PageError;
 use super::grant_cookie::{cookie, open_grant};
 use super::passkey;
 use super::strings;
-use super::views::{message_page, no_store, notices, page};
+use super::views::{invalid_when, message_page, no_store, notices, page};
 use crate::config::LoginMethod;
 use crate::domain::OtpCode;
 use crate::i18n::t;
@@ -165,6 +165,7 @@ fn app_page(
     } else {
         StatusCode::OK
     };
+    let (invalid, described) = invalid_when(error.is_some());
     let body = html! {
         h1 { (t!("app-title")) }
         (notices(None, error.as_deref()))
@@ -177,7 +178,7 @@ fn app_page(
             input type="hidden" name="id" value=(new.id);
             label for="code" { (t!("app-code-label")) }
             input #code type="text" name="code" autocomplete="one-time-code" inputmode="numeric"
-                maxlength="20" required autofocus;
+                maxlength="20" required autofocus aria-invalid=[invalid] aria-describedby=[described];
             button type="submit" name="action" value="confirm_app" { (t!("app-confirm")) }
             button.secondary type="submit" name="action" value="skip" formnovalidate { (t!("not-now")) }
         }

@@ -19,7 +19,7 @@ use super::error::{checked_challenge, PageError};
 use super::form_errors::form_error;
 use super::passkey;
 use super::strings;
-use super::views::{no_store, notices, page};
+use super::views::{invalid_when, no_store, notices, page};
 use crate::config::LoginMethod;
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::i18n::{self, t};
@@ -397,13 +397,14 @@ fn render(view: View<'_>, state: &AppState) -> Response {
 /// `passkeys`: the number field's autofill offers them too.
 fn stage_form(view: &View<'_>, hidden: Markup, offers_app: bool, passkeys: bool) -> Markup {
     let autofill = if passkeys { "tel webauthn" } else { "tel" };
+    let (invalid, described) = invalid_when(view.error.is_some());
     match &view.stage {
         Stage::Phone { prefill } => html! {
             form method="post" action="/login" {
                 (hidden)
                 label for="phone" { (t!("phone-label")) }
                 input #phone type="tel" name="phone" value=(prefill) autocomplete=(autofill)
-                    inputmode="tel" required autofocus;
+                    inputmode="tel" required autofocus aria-invalid=[invalid] aria-describedby=[described];
                 p.help { (t!("phone-help")) }
                 @if let Some(offer) = &view.offer { (bot_challenge::widget(offer)) }
                 button type="submit" name="action" value="send" { (t!("send-code")) }
@@ -420,7 +421,8 @@ fn stage_form(view: &View<'_>, hidden: Markup, offers_app: bool, passkeys: bool)
                 input type="hidden" name="phone" value=(phone.as_str());
                 label for="code" { (t!("code-label")) }
                 input #code type="text" name="code" autocomplete="one-time-code" inputmode="numeric"
-                    pattern=(CODE_PATTERN) maxlength="20" autofocus;
+                    pattern=(CODE_PATTERN) maxlength="20" autofocus aria-invalid=[invalid]
+                    aria-describedby=[described];
                 label.check { input type="checkbox" name="remember" value="1"; (t!("remember-me")) }
                 button type="submit" name="action" value="verify" { (t!("verify")) }
                 @if let Some(offer) = &view.offer { (bot_challenge::widget(offer)) }
@@ -439,7 +441,8 @@ fn stage_form(view: &View<'_>, hidden: Markup, offers_app: bool, passkeys: bool)
                 p { (strings::app_code_for(&phone.masked())) }
                 label for="code" { (t!("app-code-label")) }
                 input #code type="text" name="code" autocomplete="one-time-code" inputmode="numeric"
-                    pattern=(CODE_PATTERN) maxlength="20" autofocus;
+                    pattern=(CODE_PATTERN) maxlength="20" autofocus aria-invalid=[invalid]
+                    aria-describedby=[described];
                 label.check { input type="checkbox" name="remember" value="1"; (t!("remember-me")) }
                 button type="submit" name="action" value="verify_app" { (t!("verify")) }
                 @if let Some(offer) = &view.offer { (bot_challenge::widget(offer)) }

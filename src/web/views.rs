@@ -63,11 +63,29 @@ pub fn message_page(
     (status, no_store(), page(title, body)).into_response()
 }
 
-/// Optional notice and error paragraphs above a form.
+/// The id of the form's error paragraph: the field it is about names it in
+/// `aria-describedby`, so a screen reader reads it with the field.
+pub const FORM_ERROR_ID: &str = "form-error";
+
+/// A field's `aria-invalid` and `aria-describedby` when the form has an
+/// error (none otherwise).
+pub fn invalid_when(error: bool) -> (Option<&'static str>, Option<&'static str>) {
+    if error {
+        (Some("true"), Some(FORM_ERROR_ID))
+    } else {
+        (None, None)
+    }
+}
+
+/// Optional notice and error paragraphs above a form: announced by screen
+/// readers when the page shows them (`role` with an explicit `aria-live`
+/// for older ones).
 pub fn notices(notice: Option<&str>, error: Option<&str>) -> Markup {
     html! {
-        @if let Some(notice) = notice { p.notice role="status" { (notice) } }
-        @if let Some(error) = error { p.error role="alert" { (error) } }
+        @if let Some(notice) = notice { p.notice role="status" aria-live="polite" { (notice) } }
+        @if let Some(error) = error {
+            p.error #(FORM_ERROR_ID) role="alert" aria-live="assertive" { (error) }
+        }
     }
 }
 

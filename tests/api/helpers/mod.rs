@@ -8,6 +8,7 @@
 
 pub mod answer;
 pub mod app;
+pub mod axe;
 pub mod binary;
 pub mod chromium;
 pub mod headless;
