@@ -106,7 +106,7 @@ impl Catalog {
         })?;
         catalog.default = default.0;
         for language in &catalog.languages {
-            catalog.check_sms(language)?;
+            check_sms(language, &format!("the {} translation", language.tag))?;
         }
         Ok(catalog)
     }
@@ -136,6 +136,7 @@ impl Catalog {
                 }
             };
             self.languages[index].add(&file, resource, true)?;
+            check_sms(&self.languages[index], &file.display().to_string())?;
         }
         Ok(())
     }
@@ -155,22 +156,6 @@ impl Catalog {
             }
         }
         Ok(())
-    }
-
-    /// The text message must carry the code, in every language.
-    fn check_sms(&self, language: &Language) -> Result<(), CatalogError> {
-        if !language.bundle.has_message(SMS_KEY) {
-            return Ok(()); // English's is used
-        }
-        let probe = "\u{1}CODE\u{1}";
-        let text = language.format(SMS_KEY, Some(&sms_args("app", probe)));
-        if text.is_some_and(|text| text.contains(probe)) {
-            return Ok(());
-        }
-        Err(CatalogError {
-            file: format!("the {} translation", language.tag),
-            problem: format!("`{SMS_KEY}` must contain {{ $code }}, where the code goes"),
-        })
     }
 
     pub fn tags(&self) -> Vec<&str> {
@@ -229,6 +214,23 @@ impl Catalog {
         let text = self.text(lang, SMS_KEY, Some(&sms_args(app, code)));
         text.replace(ISOLATION_MARKS, "")
     }
+}
+
+/// The text message must carry the code, in every language; `file` names
+/// where its words came from.
+fn check_sms(language: &Language, file: &str) -> Result<(), CatalogError> {
+    if !language.bundle.has_message(SMS_KEY) {
+        return Ok(()); // English's is used
+    }
+    let probe = "\u{1}CODE\u{1}";
+    let text = language.format(SMS_KEY, Some(&sms_args("app", probe)));
+    if text.is_some_and(|text| text.contains(probe)) {
+        return Ok(());
+    }
+    Err(CatalogError {
+        file: file.to_string(),
+        problem: format!("`{SMS_KEY}` must contain {{ $code }}, where the code goes"),
+    })
 }
 
 fn sms_args<'a>(app: &'a str, code: &'a str) -> FluentArgs<'a> {

@@ -184,6 +184,7 @@ mod overrides {
     #[test]
     fn a_text_message_without_the_code_is_refused() {
         let error = load(&[("pt.ftl", "sms-code = Seu código chegou\n")]).unwrap_err();
+        assert!(error.file.ends_with("pt.ftl"), "{error}");
         assert!(error.to_string().contains("sms-code"), "{error}");
         assert!(error.to_string().contains("{ $code }"), "{error}");
         // The code in one branch only is no code in the others.

@@ -76,10 +76,6 @@ pub fn router(state: AppState) -> Router {
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 audit::with_context,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                ui::with_language,
             )),
     );
 
@@ -100,6 +96,12 @@ pub fn router(state: AppState) -> Router {
             crate::infra::metrics::track_http,
         ))
         .layer(axum::middleware::from_fn(edge::refuse_long_targets))
+        // Outermost: every page, the edge's and the proxy's faults too,
+        // speaks the request's language.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ui::with_language,
+        ))
         .with_state(state);
     with_request_ids(with_hsts(router, https))
 }

@@ -54,9 +54,10 @@ fn wrong_solution(challenge: &str) -> String {
 /// The error paragraph of a page.
 fn page_error(body: &str) -> &str {
     let start = body
-        .find("role=\"alert\">")
+        .find("role=\"alert\"")
         .unwrap_or_else(|| panic!("no error on the page: {body}"));
-    let rest = &body[start + "role=\"alert\">".len()..];
+    let rest = &body[start..];
+    let rest = &rest[rest.find('>').unwrap() + 1..];
     &rest[..rest.find("</p>").unwrap()]
 }
 

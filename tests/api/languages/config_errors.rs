@@ -69,7 +69,7 @@ fn bad_translation_files_stop_start_up_naming_file_and_key() {
     refused(
         dir.path(),
         &[(key, &no_code)],
-        &["`ui.translations_dir`", "sms-code", "{ $code }"],
+        &["`ui.translations_dir`", "es.ftl", "sms-code", "{ $code }"],
     );
 
     // A file whose name is no language.

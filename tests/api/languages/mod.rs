@@ -53,6 +53,22 @@ async fn the_browser_language_chooses_the_page_language() {
         error.body
     );
 
+    // The edge's own fault page (before any route) speaks it too.
+    let long = world.app.url(&format!("/login?{}", "a".repeat(9000)));
+    let response = crate::helpers::app::client_builder()
+        .build()
+        .unwrap()
+        .get(long)
+        .header("accept", "text/html")
+        .header("accept-language", "de")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 414);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("lang=\"de\""), "{body}");
+    assert!(body.contains("zu lang für einen Anmeldelink"), "{body}");
+
     // Right to left.
     let arabic = HttpBrowser::speaking(&["ar"]);
     let page = login_page(&world, &arabic, &[]).await;
