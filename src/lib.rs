@@ -12,6 +12,7 @@ pub mod directory;
 pub mod domain;
 pub mod forward_auth;
 pub mod hydra;
+pub mod i18n;
 pub mod infra;
 pub mod jobs;
 pub mod signin;

@@ -46,6 +46,7 @@ mod server;
 mod sms;
 mod sms_policy;
 mod sms_providers;
+mod ui;
 mod users;
 
 pub use audit::AuditConfig;
@@ -77,12 +78,13 @@ pub use otp_issuer::{CodeIssuer, GrpcIssuerConfig, HttpIssuerConfig, TwilioVerif
 pub use secret::Secret;
 pub use secret_files::{SecretFile, SecretSources};
 pub use server::{ServerConfig, TlsConfig};
-pub use sms::{SmsConfig, SmsSenderKind, WebhookConfig};
+pub use sms::{SmsConfig, SmsSenderKind, WebhookConfig, DEFAULT_TEMPLATE};
 pub use sms_policy::{Countries, PolicyMode, SmsPolicy};
 pub use sms_providers::{
     AwsSnsConfig, MessageBirdConfig, TwilioConfig, TwilioOrigin, VonageConfig, VonageReceipts,
     VonageSignatureMethod,
 };
+pub use ui::{ImageType, UiConfig, MAX_EXTRA_CSS_BYTES, MAX_LOGO_BYTES};
 pub use users::{Signup, UsersConfig};
 
 /// Environment variables read by the CLI itself, not configuration keys.
@@ -120,6 +122,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Each audit event, sent to the operator's own system.
     pub events: EventsConfig,
+    /// Languages, the operator's texts and the pages' branding.
+    pub ui: UiConfig,
     /// Where the secrets were read from (not a setting: noted while the
     /// configuration is read, for `doctor`).
     #[serde(skip)]
@@ -149,6 +153,7 @@ impl Default for Config {
             headless: HeadlessConfig::default(),
             audit: AuditConfig::default(),
             events: EventsConfig::default(),
+            ui: UiConfig::default(),
             secrets: SecretSources::default(),
         }
     }
@@ -206,6 +211,7 @@ impl Config {
         self.login.validate()?;
         self.audit.validate()?;
         self.events.validate(self.audit.retention)?;
+        self.ui.validate()?;
         production::check(self)
     }
 

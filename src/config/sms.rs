@@ -53,9 +53,16 @@ pub struct SmsConfig {
     /// How long a sender that timed out, answered 5xx or 429 is skipped
     /// while there are others (`sms.cool_off`).
     pub cool_off: Duration,
-    /// `{app}` and `{code}` are replaced; `{code}` is required.
+    /// `{app}` and `{code}` are replaced; `{code}` is required. Left at
+    /// [`DEFAULT_TEMPLATE`], the text comes from the translations
+    /// (`sms-code`, in the person's language); changed, it is used for
+    /// every language.
     pub template: String,
     pub app_name: String,
+    /// Adds `@<host> #<code>` as the text's last line, the origin-bound
+    /// one-time code format that iOS, Safari and Chrome on Android (WebOTP)
+    /// read to offer the code.
+    pub autofill_host: Option<String>,
     pub webhook: WebhookConfig,
     /// `[sms.policy]`: where codes may go, and how many.
     pub policy: SmsPolicy,
@@ -86,6 +93,7 @@ struct SmsFile {
     cool_off: Duration,
     template: String,
     app_name: String,
+    autofill_host: Option<String>,
     webhook: WebhookFile,
     twilio: TwilioFile,
     vonage: VonageFile,
@@ -181,6 +189,7 @@ impl TryFrom<SmsFile> for SmsConfig {
             cool_off: file.cool_off,
             template: file.template,
             app_name: file.app_name,
+            autofill_host: file.autofill_host,
             webhook: WebhookConfig {
                 timeout: webhook.timeout,
                 max_attempts: webhook.max_attempts,
@@ -201,6 +210,7 @@ impl From<SmsConfig> for SmsFile {
             cool_off: config.cool_off,
             template: config.template.clone(),
             app_name: config.app_name.clone(),
+            autofill_host: config.autofill_host.clone(),
             webhook: WebhookFile {
                 url: None,
                 timeout: config.webhook.timeout,
@@ -257,14 +267,34 @@ impl SmsFile {
     }
 }
 
+/// `sms.template`'s default: the text then comes from the translations.
+pub const DEFAULT_TEMPLATE: &str = "Your {app} sign-in code is {code}";
+
+/// A DNS name of two or more labels: letters, digits and inner hyphens.
+fn is_host_name(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    host.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
 impl Default for SmsConfig {
     fn default() -> Self {
         SmsConfig {
             sender: SmsSenderKind::Stdout,
             fallbacks: Vec::new(),
             cool_off: Duration::from_secs(60),
-            template: "Your {app} sign-in code is {code}".into(),
+            template: DEFAULT_TEMPLATE.into(),
             app_name: "Gatehouse".into(),
+            autofill_host: None,
             webhook: WebhookConfig {
                 timeout: Duration::from_secs(10),
                 max_attempts: 5,
@@ -298,6 +328,16 @@ impl SmsConfig {
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(host) = &self.autofill_host {
+            if !is_host_name(host) {
+                return Err(ConfigError::key(
+                    "sms.autofill_host",
+                    format!(
+                        "`{host}` is not a host name like id.example.com (no scheme, port or path)"
+                    ),
+                ));
+            }
+        }
         if !self.template.contains("{code}") {
             return Err(ConfigError::key(
                 "sms.template",

@@ -83,6 +83,8 @@ pub struct OpenLogin {
     pub client_id: String,
     /// `login_hint` from the client, if any.
     pub login_hint: String,
+    /// The languages the app asked for (`ui_locales`), most wanted first.
+    pub ui_locales: Vec<String>,
     /// Until the sign-in itself (Hydra's challenge) expires.
     pub time_left: Duration,
     /// Unix seconds when the challenge expires.
@@ -412,6 +414,7 @@ impl BrowserSignIn {
             client_name: client_name(&request),
             client_id: request.client.client_id.clone(),
             login_hint: request.oidc_context.login_hint.unwrap_or_default(),
+            ui_locales: request.oidc_context.ui_locales,
             time_left: Duration::from_secs((deadline - now).max(0) as u64),
             deadline,
             required: Assurance::required_by(&request.oidc_context.acr_values),

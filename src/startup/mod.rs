@@ -28,7 +28,7 @@ use crate::signin::otp::receipts::DeliveryReceipts;
 use crate::signin::otp::DeliveryTask;
 use crate::store::{self, StoreError};
 use crate::web::token_hook::TokenHookListener;
-use crate::web::{AppState, HydraProxy, Services};
+use crate::web::{AppState, HydraProxy, Services, Ui};
 use crate::{forward_auth, jobs, web};
 
 mod sign_in_core;
@@ -76,6 +76,8 @@ pub enum StartupError {
     Hydra(#[from] SupervisorError),
     #[error(transparent)]
     Lock(#[from] LockError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error("cannot listen on 127.0.0.1 for Hydra's token hook: {0}")]
     TokenHook(std::io::Error),
 }
@@ -114,6 +116,9 @@ impl Application {
         // The data dir lock comes first: a second gatehouse on the same data
         // dir is told so, rather than that its port is taken.
         let lock = lock_data_dir(&config).await?;
+        // The texts and branding files, read and checked again: they may
+        // have changed since the configuration was.
+        let ui = Ui::load(&config.ui)?;
         let limits = serve::Limits::for_server(&config.server);
         // Bind next: a port that is taken fails at once, not after Hydra started.
         let listeners = Listeners::bind(&config).await?;
@@ -137,7 +142,7 @@ impl Application {
         };
         let hook = token_hook.as_ref().map(TokenHookListener::hook);
         let supervisor = start_hydra(&config, &hydra, &metrics, hook).await?;
-        let state = app_state(config, clock, metrics, sign_in, hydra);
+        let state = app_state(config, clock, metrics, sign_in, (hydra, ui));
         Ok(Application {
             listener: listeners.public,
             metrics_listener: listeners.metrics,
@@ -350,7 +355,7 @@ fn app_state(
     clock: Clock,
     metrics: metrics::Metrics,
     sign_in: SignInCore,
-    hydra: HydraClient,
+    (hydra, ui): (HydraClient, Ui),
 ) -> AppState {
     let proxy = HydraProxy::new(
         &config.hydra_public_url(),
@@ -412,5 +417,6 @@ fn app_state(
         audit,
         methods,
         account,
+        ui,
     })
 }

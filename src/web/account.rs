@@ -6,6 +6,7 @@
 //! carries a CSRF token bound to the session and this browser; a removal
 //! needs a recent sign-in (`prompt=login` when it is older).
 
+use crate::i18n::t;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -92,8 +93,8 @@ pub async fn callback(
         // Cancelled, or refused: nothing to show.
         return message_page(
             StatusCode::FORBIDDEN,
-            strings::ACCOUNT_TITLE,
-            strings::ACCOUNT_NOT_SIGNED_IN,
+            t!("account-title"),
+            t!("account-not-signed-in"),
         );
     }
     let flow = read_cookie(&headers, &cookie_name(&state, FLOW_COOKIE));
@@ -124,18 +125,10 @@ pub async fn submit(
         return Redirect::to(SIGN_IN_PATH).into_response();
     };
     let Ok(Form(form)) = form else {
-        return message_page(
-            StatusCode::BAD_REQUEST,
-            strings::ERROR_TITLE,
-            strings::BAD_FORM,
-        );
+        return message_page(StatusCode::BAD_REQUEST, t!("error-title"), t!("bad-form"));
     };
     if !state.csrf.verify(&headers, &binding(&session), &form.csrf) {
-        return message_page(
-            StatusCode::FORBIDDEN,
-            strings::ERROR_TITLE,
-            strings::FORM_EXPIRED,
-        );
+        return message_page(StatusCode::FORBIDDEN, t!("error-title"), t!("form-expired"));
     }
     let account = &state.account;
     let done = match form.action.as_str() {
@@ -145,29 +138,21 @@ pub async fn submit(
             return Redirect::to(&format!("{SIGN_IN_PATH}?again=1")).into_response();
         }
         "remove" => account.remove(&session.subject, &form.id).await.map(|_| ()),
-        _ => {
-            return message_page(
-                StatusCode::BAD_REQUEST,
-                strings::ERROR_TITLE,
-                strings::BAD_FORM,
-            )
-        }
+        _ => return message_page(StatusCode::BAD_REQUEST, t!("error-title"), t!("bad-form")),
     };
     let (words, status) = match done {
-        Ok(()) if form.action == "rename" => {
-            ((Some(strings::METHOD_RENAMED), None), StatusCode::OK)
-        }
-        Ok(()) => ((Some(strings::METHOD_REMOVED), None), StatusCode::OK),
+        Ok(()) if form.action == "rename" => ((Some(t!("method-renamed")), None), StatusCode::OK),
+        Ok(()) => ((Some(t!("method-removed")), None), StatusCode::OK),
         Err(AccountError::NoSuchMethod) => {
-            ((None, Some(strings::NO_SUCH_METHOD)), StatusCode::NOT_FOUND)
+            ((None, Some(t!("no-such-method"))), StatusCode::NOT_FOUND)
         }
-        Err(AccountError::LastWayIn) => ((None, Some(strings::LAST_WAY_IN)), StatusCode::CONFLICT),
-        Err(AccountError::BadName) => (
-            (None, Some(strings::BAD_METHOD_NAME)),
-            StatusCode::BAD_REQUEST,
-        ),
+        Err(AccountError::LastWayIn) => ((None, Some(t!("last-way-in"))), StatusCode::CONFLICT),
+        Err(AccountError::BadName) => {
+            ((None, Some(t!("bad-method-name"))), StatusCode::BAD_REQUEST)
+        }
         Err(error) => return failed(error),
     };
+    let words = (words.0.as_deref(), words.1.as_deref());
     render(&state, &headers, &session, words, status).await
 }
 
@@ -200,16 +185,16 @@ async fn render(
     let secret = state.csrf.browser_secret(headers);
     let token = state.csrf.token(&secret, &binding(session));
     let body = html! {
-        h1 { (strings::ACCOUNT_TITLE) }
+        h1 { (t!("account-title")) }
         (notices(notice, error))
-        p { (strings::ACCOUNT_INTRO) }
+        p { (t!("account-intro")) }
         @if let Some(phone) = &phone {
             p { (strings::texts_to(&phone.masked())) }
         }
-        @if methods.is_empty() { p { (strings::NO_METHODS) } }
+        @if methods.is_empty() { p { (t!("no-methods")) } }
         @for method in &methods { (method_row(method, &token)) }
     };
-    let mut response = (status, no_store(), page(strings::ACCOUNT_TITLE, body)).into_response();
+    let mut response = (status, no_store(), page(t!("account-title"), body)).into_response();
     if let Some(cookie) = secret.set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -218,14 +203,14 @@ async fn render(
 
 fn method_row(method: &Method, token: &str) -> Markup {
     let kind = match (method.kind, method.pending) {
-        (_, true) => strings::KIND_APP_PENDING,
-        (MethodKind::Totp, false) => strings::KIND_APP,
-        (MethodKind::Passkey, false) => strings::KIND_PASSKEY,
+        (_, true) => t!("kind-app-pending"),
+        (MethodKind::Totp, false) => t!("kind-app"),
+        (MethodKind::Passkey, false) => t!("kind-passkey"),
     };
     let last_used = method
         .last_used_at
         .map(day)
-        .unwrap_or_else(|| strings::NEVER.to_string());
+        .unwrap_or_else(|| t!("never").to_string());
     html! {
         section.method {
             h2 { (method.name) }
@@ -233,12 +218,12 @@ fn method_row(method: &Method, token: &str) -> Markup {
             form method="post" action=(PATH) {
                 input type="hidden" name=(csrf::FIELD) value=(token);
                 input type="hidden" name="id" value=(method.id);
-                label { (strings::METHOD_NAME_LABEL)
+                label { (t!("method-name-label"))
                     input type="text" name="name" value=(method.name) maxlength=(MAX_NAME) required;
                 }
                 div.row {
-                    button.secondary type="submit" name="action" value="rename" { (strings::RENAME) }
-                    button.secondary type="submit" name="action" value="remove" formnovalidate { (strings::REMOVE) }
+                    button.secondary type="submit" name="action" value="rename" { (t!("rename")) }
+                    button.secondary type="submit" name="action" value="remove" formnovalidate { (t!("remove")) }
                 }
             }
         }
@@ -257,15 +242,15 @@ fn failed(error: AccountError) -> Response {
     match error {
         AccountError::BadCallback => message_page(
             StatusCode::BAD_REQUEST,
-            strings::ACCOUNT_TITLE,
-            strings::ACCOUNT_SIGN_IN_EXPIRED,
+            t!("account-title"),
+            t!("account-sign-in-expired"),
         ),
         error => {
             tracing::error!(%error, "the account page failed");
             message_page(
                 StatusCode::SERVICE_UNAVAILABLE,
-                strings::ERROR_TITLE,
-                strings::HYDRA_DOWN,
+                t!("error-title"),
+                t!("hydra-down"),
             )
         }
     }

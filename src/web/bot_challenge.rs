@@ -6,9 +6,9 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
-use super::strings;
 use super::views::CONTENT_SECURITY_POLICY;
 use crate::config::CaptchaProvider;
+use crate::i18n::t;
 use crate::signin::bot_challenge::{Offer, Proof};
 
 pub const POW_SCRIPT_PATH: &str = "/assets/pow.js";
@@ -43,12 +43,12 @@ fn widget_of(provider: CaptchaProvider) -> Widget {
 
 /// The challenge, inside the form that sends the code.
 pub fn widget(offer: &Offer) -> Markup {
-    let no_script = html! { noscript { p.error { (strings::NEEDS_JAVASCRIPT) } } };
+    let no_script = html! { noscript { p.error { (t!("needs-javascript")) } } };
     match offer {
         Offer::ProofOfWork(challenge) => html! {
             input type="hidden" name=(POW_FIELD) value=""
                 data-challenge=(challenge.challenge) data-difficulty=(challenge.difficulty);
-            p.help #pow-status role="status" data-done=(strings::POW_DONE) { (strings::POW_WORKING) }
+            p.help #pow-status role="status" data-done=(t!("pow-done")) { (t!("pow-working")) }
             (no_script)
             script src=(POW_SCRIPT_PATH) defer {}
         },

@@ -14,6 +14,7 @@ use super::views::{no_store, page};
 use crate::directory::DirectoryUser;
 use crate::domain::{EventKind, Outcome};
 use crate::hydra::ConsentRequest;
+use crate::i18n::{self, t};
 use crate::signin::accept;
 use crate::signin::audit::Event;
 use crate::signin::claims;
@@ -72,6 +73,7 @@ pub async fn show(
         .challenges
         .seen(&challenge, &request.request_url)
         .await;
+    i18n::prefer(&request.oidc_context.ui_locales);
     if state.accept.consent_is_automatic(&request) {
         let redirect =
             // Remembered, so that prompt=none works for these clients later.
@@ -187,7 +189,7 @@ fn scope_item(scope: &str, shown: &Shown<'_>) -> Markup {
     if scope == claims::REQUIRED_SCOPE {
         return html! {
             li.required {
-                strong { (what) } " " span.badge { (strings::CONSENT_REQUIRED) }
+                strong { (what) } " " span.badge { (t!("consent-required")) }
                 (detail)
             }
         };
@@ -244,7 +246,7 @@ fn shared_value(scope: &str, user: Option<&DirectoryUser>) -> Option<String> {
         }
         _ => return None,
     };
-    Some(value.unwrap_or_else(|| strings::NOT_SET.to_string()))
+    Some(value.unwrap_or_else(|| t!("not-set")))
 }
 
 /// What the page shows besides the request: the person's values, and the
@@ -266,7 +268,7 @@ fn render(
     } else {
         request.client.client_name.as_str()
     };
-    let title = format!("{}: {client}", strings::CONSENT_TITLE);
+    let title = strings::consent_title(client);
     let secret = state.csrf.browser_secret(headers);
     let token = state.csrf.token(&secret, challenge);
     let scopes = claims::grantable_scopes(&request.requested_scope, &request.client.scope);
@@ -275,7 +277,7 @@ fn render(
         p { (strings::consent_intro(client)) }
         form method="post" action="/consent" {
             fieldset.scopes {
-                legend { (strings::CONSENT_CHOOSE) }
+                legend { (t!("consent-choose")) }
                 ul.scopes {
                     @for scope in &scopes {
                         (scope_item(scope, &shown))
@@ -284,10 +286,10 @@ fn render(
             }
             input type="hidden" name="consent_challenge" value=(challenge);
             input type="hidden" name=(csrf::FIELD) value=(token);
-            label.check { input type="checkbox" name="remember" value="1"; (strings::CONSENT_REMEMBER) }
+            label.check { input type="checkbox" name="remember" value="1"; (t!("consent-remember")) }
             div.row {
-                button.secondary type="submit" name="action" value="deny" { (strings::CONSENT_DENY) }
-                button type="submit" name="action" value="allow" { (strings::CONSENT_ALLOW) }
+                button.secondary type="submit" name="action" value="deny" { (t!("consent-deny")) }
+                button type="submit" name="action" value="allow" { (t!("consent-allow")) }
             }
         }
     };

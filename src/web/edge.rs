@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::api_error::error_response;
-use super::strings;
 use super::views::{no_store, page};
+use crate::i18n::t;
 
 /// The longest request target (path and query) gatehouse takes, like
 /// nginx's default header line; an authorization URL with PKCE, state,
@@ -44,7 +44,7 @@ pub async fn refuse_long_targets(request: Request, next: Next) -> Response {
             status: StatusCode::URI_TOO_LONG,
             error: "invalid_request",
             description: &description,
-            for_people: strings::ADDRESS_TOO_LONG,
+            for_people: &t!("address-too-long"),
             retry_after: None,
             try_again: None,
         },
@@ -88,13 +88,13 @@ pub struct Fault<'a> {
 pub fn fault(headers: &HeaderMap, fault: Fault<'_>) -> Response {
     let mut response = if wants_html(headers) {
         let body = html! {
-            h1 { (strings::ERROR_TITLE) }
+            h1 { (t!("error-title")) }
             p { (fault.for_people) }
             @if let Some(url) = fault.try_again {
-                a.button href=(url) { (strings::TRY_AGAIN_BUTTON) }
+                a.button href=(url) { (t!("try-again-button")) }
             }
         };
-        (fault.status, no_store(), page(strings::ERROR_TITLE, body)).into_response()
+        (fault.status, no_store(), page(t!("error-title"), body)).into_response()
     } else {
         error_response(fault.status, fault.error, fault.description)
     };

@@ -16,9 +16,10 @@ use super::error::PageError;
 use super::grant_cookie::{cookie, open_grant};
 use super::passkey;
 use super::strings;
-use super::views::{message_page, no_store, notices, page};
+use super::views::{invalid_when, message_page, no_store, notices, page};
 use crate::config::LoginMethod;
 use crate::domain::OtpCode;
+use crate::i18n::t;
 use crate::signin::error::SignInError;
 use crate::signin::methods::{totp, Grant, NewTotp, GRANT_LIFETIME};
 use crate::web::AppState;
@@ -59,23 +60,23 @@ pub async fn show(
     let secret = state.csrf.browser_secret(&headers);
     let token = state.csrf.token(&secret, &grant.binding());
     let body = html! {
-        h1 { (strings::OFFER_TITLE) }
-        p { (strings::RISK_NOTICE) }
+        h1 { (t!("offer-title")) }
+        p { (t!("risk-notice")) }
         @if keys {
-            button #passkey-register type="button" hidden data-csrf=(token) { (strings::ADD_PASSKEY) }
+            button #passkey-register type="button" hidden data-csrf=(token) { (t!("add-passkey")) }
             p.error #passkey-error role="alert" hidden {}
             script src=(passkey::SCRIPT_PATH) defer {}
         }
         form method="post" action=(PATH) {
             input type="hidden" name=(csrf::FIELD) value=(token);
             @if apps {
-                button.secondary type="submit" name="action" value="app" { (strings::SET_UP_APP) }
+                button.secondary type="submit" name="action" value="app" { (t!("set-up-app")) }
             }
-            button.secondary type="submit" name="action" value="skip" { (strings::NOT_NOW) }
+            button.secondary type="submit" name="action" value="skip" { (t!("not-now")) }
         }
     };
     let status = StatusCode::OK;
-    let mut response = respond(&state, &headers, status, strings::OFFER_TITLE, body);
+    let mut response = respond(&state, &headers, status, t!("offer-title"), body);
     if keys {
         let policy = passkey::policy();
         response
@@ -135,12 +136,12 @@ async fn confirm_app(
         Err(error) => error,
     };
     let message = match &error {
-        SignInError::MalformedCode(e) => e.to_string(),
+        SignInError::MalformedCode(e) => strings::code_error(e),
         SignInError::WrongCode { attempts_left } => strings::wrong_code(*attempts_left),
         SignInError::CodeDead | SignInError::CodeExpired => {
             // Start over with a new secret.
             let new = totp.start(&grant.subject).await?;
-            let message = Some(strings::APP_CODES_DEAD.to_string());
+            let message = Some(t!("app-codes-dead"));
             return Ok(app_page(state, headers, grant, &new, message));
         }
         _ => return Err(error.into()),
@@ -164,37 +165,38 @@ fn app_page(
     } else {
         StatusCode::OK
     };
+    let (invalid, described) = invalid_when(error.is_some());
     let body = html! {
-        h1 { (strings::APP_TITLE) }
+        h1 { (t!("app-title")) }
         (notices(None, error.as_deref()))
-        p { (strings::APP_SCAN) }
-        img.qr src=(qr_code(&new.uri)) alt=(strings::APP_QR_ALT) width="240" height="240";
-        p.help { (strings::APP_SECRET_LABEL) }
+        p { (t!("app-scan")) }
+        img.qr src=(qr_code(&new.uri)) alt=(t!("app-qr-alt")) width="240" height="240";
+        p.help { (t!("app-secret-label")) }
         p { code #secret { (grouped(&new.secret_base32)) } }
         form method="post" action=(PATH) {
             (hidden(state, headers, grant))
             input type="hidden" name="id" value=(new.id);
-            label for="code" { (strings::APP_CODE_LABEL) }
+            label for="code" { (t!("app-code-label")) }
             input #code type="text" name="code" autocomplete="one-time-code" inputmode="numeric"
-                maxlength="20" required autofocus;
-            button type="submit" name="action" value="confirm_app" { (strings::APP_CONFIRM) }
-            button.secondary type="submit" name="action" value="skip" formnovalidate { (strings::NOT_NOW) }
+                maxlength="20" required autofocus aria-invalid=[invalid] aria-describedby=[described];
+            button type="submit" name="action" value="confirm_app" { (t!("app-confirm")) }
+            button.secondary type="submit" name="action" value="skip" formnovalidate { (t!("not-now")) }
         }
     };
-    respond(state, headers, status, strings::APP_TITLE, body)
+    respond(state, headers, status, t!("app-title"), body)
 }
 
 /// The app was added: on to where the sign-in goes.
 fn added(state: &AppState, continue_to: &str) -> Response {
     let body = html! {
-        h1 { (strings::APP_ADDED_TITLE) }
-        p { (strings::APP_ADDED) }
-        a.button href=(continue_to) { (strings::CONTINUE) }
+        h1 { (t!("app-added-title")) }
+        p { (t!("app-added")) }
+        a.button href=(continue_to) { (t!("continue")) }
     };
     let mut response = (
         StatusCode::OK,
         no_store(),
-        page(strings::APP_ADDED_TITLE, body),
+        page(t!("app-added-title"), body),
     )
         .into_response();
     response
@@ -215,7 +217,7 @@ fn respond(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
-    title: &str,
+    title: impl AsRef<str>,
     body: Markup,
 ) -> Response {
     let mut response = (status, no_store(), page(title, body)).into_response();
@@ -235,11 +237,7 @@ fn go_on(state: &AppState, continue_to: &str) -> Response {
 }
 
 fn expired() -> Response {
-    message_page(
-        StatusCode::GONE,
-        strings::OFFER_TITLE,
-        strings::OFFER_EXPIRED,
-    )
+    message_page(StatusCode::GONE, t!("offer-title"), t!("offer-expired"))
 }
 
 /// The QR code of `uri` as an SVG data URI (the page's CSP allows data:

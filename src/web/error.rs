@@ -11,6 +11,7 @@ use super::strings;
 use super::views::{message_page, no_store, page};
 use crate::directory::DirectoryError;
 use crate::hydra::HydraError;
+use crate::i18n::t;
 use crate::signin::error::SignInError;
 use crate::store::StoreError;
 
@@ -126,40 +127,36 @@ impl crate::web::AppState {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
-            PageError::MissingChallenge => (StatusCode::BAD_REQUEST, strings::MISSING_CHALLENGE),
-            PageError::UnknownChallenge => (StatusCode::NOT_FOUND, strings::UNKNOWN_CHALLENGE),
+            PageError::MissingChallenge => (StatusCode::BAD_REQUEST, t!("missing-challenge")),
+            PageError::UnknownChallenge => (StatusCode::NOT_FOUND, t!("unknown-challenge")),
             PageError::StartAgain(url) => {
                 let body = html! {
-                    h1 { (strings::ERROR_TITLE) }
-                    p { (strings::CHALLENGE_EXPIRED) }
-                    a.button href=(url) { (strings::START_AGAIN_BUTTON) }
+                    h1 { (t!("error-title")) }
+                    p { (t!("challenge-expired")) }
+                    a.button href=(url) { (t!("start-again-button")) }
                 };
-                return (
-                    StatusCode::GONE,
-                    no_store(),
-                    page(strings::ERROR_TITLE, body),
-                )
+                return (StatusCode::GONE, no_store(), page(t!("error-title"), body))
                     .into_response();
             }
             // Hydra knows where this browser should be: send it there.
             PageError::AlreadyHandled(to) => return Redirect::to(to).into_response(),
-            PageError::Csrf => (StatusCode::FORBIDDEN, strings::FORM_EXPIRED),
-            PageError::BadForm => (StatusCode::BAD_REQUEST, strings::BAD_FORM),
+            PageError::Csrf => (StatusCode::FORBIDDEN, t!("form-expired")),
+            PageError::BadForm => (StatusCode::BAD_REQUEST, t!("bad-form")),
             PageError::HydraDown(error) => {
                 tracing::error!(%error, "Hydra's admin API failed during a browser flow");
-                (StatusCode::SERVICE_UNAVAILABLE, strings::HYDRA_DOWN)
+                (StatusCode::SERVICE_UNAVAILABLE, t!("hydra-down"))
             }
             PageError::DirectoryDown(error) => {
                 tracing::error!(%error, "the user directory failed during a browser flow");
-                (StatusCode::SERVICE_UNAVAILABLE, strings::DIRECTORY_DOWN)
+                (StatusCode::SERVICE_UNAVAILABLE, t!("directory-down"))
             }
             PageError::StoreUnavailable(error) => {
                 tracing::warn!(%error, "a browser flow found the database unavailable (503)");
                 let wait = error.retry_after().unwrap_or_default().as_secs().max(1);
                 let mut page = message_page(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    strings::ERROR_TITLE,
-                    strings::SIGN_IN_PAUSED,
+                    t!("error-title"),
+                    t!("sign-in-paused"),
                 );
                 page.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(wait));
@@ -167,10 +164,10 @@ impl IntoResponse for PageError {
             }
             PageError::Internal(error) => {
                 tracing::error!(%error, "internal error during a browser flow");
-                (StatusCode::INTERNAL_SERVER_ERROR, strings::SOMETHING_WRONG)
+                (StatusCode::INTERNAL_SERVER_ERROR, t!("something-wrong"))
             }
         };
-        message_page(status, strings::ERROR_TITLE, message)
+        message_page(status, t!("error-title"), message)
     }
 }
 
@@ -178,18 +175,18 @@ impl IntoResponse for PageError {
 /// words, offer to start again, and still let the person return to the app.
 pub fn csrf_explained(start_again: &str, back_to_app: &str) -> Response {
     let body = html! {
-        h1 { (strings::ERROR_TITLE) }
+        h1 { (t!("error-title")) }
         p { (strings::oauth_error("request_forbidden")) }
         ul {
-            @for cause in strings::CSRF_CAUSES { li { (cause) } }
+            @for cause in strings::csrf_causes() { li { (cause) } }
         }
-        a.button href=(start_again) { (strings::START_AGAIN_BUTTON) }
-        p.help { a href=(back_to_app) { (strings::BACK_TO_APP) } }
+        a.button href=(start_again) { (t!("start-again-button")) }
+        p.help { a href=(back_to_app) { (t!("back-to-app")) } }
     };
     (
         StatusCode::BAD_REQUEST,
         no_store(),
-        page(strings::ERROR_TITLE, body),
+        page(t!("error-title"), body),
     )
         .into_response()
 }
@@ -228,17 +225,17 @@ pub async fn show(
         );
     }
     let body = html! {
-        h1 { (strings::ERROR_TITLE) }
+        h1 { (t!("error-title")) }
         p { (strings::oauth_error(code.unwrap_or_default())) }
-        p { (strings::START_AGAIN) }
+        p { (t!("start-again")) }
         @if let Some(code) = code {
-            p.help { "Error code: " code { (code) } }
+            p.help { (t!("error-code")) " " code { (code) } }
         }
     };
     (
         StatusCode::BAD_REQUEST,
         no_store(),
-        page(strings::ERROR_TITLE, body),
+        page(t!("error-title"), body),
     )
         .into_response()
 }

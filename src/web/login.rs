@@ -20,9 +20,10 @@ use super::form_errors::form_error;
 use super::passkey;
 use super::step_up;
 use super::strings;
-use super::views::{no_store, notices, page};
+use super::views::{invalid_when, no_store, notices, page};
 use crate::config::LoginMethod;
 use crate::domain::{OtpCode, PhoneNumber};
+use crate::i18n::{self, t};
 use crate::signin::bot_challenge::Offer;
 use crate::signin::browser::{ChallengeError, OpenLogin, Resumed, SignedIn, Started};
 use crate::signin::error::SignInError;
@@ -124,17 +125,20 @@ pub async fn show(
             return Ok(step_up::passkey_required_page(&redirect_to))
         }
         Ok(Started::Form(login)) if login.passkey_only() => {
+            i18n::prefer(&login.ui_locales);
             return Ok(step_up::passkey_only_page(
                 &state,
                 &headers,
                 &login,
                 None,
                 StatusCode::OK,
-            ))
+            ));
         }
         Ok(Started::Form(login)) => login,
         Err(error) => return Err(challenge_page(&state, &challenge, error).await),
     };
+    // The app's `ui_locales` beat the browser's `Accept-Language`.
+    i18n::prefer(&login.ui_locales);
     let hint = &login.login_hint;
     let stage = Stage::Phone {
         prefill: hint.get(..64).unwrap_or(hint),
@@ -162,12 +166,18 @@ pub async fn submit(
         Ok(Resumed::Open(login)) => login,
         Err(error) => return Err(challenge_page(&state, challenge, error).await),
     };
+    // Before the code is sent: the text speaks the page's language.
+    i18n::prefer(&login.ui_locales);
     if login.passkey_only() && form.action != "cancel" {
         // Only a passkey signs in here: no code is sent or checked.
-        let error = Some(strings::PASSKEY_ONLY);
+        let error = t!("passkey-only");
         let status = StatusCode::FORBIDDEN;
         return Ok(step_up::passkey_only_page(
-            &state, &headers, &login, error, status,
+            &state,
+            &headers,
+            &login,
+            Some(&error),
+            status,
         ));
     }
     let phone_stage = Stage::Phone {
@@ -193,7 +203,7 @@ pub async fn submit(
     let phone = match PhoneNumber::parse(&form.phone, region) {
         Ok(phone) => phone,
         Err(e) => {
-            let error = Some(e.to_string());
+            let error = Some(strings::phone_error(&e));
             return Ok(page
                 .show(phone_stage, None, error, StatusCode::BAD_REQUEST)
                 .await);
@@ -368,8 +378,8 @@ async fn verify_app(
     };
     let message = match error {
         // No new code to send: the app shows the next one.
-        SignInError::CodeDead => strings::APP_CODES_DEAD.to_string(),
-        SignInError::CodeExpired => strings::APP_CODE_USED.to_string(),
+        SignInError::CodeDead => t!("app-codes-dead"),
+        SignInError::CodeExpired => t!("app-code-used"),
         _ => message,
     };
     Ok(page
@@ -413,38 +423,40 @@ fn render(view: View<'_>, state: &AppState) -> Response {
 /// `passkeys`: the number field's autofill offers them too.
 fn stage_form(view: &View<'_>, hidden: Markup, offers_app: bool, passkeys: bool) -> Markup {
     let autofill = if passkeys { "tel webauthn" } else { "tel" };
+    let (invalid, described) = invalid_when(view.error.is_some());
     match &view.stage {
         Stage::Phone { prefill } => html! {
             form method="post" action="/login" {
                 (hidden)
-                label for="phone" { (strings::PHONE_LABEL) }
+                label for="phone" { (t!("phone-label")) }
                 input #phone type="tel" name="phone" value=(prefill) autocomplete=(autofill)
-                    inputmode="tel" required autofocus;
-                p.help { (strings::PHONE_HELP) }
+                    inputmode="tel" required autofocus aria-invalid=[invalid] aria-describedby=[described];
+                p.help { (t!("phone-help")) }
                 @if let Some(offer) = &view.offer { (bot_challenge::widget(offer)) }
-                button type="submit" name="action" value="send" { (strings::SEND_CODE) }
+                button type="submit" name="action" value="send" { (t!("send-code")) }
                 @if offers_app {
-                    button.secondary type="submit" name="action" value="app" { (strings::USE_APP) }
+                    button.secondary type="submit" name="action" value="app" { (t!("use-app")) }
                 }
-                p.help { (strings::RISK_NOTICE) }
-                button.secondary type="submit" name="action" value="cancel" formnovalidate { (strings::CANCEL) }
+                p.help { (t!("risk-notice")) }
+                button.secondary type="submit" name="action" value="cancel" formnovalidate { (t!("cancel")) }
             }
         },
         Stage::Code { phone, time_left } => html! {
             form method="post" action="/login" {
                 (hidden)
                 input type="hidden" name="phone" value=(phone.as_str());
-                label for="code" { (strings::CODE_LABEL) }
+                label for="code" { (t!("code-label")) }
                 input #code type="text" name="code" autocomplete="one-time-code" inputmode="numeric"
-                    pattern=(CODE_PATTERN) maxlength="20" autofocus;
-                label.check { input type="checkbox" name="remember" value="1"; (strings::REMEMBER_ME) }
-                button type="submit" name="action" value="verify" { (strings::VERIFY) }
+                    pattern=(CODE_PATTERN) maxlength="20" autofocus aria-invalid=[invalid]
+                    aria-describedby=[described];
+                label.check { input type="checkbox" name="remember" value="1"; (t!("remember-me")) }
+                button type="submit" name="action" value="verify" { (t!("verify")) }
                 @if let Some(offer) = &view.offer { (bot_challenge::widget(offer)) }
                 div.row {
-                    button.secondary type="submit" name="action" value="resend" formnovalidate { (strings::RESEND) }
-                    button.secondary type="submit" name="action" value="change" formnovalidate { (strings::CHANGE_NUMBER) }
+                    button.secondary type="submit" name="action" value="resend" formnovalidate { (t!("resend")) }
+                    button.secondary type="submit" name="action" value="change" formnovalidate { (t!("change-number")) }
                 }
-                button.link type="submit" name="action" value="cancel" formnovalidate { (strings::CANCEL) }
+                button.link type="submit" name="action" value="cancel" formnovalidate { (t!("cancel")) }
                 p.help { (strings::time_left(*time_left)) }
             }
         },
@@ -453,17 +465,18 @@ fn stage_form(view: &View<'_>, hidden: Markup, offers_app: bool, passkeys: bool)
                 (hidden)
                 input type="hidden" name="phone" value=(phone.as_str());
                 p { (strings::app_code_for(&phone.masked())) }
-                label for="code" { (strings::APP_CODE_LABEL) }
+                label for="code" { (t!("app-code-label")) }
                 input #code type="text" name="code" autocomplete="one-time-code" inputmode="numeric"
-                    pattern=(CODE_PATTERN) maxlength="20" autofocus;
-                label.check { input type="checkbox" name="remember" value="1"; (strings::REMEMBER_ME) }
-                button type="submit" name="action" value="verify_app" { (strings::VERIFY) }
+                    pattern=(CODE_PATTERN) maxlength="20" autofocus aria-invalid=[invalid]
+                    aria-describedby=[described];
+                label.check { input type="checkbox" name="remember" value="1"; (t!("remember-me")) }
+                button type="submit" name="action" value="verify_app" { (t!("verify")) }
                 @if let Some(offer) = &view.offer { (bot_challenge::widget(offer)) }
                 div.row {
-                    button.secondary type="submit" name="action" value="send" formnovalidate { (strings::TEXT_ME_INSTEAD) }
-                    button.secondary type="submit" name="action" value="change" formnovalidate { (strings::CHANGE_NUMBER) }
+                    button.secondary type="submit" name="action" value="send" formnovalidate { (t!("text-me-instead")) }
+                    button.secondary type="submit" name="action" value="change" formnovalidate { (t!("change-number")) }
                 }
-                button.link type="submit" name="action" value="cancel" formnovalidate { (strings::CANCEL) }
+                button.link type="submit" name="action" value="cancel" formnovalidate { (t!("cancel")) }
             }
         },
     }

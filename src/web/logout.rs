@@ -12,6 +12,7 @@ use super::error::{checked_challenge, PageError};
 use super::strings;
 use super::views::{message_page, no_store, page};
 use crate::domain::EventKind;
+use crate::i18n::t;
 use crate::signin::audit::Event;
 use crate::web::AppState;
 
@@ -47,18 +48,18 @@ pub async fn show(
         .filter(|n| !n.is_empty())
     {
         Some(name) => strings::logout_from(name),
-        None => strings::LOGOUT_TITLE.to_string(),
+        None => t!("logout-title"),
     };
     let secret = state.csrf.browser_secret(&headers);
     let token = state.csrf.token(&secret, &challenge);
     let body = html! {
         h1 { (title) }
-        p { (strings::LOGOUT_QUESTION) }
+        p { (t!("logout-question")) }
         form method="post" action="/logout" {
             input type="hidden" name="logout_challenge" value=(challenge);
             input type="hidden" name=(csrf::FIELD) value=(token);
-            button type="submit" name="action" value="yes" { (strings::LOGOUT_YES) }
-            button.secondary type="submit" name="action" value="no" { (strings::LOGOUT_NO) }
+            button type="submit" name="action" value="yes" { (t!("logout-yes")) }
+            button.secondary type="submit" name="action" value="no" { (t!("logout-no")) }
         }
     };
     let mut response = (StatusCode::OK, no_store(), page(&title, body)).into_response();
@@ -93,8 +94,8 @@ pub async fn submit(
             state.hydra.reject_logout(challenge).await?;
             Ok(message_page(
                 StatusCode::OK,
-                strings::LOGOUT_TITLE,
-                strings::STILL_SIGNED_IN,
+                t!("logout-title"),
+                t!("still-signed-in"),
             ))
         }
         _ => Err(PageError::BadForm),
@@ -104,5 +105,5 @@ pub async fn submit(
 /// `GET /logged-out`: where Hydra sends people after a logout without a
 /// client redirect.
 pub async fn logged_out() -> Response {
-    message_page(StatusCode::OK, strings::LOGOUT_TITLE, strings::LOGGED_OUT)
+    message_page(StatusCode::OK, t!("logout-title"), t!("logged-out"))
 }

@@ -26,6 +26,7 @@ mod state;
 mod step_up;
 pub mod strings;
 pub mod token_hook;
+mod ui;
 mod views;
 
 use axum::http::{header, HeaderValue};
@@ -38,6 +39,7 @@ pub use proxy::HydraProxy;
 
 use crate::signin::otp::receipts::{TWILIO_RECEIPT_PATH, VONAGE_RECEIPT_PATH};
 pub use state::{AppState, Services};
+pub use ui::{Branding, Ui};
 
 /// Hydra's public paths, served through gatehouse's own origin.
 const HYDRA_PUBLIC_PATHS: &[&str] = &["/oauth2/{*rest}", "/.well-known/{*rest}", "/userinfo"];
@@ -64,7 +66,9 @@ pub fn router(state: AppState) -> Router {
             .route("/logout", get(logout::show).post(logout::submit))
             .route("/logged-out", get(logout::logged_out))
             .route("/error", get(error::show))
-            .route(views::STYLESHEET_PATH, get(views::stylesheet))
+            .route(views::STYLESHEET_PATH, get(ui::stylesheet))
+            .route(ui::EXTRA_CSS_PATH, get(ui::extra_css))
+            .route(ui::LOGO_PATH, get(ui::logo))
             .route(
                 bot_challenge::POW_SCRIPT_PATH,
                 get(bot_challenge::pow_script),
@@ -101,6 +105,12 @@ pub fn router(state: AppState) -> Router {
             crate::infra::metrics::track_http,
         ))
         .layer(axum::middleware::from_fn(edge::refuse_long_targets))
+        // Outermost: every page, the edge's and the proxy's faults too,
+        // speaks the request's language.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ui::with_language,
+        ))
         .with_state(state);
     with_request_ids(with_hsts(router, https))
 }

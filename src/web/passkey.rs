@@ -13,8 +13,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::grant_cookie::{cookie, open_grant};
-use super::strings;
 use super::views::CONTENT_SECURITY_POLICY;
+use crate::i18n::key;
+use crate::i18n::t;
 use crate::signin::browser::Resumed;
 use crate::signin::error::SignInError;
 use crate::signin::methods::passkey::{Ceremony, PasskeyError, PasskeyService};
@@ -85,7 +86,7 @@ pub fn page_policy(policy: Option<HeaderValue>, on_page: bool) -> Option<HeaderV
 pub fn sign_in_button(challenge: &str, token: &str) -> Markup {
     html! {
         button.secondary #passkey-sign-in type="button" hidden
-            data-challenge=(challenge) data-csrf=(token) { (strings::SIGN_IN_WITH_PASSKEY) }
+            data-challenge=(challenge) data-csrf=(token) { (t!("sign-in-with-passkey")) }
         p.error #passkey-error role="alert" hidden {}
         script src=(SCRIPT_PATH) defer {}
     }
@@ -122,7 +123,7 @@ pub async fn sign_in_finish(
     let login = match state.browser.resume(&request.login_challenge).await {
         Ok(Resumed::Answered { redirect_to }) => return redirect(&redirect_to),
         Ok(Resumed::Open(login)) => login,
-        Err(_) => return answer(StatusCode::GONE, "expired", "This sign-in has expired."),
+        Err(_) => return answer(StatusCode::GONE, "expired", key!("passkey-sign-in-expired")),
     };
     let credential = request.credential.to_string();
     let signed_in = state
@@ -136,7 +137,7 @@ pub async fn sign_in_finish(
             answer(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
-                "Please try again.",
+                key!("passkey-try-again"),
             )
         }
     }
@@ -239,30 +240,26 @@ fn redirect(to: &str) -> Response {
 
 fn refused(error: PasskeyError) -> Response {
     match error {
-        PasskeyError::Expired => answer(
-            StatusCode::GONE,
-            "expired",
-            "This passkey request has expired: try again.",
-        ),
+        PasskeyError::Expired => answer(StatusCode::GONE, "expired", key!("passkey-expired")),
         PasskeyError::Refused(reason) => {
             tracing::info!(reason, "a passkey was refused");
             answer(
                 StatusCode::FORBIDDEN,
                 "access_denied",
-                "This passkey was not accepted.",
+                key!("passkey-not-accepted"),
             )
         }
         PasskeyError::Disabled => answer(
             StatusCode::FORBIDDEN,
             "access_denied",
-            "This account cannot sign in.",
+            key!("account-disabled"),
         ),
         PasskeyError::Directory(_) | PasskeyError::Store(_) => {
             tracing::error!(%error, "a passkey request failed");
             answer(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",
-                "Please try again.",
+                key!("passkey-try-again"),
             )
         }
     }
@@ -273,26 +270,29 @@ type Refusal = (StatusCode, &'static str, &'static str);
 const BAD_REQUEST: Refusal = (
     StatusCode::BAD_REQUEST,
     "invalid_request",
-    "Not a passkey request.",
+    key!("passkey-bad-request"),
 );
 const FORBIDDEN: Refusal = (
     StatusCode::FORBIDDEN,
     "invalid_request",
-    "This form has expired: reload the page.",
+    key!("passkey-form-expired"),
 );
 const NOT_OFFERED: Refusal = (
     StatusCode::NOT_FOUND,
     "not_found",
-    "Passkeys are not offered here.",
+    key!("passkey-not-offered"),
 );
-const OFFER_EXPIRED: Refusal = (StatusCode::GONE, "expired", "This offer has expired.");
+const OFFER_EXPIRED: Refusal = (StatusCode::GONE, "expired", key!("passkey-offer-expired"));
 const UNAVAILABLE: Refusal = (
     StatusCode::SERVICE_UNAVAILABLE,
     "temporarily_unavailable",
-    "Please try again.",
+    key!("passkey-try-again"),
 );
 
+/// The JSON answer the page's script shows: `description` is the key of
+/// the words, in the request's language.
 fn answer(status: StatusCode, error: &str, description: &str) -> Response {
+    let description = crate::i18n::text(description, None);
     let body = json!({ "error": error, "error_description": description });
     (status, Json(body)).into_response()
 }

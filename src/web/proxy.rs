@@ -11,9 +11,10 @@ use axum::response::Response;
 use url::Url;
 
 use crate::config::CaFile;
+use crate::i18n::t;
 use crate::infra::http::{self, Peer};
 use crate::web::edge::{fault, loggable, Fault};
-use crate::web::{strings, AppState};
+use crate::web::AppState;
 
 /// Headers that describe one connection and must not be forwarded.
 const HOP_BY_HOP: &[&str] = &[
@@ -187,7 +188,7 @@ fn unreachable(
             status: StatusCode::BAD_GATEWAY,
             error: "temporarily_unavailable",
             description: "The authorization server is not reachable right now; try again shortly.",
-            for_people: strings::AUTHORIZATION_SERVER_DOWN,
+            for_people: &t!("authorization-server-down"),
             retry_after: Some(Duration::from_secs(2)),
             try_again,
         },

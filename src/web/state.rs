@@ -20,7 +20,7 @@ use crate::signin::otp::receipts::DeliveryReceipts;
 use crate::signin::otp::OtpService;
 use crate::store::Store;
 
-use super::{Csrf, HydraProxy};
+use super::{Csrf, HydraProxy, Ui};
 
 /// Shared by every request handler: one pointer to the services, so that
 /// the clone axum makes for each extractor and middleware is one atomic
@@ -68,4 +68,6 @@ pub struct Services {
     pub methods: Methods,
     /// The account page's sign-in and the person's changes there.
     pub account: AccountService,
+    /// The languages and the branding of the pages.
+    pub ui: Ui,
 }

@@ -4,6 +4,7 @@
 //! when the person (or this gatehouse) has none, with the way back to the
 //! app that Hydra's refusal gives.
 
+use crate::i18n::t;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::html;
@@ -29,13 +30,13 @@ pub fn passkey_only_page(
     let body = html! {
         h1 { (title) }
         (notices(None, error))
-        p { (strings::PASSKEY_ONLY) }
+        p { (t!("passkey-only")) }
         (passkey::sign_in_button(&login.challenge, &token))
-        p.help { (strings::PASSKEY_ONLY_HELP) }
+        p.help { (t!("passkey-only-help")) }
         form method="post" action="/login" {
             input type="hidden" name="login_challenge" value=(login.challenge);
             input type="hidden" name=(csrf::FIELD) value=(token);
-            button.link type="submit" name="action" value="cancel" formnovalidate { (strings::CANCEL) }
+            button.link type="submit" name="action" value="cancel" formnovalidate { (t!("cancel")) }
         }
     };
     let mut response = (status, no_store(), page(&title, body)).into_response();
@@ -51,11 +52,11 @@ pub fn passkey_only_page(
 /// A passkey was asked for and there is none: the login is refused to
 /// the client already; `redirect_to` takes the person back with it.
 pub fn passkey_required_page(redirect_to: &str) -> Response {
-    let title = strings::PASSKEY_REQUIRED_TITLE;
+    let title = t!("passkey-required-title");
     let body = html! {
         h1 { (title) }
-        p { (strings::PASSKEY_REQUIRED) }
-        a.button href=(redirect_to) { (strings::BACK_TO_APP_BUTTON) }
+        p { (t!("passkey-required")) }
+        a.button href=(redirect_to) { (t!("back-to-app-button")) }
     };
     (StatusCode::FORBIDDEN, no_store(), page(title, body)).into_response()
 }

@@ -18,6 +18,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
             "hydra",
             "directory",
             "store",
+            "i18n",
             "config",
             "domain",
             "infra",
@@ -30,6 +31,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
             "store",
             "directory",
             "sms",
+            "i18n",
             "config",
             "domain",
             "infra",
@@ -42,7 +44,8 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("sms", &["config", "domain", "infra"]),
     ("store", &["config", "domain", "infra"]),
     ("infra", &["config", "domain"]),
-    ("config", &["domain"]),
+    ("config", &["i18n", "domain"]),
+    ("i18n", &[]),
     ("domain", &[]),
 ];
 

@@ -27,7 +27,9 @@ const BLOCKED: &str = "+12015550171";
 const NOBODY: &str = "+12015550179";
 const LEGACY_SESSION: &str = "legacy-session-of-grace";
 /// What the login page says while the directory is down.
-const OUTAGE_TEXT: &str = gatehouse::web::strings::DIRECTORY_DOWN;
+fn outage_text() -> String {
+    crate::helpers::english("directory-down")
+}
 
 /// How the user service behaves right now.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -349,7 +351,7 @@ async fn a_failing_or_slow_service_gets_a_polite_page_and_locks_nobody_out() {
     service.set_mode(Mode::Failing);
     let page = world.send_code(&browser, &login, GRACE).await;
     assert_eq!(page.status, 503, "{}", page.body);
-    assert!(page.body.contains(OUTAGE_TEXT), "{}", page.body);
+    assert!(page.body.contains(&outage_text()), "{}", page.body);
     assert!(
         page.body.contains("name=\"phone\""),
         "the form is still there"
@@ -359,7 +361,7 @@ async fn a_failing_or_slow_service_gets_a_polite_page_and_locks_nobody_out() {
     let started = Instant::now();
     let page = world.send_code(&browser, &page, GRACE).await;
     assert_eq!(page.status, 503, "{}", page.body);
-    assert!(page.body.contains(OUTAGE_TEXT), "{}", page.body);
+    assert!(page.body.contains(&outage_text()), "{}", page.body);
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "directory.http.timeout (1s) bounds the wait: {:?}",
@@ -378,7 +380,7 @@ async fn a_failing_or_slow_service_gets_a_polite_page_and_locks_nobody_out() {
     service.set_mode(Mode::Failing);
     let page = world.submit_code(&browser, &code_page, &code, false).await;
     assert_eq!(page.status, 503, "{}", page.body);
-    assert!(page.body.contains(OUTAGE_TEXT), "{}", page.body);
+    assert!(page.body.contains(&outage_text()), "{}", page.body);
     assert!(
         page.body.contains("one-time-code"),
         "the code form stays: {}",

@@ -6,11 +6,11 @@ use serde_json::json;
 
 use crate::helpers::answer::Answer;
 use crate::helpers::capture_logs;
+use crate::helpers::english;
 use crate::helpers::headless::NativeApp;
 use crate::helpers::http_browser::HttpBrowser;
 use crate::helpers::world::{trusted, World};
 use gatehouse::config::{Config, Countries, PolicyMode};
-use gatehouse::web::strings;
 use reqwest::StatusCode;
 
 const APP: NativeApp = NativeApp {
@@ -66,7 +66,7 @@ async fn a_number_outside_the_allowed_countries_gets_no_code() {
     let british = "+447400123456";
     let (status, body) = page_answer(&world, british).await;
     assert_eq!(status, 400, "{body}");
-    assert!(body.contains(strings::COUNTRY_NOT_SERVED), "{body}");
+    assert!(body.contains(&english("country-not-served")), "{body}");
     request_otp_from(&world, british, "192.0.2.1")
         .await
         .assert_error(StatusCode::BAD_REQUEST, "unsupported_country");
@@ -84,7 +84,7 @@ async fn premium_rate_and_toll_free_numbers_get_no_code() {
     for number in ["+19005550123", "+18005550123"] {
         let (status, body) = page_answer(&world, number).await;
         assert_eq!(status, 400, "{number}: {body}");
-        assert!(body.contains(strings::NUMBER_TYPE_NOT_SERVED), "{body}");
+        assert!(body.contains(&english("number-type-not-served")), "{body}");
         request_otp_from(&world, number, "192.0.2.1")
             .await
             .assert_error(StatusCode::BAD_REQUEST, "unsupported_number");
@@ -109,7 +109,7 @@ async fn a_country_cap_stops_the_fourth_code_from_a_fourth_address() {
     );
     let (status, body) = page_answer(&world, "+12015550315").await;
     assert_eq!(status, 429, "{body}");
-    assert!(body.contains(strings::SENDING_REFUSED), "{body}");
+    assert!(body.contains(&english("sending-refused")), "{body}");
     world.app.outbox_drained().await;
     assert_eq!(world.sms.received().len(), 3);
     let metrics = world.app.state.metrics.render();

@@ -18,9 +18,10 @@ mod pumping;
 pub mod receipts;
 pub(super) mod sealed;
 
-use crate::config::{Config, OtpConfig, ProofKind, Signup, SmsPolicy};
+use crate::config::{Config, OtpConfig, ProofKind, Signup, SmsPolicy, DEFAULT_TEMPLATE};
 use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::domain::{FlowId, OtpCode, PhoneNumber};
+use crate::i18n;
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
 use crate::infra::random::random_hex;
@@ -104,6 +105,8 @@ pub struct OtpPolicy {
     pub signup: Signup,
     pub template: String,
     pub app_name: String,
+    /// `sms.autofill_host`.
+    pub autofill_host: Option<String>,
     pub delivery: DeliveryPolicy,
     /// `[sms.policy]`.
     pub pumping: SmsPolicy,
@@ -116,6 +119,7 @@ impl OtpPolicy {
             signup: config.users.signup,
             template: config.sms.template.clone(),
             app_name: config.sms.app_name.clone(),
+            autofill_host: config.sms.autofill_host.clone(),
             delivery: DeliveryPolicy {
                 max_attempts: config.sms.webhook.max_attempts,
                 attempt_timeout: config.sms.attempt_timeout(),
@@ -131,7 +135,7 @@ pub struct OtpService {
     directory: Directory,
     policy: OtpConfig,
     signup: Signup,
-    template: Arc<(String, String)>,
+    template: Arc<MessageText>,
     key: Arc<[u8]>,
     clock: Clock,
     metrics: Metrics,
@@ -168,7 +172,11 @@ impl OtpService {
             directory,
             policy: policy.codes,
             signup: policy.signup,
-            template: Arc::new((policy.template, policy.app_name)),
+            template: Arc::new(MessageText {
+                template: policy.template,
+                app_name: policy.app_name,
+                autofill_host: policy.autofill_host,
+            }),
             key: key.into(),
             clock,
             metrics: Metrics::default(),
@@ -427,13 +435,38 @@ impl OtpService {
             &QueuedMessage {
                 phone: phone.as_str().to_string(),
                 code: code.digits().to_string(),
-                text: sms::render(&self.template.0, &self.template.1, code),
+                text: self.template.render(code),
             },
         )
     }
 
     fn hash(&self, challenge_id: &str, code: &OtpCode) -> Vec<u8> {
         hash_code(&self.key, challenge_id, code)
+    }
+}
+
+/// What a text message says: `sms.template` when the operator changed it,
+/// else `sms-code` in the request's language; then the autofill line.
+#[derive(Debug)]
+struct MessageText {
+    template: String,
+    app_name: String,
+    autofill_host: Option<String>,
+}
+
+impl MessageText {
+    fn render(&self, code: &OtpCode) -> String {
+        let mut text = if self.template == DEFAULT_TEMPLATE {
+            i18n::sms_text(&self.app_name, code.digits())
+        } else {
+            sms::render(&self.template, &self.app_name, code)
+        };
+        if let Some(host) = &self.autofill_host {
+            // The origin-bound one-time code format (WICG sms-one-time-codes):
+            // the last line, after a blank one.
+            text.push_str(&format!("\n\n@{host} #{}", code.digits()));
+        }
+        text
     }
 }
 

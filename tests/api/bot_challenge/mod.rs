@@ -54,9 +54,10 @@ fn wrong_solution(challenge: &str) -> String {
 /// The error paragraph of a page.
 fn page_error(body: &str) -> &str {
     let start = body
-        .find("role=\"alert\">")
+        .find("role=\"alert\"")
         .unwrap_or_else(|| panic!("no error on the page: {body}"));
-    let rest = &body[start + "role=\"alert\">".len()..];
+    let rest = &body[start..];
+    let rest = &rest[rest.find('>').unwrap() + 1..];
     &rest[..rest.find("</p>").unwrap()]
 }
 
@@ -124,6 +125,6 @@ fn assert_refused(page: &Hop) {
     assert_eq!(page.status, 403, "{}", page.body);
     assert_eq!(
         page_error(&page.body),
-        gatehouse::web::strings::BOT_CHECK_FAILED
+        crate::helpers::english("bot-check-failed")
     );
 }

@@ -8,6 +8,7 @@ mod server;
 
 use std::time::{Duration, Instant};
 
+use crate::helpers::english;
 use crate::helpers::http_browser::HttpBrowser;
 use crate::helpers::oauth::id_token_claims;
 use crate::helpers::test_ca::TestCa;
@@ -17,7 +18,6 @@ use figment::Figment;
 use gatehouse::config::Config;
 use gatehouse::directory::{Directory, DirectoryError};
 use gatehouse::domain::PhoneNumber;
-use gatehouse::web::strings::DIRECTORY_DOWN;
 use serde_json::{json, Value};
 use server::{Mode, ReferenceDirectory, Tls};
 
@@ -178,13 +178,21 @@ async fn nobody_is_an_answer_and_an_outage_is_a_polite_page_that_costs_nothing()
     service.set_mode(Mode::Failing);
     let page = world.send_code(&browser, &login, GRACE).await;
     assert_eq!(page.status, 503, "{}", page.body);
-    assert!(page.body.contains(DIRECTORY_DOWN), "{}", page.body);
+    assert!(
+        page.body.contains(&english("directory-down")),
+        "{}",
+        page.body
+    );
 
     service.set_mode(Mode::Hanging);
     let started = Instant::now();
     let page = world.send_code(&browser, &login, GRACE).await;
     assert_eq!(page.status, 503, "{}", page.body);
-    assert!(page.body.contains(DIRECTORY_DOWN), "{}", page.body);
+    assert!(
+        page.body.contains(&english("directory-down")),
+        "{}",
+        page.body
+    );
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "directory.grpc.timeout (1s) ends the call: {:?}",

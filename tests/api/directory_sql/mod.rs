@@ -11,13 +11,13 @@ mod postgres;
 mod sqlite;
 mod tls;
 
+use crate::helpers::english;
 use crate::helpers::http_browser::{Hop, HttpBrowser};
 use crate::helpers::oauth::Client;
 use crate::helpers::world::{trusted, World};
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use gatehouse::config::Config;
-use gatehouse::web::strings;
 use serde_json::json;
 
 /// Applies an operator's settings, written as in config.toml, to a test
@@ -97,7 +97,11 @@ async fn assert_answered_like_an_unknown_phone(world: &World, client: &Client, p
 
 fn assert_directory_down(hop: &Hop) {
     assert_eq!(hop.status, 503, "{}", hop.body);
-    assert!(hop.body.contains(strings::DIRECTORY_DOWN), "{}", hop.body);
+    assert!(
+        hop.body.contains(&english("directory-down")),
+        "{}",
+        hop.body
+    );
 }
 
 /// A phone nobody in any of the sources has.

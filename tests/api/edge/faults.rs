@@ -10,12 +10,12 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::raw_status_line;
+use crate::helpers::english;
 use crate::helpers::headless::NativeApp;
 use crate::helpers::http_browser::{Hop, HttpBrowser};
 use crate::helpers::process::send_signal;
 use crate::helpers::world::World;
 use crate::helpers::{capture_logs, eventually, hydra_binary, TestApp};
-use gatehouse::web::strings;
 
 const PHONE: &str = "+12015550182";
 
@@ -41,7 +41,7 @@ async fn an_over_long_address_gets_414_before_hydra_and_is_never_logged_whole() 
         .unwrap();
     assert_eq!(page.status(), StatusCode::URI_TOO_LONG);
     let body = page.text().await.unwrap();
-    assert!(body.contains(strings::ADDRESS_TOO_LONG), "{body}");
+    assert!(body.contains(&english("address-too-long")), "{body}");
     let api = app.http.get(&url).send().await.unwrap();
     assert_eq!(api.status(), StatusCode::URI_TOO_LONG);
     let json: Value = api.json().await.unwrap();
@@ -269,7 +269,10 @@ async fn while_hydra_is_down_a_browser_gets_a_page_to_try_again_and_an_app_json(
         .unwrap()
         .starts_with("text/html"));
     let body = page.text().await.unwrap();
-    assert!(body.contains(strings::AUTHORIZATION_SERVER_DOWN), "{body}");
+    assert!(
+        body.contains(&english("authorization-server-down")),
+        "{body}"
+    );
     let retry = url.replace('&', "&amp;");
     assert!(
         body.contains(&format!("href=\"{retry}\"")),

@@ -39,6 +39,22 @@ impl HttpBrowser {
         HttpBrowser { http }
     }
 
+    /// A browser that sends one `Accept-Language` line per entry of
+    /// `languages` with every request (none for an empty list).
+    pub fn speaking(languages: &[&str]) -> HttpBrowser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        for line in languages {
+            let value = reqwest::header::HeaderValue::from_str(line).expect("a header value");
+            headers.append(reqwest::header::ACCEPT_LANGUAGE, value);
+        }
+        let http = super::app::client_builder()
+            .cookie_store(true)
+            .default_headers(headers)
+            .build()
+            .expect("reqwest client");
+        HttpBrowser { http }
+    }
+
     pub async fn get(&self, url: &str) -> Hop {
         Hop::from(self.http.get(url).send().await.expect("GET")).await
     }

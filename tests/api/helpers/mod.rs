@@ -8,6 +8,7 @@
 
 pub mod answer;
 pub mod app;
+pub mod axe;
 pub mod binary;
 pub mod chromium;
 pub mod headless;
@@ -28,6 +29,12 @@ pub use app::{
 };
 pub use process::{children_of, process_is_gone};
 pub use sink::{ReceivedRequest, WebhookSink};
+
+/// A person-visible text in English (`locales/en/gatehouse.ftl`), as the
+/// pages show it to a browser that asks for no other language.
+pub fn english(key: &str) -> String {
+    gatehouse::i18n::text(key, None)
+}
 
 /// Polls `check` every 100 ms until it holds, or panics with `what` after `limit`.
 pub async fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {

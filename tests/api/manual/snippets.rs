@@ -25,9 +25,20 @@ const RUN_BY: &[(&str, &str)] = &[
     ),
 ];
 
+/// A logo as `ui.logo` takes one.
+const SVG: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>"#;
+
+/// A 1x1 PNG.
+fn png() -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
+        .unwrap()
+}
+
 /// Files an example names, made real in `fixtures`: certificates and keys
-/// (a matching pair for every certificate and key named), secret files,
-/// directories. Each absolute path in the example that does not exist on
+/// (a matching pair for every certificate and key named), images and
+/// stylesheets, secret files, directories. Each absolute path in the example that does not exist on
 /// this machine is moved under `fixtures`, so `check-config` reads files of
 /// the right kind where the example says.
 fn with_fixtures(example: &str, fixtures: &Path, ca: &TestCa) -> String {
@@ -65,6 +76,12 @@ fn with_fixtures(example: &str, fixtures: &Path, ca: &TestCa) -> String {
                     ca.file_at(&fixture);
                 } else if name.ends_with(".pem") || name.ends_with(".crt") {
                     std::fs::write(&fixture, &cert).unwrap();
+                } else if name.ends_with(".svg") {
+                    std::fs::write(&fixture, SVG).unwrap();
+                } else if name.ends_with(".png") {
+                    std::fs::write(&fixture, png()).unwrap();
+                } else if name.ends_with(".css") {
+                    std::fs::write(&fixture, "header { border-bottom: 1px solid; }\n").unwrap();
                 } else {
                     std::fs::write(&fixture, "a-placeholder-secret-0123456789abcdef\n").unwrap();
                 }

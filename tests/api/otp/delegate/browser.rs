@@ -3,11 +3,11 @@
 //! with 503, and nothing is charged.
 
 use super::code_service::CodeService;
+use crate::helpers::english;
 use crate::helpers::http_browser::HttpBrowser;
 use crate::helpers::oauth::id_token_claims;
 use crate::helpers::world::{trusted, World};
 use gatehouse::config::CodeIssuer;
-use gatehouse::web::strings::CODE_SERVICE_DOWN;
 
 const PHONE: &str = "+12015550190";
 
@@ -30,7 +30,11 @@ async fn a_browser_signs_in_with_the_code_a_grpc_delegate_sent() {
     service.set_down(true);
     let page = world.send_code(&browser, &login, PHONE).await;
     assert_eq!(page.status, 503, "{}", page.body);
-    assert!(page.body.contains(CODE_SERVICE_DOWN), "{}", page.body);
+    assert!(
+        page.body.contains(&english("code-service-down")),
+        "{}",
+        page.body
+    );
 
     service.set_down(false);
     let code_page = world.send_code(&browser, &page, PHONE).await;
@@ -40,7 +44,11 @@ async fn a_browser_signs_in_with_the_code_a_grpc_delegate_sent() {
     service.set_down(true);
     let page = world.submit_code(&browser, &code_page, &code, false).await;
     assert_eq!(page.status, 503, "{}", page.body);
-    assert!(page.body.contains(CODE_SERVICE_DOWN), "{}", page.body);
+    assert!(
+        page.body.contains(&english("code-service-down")),
+        "{}",
+        page.body
+    );
 
     service.set_down(false);
     let accepted = world.submit_code(&browser, &page, &code, false).await;
