@@ -87,11 +87,36 @@ async fn chromium_sets_up_an_authenticator_app_and_signs_in_with_it() {
         texts,
         "no text for the app sign-in"
     );
+    // A client that asks for a phishing-resistant sign-in: this gatehouse
+    // offers no passkeys (its public URL is an IP address), so the page
+    // says a passkey is needed, and its button returns access_denied.
+    let auth = client.authorize_with(&world.app, "openid", &[("acr_values", "phr")]);
+    browser.goto(&auth.url).await.unwrap();
+    wait(&browser, "a.button").await;
+    // (Served as 403, which Chromium's console reports as a failed load.)
+    browser
+        .screenshot("methods-6-passkey-needed")
+        .await
+        .unwrap();
+    browser.click("a.button").await.unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "access_denied at the client",
+        || {
+            world
+                .callback
+                .received()
+                .iter()
+                .any(|r| r.uri.contains("error=access_denied"))
+        },
+    )
+    .await;
     for shot in [
         "methods-1-offer",
         "methods-2-app-set-up",
         "methods-3-app-added",
         "methods-5-app-code",
+        "methods-6-passkey-needed",
     ] {
         let png = std::fs::read(artifacts_dir().join(format!("{shot}.png"))).unwrap();
         assert!(png.starts_with(b"\x89PNG"), "{shot} is a PNG");

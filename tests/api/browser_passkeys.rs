@@ -255,6 +255,42 @@ async fn chromium_registers_a_passkey_and_signs_in_with_it_without_a_text() {
         row.counter
     );
     assert!(row.last_used_at.is_some());
+
+    // The account page (a sign-in through Hydra, by passkey again) lists
+    // it, and the person names it there.
+    let account = format!("{}/account", world.app.config.public_origin());
+    browser.goto(&account).await.unwrap();
+    if shown(&browser, "passkey-sign-in").await {
+        let _ = browser.click("#passkey-sign-in").await;
+    }
+    browser
+        .wait_for("section.method", Duration::from_secs(20))
+        .await
+        .unwrap();
+    browser.screenshot("passkeys-4-account").await.unwrap();
+    browser.assert_no_console_errors("the account page").await;
+    browser
+        .fill("input[name=name]", "Work laptop")
+        .await
+        .unwrap();
+    browser.click("button[value=rename]").await.unwrap();
+    let mut renamed = false;
+    for _ in 0..100 {
+        if stored(&world, &subject).await[0].name == "Work laptop" {
+            renamed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(renamed, "the new name is stored");
+    assert_eq!(
+        browser.text("section.method h2").await.unwrap(),
+        "Work laptop"
+    );
+    browser
+        .screenshot("passkeys-5-account-renamed")
+        .await
+        .unwrap();
     browser.close().await.unwrap();
 }
 
