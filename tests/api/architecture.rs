@@ -304,3 +304,33 @@ fn sql_engines_and_file_names_stay_in_their_places() {
     );
     assert_eq!(client_builders, ["infra/http.rs"], "outbound HTTP clients");
 }
+
+/// Cargo.toml's per-package optimisation, which a manifest edit (say
+/// `cargo add`) once dropped unnoticed: without it every test that starts
+/// a gatehouse spends seconds generating RSA keys unoptimised (the suite
+/// took five times as long), and the release build's SQLite, the store's
+/// hot path, loses its full optimisation (BENCHMARKS.md's numbers).
+#[test]
+fn the_manifest_keeps_its_per_package_optimisation() {
+    let manifest: toml::Table = toml::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap(),
+    )
+    .unwrap();
+    for (profile, package) in [
+        ("dev", "num-bigint-dig"),
+        ("dev", "rsa"),
+        ("release", "libsqlite3-sys"),
+    ] {
+        let level = manifest
+            .get("profile")
+            .and_then(|p| p.get(profile))
+            .and_then(|p| p.get("package"))
+            .and_then(|p| p.get(package))
+            .and_then(|p| p.get("opt-level"));
+        assert_eq!(
+            level.and_then(toml::Value::as_integer),
+            Some(3),
+            "Cargo.toml: [profile.{profile}.package.{package}] opt-level = 3 is missing"
+        );
+    }
+}
