@@ -149,3 +149,47 @@ async fn axe_finds_what_is_wrong() {
     assert!(found.iter().any(|v| v.starts_with("label")), "{found:#?}");
     browser.close().await.unwrap();
 }
+
+/// The logout question (a remembered sign-in, then Hydra's logout) and the
+/// page after it pass axe too.
+#[tokio::test]
+async fn the_logout_question_passes_axe() {
+    let world = World::new().await;
+    let client = world.client(json!({"client_name": "Acme Notes"})).await;
+    let auth = client.authorize(&world.app, "openid");
+    let phone = "+12015550172";
+    let browser = Chromium::start().await;
+    browser.goto(&auth.url).await.unwrap();
+    browser.fill("#phone", phone).await.unwrap();
+    browser.click("button[value=send]").await.unwrap();
+    browser.wait_for("#code", WAIT).await.unwrap();
+    let code = world.sms.code_for(phone).await;
+    browser.fill("#code", &code).await.unwrap();
+    browser.click("input[name=remember]").await.unwrap();
+    browser.click("button[value=verify]").await.unwrap();
+    browser.wait_for("button[value=allow]", WAIT).await.unwrap();
+    browser.click("button[value=allow]").await.unwrap();
+    crate::helpers::eventually(WAIT, "back at the client", || {
+        world
+            .callback
+            .received()
+            .iter()
+            .any(|r| r.uri.contains("code="))
+    })
+    .await;
+
+    browser
+        .goto(&world.app.url("/oauth2/sessions/logout"))
+        .await
+        .unwrap();
+    browser.wait_for("button[value=yes]", WAIT).await.unwrap();
+    browser
+        .screenshot("language-logout-question")
+        .await
+        .unwrap();
+    assert_accessible(&browser, "the logout question").await;
+    browser.click("button[value=yes]").await.unwrap();
+    browser.wait_for("h1", WAIT).await.unwrap();
+    assert_accessible(&browser, "the page after logging out").await;
+    browser.close().await.unwrap();
+}

@@ -1,10 +1,11 @@
 //! A real browser sets up and uses the sign-in methods next to the SMS
 //! code, at phone width; screenshots of each new page land in
-//! test-artifacts/.
+//! test-artifacts/, and axe-core finds nothing wrong on any of them.
 
 use std::time::Duration;
 
 use crate::browser_signin::phone_page;
+use crate::helpers::axe::assert_accessible;
 use crate::helpers::chromium::{artifacts_dir, Chromium};
 use crate::helpers::eventually;
 use crate::helpers::world::{trusted, World};
@@ -45,16 +46,19 @@ async fn chromium_sets_up_an_authenticator_app_and_signs_in_with_it() {
     wait(&browser, "button[value=app]").await;
     browser.screenshot("methods-1-offer").await.unwrap();
     browser.assert_no_console_errors("the offer").await;
+    assert_accessible(&browser, "the offer").await;
 
     browser.click("button[value=app]").await.unwrap();
     wait(&browser, "img.qr").await;
     browser.screenshot("methods-2-app-set-up").await.unwrap();
     browser.assert_no_console_errors("the app set-up").await;
+    assert_accessible(&browser, "the app set-up").await;
     let key = browser.text("#secret").await.unwrap();
     browser.fill("#code", &app_code(&key, now())).await.unwrap();
     browser.click("button[value=confirm_app]").await.unwrap();
     wait(&browser, "a.button").await;
     browser.screenshot("methods-3-app-added").await.unwrap();
+    assert_accessible(&browser, "the app added").await;
     browser.click("a.button").await.unwrap();
     eventually(Duration::from_secs(10), "back at the client", || {
         arrivals(&world) == 1
@@ -72,6 +76,7 @@ async fn chromium_sets_up_an_authenticator_app_and_signs_in_with_it() {
     wait(&browser, "button[value=verify_app]").await;
     browser.screenshot("methods-5-app-code").await.unwrap();
     browser.assert_no_console_errors("the app code page").await;
+    assert_accessible(&browser, "the app code page").await;
     browser
         .fill("#code", &app_code(&key, now() + 30))
         .await
@@ -98,6 +103,7 @@ async fn chromium_sets_up_an_authenticator_app_and_signs_in_with_it() {
         .screenshot("methods-6-passkey-needed")
         .await
         .unwrap();
+    assert_accessible(&browser, "the passkey-needed page").await;
     browser.click("a.button").await.unwrap();
     eventually(
         Duration::from_secs(10),

@@ -269,6 +269,7 @@ async fn chromium_registers_a_passkey_and_signs_in_with_it_without_a_text() {
         .unwrap();
     browser.screenshot("passkeys-4-account").await.unwrap();
     browser.assert_no_console_errors("the account page").await;
+    crate::helpers::axe::assert_accessible(&browser, "the account page").await;
     browser
         .fill("input[name=name]", "Work laptop")
         .await
