@@ -6,7 +6,7 @@
 //! Every answer, success or error, is JSON and never cached; errors are
 //! `{"error", "error_description"}` (RFC 6749 5.2).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
@@ -19,10 +19,11 @@ use serde_json::{json, Value};
 
 use super::api_error::{error_response, with_no_store, ApiError, BODY_LIMIT};
 use super::client_ip::client_ip;
-use crate::config::ChallengeApply;
+use crate::config::{ChallengeApply, HeadlessClient};
 use crate::domain::PhoneNumber;
 use crate::signin::bot_challenge::{Offer, Proof};
 use crate::signin::error::SignInError;
+use crate::signin::headless::Started;
 use crate::signin::legacy_session::LegacyToken;
 use crate::web::AppState;
 
@@ -90,23 +91,18 @@ async fn request_otp(
     body: Result<Json<RequestOtp>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
-    let ip = client_ip(peer, &headers, &state.config.server.trusted_proxies);
-    // The client first: an app that may not use the API learns nothing more.
-    let client = state.headless.client(&body.client_id)?;
-    let phone = PhoneNumber::parse(&body.phone, state.config.users.default_region)
-        .map_err(SignInError::from)?;
-    let proof = Proof {
-        pow_solution: body.pow_solution,
-        captcha_token: body.captcha_token,
-    };
+    let request = CodeRequest::checked(&state, peer, &headers, body)?;
     let started = state
         .headless
-        .request_otp(client, &phone, body.scope.as_deref(), ip, &proof)
+        .request_otp(
+            request.client,
+            &request.phone,
+            request.scope.as_deref(),
+            request.ip,
+            &request.proof,
+        )
         .await?;
-    Ok(ok(json!({
-        "session_id": started.session_id,
-        "expires_in": started.expires_in.as_secs(),
-    })))
+    Ok(started_answer(&started))
 }
 
 /// `request-otp`'s body and answer, for a code from the person's
@@ -121,22 +117,61 @@ async fn request_app_code(
         return Ok(app_codes_off());
     }
     let Json(body) = body?;
-    let ip = client_ip(peer, &headers, &state.config.server.trusted_proxies);
-    let client = state.headless.client(&body.client_id)?;
-    let phone = PhoneNumber::parse(&body.phone, state.config.users.default_region)
-        .map_err(SignInError::from)?;
-    let proof = Proof {
-        pow_solution: body.pow_solution,
-        captcha_token: body.captcha_token,
-    };
+    let request = CodeRequest::checked(&state, peer, &headers, body)?;
     let started = state
         .headless
-        .start_app_code(client, &phone, body.scope.as_deref(), ip, &proof)
+        .start_app_code(
+            request.client,
+            &request.phone,
+            request.scope.as_deref(),
+            request.ip,
+            &request.proof,
+        )
         .await?;
-    Ok(ok(json!({
+    Ok(started_answer(&started))
+}
+
+/// A request for a code (texted or from the app), checked in the same
+/// order either way: the client first, so an app that may not use the API
+/// learns nothing more, then the number.
+struct CodeRequest<'a> {
+    client: &'a HeadlessClient,
+    phone: PhoneNumber,
+    scope: Option<String>,
+    ip: IpAddr,
+    proof: Proof,
+}
+
+impl<'a> CodeRequest<'a> {
+    fn checked(
+        state: &'a AppState,
+        peer: SocketAddr,
+        headers: &HeaderMap,
+        body: RequestOtp,
+    ) -> Result<CodeRequest<'a>, ApiError> {
+        let ip = client_ip(peer, headers, &state.config.server.trusted_proxies);
+        let client = state.headless.client(&body.client_id)?;
+        let phone = PhoneNumber::parse(&body.phone, state.config.users.default_region)
+            .map_err(SignInError::from)?;
+        Ok(CodeRequest {
+            client,
+            phone,
+            scope: body.scope,
+            ip,
+            proof: Proof {
+                pow_solution: body.pow_solution,
+                captcha_token: body.captcha_token,
+            },
+        })
+    }
+}
+
+/// A started session, as both code requests answer it.
+fn started_answer(started: &Started) -> Response {
+    ok(json!({
         "session_id": started.session_id,
         "expires_in": started.expires_in.as_secs(),
-    })))
+    }))
 }
 
 /// `verify-otp`'s body and answer, with the app's code as `otp`.
