@@ -40,7 +40,14 @@ fn people() -> Vec<Value> {
 /// The operator's settings for a `grpc` directory at `url`, as written in
 /// config.toml (`more` adds `[directory.grpc]` keys), checked as at start-up.
 fn grpc_config(url: &str, more: &str) -> Config {
-    let toml = format!(
+    let toml = grpc_toml(url, more);
+    let figment = Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(&toml));
+    Config::from_figment(figment).unwrap_or_else(|e| panic!("{e}\n{toml}"))
+}
+
+/// config.toml's lines for a `grpc` directory at `url`.
+fn grpc_toml(url: &str, more: &str) -> String {
+    format!(
         r#"
         [users]
         signup = "closed"
@@ -62,9 +69,7 @@ fn grpc_config(url: &str, more: &str) -> Config {
         timeout = "1s"
         {more}
         "#
-    );
-    let figment = Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(&toml));
-    Config::from_figment(figment).unwrap_or_else(|e| panic!("{e}\n{toml}"))
+    )
 }
 
 async fn world_with(config: Config) -> World {
@@ -316,4 +321,39 @@ async fn a_not_found_status_is_nobody_and_nothing_is_cached_from_an_outage() {
         .is_none());
     let calls = service.calls();
     assert_eq!(calls.len(), 3, "the outage was not cached: {calls:?}");
+}
+
+/// `gatehouse doctor` with people in a gRPC directory (mutual TLS) and codes
+/// sent by a gRPC code delegate: both are reached, and neither is asked to
+/// send a code or told anyone's number.
+#[tokio::test]
+async fn doctor_reaches_the_grpc_directory_and_code_delegate_without_sending() {
+    use crate::otp::delegate::code_service::CodeService;
+
+    let ca = TestCa::new("doctor");
+    let dir = tempfile::tempdir().unwrap();
+    let (service, settings) = mutual_tls_service(&ca, &dir).await;
+    let codes = CodeService::default();
+    let codes_url = codes.serve_grpc().await;
+    let toml = grpc_toml(&service.url, &settings);
+    let file = dir.path().join("config.toml");
+    let otp = format!("[otp]\nissuer = \"grpc\"\n[otp.grpc]\nurl = \"{codes_url}\"\n");
+    std::fs::write(&file, format!("{otp}{toml}")).unwrap();
+    let env = crate::helpers::binary::env_for(&crate::ops::fresh_config(dir.path()));
+    let file = file.display().to_string();
+    let output = crate::ops::run(&["--config", &file, "doctor"], &env).await;
+    let all = crate::ops::text(&output);
+    for expected in [
+        "ok: the user directory answers (directory.kind = \"grpc\")",
+        "ok: code delegate (grpc):",
+    ] {
+        let found = all.lines().any(|line| line.starts_with(expected));
+        assert!(found, "no `{expected}` in\n{all}");
+    }
+    assert!(codes.code_for(GRACE).is_none() && codes.checks().is_empty());
+    let asked: Vec<_> = service.calls().into_iter().map(|(key, _)| key).collect();
+    assert!(
+        !asked.is_empty() && !asked.iter().any(|key| key.starts_with('+')),
+        "doctor looked up a phone number: {asked:?}"
+    );
 }

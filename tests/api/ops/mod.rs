@@ -23,14 +23,14 @@ fn command(args: &[&str], env: &[(String, String)]) -> Command {
 }
 
 /// Runs a CLI command to completion off the async executor.
-async fn run(args: &[&str], env: &[(String, String)]) -> Output {
+pub(crate) async fn run(args: &[&str], env: &[(String, String)]) -> Output {
     let mut command = command(args, env);
     tokio::task::spawn_blocking(move || command.output().expect("run gatehouse"))
         .await
         .unwrap()
 }
 
-fn text(output: &Output) -> String {
+pub(crate) fn text(output: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
         output.status.code(),
@@ -88,7 +88,7 @@ impl Drop for Served {
     }
 }
 
-fn fresh_config(dir: &Path) -> Config {
+pub(crate) fn fresh_config(dir: &Path) -> Config {
     crate::helpers::test_config(dir.join("data"))
 }
 

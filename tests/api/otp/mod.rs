@@ -5,7 +5,7 @@
 
 mod adaptive;
 mod codes;
-mod delegate;
+pub(crate) mod delegate;
 mod limits;
 mod outbox;
 mod purge;

@@ -6,7 +6,7 @@
 //! person nothing. The browser flow through the real Hydra is in `browser`.
 
 mod browser;
-mod code_service;
+pub(crate) mod code_service;
 mod headless;
 mod twilio_verify;
 
