@@ -34,6 +34,9 @@ pub struct OAuth2Client {
     pub client_id: String,
     #[serde(deserialize_with = "null_as_default")]
     pub client_name: String,
+    /// The client's logo, shown on the consent page when it is plain https.
+    #[serde(deserialize_with = "null_as_default")]
+    pub logo_uri: String,
     /// Only in the answer to `create_client`; Hydra keeps just a hash.
     #[serde(
         deserialize_with = "empty_as_none",

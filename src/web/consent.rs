@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::client_logo::ClientLogo;
 use super::csrf;
 use super::error::{checked_challenge, PageError};
 use super::strings;
@@ -272,7 +273,12 @@ fn render(
     let secret = state.csrf.browser_secret(headers);
     let token = state.csrf.token(&secret, challenge);
     let scopes = claims::grantable_scopes(&request.requested_scope, &request.client.scope);
+    let logo = ClientLogo::from_client(&request.client.logo_uri);
     let body = html! {
+        @if let Some(logo) = &logo {
+            // The name beside it says whose logo it is.
+            img.client-logo src=(logo.src) alt="" referrerpolicy="no-referrer";
+        }
         h1 { (title) }
         p { (strings::consent_intro(client)) }
         form method="post" action="/consent" {
@@ -294,6 +300,12 @@ fn render(
         }
     };
     let mut response = (StatusCode::OK, no_store(), page(&title, body)).into_response();
+    if let Some(logo) = &logo {
+        let policy = logo.content_security_policy();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     if let Some(cookie) = secret.set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }

@@ -6,6 +6,7 @@ mod audit;
 mod bot_challenge;
 mod canonical_host;
 mod client_ip;
+mod client_logo;
 mod consent;
 mod cookies;
 pub mod csrf;

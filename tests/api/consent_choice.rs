@@ -229,3 +229,41 @@ async fn each_box_has_a_label_and_a_description() {
     }
     assert!(page.body.contains("<legend>"), "the group is named");
 }
+
+/// The consent page for a partner app whose `logo_uri` is `logo_uri`: the
+/// page and its Content-Security-Policy.
+async fn consent_page_with_logo(logo_uri: &str) -> (String, String) {
+    let world = World::new().await;
+    let metadata =
+        json!({"client_name": "Logo App", "scope": "openid profile", "logo_uri": logo_uri});
+    let client = world.client(metadata).await;
+    world.app.add_user(PHONE, Profile::default()).await;
+    let (_, page) = consent_page(&world, &client, &HttpBrowser::new(), "openid profile").await;
+    assert!(page.body.contains("Logo App"), "{}", page.body);
+    let policy = page.headers["content-security-policy"].to_str().unwrap();
+    (page.body, policy.to_string())
+}
+
+#[tokio::test]
+async fn the_clients_https_logo_is_shown_and_allowed_for_that_one_image() {
+    let logo = "https://cdn.example.com/logo-app/logo.png?v=2";
+    let (page, policy) = consent_page_with_logo(logo).await;
+    let img = format!("src=\"{}\"", logo);
+    assert!(page.contains(&img), "{page}");
+    assert!(page.contains("referrerpolicy=\"no-referrer\""), "{page}");
+    let allowed = "img-src 'self' data: https://cdn.example.com/logo-app/logo.png;";
+    assert!(policy.contains(allowed), "{policy}");
+    assert!(!policy.contains("script-src"), "{policy}");
+}
+
+#[tokio::test]
+async fn a_crafted_logo_uri_shows_nothing_and_leaves_the_policy_alone() {
+    let crafted = "https://cdn.example.com/x.png;script-src%20'unsafe-inline'";
+    let (page, policy) = consent_page_with_logo(crafted).await;
+    assert!(!page.contains("client-logo"), "{page}");
+    assert_eq!(
+        policy,
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+}
