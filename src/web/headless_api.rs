@@ -21,6 +21,7 @@ use super::api_error::{error_response, with_no_store, ApiError, BODY_LIMIT};
 use super::client_ip::client_ip;
 use crate::config::{ChallengeApply, HeadlessClient};
 use crate::domain::PhoneNumber;
+use crate::i18n;
 use crate::signin::bot_challenge::{Offer, Proof};
 use crate::signin::error::SignInError;
 use crate::signin::headless::Started;
@@ -66,6 +67,11 @@ pub struct RequestOtp {
     /// The captcha widget's token (Turnstile or hCaptcha).
     #[serde(default)]
     captcha_token: Option<String>,
+    /// The app's languages, best first, space-separated as OIDC's
+    /// `ui_locales`: chooses the text message's language before
+    /// `Accept-Language`.
+    #[serde(default)]
+    ui_locales: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,6 +155,9 @@ impl<'a> CodeRequest<'a> {
         headers: &HeaderMap,
         body: RequestOtp,
     ) -> Result<CodeRequest<'a>, ApiError> {
+        if let Some(ui_locales) = body.ui_locales {
+            i18n::prefer(&[ui_locales]);
+        }
         let ip = client_ip(peer, headers, &state.config.server.trusted_proxies);
         let client = state.headless.client(&body.client_id)?;
         let phone = PhoneNumber::parse(&body.phone, state.config.users.default_region)

@@ -191,3 +191,45 @@ async fn default_locale_overrides_and_the_autofill_line() {
         format!("{code} ist Ihr Code für Gatehouse\n\n@id.example.com #{code}")
     );
 }
+
+/// A native app names the person's languages in `ui_locales` (as OIDC's
+/// parameter: space-separated, best first); they beat the app's
+/// `Accept-Language` for the text message, a language gatehouse does not
+/// speak is passed over, and without them the header counts.
+#[tokio::test]
+async fn a_native_apps_ui_locales_choose_the_text_messages_language() {
+    use crate::helpers::headless::NativeApp;
+
+    let app = NativeApp {
+        id: "polyglot-app",
+        secret: "polyglot-app-secret-0123456789",
+        scope: "openid",
+    };
+    let world = World::with(|config| config.headless.clients = vec![app.listed(false)]).await;
+    app.register(&world.app, "client_secret_basic").await;
+    let request = |phone: &str, ui_locales: Option<&str>| {
+        let mut body = serde_json::json!({"phone": phone, "client_id": app.id});
+        if let Some(ui_locales) = ui_locales {
+            body["ui_locales"] = ui_locales.into();
+        }
+        world
+            .app
+            .http
+            .post(world.app.url("/api/headless/request-otp"))
+            .header("accept-language", "de")
+            .json(&body)
+            .send()
+    };
+
+    for (phone, ui_locales, expected) in [
+        ("+41790000111", Some("tlh fr-CA"), "Votre code de connexion"),
+        ("+41790000112", None, "-Anmeldecode lautet"),
+        ("+41790000113", Some("tlh"), "-Anmeldecode lautet"),
+    ] {
+        let answer = request(phone, ui_locales).await.unwrap();
+        assert_eq!(answer.status(), 200, "{:?}", answer.text().await);
+        world.sms.code_for(phone).await;
+        let text = last_text_to(&world, phone);
+        assert!(text.contains(expected), "{ui_locales:?}: {text}");
+    }
+}
