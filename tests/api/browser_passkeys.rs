@@ -355,14 +355,27 @@ async fn a_phr_client_steps_a_remembered_sms_session_up_to_the_passkey() {
     let client = world.client(trusted()).await;
     let phone = "+12015550373";
     let browser = Chromium::start().await;
-    authenticator(&browser).await;
+    let device = authenticator(&browser).await;
     // Signed in by text, remembered; a passkey added on the offer.
     register(&world, &browser, &client, phone, (false, true)).await;
     let subject = subject_of(&world, phone).await;
 
     // The client asks for phishing-resistant: the SMS session is not
-    // enough; the page offers the passkey only.
+    // enough; the page offers the passkey only. With the authenticator
+    // unplugged the page waits (autofill cannot sign in by itself), so
+    // axe sees it as a person does; then it is plugged in again.
     let auth = client.authorize_with(&world.app, "openid", &[("acr_values", "phr")]);
+    let saved = credentials(&browser, &device).await;
+    remove(&browser, &device).await;
+    browser.goto(&on_public_origin(&auth)).await.unwrap();
+    assert!(shown(&browser, "passkey-sign-in").await, "the step-up page");
+    let page = browser.client().source().await.unwrap();
+    assert!(!page.contains("id=\"phone\""), "passkey only: {page}");
+    crate::helpers::axe::assert_accessible(&browser, "the passkey step-up page").await;
+    let device = authenticator(&browser).await;
+    for credential in saved {
+        add_credential(&browser, &device, credential).await;
+    }
     let refused = passkey_sign_in_on(&world, &browser, &auth, "passkeys-3-step-up").await;
     assert_eq!(refused, None, "the passkey steps up");
     let claims = last_id_token(&world, &client, &auth).await;
