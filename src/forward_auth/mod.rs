@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 mod cache;
 mod jwt;
+mod opaque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use crate::hydra::{HydraClient, HydraError};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
 use cache::{TokenHash, TtlCache};
+pub use opaque::HydraTokenSignature;
 
 /// What the upstream learns about an accepted token.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +69,9 @@ pub struct ForwardAuth {
     in_flight: Arc<Vec<tokio::sync::Mutex<()>>>,
     /// Set with JWT access tokens: verified locally, never introspected.
     jwt: Option<Arc<jwt::JwtVerifier>>,
+    /// Set with the supervised Hydra's secret: opaque tokens it cannot
+    /// have signed are refused without an introspection.
+    signature: Option<Arc<HydraTokenSignature>>,
     metrics: Metrics,
 }
 
@@ -119,11 +124,13 @@ impl JwtKeys {
 impl ForwardAuth {
     /// Checks tokens by introspection at `hydra`, or, with `jwt_keys`
     /// (Hydra's public URL and issuer, when Hydra issues JWT access
-    /// tokens), against Hydra's published keys.
+    /// tokens), against Hydra's published keys. With `signature` (the
+    /// supervised Hydra's secret) opaque tokens' signatures are checked
+    /// before any introspection.
     pub fn new(
         hydra: HydraClient,
         config: &ForwardAuthConfig,
-        jwt_keys: Option<JwtKeys>,
+        (jwt_keys, signature): (Option<JwtKeys>, Option<HydraTokenSignature>),
         clock: Clock,
         metrics: Metrics,
     ) -> ForwardAuth {
@@ -137,6 +144,7 @@ impl ForwardAuth {
         });
         ForwardAuth {
             jwt,
+            signature: signature.map(Arc::new),
             metrics,
             hydra,
             config: Arc::new(config.clone()),
@@ -218,6 +226,11 @@ impl ForwardAuth {
         }
         if let Some(jwt) = &self.jwt {
             return self.verify_jwt(jwt, token, key).await;
+        }
+        if let Some(signature) = &self.signature {
+            if !signature.signed_by_hydra(token) {
+                return Err(Denied::InvalidToken);
+            }
         }
         let _one_at_a_time = self.in_flight[usize::from(key[0]) % IN_FLIGHT_SHARDS]
             .lock()

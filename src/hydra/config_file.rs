@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::infra::data_dir::DataDir;
 use crate::infra::secrets;
 
@@ -149,12 +149,13 @@ pub fn render(
 }
 
 /// Writes Hydra's secrets (created once, kept) and its configuration file
-/// into the data dir. An error names the file it is about.
+/// into the data dir; returns the system secret (it signs Hydra's opaque
+/// tokens). An error names the file it is about.
 pub fn write_files(
     config: &Config,
     paths: &HydraPaths,
     token_hook: Option<&TokenHook>,
-) -> Result<(), (PathBuf, std::io::Error)> {
+) -> Result<Secret, (PathBuf, std::io::Error)> {
     let at = |path: &Path| {
         let path = path.to_path_buf();
         move |source| (path, source)
@@ -166,7 +167,8 @@ pub fn write_files(
     let cookie = secrets::load_or_create(&paths.cookie_secret).map_err(at(&paths.cookie_secret))?;
     let document = render(config, paths, &system, &cookie, token_hook);
     let text = serde_json::to_string_pretty(&document).expect("JSON value serializes");
-    secrets::write_private(&paths.config_file, text.as_bytes()).map_err(at(&paths.config_file))
+    secrets::write_private(&paths.config_file, text.as_bytes()).map_err(at(&paths.config_file))?;
+    Ok(Secret::new(system))
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ mod logs;
 use self::logs::{forward_logs, tail, RecentLines, RECENT_LINES};
 use super::admin::HydraClient;
 use super::config_file::{self, HydraPaths, TokenHook};
-use crate::config::Config;
+use crate::config::{Config, Secret};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -143,6 +143,7 @@ pub struct HydraSupervisor {
     status: HydraStatus,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    system_secret: Secret,
 }
 
 /// A cheap, cloneable view of the supervised Hydra.
@@ -177,7 +178,7 @@ impl HydraSupervisor {
             return Err(SupervisorError::MissingBinary(binary));
         }
         let paths = HydraPaths::new(&absolute(&config.data_dir));
-        config_file::write_files(config, &paths, token_hook)
+        let system_secret = config_file::write_files(config, &paths, token_hook)
             .map_err(|(path, source)| SupervisorError::Files { path, source })?;
         ensure_port_free("hydra.public_port", config.hydra.public_port)?;
         ensure_port_free("hydra.admin_port", config.hydra.admin_port)?;
@@ -222,11 +223,21 @@ impl HydraSupervisor {
             status.clone(),
             stop_rx,
         ));
-        Ok(HydraSupervisor { status, stop, task })
+        Ok(HydraSupervisor {
+            status,
+            stop,
+            task,
+            system_secret,
+        })
     }
 
     pub fn status(&self) -> HydraStatus {
         self.status.clone()
+    }
+
+    /// The secret this Hydra signs its opaque tokens with.
+    pub fn system_secret(&self) -> &Secret {
+        &self.system_secret
     }
 
     /// Stops Hydra gracefully (SIGTERM, then SIGKILL after a grace period).

@@ -142,7 +142,10 @@ impl Application {
         };
         let hook = token_hook.as_ref().map(TokenHookListener::hook);
         let supervisor = start_hydra(&config, &hydra, &metrics, hook).await?;
-        let state = app_state(config, clock, metrics, sign_in, (hydra, ui));
+        let signature = supervisor.as_ref().map(|supervisor| {
+            forward_auth::HydraTokenSignature::new(&[supervisor.system_secret().clone()])
+        });
+        let state = app_state(config, clock, metrics, sign_in, (hydra, ui, signature));
         Ok(Application {
             listener: listeners.public,
             metrics_listener: listeners.metrics,
@@ -355,7 +358,7 @@ fn app_state(
     clock: Clock,
     metrics: metrics::Metrics,
     sign_in: SignInCore,
-    (hydra, ui): (HydraClient, Ui),
+    (hydra, ui, signature): (HydraClient, Ui, Option<forward_auth::HydraTokenSignature>),
 ) -> AppState {
     let proxy = HydraProxy::new(
         &config.hydra_public_url(),
@@ -370,7 +373,7 @@ fn app_state(
     let forward_auth = forward_auth::ForwardAuth::new(
         hydra.clone(),
         &config.forward_auth,
-        forward_auth::JwtKeys::for_config(&config),
+        (forward_auth::JwtKeys::for_config(&config), signature),
         clock.clone(),
         metrics.clone(),
     );
