@@ -140,6 +140,9 @@ fn run(command: Command, config: Config) -> ExitCode {
     match command {
         Command::CheckConfig => {
             print!("{}", config.to_toml());
+            for notice in &config.sms.notices {
+                eprintln!("gatehouse: warning: {notice}");
+            }
             eprintln!("gatehouse: configuration is valid");
             ExitCode::SUCCESS
         }

@@ -66,6 +66,10 @@ pub struct SmsConfig {
     pub webhook: WebhookConfig,
     /// `[sms.policy]`: where codes may go, and how many.
     pub policy: SmsPolicy,
+    /// Settings that are read but do nothing in this setup, one line each
+    /// naming its key: start-up and `check-config` warn with them (a
+    /// section not in use may stay as it is, so they are no errors).
+    pub notices: Vec<String>,
 }
 
 /// How the webhook sender delivers (its URL is in [`SmsSenderKind::Webhook`]).
@@ -176,8 +180,13 @@ impl TryFrom<SmsFile> for SmsConfig {
     type Error = ConfigError;
 
     fn try_from(file: SmsFile) -> Result<Self, ConfigError> {
-        let mut chain = file
-            .chain()?
+        let names = file.chain()?;
+        let notices = file
+            .vonage
+            .idle_receipts(names.contains(&SenderName::Vonage))
+            .into_iter()
+            .collect();
+        let mut chain = names
             .into_iter()
             .map(|name| file.kind(name))
             .collect::<Result<Vec<_>, _>>()?;
@@ -198,6 +207,7 @@ impl TryFrom<SmsFile> for SmsConfig {
                 ca_file: CaFile::load_optional("sms.webhook.ca_file", webhook.ca_file)?,
             },
             policy: file.policy,
+            notices,
         })
     }
 }
@@ -303,6 +313,7 @@ impl Default for SmsConfig {
                 ca_file: None,
             },
             policy: SmsPolicy::default(),
+            notices: Vec::new(),
         }
     }
 }

@@ -135,13 +135,18 @@ impl Vonage {
 /// signing: every parameter but `sig`, sorted by name, as `&name=value`
 /// with `&` and `=` in values turned into `_`; then MD5 of that and the
 /// secret ("MD5 hash"), or an HMAC keyed with the secret; hex, compared
-/// in constant time and without regard to case.
+/// in constant time and without regard to case. Vonage sends each
+/// parameter once: a name given twice (a second `sig`, a `status` after
+/// the signed one) is no receipt of Vonage's, whatever it signs.
 pub fn verify(
     secret: &str,
     method: VonageSignatureMethod,
     params: &[(String, String)],
     now: i64,
 ) -> bool {
+    if !each_name_once(params) {
+        return false;
+    }
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
     let (Some(given), Some(timestamp)) = (param("sig"), param("timestamp")) else {
         return false;
@@ -180,6 +185,12 @@ pub fn signature(
         VonageSignatureMethod::Sha512 => ring_hmac(ring::hmac::HMAC_SHA512, key, &data),
     };
     hex::encode(digest)
+}
+
+fn each_name_once(params: &[(String, String)]) -> bool {
+    let mut names: Vec<&str> = params.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    names.windows(2).all(|pair| pair[0] != pair[1])
 }
 
 fn hmac_md5(key: &[u8], data: &[u8]) -> Vec<u8> {
@@ -235,6 +246,113 @@ mod tests {
         );
         assert!(!verify("other", method, &signed, 1461605396));
         assert!(!verify("secret", method, &params, 1461605396), "no sig");
+    }
+
+    /// An inbound message and the signature of each method with the
+    /// secret "my_secret_key_for_testing": the known answers of Vonage's
+    /// Node SDK's signature tests (`packages/sms/__tests__/__dataSets__`),
+    /// which print the HMACs in upper case.
+    #[test]
+    fn every_method_matches_vonages_sdk_known_answers() {
+        let params = pairs(&[
+            ("message-timestamp", "2013-11-21 15:27:30"),
+            ("messageId", "020000001B0FE827"),
+            ("msisdn", "14843472194"),
+            ("text", "Test again"),
+            ("timestamp", "1385047698"),
+            ("to", "13239877404"),
+            ("type", "text"),
+        ]);
+        let secret = "my_secret_key_for_testing";
+        for (method, expected) in [
+            (
+                VonageSignatureMethod::Md5hash,
+                "d2e7b1dc968737c5998ad624e02f90b7",
+            ),
+            (
+                VonageSignatureMethod::Md5,
+                "DDEBD46008C2D4E93CCE578A332A52D5",
+            ),
+            (
+                VonageSignatureMethod::Sha1,
+                "27D0D05C2876C7CB1720DBCDBA4D492E1E55C09A",
+            ),
+            (
+                VonageSignatureMethod::Sha256,
+                "DDB8397C2B90AAC7F3882D306475C9A5058C92322EEF43C92B298B6E0FC0D330",
+            ),
+            (
+                VonageSignatureMethod::Sha512,
+                "E0D3C650F8C9D1A5C174D10DDDBFB003E561F59B265616208B0487C5D8194\
+                 81CD3C311D59CF6165ECD1139622D5BA3A256C0D763AC4A9AD9144B5A426B94FE82",
+            ),
+        ] {
+            assert_eq!(
+                signature(secret, method, &params),
+                expected.to_ascii_lowercase(),
+                "{method:?}"
+            );
+            let mut signed = params.clone();
+            signed.push(("sig".into(), expected.into()));
+            assert!(verify(secret, method, &signed, 1385047698), "{method:?}");
+            let other = if method == VonageSignatureMethod::Md5hash {
+                VonageSignatureMethod::Md5
+            } else {
+                VonageSignatureMethod::Md5hash
+            };
+            assert!(!verify(secret, other, &signed, 1385047698), "{method:?}");
+        }
+    }
+
+    /// Vonage sends each parameter once; whatever a repeat signs, it is
+    /// refused: a second `sig` (the good one or another), a second
+    /// `status` after the signed one, a second `timestamp`.
+    #[test]
+    fn a_parameter_given_twice_is_refused() {
+        let method = VonageSignatureMethod::Md5hash;
+        let mut good = pairs(&[
+            ("messageId", "0A0000001234567B"),
+            ("status", "delivered"),
+            ("timestamp", "1461605396"),
+        ]);
+        let sig = signature("secret", method, &good);
+        good.push(("sig".into(), sig.clone()));
+        assert!(verify("secret", method, &good, 1461605396));
+        for (name, value) in [
+            ("sig", sig.as_str()),
+            ("sig", "00000000000000000000000000000000"),
+            ("status", "failed"),
+            ("timestamp", "1461605396"),
+        ] {
+            let mut twice = good.clone();
+            twice.push((name.into(), value.into()));
+            assert!(!verify("secret", method, &twice, 1461605396), "{name}");
+            twice.reverse();
+            assert!(!verify("secret", method, &twice, 1461605396), "{name}");
+        }
+        // Even when the repeat is part of what was signed.
+        let mut both = pairs(&[
+            ("status", "delivered"),
+            ("status", "failed"),
+            ("timestamp", "1461605396"),
+        ]);
+        let sig = signature("secret", method, &both);
+        both.push(("sig".into(), sig));
+        assert!(!verify("secret", method, &both, 1461605396));
+    }
+
+    #[test]
+    fn a_timestamp_that_is_no_number_is_refused() {
+        let method = VonageSignatureMethod::Md5hash;
+        for timestamp in ["", "soon", "1461605396.5", "-"] {
+            let mut params = pairs(&[("a", "1"), ("timestamp", timestamp)]);
+            let sig = signature("secret", method, &params);
+            params.push(("sig".into(), sig));
+            assert!(
+                !verify("secret", method, &params, 1461605396),
+                "{timestamp:?}"
+            );
+        }
     }
 
     #[test]

@@ -69,6 +69,9 @@ impl SignInCore {
                 "sms.sender = \"stdout\" prints sign-in codes to the log: development only"
             );
         }
+        for notice in &config.sms.notices {
+            tracing::warn!("{notice}");
+        }
         let directory =
             Directory::from_config(&config.directory, store.clone())?.with_metrics(metrics.clone());
         let otp = OtpService::new(

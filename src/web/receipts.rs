@@ -3,9 +3,13 @@
 //! decides, so no CSRF token or session is asked for. The providers want
 //! a 2xx; they learn nothing else from the answer.
 
+use std::fmt;
+
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use serde::de::{Error as _, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::signin::otp::receipts::ReceiptError;
@@ -21,13 +25,21 @@ pub async fn twilio(State(state): State<AppState>, headers: HeaderMap, body: Byt
 }
 
 /// Vonage's delivery receipt: in the query (`GET`), a form or a JSON
-/// object (`POST` and `POST-JSON` in Vonage's dashboard).
+/// object (`POST` and `POST-JSON` in Vonage's dashboard), never in both
+/// the query and the body (400: which would count?).
 pub async fn vonage(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
+    if !state.receipts.reads_vonage() {
+        return StatusCode::NOT_FOUND;
+    }
+    let query = query.filter(|query| !query.is_empty());
+    if query.is_some() && !body.is_empty() {
+        return StatusCode::BAD_REQUEST;
+    }
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -48,20 +60,44 @@ pub async fn vonage(
     answer("Vonage", state.receipts.vonage(&params).await)
 }
 
-/// A flat JSON object's members as parameters, numbers and booleans as
-/// their text; anything else is not a receipt.
+/// A flat JSON object's members in order, a repeated name kept twice (so
+/// the signature check refuses it, as in a query or form), numbers and
+/// booleans as their text; anything else is not a receipt.
 fn json_params(body: &[u8]) -> Option<Vec<(String, String)>> {
-    let Ok(Value::Object(members)) = serde_json::from_slice(body) else {
-        return None;
-    };
-    members
-        .into_iter()
-        .map(|(name, value)| match value {
-            Value::String(text) => Some((name, text)),
-            Value::Number(_) | Value::Bool(_) => Some((name, value.to_string())),
-            _ => None,
-        })
-        .collect()
+    serde_json::from_slice::<Members>(body)
+        .ok()
+        .map(|members| members.0)
+}
+
+struct Members(Vec<(String, String)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(MembersVisitor)
+    }
+}
+
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Members;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a flat JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+        let mut members = Vec::new();
+        while let Some((name, value)) = map.next_entry::<String, Value>()? {
+            let text = match value {
+                Value::String(text) => text,
+                Value::Number(_) | Value::Bool(_) => value.to_string(),
+                _ => return Err(A::Error::custom("not a string, number or boolean")),
+            };
+            members.push((name, text));
+        }
+        Ok(Members(members))
+    }
 }
 
 fn answer(provider: &str, result: Result<(), ReceiptError>) -> StatusCode {
@@ -75,6 +111,34 @@ fn answer(provider: &str, result: Result<(), ReceiptError>) -> StatusCode {
         Err(ReceiptError::Store(error)) => {
             tracing::error!(%error, provider, "cannot record a delivery receipt");
             StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_receipts_keep_every_member_in_order() {
+        let body = br#"{"status":"delivered","timestamp":1461605396,"sig":"a","sig":"b"}"#;
+        let params = json_params(body).unwrap();
+        let names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["status", "timestamp", "sig", "sig"]);
+        assert_eq!(params[1].1, "1461605396");
+        for refused in [
+            &br#"{"messageId":{"$ne":""}}"#[..],
+            br#"{"status":["delivered"]}"#,
+            br#"{"status":null}"#,
+            br#"["status","delivered"]"#,
+            br#"{"status":"delivered"} trailing"#,
+            b"status=delivered",
+        ] {
+            assert!(
+                json_params(refused).is_none(),
+                "{:?}",
+                String::from_utf8_lossy(refused)
+            );
         }
     }
 }

@@ -60,11 +60,12 @@ pub struct VonageReceipts {
     pub signature_method: VonageSignatureMethod,
 }
 
-/// Vonage's signature methods: its default "MD5 hash" (MD5 of the
-/// parameters and the secret) or an HMAC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Vonage's signature methods: "MD5 hash" (MD5 of the parameters and the
+/// secret), the dashboard's default and so gatehouse's, or an HMAC.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VonageSignatureMethod {
+    #[default]
     Md5hash,
     Md5,
     Sha1,
@@ -176,7 +177,7 @@ impl Default for VonageFile {
             timeout: DEFAULT_TIMEOUT,
             delivery_receipts: false,
             signature_secret: None,
-            signature_method: VonageSignatureMethod::Sha256,
+            signature_method: VonageSignatureMethod::default(),
         }
     }
 }
@@ -320,6 +321,36 @@ impl VonageFile {
         })
     }
 
+    /// Why the receipt settings do nothing here, when they do nothing
+    /// (`in_use`: `sms.sender` or `sms.senders` names "vonage"): a warning,
+    /// not an error, as a section not in use may stay as it is.
+    pub(super) fn idle_receipts(&self, in_use: bool) -> Option<String> {
+        let secret = self
+            .signature_secret
+            .as_ref()
+            .is_some_and(|s| !s.is_blank());
+        if !in_use && (secret || self.delivery_receipts) {
+            let key = if secret {
+                "signature_secret"
+            } else {
+                "delivery_receipts"
+            };
+            return Some(format!(
+                "configuration key `sms.vonage.{key}`: set, but neither sms.sender nor \
+                 sms.senders names \"vonage\": no Vonage delivery receipts are read"
+            ));
+        }
+        if in_use && secret && !self.delivery_receipts {
+            return Some(
+                "configuration key `sms.vonage.signature_secret`: set, but \
+                 sms.vonage.delivery_receipts is false: Vonage is not asked for receipts and \
+                 /sms/receipts/vonage is not served"
+                    .into(),
+            );
+        }
+        None
+    }
+
     pub(super) fn printed(config: &VonageConfig) -> VonageFile {
         let receipts = config.delivery_receipts.as_ref();
         VonageFile {
@@ -330,8 +361,7 @@ impl VonageFile {
             timeout: config.timeout,
             delivery_receipts: config.delivery_receipts.is_some(),
             signature_secret: receipts.map(|r| r.signature_secret.clone()),
-            signature_method: receipts
-                .map_or(VonageSignatureMethod::Sha256, |r| r.signature_method),
+            signature_method: receipts.map(|r| r.signature_method).unwrap_or_default(),
         }
     }
 }

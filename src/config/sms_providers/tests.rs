@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::config::tests::{assert_names_key, from_toml};
-use crate::config::{SmsSenderKind, TwilioOrigin};
+use crate::config::{SmsSenderKind, TwilioOrigin, VonageSignatureMethod};
 
 const POLICY: &str = "[sms.policy]\nallowed_countries = [\"*\"]\n";
 const TWILIO: &str = "[sms.twilio]\naccount_sid = \"AC0123\"\nauth_token = \"t\"\n\
@@ -139,4 +139,71 @@ fn provider_settings_are_checked_naming_the_key() {
 fn a_section_not_in_use_may_stay_incomplete() {
     let config = from_toml("[sms.twilio]\naccount_sid = \"AC0123\"\n").unwrap();
     assert_eq!(config.sms.sender, SmsSenderKind::Stdout);
+}
+
+#[test]
+fn vonage_receipts_take_the_dashboards_default_method() {
+    let toml = format!(
+        "[sms]\nsender = \"vonage\"\n{POLICY}{VONAGE}delivery_receipts = true\n\
+         signature_secret = \"s\"\n"
+    );
+    let config = from_toml(&toml).unwrap();
+    let SmsSenderKind::Vonage(vonage) = &config.sms.sender else {
+        panic!("{:?}", config.sms.sender);
+    };
+    let receipts = vonage.delivery_receipts.as_ref().unwrap();
+    assert_eq!(receipts.signature_method, VonageSignatureMethod::Md5hash);
+    assert!(config.sms.notices.is_empty(), "{:?}", config.sms.notices);
+    let printed = config.to_toml();
+    assert!(
+        printed.contains("signature_method = \"md5hash\""),
+        "{printed}"
+    );
+    let sha512 = toml.replace(
+        "signature_secret",
+        "signature_method = \"sha512\"\nsignature_secret",
+    );
+    let config = from_toml(&sha512).unwrap();
+    let SmsSenderKind::Vonage(vonage) = &config.sms.sender else {
+        panic!("{:?}", config.sms.sender);
+    };
+    let receipts = vonage.delivery_receipts.as_ref().unwrap();
+    assert_eq!(receipts.signature_method, VonageSignatureMethod::Sha512);
+}
+
+/// A signature secret that reads nothing is a warning naming the key,
+/// not an error: a section not in use may stay as it is.
+#[test]
+fn an_idle_vonage_signature_secret_is_a_notice() {
+    let receipts = "delivery_receipts = true\nsignature_secret = \"s\"\n";
+    for (toml, key) in [
+        (
+            format!("[sms]\nsender = \"twilio\"\n{POLICY}{TWILIO}{VONAGE}{receipts}"),
+            "`sms.vonage.signature_secret`",
+        ),
+        (
+            "[sms.vonage]\nsignature_secret = \"s\"\n".to_string(),
+            "`sms.vonage.signature_secret`",
+        ),
+        (
+            "[sms.vonage]\ndelivery_receipts = true\n".to_string(),
+            "`sms.vonage.delivery_receipts`",
+        ),
+        (
+            format!("[sms]\nsender = \"vonage\"\n{POLICY}{VONAGE}signature_secret = \"s\"\n"),
+            "`sms.vonage.signature_secret`",
+        ),
+    ] {
+        let config = from_toml(&toml).unwrap();
+        assert_eq!(config.sms.notices.len(), 1, "{toml}");
+        assert!(
+            config.sms.notices[0].contains(key),
+            "{:?}",
+            config.sms.notices
+        );
+    }
+    let in_use =
+        format!("[sms]\nsenders = [\"twilio\", \"vonage\"]\n{POLICY}{TWILIO}{VONAGE}{receipts}");
+    assert!(from_toml(&in_use).unwrap().sms.notices.is_empty());
+    assert!(from_toml("").unwrap().sms.notices.is_empty());
 }

@@ -94,6 +94,12 @@ impl DeliveryReceipts {
         }
     }
 
+    /// Are Vonage's receipts read (`delivery_receipts` with a signature
+    /// secret)? Otherwise its path is not served.
+    pub fn reads_vonage(&self) -> bool {
+        self.vonage.is_some()
+    }
+
     /// A Vonage delivery receipt (its parameters from the query, the form
     /// or the JSON body, as the dashboard's webhook method says), signed
     /// with the signature secret and no older than five minutes.

@@ -4,11 +4,13 @@
 //! error bodies), written from the providers' documentation, not from
 //! gatehouse's code. `requests` checks what each one receives,
 //! `failover` the chain of `sms.senders`, `receipts` Twilio's status
-//! callbacks through the real server.
+//! callbacks and `vonage_receipts` Vonage's delivery receipts through the
+//! real server.
 
 mod failover;
 mod receipts;
 mod requests;
+mod vonage_receipts;
 
 use std::time::Duration;
 
