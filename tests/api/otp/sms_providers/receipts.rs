@@ -55,28 +55,24 @@ async fn post(app: &TestApp, params: &[(&'static str, String)], signature: Optio
     request.send().await.unwrap().status().as_u16()
 }
 
-fn receipt_status(app: &TestApp, sid: &str) -> String {
-    receipt_of(app, "twilio", sid)
+async fn receipt_status(app: &TestApp, sid: &str) -> String {
+    receipt_of(app, "twilio", sid).await
 }
 
-fn receipt_of(app: &TestApp, provider: &str, id: &str) -> String {
-    app.database()
-        .query_row(
-            "SELECT status FROM sms_receipts WHERE provider = ?1 AND message_id = ?2",
-            [provider, id],
-            |row| row.get(0),
-        )
-        .unwrap()
+async fn receipt_of(app: &TestApp, provider: &str, id: &str) -> String {
+    let sql = format!(
+        "SELECT status FROM sms_receipts WHERE provider = '{provider}' AND message_id = '{id}'"
+    );
+    let rows = crate::helpers::white_box::rows(&app.config, &sql).await;
+    rows[0]["status"].as_str().unwrap().to_string()
 }
 
-fn codes_for(app: &TestApp, phone: &PhoneNumber) -> i64 {
-    app.database()
-        .query_row(
-            "SELECT count(*) FROM otp_challenges WHERE phone = ?1",
-            [phone.as_str()],
-            |row| row.get(0),
-        )
-        .unwrap()
+async fn codes_for(app: &TestApp, phone: &PhoneNumber) -> i64 {
+    let sql = format!(
+        "SELECT count(*) FROM otp_challenges WHERE phone = '{}'",
+        phone.as_str()
+    );
+    crate::helpers::white_box::number(&app.config, &sql).await
 }
 
 #[tokio::test]
@@ -117,12 +113,19 @@ async fn sms_providers_twilio_status_callbacks_are_verified_and_recorded() {
     let mut changed = first.clone();
     changed[4].1 = "undelivered".into();
     assert_eq!(post(&app, &changed, Some(&good)).await, 403);
-    assert_eq!(receipt_status(&app, &twilio_message_sid(0)), "sent");
+    assert_eq!(receipt_status(&app, &twilio_message_sid(0)).await, "sent");
 
     // Recorded.
     assert_eq!(post(&app, &first, Some(&good)).await, 204);
-    assert_eq!(receipt_status(&app, &twilio_message_sid(0)), "delivered");
-    assert_eq!(codes_for(&app, &delivered), 1, "a delivered code stays");
+    assert_eq!(
+        receipt_status(&app, &twilio_message_sid(0)).await,
+        "delivered"
+    );
+    assert_eq!(
+        codes_for(&app, &delivered).await,
+        1,
+        "a delivered code stays"
+    );
 
     // Undelivered: the code is withdrawn and its send refunded at once.
     let second = callback(&twilio_message_sid(1), &to_of(1), "undelivered");
@@ -133,13 +136,13 @@ async fn sms_providers_twilio_status_callbacks_are_verified_and_recorded() {
     } else {
         &delivered
     };
-    let before = codes_for(&app, failed_phone);
+    let before = codes_for(&app, failed_phone).await;
     assert_eq!(
         post(&app, &second, Some(&twilio_signs(&url, &pairs))).await,
         204
     );
-    assert_eq!(receipt_status(&app, &twilio_message_sid(1)), "failed");
-    assert_eq!(codes_for(&app, failed_phone), before - 1);
+    assert_eq!(receipt_status(&app, &twilio_message_sid(1)).await, "failed");
+    assert_eq!(codes_for(&app, failed_phone).await, before - 1);
     app.otp
         .issue(&test_flow(failed_phone), failed_phone, None)
         .await
@@ -274,26 +277,30 @@ async fn sms_providers_vonage_delivery_receipts_are_verified_and_recorded() {
     let stale = vonage_receipt(&id0, &msisdn(0), "failed", 600);
     assert_eq!(deliver(&app, "JSON", &stale).await, 403);
     assert_eq!(post(&app, &callback_params(), None).await, 404);
-    assert_eq!(receipt_of(&app, "vonage", &id0), "sent");
+    assert_eq!(receipt_of(&app, "vonage", &id0).await, "sent");
 
     // Recorded: delivered by GET, the same again (Vonage retries) by POST.
     assert_eq!(deliver(&app, "GET", &good).await, 204);
     assert_eq!(deliver(&app, "POST", &good).await, 204);
-    assert_eq!(receipt_of(&app, "vonage", &id0), "delivered");
-    assert_eq!(codes_for(&app, &phone_of(0)), 1, "a delivered code stays");
+    assert_eq!(receipt_of(&app, "vonage", &id0).await, "delivered");
+    assert_eq!(
+        codes_for(&app, &phone_of(0)).await,
+        1,
+        "a delivered code stays"
+    );
 
     // `buffered` is on the way: nothing changes.
     let buffered = vonage_receipt(&id1, &msisdn(1), "buffered", 0);
     assert_eq!(deliver(&app, "JSON", &buffered).await, 204);
-    assert_eq!(receipt_of(&app, "vonage", &id1), "sent");
+    assert_eq!(receipt_of(&app, "vonage", &id1).await, "sent");
 
     // Expired (POST-JSON): withdrawn and refunded at once.
     let failed_phone = phone_of(1);
-    let before = codes_for(&app, &failed_phone);
+    let before = codes_for(&app, &failed_phone).await;
     let expired = vonage_receipt(&id1, &msisdn(1), "expired", 0);
     assert_eq!(deliver(&app, "JSON", &expired).await, 204);
-    assert_eq!(receipt_of(&app, "vonage", &id1), "failed");
-    assert_eq!(codes_for(&app, &failed_phone), before - 1);
+    assert_eq!(receipt_of(&app, "vonage", &id1).await, "failed");
+    assert_eq!(codes_for(&app, &failed_phone).await, before - 1);
     app.otp
         .issue(&test_flow(&failed_phone), &failed_phone, None)
         .await
