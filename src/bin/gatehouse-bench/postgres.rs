@@ -19,6 +19,8 @@ use crate::server::{dies_with_this_process, free_port, remove_dir, temp_dir};
 pub struct Postgres {
     /// `postgres://USER[:PASSWORD]@HOST:PORT` without a database.
     base: String,
+    /// The URL's query (`sslmode=...`), the same for every database.
+    query: String,
     /// The database to connect to for CREATE/DROP DATABASE.
     admin_db: String,
     created: Vec<String>,
@@ -43,6 +45,7 @@ impl Postgres {
             base.set_query(None);
             let postgres = Postgres {
                 base: base.to_string().trim_end_matches('/').to_string(),
+                query: parsed.query().unwrap_or("sslmode=disable").to_string(),
                 admin_db: if admin_db.is_empty() {
                     "postgres".into()
                 } else {
@@ -57,6 +60,7 @@ impl Postgres {
         let (own, port) = OwnServer::start()?;
         let postgres = Postgres {
             base: format!("postgres://postgres@127.0.0.1:{port}"),
+            query: "sslmode=disable".into(),
             admin_db: "postgres".into(),
             created: Vec::new(),
             own: Some(own),
@@ -72,7 +76,9 @@ impl Postgres {
     }
 
     async fn admin(&self) -> Result<tokio_postgres::Client> {
-        let url = format!("{}/{}?sslmode=disable", self.base, self.admin_db);
+        // The run's own connections need no TLS: a given server's own
+        // `sslmode` is for gatehouse and Hydra.
+        let url = format!("{}/{}", self.base, self.admin_db);
         let (client, connection) = tokio_postgres::connect(&url, NoTls)
             .await
             .context("connect to PostgreSQL")?;
@@ -93,7 +99,7 @@ impl Postgres {
             .await
             .with_context(|| format!("create the database {name}"))?;
         self.created.push(name.clone());
-        Ok(format!("{}/{name}?sslmode=disable", self.base))
+        Ok(format!("{}/{name}?{}", self.base, self.query))
     }
 
     /// Drops the run's databases (on a server we were given) or stops our
