@@ -337,7 +337,11 @@ async fn start_instances(
     let databases = match postgres {
         Some(pg) => Some((
             pg.database(&format!("gatehouse{i}")).await?,
-            pg.database(&format!("hydra{i}")).await?,
+            format!(
+                "{}&{}",
+                pg.database(&format!("hydra{i}")).await?,
+                postgres::HYDRA_POOL
+            ),
             pg.database(&format!("otp{i}")).await?,
         )),
         None => None,

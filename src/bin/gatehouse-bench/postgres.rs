@@ -16,6 +16,11 @@ use tokio_postgres::NoTls;
 
 use crate::server::{dies_with_this_process, free_port, remove_dir, temp_dir};
 
+/// Hydra's connection pool on PostgreSQL (Ory's DSN options). Its default,
+/// two connections per CPU (4 on a 2-CPU machine), stalled at concurrency
+/// 16: flows timed out after 30 s.
+pub const HYDRA_POOL: &str = "max_conns=32&max_idle_conns=32";
+
 pub struct Postgres {
     /// `postgres://USER[:PASSWORD]@HOST:PORT` without a database.
     base: String,
@@ -86,8 +91,8 @@ impl Postgres {
         Ok(client)
     }
 
-    /// A new, empty database; its URL as `database.url` and `hydra.dsn`
-    /// take it.
+    /// A new, empty database; its URL as `database.url` takes it (add
+    /// [`HYDRA_POOL`] for `hydra.dsn`).
     pub async fn database(&mut self, purpose: &str) -> Result<String> {
         let name = format!(
             "bench_{}_{purpose}",

@@ -61,7 +61,11 @@ pub(super) async fn hydra(config: &Config) -> Option<Finding> {
     let dsn = config.hydra.postgres_dsn()?;
     let fix = "check hydra.dsn (or the file hydra.dsn_file names): host, port, user, password \
                and sslmode, and that PostgreSQL accepts this host (pg_hba.conf)";
-    let location = match DatabaseLocation::from_url(&dsn) {
+    let plain = config
+        .hydra
+        .postgres_dsn_without_pool_options()
+        .unwrap_or_default();
+    let location = match DatabaseLocation::from_url(&plain) {
         Ok(location) => location,
         Err(e) => return Some(problem(format!("hydra.dsn: {e}"), fix)),
     };
