@@ -376,6 +376,9 @@ async fn doctor_checks_hydra_dsn_connection_version_and_migrations() {
         .output()
         .unwrap();
     assert!(migrated.status.success(), "{migrated:?}");
+    // Hydra's own pool options are Hydra's: doctor connects without them.
+    let with_pool = format!("{}?max_conns=8&max_idle_conns=8", database.url());
+    set_env(&mut env, "GATEHOUSE_HYDRA__DSN", &with_pool);
     let (_, lines, all) = doctor(&env).await;
     let line = hydra_dsn_line(&lines, &all);
     assert!(
