@@ -127,11 +127,13 @@ pub async fn run(config: &Config, mut report: impl FnMut(&Finding)) -> bool {
             &DataDir::new(&config.data_dir).database(),
         )),
     }
-    if supervised {
-        emit(database_integrity(
+    match database::hydra(config).await {
+        Some(finding) => emit(finding),
+        None if supervised => emit(database_integrity(
             "Hydra database",
             &HydraPaths::new(&config.data_dir).database,
-        ));
+        )),
+        None => {}
     }
     healthy
 }

@@ -215,6 +215,13 @@ impl HydraConfig {
         hydra_dsn::check(dsn).ok().map(|dsn| dsn.for_hydra)
     }
 
+    /// [`Self::postgres_dsn`] without Hydra's own pool options, for
+    /// gatehouse's own connection to that database (`doctor`).
+    pub fn postgres_dsn_without_pool_options(&self) -> Option<String> {
+        self.postgres_dsn()
+            .map(|dsn| hydra_dsn::without_pool_options(&dsn))
+    }
+
     /// `hydra.dsn` leaves this machine without checking the server's certificate.
     pub(super) fn dsn_unverified_off_this_machine(&self) -> bool {
         let checked = self.dsn.as_ref().map(hydra_dsn::check);

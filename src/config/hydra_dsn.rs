@@ -17,6 +17,35 @@ use super::{ConfigError, PgSslMode, Secret};
 
 pub(super) const KEY: &str = "hydra.dsn";
 
+/// Hydra's own connection pool settings (Ory's DSN options: its default
+/// pool is two connections per CPU, which stalls under load), passed to
+/// Hydra as written; tokio-postgres does not know them, so gatehouse's own
+/// checks and connections (`doctor`) leave them out.
+const HYDRA_POOL_OPTIONS: [&str; 4] = [
+    "max_conns",
+    "max_idle_conns",
+    "max_conn_lifetime",
+    "max_conn_idle_time",
+];
+
+/// `url` without Hydra's pool options, for tokio-postgres.
+pub(super) fn without_pool_options(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(name, _)| name);
+            !pair.is_empty() && !HYDRA_POOL_OPTIONS.contains(&name)
+        })
+        .collect();
+    match kept.is_empty() {
+        true => base.to_string(),
+        false => format!("{base}?{}", kept.join("&")),
+    }
+}
+
 /// What `hydra.dsn` says, once checked.
 pub(super) struct HydraDsn {
     /// The URL as Hydra gets it.
@@ -41,7 +70,7 @@ pub(super) fn check(dsn: &Secret) -> Result<HydraDsn, ConfigError> {
         ));
     }
     let (rest, tls) = split_tls(KEY, written)?;
-    let parsed = tokio_postgres::Config::from_str(&rest)
+    let parsed = tokio_postgres::Config::from_str(&without_pool_options(&rest))
         .map_err(|_| ConfigError::key(KEY, "is not a PostgreSQL URL Hydra can read"))?;
     if parsed.get_dbname().is_none_or(str::is_empty) {
         return Err(ConfigError::key(
@@ -113,6 +142,21 @@ mod tests {
                 .unwrap()
                 .unverified_off_this_machine
         );
+    }
+
+    #[test]
+    fn hydras_pool_options_go_to_hydra_and_not_to_gatehouses_checks() {
+        let dsn = checked("postgres://h:pw@127.0.0.1/hydra?max_conns=32&max_idle_conns=8").unwrap();
+        assert_eq!(
+            dsn.for_hydra,
+            "postgres://h:pw@127.0.0.1/hydra?max_conns=32&max_idle_conns=8&sslmode=disable"
+        );
+        assert_eq!(
+            without_pool_options(&dsn.for_hydra),
+            "postgres://h:pw@127.0.0.1/hydra?sslmode=disable"
+        );
+        // Another unknown option is still refused.
+        assert!(checked("postgres://h@127.0.0.1/hydra?max_connz=3").is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod config_file;
 pub mod error;
+pub mod migrations;
 pub mod public;
 pub mod signing_keys;
 pub mod supervisor;

@@ -1,7 +1,7 @@
 //! The benchmark program still builds and works: `gatehouse-bench --smoke`
 //! (2 s per scenario, concurrency 2) against a real gatehouse and Hydra, and
 //! the JSON it writes has every scenario with flows and without errors, and
-//! the proof of work's costs.
+//! the proof of work's costs; the same on PostgreSQL with two instances.
 
 use serde_json::Value;
 
@@ -141,6 +141,62 @@ fn smoke_run_compares_forward_auth_and_hydra_settings_without_errors() {
     ] {
         assert!(stdout.contains(line), "{line} in\n{stdout}");
     }
+}
+
+/// `--database postgres --instances 2` (issue 21): two gatehouses, each
+/// with its Hydra, on one PostgreSQL server the run starts; the flows go to
+/// each instance in turn, and nothing fails.
+#[test]
+fn smoke_run_on_postgresql_with_two_instances_alternates_between_them() {
+    let (report, stdout) = run_bench(&[
+        "--smoke",
+        "--database",
+        "postgres",
+        "--instances",
+        "2",
+        "--scenarios",
+        "browser,headless,otp",
+    ]);
+    assert_eq!(report["database"], "postgres", "{stdout}");
+    assert_eq!(report["instances"], 2, "{stdout}");
+    let sent: Vec<u64> = report["instance_flows"]
+        .as_array()
+        .expect("flows per instance")
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert!(
+        sent.len() == 2 && sent.iter().all(|&n| n > 0),
+        "both instances served: {sent:?}\n{stdout}"
+    );
+    for name in ["browser", "headless", "otp"] {
+        let s = scenario(&report, name, "").unwrap_or_else(|| panic!("{name}:\n{stdout}"));
+        assert!(s["flows"].as_u64().unwrap_or(0) > 0, "{name}:\n{stdout}");
+        assert_eq!(
+            s["errors"].as_u64(),
+            Some(0),
+            "{name}: {}",
+            s["error_samples"]
+        );
+    }
+}
+
+/// Two instances need a store they can share: on SQLite the run is refused
+/// before anything starts, naming the flag.
+#[test]
+fn two_instances_on_sqlite_are_refused() {
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_gatehouse-bench"))
+        .args(["--smoke", "--instances", "2", "--scenarios", "browser"])
+        .arg("--hydra")
+        .arg(crate::helpers::hydra_binary())
+        .output()
+        .expect("run gatehouse-bench");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("--instances 2 needs --database postgres"),
+        "{stderr}"
+    );
 }
 
 /// Ctrl-C in the middle of a run: the benchmark stops its gatehouse (and

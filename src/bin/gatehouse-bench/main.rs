@@ -5,7 +5,10 @@
 //! memory and CPU) with a real supervised Hydra on free ports in a temp dir,
 //! SMS codes going to a webhook sink inside this process, registers its
 //! clients, then runs each scenario for `--duration` on `--concurrency`
-//! workers. See BENCHMARKS.md.
+//! workers. `--database postgres` puts gatehouse's store and Hydra's
+//! database on a PostgreSQL server (its own, or `--postgres-url`), and
+//! `--instances 2` runs a second gatehouse (and Hydra) on the same
+//! databases, the flows taking turns. See BENCHMARKS.md.
 
 mod audit_size;
 mod comparisons;
@@ -13,6 +16,7 @@ mod flows;
 mod forward_auth;
 mod measure;
 mod own_times;
+mod postgres;
 mod process_stats;
 mod proofs;
 mod report;
@@ -23,6 +27,7 @@ mod stats;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -31,7 +36,7 @@ use clap::Parser;
 use measure::Variant;
 use report::Report;
 use scenarios::Scenario;
-use server::{Binary, Server};
+use server::{Binary, Placement, Server};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 enum HydraDefaults {
@@ -44,6 +49,17 @@ enum HydraDefaults {
 const STOCK_TUNING: &str = "[hydra.tuning]\nsigning_key = \"hydra\"\n\
     client_secret_pbkdf2_iterations = 25000\nsqlite_synchronous = \"full\"\n\
     go_gc_percent = 100\n";
+
+/// Where gatehouse and its Hydra keep their state.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Database {
+    /// Their SQLite files in the data dir (the appliance).
+    Sqlite,
+    /// gatehouse's `[database] url` and `hydra.dsn` on PostgreSQL, each a
+    /// database of its own.
+    Postgres,
+}
 
 #[derive(Parser)]
 #[command(
@@ -87,6 +103,20 @@ struct Cli {
     /// A quick check that everything works: 2 s per scenario, concurrency 2.
     #[arg(long)]
     smoke: bool,
+    /// Where gatehouse's store and its Hydra's database are.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    database: Database,
+    /// gatehouse instances (each with its supervised Hydra) on the same
+    /// PostgreSQL databases, sharing their secrets; the flows go to each
+    /// in turn, as a load balancer's round robin. 2 needs `--database postgres`.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    instances: u8,
+    /// With `--database postgres`: a server to make the run's databases in
+    /// (a user that may create databases, e.g.
+    /// postgres://postgres:PW@127.0.0.1:5432/postgres); default: a server
+    /// of the run's own, started and removed by it.
+    #[arg(long, value_name = "URL")]
+    postgres_url: Option<String>,
     /// Hydra v2.3.0 executable (default: ./bin/hydra, as scripts/install-hydra puts it).
     #[arg(long, env = "HYDRA_BINARY")]
     hydra: Option<PathBuf>,
@@ -204,6 +234,31 @@ fn hydra_binary(cli: &Cli) -> Result<PathBuf> {
 
 async fn bench(cli: &Cli) -> Result<Report> {
     let hydra = hydra_binary(cli)?;
+    if cli.instances > 1 && cli.database != Database::Postgres {
+        bail!("--instances 2 needs --database postgres: two gatehouses share one store there");
+    }
+    if cli.postgres_url.is_some() && cli.database != Database::Postgres {
+        bail!("--postgres-url goes with --database postgres");
+    }
+    let mut postgres = match cli.database {
+        Database::Postgres => {
+            eprintln!("gatehouse-bench: starting PostgreSQL ...");
+            Some(postgres::Postgres::start(cli.postgres_url.as_deref()).await?)
+        }
+        Database::Sqlite => None,
+    };
+    let result = bench_on(cli, &hydra, postgres.as_mut()).await;
+    if let Some(postgres) = postgres {
+        postgres.stop().await;
+    }
+    result
+}
+
+async fn bench_on(
+    cli: &Cli,
+    hydra: &std::path::Path,
+    mut postgres: Option<&mut postgres::Postgres>,
+) -> Result<Report> {
     let measured = match &cli.gatehouse {
         Some(path) => Binary::Gatehouse(path.clone()),
         None => Binary::Itself,
@@ -228,7 +283,8 @@ async fn bench(cli: &Cli) -> Result<Report> {
             "gatehouse-bench: starting gatehouse and Hydra{} ...",
             measure::label(label)
         );
-        let server = Server::start(&binary, &hydra, settings, cli.keep_data).await?;
+        let (server, others, otp_database) =
+            start_instances(cli, i, &binary, hydra, settings, postgres.as_deref_mut()).await?;
         let fa = if forward_auth {
             let peer = oathkeeper.as_deref().filter(|_| i == 0);
             let workers = usize::from(cli.forward_auth_concurrency);
@@ -236,24 +292,75 @@ async fn bench(cli: &Cli) -> Result<Report> {
         } else {
             None
         };
-        let ctx = flows::Ctx::new(&server);
+        let ids = Arc::new(flows::Identities::new());
+        let ctxs = std::iter::once(&server)
+            .chain(&others)
+            .map(|s| flows::Ctx::new(s, ids.clone()))
+            .collect();
         variants.push(Variant {
             label,
             server,
-            ctx,
+            others,
+            ctxs,
             forward_auth: fa,
+            otp_database,
         });
     }
-    let result = measure::run_scenarios(cli, &variants, &hydra).await;
+    let result = measure::run_scenarios(cli, &variants, hydra).await;
     if result.is_err() {
-        for variant in &variants {
-            eprintln!("gatehouse's log ends with:\n{}", variant.server.log_tail());
+        for server in variants
+            .iter()
+            .flat_map(|v| std::iter::once(&v.server).chain(&v.others))
+        {
+            eprintln!("gatehouse's log ends with:\n{}", server.log_tail());
         }
     }
     for variant in variants {
+        for server in variant.others {
+            server.stop().await;
+        }
         variant.server.stop().await;
     }
     result
+}
+
+/// The instances of variant `i` (one, or `--instances`), on their
+/// databases; and the `otp` scenario's database on PostgreSQL.
+async fn start_instances(
+    cli: &Cli,
+    i: usize,
+    binary: &Binary,
+    hydra: &std::path::Path,
+    settings: &str,
+    postgres: Option<&mut postgres::Postgres>,
+) -> Result<(Server, Vec<Server>, Option<String>)> {
+    let databases = match postgres {
+        Some(pg) => Some((
+            pg.database(&format!("gatehouse{i}")).await?,
+            format!(
+                "{}&{}",
+                pg.database(&format!("hydra{i}")).await?,
+                postgres::HYDRA_POOL
+            ),
+            pg.database(&format!("otp{i}")).await?,
+        )),
+        None => None,
+    };
+    let placement = Placement {
+        postgres: databases.as_ref().map(|(g, h, _)| (g.as_str(), h.as_str())),
+        peer: None,
+    };
+    let server = Server::start(binary, hydra, settings, cli.keep_data, placement).await?;
+    let mut others = Vec::new();
+    for n in 1..cli.instances {
+        eprintln!("gatehouse-bench: starting instance {} ...", n + 1);
+        let peer = Placement {
+            peer: Some(&server),
+            ..placement
+        };
+        others.push(Server::start(binary, hydra, settings, cli.keep_data, peer).await?);
+    }
+    Ok((server, others, databases.map(|(_, _, otp)| otp)))
 }
 
 /// Oathkeeper from the flag (or OATHKEEPER_BINARY), else where

@@ -25,9 +25,15 @@ pub struct Variant {
     /// "" when it is the only one; else "gatehouse"/"stock" or
     /// "current"/"baseline".
     pub label: &'static str,
+    /// The (first) instance: its processes are the ones measured.
     pub server: Server,
-    pub ctx: Arc<Ctx>,
+    /// More instances on the same databases (`--instances 2`).
+    pub others: Vec<Server>,
+    /// One per instance, `server`'s first.
+    pub ctxs: Vec<Arc<Ctx>>,
     pub forward_auth: Option<ForwardAuth>,
+    /// The `otp` scenario's PostgreSQL database (`--database postgres`).
+    pub otp_database: Option<String>,
 }
 
 /// Runs the scenarios `cli` names against each variant and reports on them.
@@ -36,8 +42,8 @@ pub async fn run_scenarios(cli: &Cli, variants: &[Variant], hydra: &Path) -> Res
     tokio::time::sleep(Duration::from_secs(2)).await;
     let first = &variants[0];
     let idle = idle_rss(&first.server);
-    for variant in variants {
-        scenarios::warm_up(&variant.ctx).await?;
+    for ctx in variants.iter().flat_map(|v| &v.ctxs) {
+        scenarios::warm_up(ctx).await?;
     }
     let mut report = Report {
         machine: Machine::this(),
@@ -46,6 +52,12 @@ pub async fn run_scenarios(cli: &Cli, variants: &[Variant], hydra: &Path) -> Res
         forward_auth_concurrency: usize::from(cli.forward_auth_concurrency),
         gatehouse: first.server.measured.clone(),
         hydra: hydra.display().to_string(),
+        database: match cli.database {
+            crate::Database::Sqlite => "sqlite",
+            crate::Database::Postgres => "postgres",
+        },
+        instances: usize::from(cli.instances),
+        instance_flows: Vec::new(),
         idle_rss_mb: idle,
         scenarios: Vec::new(),
         ratios: Default::default(),
@@ -84,6 +96,11 @@ pub async fn run_scenarios(cli: &Cli, variants: &[Variant], hydra: &Path) -> Res
     report.scenarios = measured
         .into_iter()
         .filter_map(|((scenario, v), m)| Some(m?.report(scenario, variants[v].label)))
+        .collect();
+    report.instance_flows = first
+        .ctxs
+        .iter()
+        .map(|ctx| ctx.flows_sent.load(std::sync::atomic::Ordering::Relaxed))
         .collect();
     report.evaluate();
     if cli.scenarios.contains(&Scenario::Proof) {
@@ -193,8 +210,7 @@ async fn measure(
     let peaks_reset = pids.map(process_stats::reset_peak);
     let before = Snapshot::take(server, pids).await?;
     let concurrency = usize::from(concurrency);
-    let ctx = &variant.ctx;
-    let mut outcome = scenario.run(server, ctx, fa, concurrency, duration).await?;
+    let mut outcome = scenario.run(variant, concurrency, duration).await?;
     let after = Snapshot::take(server, pids).await?;
     if server.find_hydra() != Some(server.hydra_pid) {
         outcome.errors += 1;

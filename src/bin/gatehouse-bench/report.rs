@@ -27,6 +27,15 @@ pub struct Report {
     /// The gatehouse executable measured, and the Hydra it supervised.
     pub gatehouse: String,
     pub hydra: String,
+    /// Where gatehouse's store and Hydra's database are: "sqlite" or
+    /// "postgres".
+    pub database: &'static str,
+    /// gatehouse instances (each with its Hydra) the flows took turns on;
+    /// the process columns are the first instance's.
+    pub instances: usize,
+    /// Browser, headless and bare-hydra flows sent to each instance (of the
+    /// first variant).
+    pub instance_flows: Vec<u64>,
     /// Resident memory after start-up, before any load.
     pub idle_rss_mb: IdleRss,
     pub scenarios: Vec<ScenarioReport>,
@@ -247,6 +256,13 @@ impl Report {
         out.line(format!(
             "machine: {} CPUs ({}), {} GiB RAM; {} s per scenario, concurrency {}",
             m.cpus, m.cpu_model, m.memory_gib, self.duration_s, self.concurrency
+        ));
+        out.line(format!(
+            "database: {}; {} instance{} (processes measured: the first; sign-in flows each: {:?})",
+            self.database,
+            self.instances,
+            if self.instances == 1 { "" } else { "s" },
+            self.instance_flows
         ));
         out.line(format!(
             "idle before load: gatehouse RSS {} MB (anonymous {} MB), Hydra RSS {} MB",

@@ -2,6 +2,7 @@
 //! workers for a while: which flow, with which setup first. Measuring around
 //! a run is `measure`'s.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,8 +10,8 @@ use anyhow::Result;
 use clap::ValueEnum;
 
 use crate::flows::{self, Ctx, StepInfo};
-use crate::forward_auth::{self, Case, ForwardAuth};
-use crate::server::Server;
+use crate::forward_auth::{self, Case};
+use crate::measure::Variant;
 use crate::stats::{self, Outcome};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
@@ -115,16 +116,17 @@ impl Scenario {
         !matches!(self, Scenario::Proof | Scenario::ForwardAuth)
     }
 
-    /// Runs the scenario's flow on `concurrency` workers for `duration`.
+    /// Runs the scenario's flow on `concurrency` workers for `duration`;
+    /// with several instances, each new flow on the next one in turn.
     pub async fn run(
         self,
-        server: &Server,
-        ctx: &Arc<Ctx>,
-        fa: Option<&ForwardAuth>,
+        variant: &Variant,
         concurrency: usize,
         duration: Duration,
     ) -> Result<Outcome> {
+        let ctx = &variant.ctxs[0];
         if let Some((case, oathkeeper)) = self.forward_auth() {
+            let fa = variant.forward_auth.as_ref();
             let fa = fa.ok_or_else(|| anyhow::anyhow!("forward auth was not set up"))?;
             return Ok(match fa.target(case, oathkeeper) {
                 Some((url, tokens)) => {
@@ -136,30 +138,45 @@ impl Scenario {
             });
         }
         let steps = self.steps();
-        let ctx = ctx.clone();
+        let next = alternating(&variant.ctxs);
         Ok(match self {
             Scenario::Browser => {
                 stats::run(concurrency, duration, steps, move |_| {
-                    flows::browser::flow(ctx.clone())
+                    flows::browser::flow(next())
                 })
                 .await
             }
             Scenario::Headless => {
                 stats::run(concurrency, duration, steps, move |_| {
-                    flows::headless::flow(ctx.clone())
+                    flows::headless::flow(next())
                 })
                 .await
             }
             Scenario::BareHydra => {
                 stats::run(concurrency, duration, steps, move |_| {
-                    flows::bare_hydra::flow(ctx.clone())
+                    flows::bare_hydra::flow(next())
                 })
                 .await
             }
-            Scenario::Refresh => flows::refresh::run(&ctx, concurrency, duration).await,
-            Scenario::Otp => flows::otp::run(server, concurrency, duration).await?,
+            Scenario::Refresh => flows::refresh::run(&variant.ctxs, concurrency, duration).await,
+            Scenario::Otp => {
+                let database = variant.otp_database.as_deref();
+                flows::otp::run(&variant.server, database, concurrency, duration).await?
+            }
             _ => anyhow::bail!("`{}` is not run as flows", self.name()),
         })
+    }
+}
+
+/// The instances' contexts in turn, one per call (the load balancer's
+/// round robin).
+fn alternating(ctxs: &[Arc<Ctx>]) -> impl Fn() -> Arc<Ctx> + Clone + Send + 'static {
+    let ctxs: Arc<[Arc<Ctx>]> = ctxs.into();
+    let turn = Arc::new(AtomicUsize::new(0));
+    move || {
+        let ctx = ctxs[turn.fetch_add(1, Ordering::Relaxed) % ctxs.len()].clone();
+        ctx.flows_sent.fetch_add(1, Ordering::Relaxed);
+        ctx
     }
 }
 

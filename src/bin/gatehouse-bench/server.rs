@@ -74,6 +74,19 @@ impl Ports {
     }
 }
 
+/// Where a gatehouse keeps its state, and the instance it joins.
+#[derive(Default, Clone, Copy)]
+pub struct Placement<'a> {
+    /// `[database] url` and `hydra.dsn` on PostgreSQL; None: the SQLite
+    /// files in its data dir.
+    pub postgres: Option<(&'a str, &'a str)>,
+    /// The first instance of a cluster on the same databases: the second
+    /// gets its secrets (as the scaling-out chapter says), sends its codes
+    /// to the same SMS sink (either instance's outbox may send a code) and
+    /// finds the clients already registered.
+    pub peer: Option<&'a Server>,
+}
+
 impl Server {
     /// Starts gatehouse (and so Hydra) in a new temp dir, waits until it is
     /// ready, and registers the benchmark's clients. `settings`: more
@@ -83,18 +96,29 @@ impl Server {
         hydra: &Path,
         settings: &str,
         keep: bool,
+        placement: Placement<'_>,
     ) -> Result<Server> {
         // No await between the temp dir and `Server`, whose drop removes
         // it: a Ctrl-C there would leave it behind.
-        let sms = SmsSink::start().await?;
+        let sms = match placement.peer {
+            Some(peer) => peer.sms.clone(),
+            None => SmsSink::start().await?,
+        };
         let dir = temp_dir()?;
         let ports = Ports::free()?;
         let callback = format!("{}/callback", sms.origin);
         let config_path = dir.join("config.toml");
         let log = dir.join("gatehouse.log");
         let spawned = (|| {
-            let config = config_toml(&dir, hydra, &ports, &sms.url, &callback) + settings;
-            std::fs::write(&config_path, config)?;
+            let mut config = config_toml(&dir, hydra, &ports, &sms.url, &callback);
+            if let Some((database_url, hydra_dsn)) = placement.postgres {
+                config = config.replace("[hydra]\n", &format!("[hydra]\ndsn = {hydra_dsn:?}\n"));
+                config.push_str(&format!("[database]\nurl = {database_url:?}\n"));
+            }
+            if let Some(peer) = placement.peer {
+                copy_secrets(&peer.dir.join("data"), &dir.join("data"))?;
+            }
+            std::fs::write(&config_path, config + settings)?;
             let (mut command, measured) = gatehouse_command(binary, &config_path, &log)?;
             let child = command.spawn().context("start gatehouse")?;
             anyhow::Ok((child, measured))
@@ -125,7 +149,9 @@ impl Server {
         server.hydra_pid = server
             .find_hydra()
             .ok_or_else(|| anyhow!("gatehouse is ready but its Hydra child was not found"))?;
-        server.register_clients().await?;
+        if placement.peer.is_none() {
+            server.register_clients().await?;
+        }
         Ok(server)
     }
 
@@ -240,6 +266,19 @@ pub fn stop_child(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The secrets of the data dir `from` into the data dir `to` (which is
+/// made): every instance of a cluster signs and encrypts alike.
+fn copy_secrets(from: &Path, to: &Path) -> Result<()> {
+    use gatehouse::infra::data_dir::DataDir;
+    let (from, to) = (DataDir::new(from).secrets(), DataDir::new(to).secrets());
+    std::fs::create_dir_all(&to)?;
+    for entry in std::fs::read_dir(&from).with_context(|| format!("read {}", from.display()))? {
+        let entry = entry?;
+        std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+    }
+    Ok(())
 }
 
 /// Removes `dir`, again for a moment should a process that just ended still

@@ -40,9 +40,11 @@ pub async fn audit_rows(config: &gatehouse::config::Config) -> Vec<Map<String, V
 const AUDIT_ROWS: &str = "SELECT * FROM audit_events ORDER BY id";
 
 /// The audit trail and its events worker alone (no server, no Hydra) over a
-/// real SQLite file, on a manual clock.
+/// real database (the engine `TEST_STORE_ENGINE` names), on a manual clock.
 struct StandaloneTrail {
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
+    /// Where the database is (the data dir, or `database.url`).
+    config: gatehouse::config::Config,
     store: Store,
     trail: AuditTrail,
     clock: Clock,
@@ -53,17 +55,23 @@ struct StandaloneTrail {
 }
 
 impl StandaloneTrail {
-    fn new(events: EventsConfig) -> StandaloneTrail {
+    async fn new(events: EventsConfig) -> StandaloneTrail {
         crate::helpers::init_logging();
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("gatehouse.sqlite")).unwrap();
+        let mut config = gatehouse::config::Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        crate::helpers::app::on_test_database_engine(&mut config).await;
+        let store = Store::open_configured(&config).unwrap();
         let clock = Clock::manual(START);
         let metrics = Metrics::new();
         let key = b"0123456789abcdef0123456789abcdef";
         let trail = AuditTrail::new(store.clone(), key, &events, clock.clone())
             .with_metrics(metrics.clone());
         StandaloneTrail {
-            dir,
+            _dir: dir,
+            config,
             store,
             trail,
             clock,
@@ -82,8 +90,7 @@ impl StandaloneTrail {
         self.worker = Some(worker.poll_every(Duration::from_millis(20)).spawn());
     }
 
-    fn rows(&self) -> Vec<Map<String, Value>> {
-        let file = self.dir.path().join("gatehouse.sqlite");
-        crate::helpers::white_box::sqlite_rows(&file, AUDIT_ROWS)
+    async fn rows(&self) -> Vec<Map<String, Value>> {
+        crate::helpers::white_box::rows(&self.config, AUDIT_ROWS).await
     }
 }

@@ -89,7 +89,7 @@ async fn a_receiver_down_for_an_hour_gets_every_event_once_in_order_per_person()
     let down = Arc::new(AtomicBool::new(true));
     let is_down = down.clone();
     let (sink, log) = receiver(move |_| is_down.load(Ordering::SeqCst)).await;
-    let mut fx = StandaloneTrail::new(events_to(&sink.url));
+    let mut fx = StandaloneTrail::new(events_to(&sink.url)).await;
     fx.start_worker();
     let kinds = [
         EventKind::CodeSent,
@@ -156,6 +156,7 @@ async fn a_receiver_down_for_an_hour_gets_every_event_once_in_order_per_person()
     once.sort();
     let ids: Vec<i64> = fx
         .rows()
+        .await
         .iter()
         .map(|r| r["id"].as_i64().unwrap())
         .collect();
@@ -175,7 +176,7 @@ async fn a_failing_event_holds_back_only_its_own_persons_events() {
     let refused = alice_refused.clone();
     let (sink, log) =
         receiver(move |event| event["subject"] == "alice" && refused.load(Ordering::SeqCst)).await;
-    let mut fx = StandaloneTrail::new(events_to(&sink.url));
+    let mut fx = StandaloneTrail::new(events_to(&sink.url)).await;
     fx.start_worker();
     for person in ["alice", "bob", "alice", "bob"] {
         fx.trail
@@ -184,6 +185,7 @@ async fn a_failing_event_holds_back_only_its_own_persons_events() {
     }
     let ids: Vec<i64> = fx
         .rows()
+        .await
         .iter()
         .map(|r| r["id"].as_i64().unwrap())
         .collect();

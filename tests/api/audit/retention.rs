@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use super::{events_to, StandaloneTrail};
-use crate::helpers::eventually;
 use gatehouse::config::{Config, EventsConfig};
 use gatehouse::domain::EventKind;
 use gatehouse::jobs::{purge_expired, Retention};
@@ -13,8 +12,9 @@ use gatehouse::signin::audit::Event;
 
 const DAY: i64 = 86_400;
 
-fn subjects(fx: &StandaloneTrail) -> Vec<String> {
+async fn subjects(fx: &StandaloneTrail) -> Vec<String> {
     fx.rows()
+        .await
         .iter()
         .map(|r| r["subject"].as_str().unwrap().to_string())
         .collect()
@@ -22,7 +22,7 @@ fn subjects(fx: &StandaloneTrail) -> Vec<String> {
 
 #[tokio::test]
 async fn retention_removes_old_rows_and_keeps_new_ones() {
-    let fx = StandaloneTrail::new(EventsConfig::default());
+    let fx = StandaloneTrail::new(EventsConfig::default()).await;
     fx.trail
         .record(Event::new(EventKind::SigninSucceeded).subject("old"))
         .await;
@@ -36,7 +36,7 @@ async fn retention_removes_old_rows_and_keeps_new_ones() {
         .await
         .unwrap();
     assert_eq!(purged.audit_events, 1);
-    assert_eq!(subjects(&fx), ["new"], "the default keeps 90 days");
+    assert_eq!(subjects(&fx).await, ["new"], "the default keeps 90 days");
 
     // audit.retention decides.
     let mut config = Config::default();
@@ -46,27 +46,22 @@ async fn retention_removes_old_rows_and_keeps_new_ones() {
         .await
         .unwrap();
     assert_eq!(purged.audit_events, 1);
-    assert!(subjects(&fx).is_empty());
+    assert!(subjects(&fx).await.is_empty());
 }
 
 #[tokio::test]
 async fn the_scheduled_job_applies_the_retention_and_gives_up_old_events() {
     // Events queued for a receiver that never comes (no worker runs).
-    let fx = StandaloneTrail::new(events_to("http://127.0.0.1:9/events"));
+    let fx = StandaloneTrail::new(events_to("http://127.0.0.1:9/events")).await;
     let logout = |subject| Event::new(EventKind::Logout).subject(subject);
     fx.trail.record(logout("ancient")).await;
     fx.clock.advance(15 * DAY);
     fx.trail.record(logout("stale")).await;
     fx.clock.advance(8 * DAY);
     fx.trail.record(logout("fresh")).await;
-    let outbox = |fx: &StandaloneTrail| {
-        let conn = crate::helpers::app::database(fx.dir.path());
-        conn.query_row("SELECT count(*) FROM event_outbox", [], |row| {
-            row.get::<_, i64>(0)
-        })
-        .unwrap()
-    };
-    assert_eq!(outbox(&fx), 3);
+    let outbox = "SELECT count(*) FROM event_outbox";
+    let outbox = || crate::helpers::white_box::number(&fx.config, outbox);
+    assert_eq!(outbox().await, 3);
     let retention = Retention {
         audit: Duration::from_secs(20 * DAY as u64),
         events: Duration::from_secs(7 * DAY as u64),
@@ -75,9 +70,10 @@ async fn the_scheduled_job_applies_the_retention_and_gives_up_old_events() {
         gatehouse::jobs::start(fx.store.clone(), fx.clock.clone(), "* * * * * *", retention)
             .await
             .unwrap();
-    eventually(Duration::from_secs(10), "the job purged", || {
-        subjects(&fx) == ["stale", "fresh"] && outbox(&fx) == 1
-    })
-    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while subjects(&fx).await != ["stale", "fresh"] || outbox().await != 1 {
+        assert!(std::time::Instant::now() < deadline, "the job purged");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     scheduler.shutdown().await.unwrap();
 }

@@ -347,7 +347,7 @@ pub const TEST_DATABASE_VAR: &str = "TEST_STORE_ENGINE";
 
 /// Puts an instance's state on the engine [`TEST_DATABASE_VAR`] names,
 /// unless the test chose a database itself.
-async fn on_test_database_engine(config: &mut Config) {
+pub async fn on_test_database_engine(config: &mut Config) {
     match std::env::var(TEST_DATABASE_VAR).as_deref() {
         Ok("postgres") if config.database.url.is_none() => {
             let database = super::postgres::shared().database().await;

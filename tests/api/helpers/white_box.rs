@@ -78,3 +78,44 @@ async fn postgres_rows(url: &str, sql: &str) -> Vec<Map<String, Value>> {
         })
         .collect()
 }
+
+/// Is the instance's database PostgreSQL (else its SQLite file)?
+pub fn is_postgres(config: &Config) -> bool {
+    config
+        .database
+        .url
+        .as_ref()
+        .is_some_and(|url| url.expose().starts_with("postgres"))
+}
+
+/// The one number `sql` (a `SELECT count(*) ...` or the like) answers.
+pub async fn number(config: &Config, sql: &str) -> i64 {
+    let rows = rows(config, sql).await;
+    let value = rows
+        .first()
+        .and_then(|row| row.values().next())
+        .unwrap_or_else(|| panic!("no row from {sql}"));
+    value.as_i64().unwrap_or_else(|| panic!("{sql}: {value}"))
+}
+
+/// Runs `sqlite` on the SQLite file or `postgres` on PostgreSQL (statements
+/// without parameters, e.g. a trigger the test sets up).
+pub async fn execute(config: &Config, sqlite: &str, postgres: &str) {
+    match config.database.url.as_ref().map(|u| u.expose().to_string()) {
+        Some(url) if url.starts_with("postgres") => {
+            let (client, connection) = tokio_postgres::connect(&url, NoTls)
+                .await
+                .expect("connect to PostgreSQL");
+            tokio::spawn(connection);
+            client.batch_execute(postgres).await.expect(postgres);
+        }
+        url => {
+            let file = url.map_or_else(
+                || config.data_dir.join("gatehouse.sqlite"),
+                |url| url.trim_start_matches("sqlite://").into(),
+            );
+            let conn = rusqlite::Connection::open(file).expect("open the database");
+            conn.execute_batch(sqlite).expect(sqlite);
+        }
+    }
+}

@@ -339,3 +339,76 @@ async fn doctor_reaches_an_external_hydra_over_https_with_its_ca_file() {
         "doctor only asked for readiness and the version"
     );
 }
+
+/// doctor's line about `hydra.dsn`.
+fn hydra_dsn_line(lines: &[String], all: &str) -> String {
+    let found: Vec<&String> = lines.iter().filter(|l| l.contains("hydra.dsn")).collect();
+    assert_eq!(found.len(), 1, "one line on hydra.dsn in\n{all}");
+    found[0].clone()
+}
+
+#[tokio::test]
+async fn doctor_checks_hydra_dsn_connection_version_and_migrations() {
+    let server = crate::helpers::postgres::shared();
+    let database = server.database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = fresh_config(dir.path());
+    let mut env = env_for(&config);
+    set_env(&mut env, "GATEHOUSE_HYDRA__DSN", &database.url());
+
+    // A fresh database: it answers, and Hydra's migrations are all pending.
+    let (_, lines, all) = doctor(&env).await;
+    let line = hydra_dsn_line(&lines, &all);
+    assert!(
+        line.starts_with("warning: hydra.dsn: PostgreSQL ") && line.contains(" 0 of Hydra's "),
+        "{all}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("Hydra database")),
+        "no SQLite file to check for Hydra: {all}"
+    );
+
+    // Migrated as gatehouse's start migrates it: current.
+    let migrated = std::process::Command::new(&config.hydra.binary)
+        .args(["migrate", "sql", "up", "--read-from-env", "--yes"])
+        .env_clear()
+        .env("DSN", format!("{}?sslmode=disable", database.url()))
+        .output()
+        .unwrap();
+    assert!(migrated.status.success(), "{migrated:?}");
+    // Hydra's own pool options are Hydra's: doctor connects without them.
+    let with_pool = format!("{}?max_conns=8&max_idle_conns=8", database.url());
+    set_env(&mut env, "GATEHOUSE_HYDRA__DSN", &with_pool);
+    let (_, lines, all) = doctor(&env).await;
+    let line = hydra_dsn_line(&lines, &all);
+    assert!(
+        line.starts_with("ok: hydra.dsn: PostgreSQL ") && line.contains("migrations are applied"),
+        "{all}"
+    );
+
+    // A wrong password, and a port nothing listens on: problems naming the key.
+    let wrong = database
+        .url()
+        .replace(&database.password, "not-the-password");
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = database
+        .url()
+        .replace(&format!(":{}/", database.port), &format!(":{free}/"));
+    for dsn in [wrong, unreachable] {
+        set_env(&mut env, "GATEHOUSE_HYDRA__DSN", &dsn);
+        let (code, lines, all) = doctor(&env).await;
+        assert_eq!(code, Some(1), "{all}");
+        let line = hydra_dsn_line(&lines, &all);
+        assert!(line.starts_with("problem: hydra.dsn: "), "{all}");
+        let fix = line.split(" -- fix: ").nth(1).unwrap_or_default();
+        assert!(fix.contains("hydra.dsn"), "{all}");
+        assert!(
+            !all.contains("not-the-password"),
+            "the password is not shown: {all}"
+        );
+    }
+}

@@ -109,22 +109,26 @@ async fn the_database_holds_no_code() {
     let fx = StandaloneOtp::new().await;
     let phone = phone(13);
     let code = fx.send_code(&phone).await;
-    let conn = rusqlite::Connection::open(fx.database()).unwrap();
-    let (id, hash): (String, Vec<u8>) = conn
-        .query_row(
-            "SELECT id, code_hash FROM otp_challenges WHERE phone = ?1",
-            [phone.as_str()],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .unwrap();
+    let rows = fx
+        .rows(&format!(
+            "SELECT id, code_hash FROM otp_challenges WHERE phone = '{}'",
+            phone.as_str()
+        ))
+        .await;
+    let id = rows[0]["id"].as_str().unwrap();
+    let hash = hex::decode(rows[0]["code_hash"].as_str().unwrap()).unwrap();
     assert_eq!(hash.len(), 32, "an HMAC-SHA256");
     assert_ne!(hash, code.digits().as_bytes());
     assert!(!hex::encode(&hash).contains(code.digits()));
     assert!(!id.contains(code.digits()));
-    // Nowhere else in the file either.
-    drop(conn);
-    let bytes = std::fs::read(fx.database()).unwrap();
-    let wal = std::fs::read(fx.database().with_extension("sqlite-wal")).unwrap_or_default();
+    // Nowhere else in the SQLite file either (on PostgreSQL: the rows).
+    let Some(file) = fx.sqlite_file() else {
+        let everything = serde_json::to_string(&fx.rows("SELECT * FROM otp_challenges").await);
+        assert!(!everything.unwrap().contains(code.digits()));
+        return;
+    };
+    let bytes = std::fs::read(&file).unwrap();
+    let wal = std::fs::read(file.with_extension("sqlite-wal")).unwrap_or_default();
     for file in [bytes, wal] {
         assert!(!file
             .windows(code.digits().len())

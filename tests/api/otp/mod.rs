@@ -1,4 +1,5 @@
-//! The OTP rules, proved against a real SQLite file and a real HTTP webhook:
+//! The OTP rules, proved against a real database (SQLite, or PostgreSQL in
+//! scripts/test's second pass) and a real HTTP webhook:
 //! codes (`codes`), limits (`limits`), the SMS webhook (`webhook`) and the
 //! outbox that feeds it (`outbox`), who may sign in (`users`) and the purge
 //! of dead rows (`purge`).
@@ -29,8 +30,9 @@ use gatehouse::store::Store;
 const START: i64 = 1_800_000_000;
 const HMAC_SECRET: &str = "test-webhook-signing-secret";
 
-/// The OTP service on its own (no server, no Hydra) over a real SQLite file,
-/// on a manual clock, sending through a real HTTP webhook to `sink`.
+/// The OTP service on its own (no server, no Hydra) over a real database
+/// (the engine `TEST_STORE_ENGINE` names), on a manual clock, sending
+/// through a real HTTP webhook to `sink`.
 struct StandaloneOtp {
     dir: tempfile::TempDir,
     config: Config,
@@ -60,6 +62,7 @@ impl StandaloneOtp {
         config.sms.webhook.hmac_secret = Some(Secret::new(HMAC_SECRET));
         config.sms.webhook.bearer_token = Some(Secret::new("sms-token"));
         customize(&mut config);
+        crate::helpers::app::on_test_database_engine(&mut config).await;
         let clock = Clock::manual(START);
         let (store, otp, delivery) = open(&config, &clock);
         StandaloneOtp {
@@ -73,12 +76,23 @@ impl StandaloneOtp {
         }
     }
 
-    fn database(&self) -> PathBuf {
-        self.dir.path().join("gatehouse.sqlite")
+    /// The SQLite file, for the checks of its bytes (None on PostgreSQL).
+    fn sqlite_file(&self) -> Option<PathBuf> {
+        let postgres = crate::helpers::white_box::is_postgres(&self.config);
+        (!postgres).then(|| self.dir.path().join("gatehouse.sqlite"))
+    }
+
+    /// White-box reads of the database, on either engine.
+    async fn rows(&self, sql: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
+        crate::helpers::white_box::rows(&self.config, sql).await
+    }
+
+    async fn number(&self, sql: &str) -> i64 {
+        crate::helpers::white_box::number(&self.config, sql).await
     }
 
     /// Stops the service and its outbox worker (as a crash would: sends in
-    /// flight are cut off) and opens them again on the same file.
+    /// flight are cut off) and opens them again on the same database.
     fn reopen(&mut self) {
         let (store, otp, delivery) = open(&self.config, &self.clock);
         self.delivery = delivery;
@@ -104,7 +118,7 @@ impl StandaloneOtp {
 /// The store, the service and its outbox worker, which looks for retries
 /// that came due (the test moves the clock) every 20 ms.
 fn open(config: &Config, clock: &Clock) -> (Store, OtpService, DeliveryTask) {
-    let store = Store::open(&config.data_dir.join("gatehouse.sqlite")).unwrap();
+    let store = Store::open_configured(config).unwrap();
     let otp = OtpService::new(
         store.clone(),
         Directory::embedded(store.clone()),

@@ -23,12 +23,12 @@ async fn purge_removes_dead_rows_and_keeps_live_ones() {
         .unwrap();
     assert_eq!(purged.challenges, 2, "the expired and the used code");
     assert_eq!(purged.rate_limit_events, 0, "all sends are within the hour");
-    let phones: Vec<String> = {
-        let conn = crate::helpers::app::database(&fx.config.data_dir);
-        let mut statement = conn.prepare("SELECT phone FROM otp_challenges").unwrap();
-        let rows = statement.query_map([], |row| row.get(0)).unwrap();
-        rows.collect::<Result<Vec<String>, _>>().unwrap()
-    };
+    let phones: Vec<String> = fx
+        .rows("SELECT phone FROM otp_challenges")
+        .await
+        .iter()
+        .map(|row| row["phone"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(phones, vec![live.as_str().to_string()]);
     fx.otp
         .verify(&test_flow(&live), &live, &live_code)
@@ -64,14 +64,10 @@ async fn the_scheduled_job_runs_the_purge() {
     )
     .await
     .unwrap();
-    let conn = rusqlite::Connection::open(fx.database()).unwrap();
-    crate::helpers::eventually(Duration::from_secs(10), "the purge job ran", || {
-        conn.query_row("SELECT COUNT(*) FROM otp_challenges", [], |row| {
-            row.get::<_, i64>(0)
-        })
-        .unwrap()
-            == 0
-    })
-    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while fx.number("SELECT COUNT(*) FROM otp_challenges").await != 0 {
+        assert!(std::time::Instant::now() < deadline, "the purge job ran");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     scheduler.shutdown().await.unwrap();
 }

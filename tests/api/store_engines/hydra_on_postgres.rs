@@ -117,3 +117,33 @@ async fn two_instances_each_with_its_hydra_on_one_database_serve_one_sign_in() {
     b.app.stop().await;
     a.app.stop().await;
 }
+
+/// `[hydra.tuning]` reaches a Hydra on PostgreSQL as it does one on its
+/// SQLite file (hydra_admin::tuning reads that file): a new client's secret
+/// is hashed with gatehouse's 1,000 PBKDF2 iterations, not Hydra's 25,000.
+#[tokio::test]
+async fn tunings_secret_hashing_reaches_the_hydra_on_postgresql() {
+    let database = postgres::shared().database().await;
+    let world = World::with(|config| config.hydra.dsn = Some(Secret::new(database.url()))).await;
+    world
+        .app
+        .create_client(serde_json::json!({
+            "client_id": "hashed-on-postgres", "grant_types": ["client_credentials"],
+            "scope": "api", "token_endpoint_auth_method": "client_secret_basic",
+        }))
+        .await;
+    let hash: String = database
+        .connect()
+        .await
+        .query_one(
+            "SELECT client_secret FROM hydra_client WHERE id = 'hashed-on-postgres'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    // `$pbkdf2-sha256$i=N,l=32$salt$hash`
+    let iterations = hash.split('$').nth(2).unwrap_or_default();
+    assert!(iterations.starts_with("i=1000,"), "{hash}");
+    world.app.stop().await;
+}

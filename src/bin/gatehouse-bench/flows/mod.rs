@@ -103,11 +103,14 @@ pub struct Ctx {
     pub hydra_admin: String,
     pub callback: String,
     pub sms: SmsSink,
-    pub ids: Identities,
+    /// Shared by the instances of a cluster: no phone is used twice.
+    pub ids: Arc<Identities>,
+    /// Flows of the sign-in scenarios sent to this instance.
+    pub flows_sent: AtomicU64,
 }
 
 impl Ctx {
-    pub fn new(server: &Server) -> Arc<Ctx> {
+    pub fn new(server: &Server, ids: Arc<Identities>) -> Arc<Ctx> {
         let http = reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
@@ -121,7 +124,8 @@ impl Ctx {
             hydra_admin: server.hydra_admin.clone(),
             callback: server.callback.clone(),
             sms: server.sms.clone(),
-            ids: Identities::new(),
+            ids,
+            flows_sent: AtomicU64::new(0),
         })
     }
 }

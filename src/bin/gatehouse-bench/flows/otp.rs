@@ -5,10 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use gatehouse::domain::{FlowId, OtpCode, PhoneNumber};
 use gatehouse::signin::otp::{OtpPolicy, OtpService};
 use gatehouse::sms::MemoryOutbox;
+use gatehouse::store::{DatabaseLocation, Store};
 
 use super::{step, FlowResult, Identities, Owner, StepInfo, Steps};
 use crate::server::Server;
@@ -26,11 +27,21 @@ struct OtpBench {
     ids: Identities,
 }
 
-/// Opens the scenario's store in the benchmark's temp dir and runs the
-/// scenario on `concurrency` workers for `duration`.
-pub async fn run(server: &Server, concurrency: usize, duration: Duration) -> Result<Outcome> {
-    let path = server.scratch("otp-bench.sqlite");
-    let store = tokio::task::spawn_blocking(move || gatehouse::store::Store::open(&path))
+/// Opens the scenario's store (in the benchmark's temp dir, or the
+/// PostgreSQL database `postgres`) and runs the scenario on `concurrency`
+/// workers for `duration`.
+pub async fn run(
+    server: &Server,
+    postgres: Option<&str>,
+    concurrency: usize,
+    duration: Duration,
+) -> Result<Outcome> {
+    let location = match postgres {
+        Some(url) => DatabaseLocation::from_url(url).map_err(|e| anyhow!("{e}"))?,
+        None => DatabaseLocation::Sqlite(server.scratch("otp-bench.sqlite")),
+    };
+    let pool = gatehouse::config::DatabaseConfig::default().pool_size;
+    let store = tokio::task::spawn_blocking(move || Store::open_at(&location, pool))
         .await?
         .context("open the otp scenario's store")?;
     let outbox = MemoryOutbox::default();

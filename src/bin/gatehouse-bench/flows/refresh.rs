@@ -13,10 +13,11 @@ use crate::stats::{self, Outcome};
 pub const STEPS: &[StepInfo] = &[step("refresh", Owner::Hydra, Some((PROXY, "POST", "2")))];
 
 /// Runs the scenario on `concurrency` workers for `duration`, after one
-/// untimed sign-in per worker.
-pub async fn run(ctx: &Arc<Ctx>, concurrency: usize, duration: Duration) -> Outcome {
+/// untimed sign-in per worker; worker n on instance n (of `ctxs`, in turn).
+pub async fn run(ctxs: &[Arc<Ctx>], concurrency: usize, duration: Duration) -> Outcome {
     let mut slots = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
+    for worker in 0..concurrency {
+        let ctx = &ctxs[worker % ctxs.len()];
         let mut untimed = Vec::new();
         match bare_hydra::tokens(ctx, &mut untimed).await {
             Ok(tokens) => match tokens["refresh_token"].as_str() {
@@ -28,9 +29,9 @@ pub async fn run(ctx: &Arc<Ctx>, concurrency: usize, duration: Duration) -> Outc
             }
         }
     }
-    let (ctx, slots) = (ctx.clone(), Arc::new(slots));
+    let (ctxs, slots): (Arc<[Arc<Ctx>]>, _) = (ctxs.into(), Arc::new(slots));
     stats::run(concurrency, duration, STEPS, move |worker| {
-        flow(ctx.clone(), slots[worker].clone())
+        flow(ctxs[worker % ctxs.len()].clone(), slots[worker].clone())
     })
     .await
 }

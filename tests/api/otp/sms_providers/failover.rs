@@ -10,11 +10,8 @@ use gatehouse::infra::metrics::Metrics;
 use gatehouse::sms::{SmsMessage, SmsSender};
 
 /// The outbox rows still waiting.
-fn queued(fx: &StandaloneOtp) -> i64 {
-    rusqlite::Connection::open(fx.database())
-        .unwrap()
-        .query_row("SELECT count(*) FROM sms_outbox", [], |row| row.get(0))
-        .unwrap()
+async fn queued(fx: &StandaloneOtp) -> i64 {
+    fx.number("SELECT count(*) FROM sms_outbox").await
 }
 
 #[tokio::test]
@@ -68,8 +65,8 @@ async fn sms_providers_an_invalid_number_answer_is_final() {
         stand_in.wait_for_sends(1).await;
         fx.outbox_drained().await;
         assert!(behind.sink.received().is_empty(), "{name}: tried elsewhere");
-        assert_eq!(challenges(&fx), 0, "{name}: the code is withdrawn");
-        assert_eq!(queued(&fx), 0, "{name}: and not retried");
+        assert_eq!(challenges(&fx).await, 0, "{name}: the code is withdrawn");
+        assert_eq!(queued(&fx).await, 0, "{name}: and not retried");
         // The send was refunded: asking again is not held back by the
         // resend cooldown.
         fx.otp
@@ -145,9 +142,9 @@ async fn sms_providers_a_single_sender_keeps_the_outbox_retries() {
     ask_code(&fx, &phone).await;
     only.wait_for_sends(1).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(queued(&fx), 1, "waiting for its retry");
+    assert_eq!(queued(&fx).await, 1, "waiting for its retry");
     fx.clock.advance(1);
     only.wait_for_sends(2).await;
     fx.outbox_drained().await;
-    assert_eq!(challenges(&fx), 1);
+    assert_eq!(challenges(&fx).await, 1);
 }

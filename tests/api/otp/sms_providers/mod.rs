@@ -492,9 +492,6 @@ pub fn code_in(text: &str) -> String {
 }
 
 /// The sign-in codes (challenge rows) the database holds.
-pub fn challenges(fx: &StandaloneOtp) -> i64 {
-    rusqlite::Connection::open(fx.database())
-        .unwrap()
-        .query_row("SELECT count(*) FROM otp_challenges", [], |row| row.get(0))
-        .unwrap()
+pub async fn challenges(fx: &StandaloneOtp) -> i64 {
+    fx.number("SELECT count(*) FROM otp_challenges").await
 }

@@ -58,28 +58,24 @@ pub(super) async fn post(
     request.send().await.unwrap().status().as_u16()
 }
 
-fn receipt_status(app: &TestApp, sid: &str) -> String {
-    receipt_of(app, "twilio", sid)
+async fn receipt_status(app: &TestApp, sid: &str) -> String {
+    receipt_of(app, "twilio", sid).await
 }
 
-pub(super) fn receipt_of(app: &TestApp, provider: &str, id: &str) -> String {
-    app.database()
-        .query_row(
-            "SELECT status FROM sms_receipts WHERE provider = ?1 AND message_id = ?2",
-            [provider, id],
-            |row| row.get(0),
-        )
-        .unwrap()
+pub(super) async fn receipt_of(app: &TestApp, provider: &str, id: &str) -> String {
+    let sql = format!(
+        "SELECT status FROM sms_receipts WHERE provider = '{provider}' AND message_id = '{id}'"
+    );
+    let rows = crate::helpers::white_box::rows(&app.config, &sql).await;
+    rows[0]["status"].as_str().unwrap().to_string()
 }
 
-pub(super) fn codes_for(app: &TestApp, phone: &PhoneNumber) -> i64 {
-    app.database()
-        .query_row(
-            "SELECT count(*) FROM otp_challenges WHERE phone = ?1",
-            [phone.as_str()],
-            |row| row.get(0),
-        )
-        .unwrap()
+pub(super) async fn codes_for(app: &TestApp, phone: &PhoneNumber) -> i64 {
+    let sql = format!(
+        "SELECT count(*) FROM otp_challenges WHERE phone = '{}'",
+        phone.as_str()
+    );
+    crate::helpers::white_box::number(&app.config, &sql).await
 }
 
 #[tokio::test]
@@ -120,12 +116,19 @@ async fn sms_providers_twilio_status_callbacks_are_verified_and_recorded() {
     let mut changed = first.clone();
     changed[4].1 = "undelivered".into();
     assert_eq!(post(&app, &changed, Some(&good)).await, 403);
-    assert_eq!(receipt_status(&app, &twilio_message_sid(0)), "sent");
+    assert_eq!(receipt_status(&app, &twilio_message_sid(0)).await, "sent");
 
     // Recorded.
     assert_eq!(post(&app, &first, Some(&good)).await, 204);
-    assert_eq!(receipt_status(&app, &twilio_message_sid(0)), "delivered");
-    assert_eq!(codes_for(&app, &delivered), 1, "a delivered code stays");
+    assert_eq!(
+        receipt_status(&app, &twilio_message_sid(0)).await,
+        "delivered"
+    );
+    assert_eq!(
+        codes_for(&app, &delivered).await,
+        1,
+        "a delivered code stays"
+    );
 
     // Undelivered: the code is withdrawn and its send refunded at once.
     let second = callback(&twilio_message_sid(1), &to_of(1), "undelivered");
@@ -136,13 +139,13 @@ async fn sms_providers_twilio_status_callbacks_are_verified_and_recorded() {
     } else {
         &delivered
     };
-    let before = codes_for(&app, failed_phone);
+    let before = codes_for(&app, failed_phone).await;
     assert_eq!(
         post(&app, &second, Some(&twilio_signs(&url, &pairs))).await,
         204
     );
-    assert_eq!(receipt_status(&app, &twilio_message_sid(1)), "failed");
-    assert_eq!(codes_for(&app, failed_phone), before - 1);
+    assert_eq!(receipt_status(&app, &twilio_message_sid(1)).await, "failed");
+    assert_eq!(codes_for(&app, failed_phone).await, before - 1);
     app.otp
         .issue(&test_flow(failed_phone), failed_phone, None)
         .await

@@ -25,15 +25,11 @@ fn expected(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 /// The message id the receipts table keeps for the provider's one text.
-fn remembered_id(fx: &StandaloneOtp, provider: &str) -> Option<String> {
-    rusqlite::Connection::open(fx.database())
-        .unwrap()
-        .query_row(
-            "SELECT message_id FROM sms_receipts WHERE provider = ?1",
-            [provider],
-            |row| row.get(0),
-        )
-        .ok()
+async fn remembered_id(fx: &StandaloneOtp, provider: &str) -> Option<String> {
+    let sql = format!("SELECT message_id FROM sms_receipts WHERE provider = '{provider}'");
+    let rows = fx.rows(&sql).await;
+    rows.first()
+        .and_then(|row| row["message_id"].as_str().map(str::to_string))
 }
 
 #[tokio::test]
@@ -68,7 +64,7 @@ async fn sms_providers_twilio_receives_the_documented_messages_request() {
         ])
     );
     assert_eq!(
-        remembered_id(&fx, "twilio"),
+        remembered_id(&fx, "twilio").await,
         Some(twilio_message_sid(0)),
         "the Message SID is kept for its status callback"
     );
@@ -107,10 +103,10 @@ async fn sms_providers_vonage_receives_the_documented_sms_api_request() {
         ])
     );
     assert_eq!(
-        remembered_id(&fx, "vonage").as_deref(),
+        remembered_id(&fx, "vonage").await.as_deref(),
         Some(vonage_message_id(0).as_str())
     );
-    assert_eq!(challenges(&fx), 1, "the code stays usable");
+    assert_eq!(challenges(&fx).await, 1, "the code stays usable");
 }
 
 #[tokio::test]
@@ -140,7 +136,7 @@ async fn sms_providers_messagebird_receives_the_documented_messages_request() {
         })
     );
     assert_eq!(
-        remembered_id(&fx, "messagebird").as_deref(),
+        remembered_id(&fx, "messagebird").await.as_deref(),
         Some("e8077d803532c0b5937c639b60216938")
     );
 }
@@ -189,7 +185,7 @@ async fn sms_providers_aws_sns_receives_a_sigv4_signed_publish() {
     );
     assert_eq!(Some(authorization.to_string()), expected_sigv4(request));
     assert_eq!(
-        remembered_id(&fx, "aws_sns").as_deref(),
+        remembered_id(&fx, "aws_sns").await.as_deref(),
         Some("567910cd-659e-55d4-8ccb-5aaf14679dc0")
     );
 }
@@ -209,7 +205,7 @@ async fn sms_providers_a_wrong_sigv4_signature_is_what_the_sns_stand_in_refuses(
     stand_in.wait_for_sends(1).await;
     // SignatureDoesNotMatch is a 403: refused, the code withdrawn.
     fx.outbox_drained().await;
-    assert_eq!(challenges(&fx), 0);
+    assert_eq!(challenges(&fx).await, 0);
 }
 
 #[tokio::test]

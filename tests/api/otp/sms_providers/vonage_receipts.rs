@@ -139,8 +139,8 @@ impl Sent {
         form_value(&self.sends[n].form(), "to").unwrap()
     }
 
-    fn status(&self, n: usize) -> String {
-        receipt_of(&self.app, "vonage", &vonage_message_id(n))
+    async fn status(&self, n: usize) -> String {
+        receipt_of(&self.app, "vonage", &vonage_message_id(n)).await
     }
 }
 
@@ -186,29 +186,33 @@ async fn sms_providers_vonage_delivery_receipts_are_verified_and_recorded() {
         assert_eq!(deliver(app, "GET", &stale).await, 403, "{age}");
     }
     assert_eq!(post(app, &callback_params(), None).await, 404);
-    assert_eq!(sent.status(0), "sent");
+    assert_eq!(sent.status(0).await, "sent");
 
     // Recorded: delivered by GET, the same again (Vonage retries) by POST.
     assert_eq!(deliver(app, "GET", &good).await, 204);
     assert_eq!(deliver(app, "POST", &good).await, 204);
-    assert_eq!(sent.status(0), "delivered");
-    assert_eq!(codes_for(app, &sent.phone(0)), 1, "a delivered code stays");
+    assert_eq!(sent.status(0).await, "delivered");
+    assert_eq!(
+        codes_for(app, &sent.phone(0)).await,
+        1,
+        "a delivered code stays"
+    );
 
     // `buffered` is on the way: nothing changes.
     let buffered = receipt(sha256, &id1, &sent.msisdn(1), "buffered", 0);
     assert_eq!(deliver(app, "JSON", &buffered).await, 204);
-    assert_eq!(sent.status(1), "sent");
+    assert_eq!(sent.status(1).await, "sent");
 
     // Expired (POST-JSON): withdrawn and refunded at once; the same
     // receipt again changes nothing more.
     let failed_phone = sent.phone(1);
-    let before = codes_for(app, &failed_phone);
+    let before = codes_for(app, &failed_phone).await;
     let expired = receipt(sha256, &id1, &sent.msisdn(1), "expired", 0);
     assert_eq!(deliver(app, "JSON", &expired).await, 204);
-    assert_eq!(sent.status(1), "failed");
-    assert_eq!(codes_for(app, &failed_phone), before - 1);
+    assert_eq!(sent.status(1).await, "failed");
+    assert_eq!(codes_for(app, &failed_phone).await, before - 1);
     assert_eq!(deliver(app, "GET", &expired).await, 204);
-    assert_eq!(codes_for(app, &failed_phone), before - 1);
+    assert_eq!(codes_for(app, &failed_phone).await, before - 1);
     app.otp
         .issue(&test_flow(&failed_phone), &failed_phone, None)
         .await
@@ -297,11 +301,11 @@ async fn sms_providers_vonage_receipts_with_a_parameter_twice_are_refused() {
         .await
         .unwrap();
     assert_eq!(both.status().as_u16(), 400, "query and body");
-    assert_eq!(sent.status(0), "sent");
-    assert_eq!(codes_for(app, &sent.phone(0)), 1, "nothing withdrawn");
+    assert_eq!(sent.status(0).await, "sent");
+    assert_eq!(codes_for(app, &sent.phone(0)).await, 1, "nothing withdrawn");
     // The receipt itself, once, is good.
     assert_eq!(deliver(app, "POST", &failed).await, 204);
-    assert_eq!(sent.status(0), "failed");
+    assert_eq!(sent.status(0).await, "failed");
 }
 
 /// "MD5 hash", the dashboard's default method (and gatehouse's): a
@@ -316,9 +320,9 @@ async fn sms_providers_vonage_receipts_signed_by_md5_hash_are_recorded() {
     let mut upper = delivered.clone();
     upper.last_mut().unwrap().1.make_ascii_uppercase();
     assert_eq!(deliver(app, "GET", &upper).await, 204, "hex of either case");
-    assert_eq!(sent.status(0), "delivered");
+    assert_eq!(sent.status(0).await, "delivered");
     let failed_phone = sent.phone(1);
-    let before = codes_for(app, &failed_phone);
+    let before = codes_for(app, &failed_phone).await;
     let rejected = receipt(md5, &vonage_message_id(1), &sent.msisdn(1), "rejected", 0);
     let mut tampered = rejected.clone();
     tampered[3].1 = vonage_message_id(0);
@@ -328,8 +332,8 @@ async fn sms_providers_vonage_receipts_signed_by_md5_hash_are_recorded() {
         "another message"
     );
     assert_eq!(deliver(app, "POST", &rejected).await, 204);
-    assert_eq!(sent.status(1), "failed");
-    assert_eq!(codes_for(app, &failed_phone), before - 1);
+    assert_eq!(sent.status(1).await, "failed");
+    assert_eq!(codes_for(app, &failed_phone).await, before - 1);
 }
 
 /// Without a signature secret Vonage's receipts are never read: the
@@ -354,8 +358,8 @@ async fn sms_providers_vonage_receipts_are_not_served_without_a_signature_secret
             assert_eq!(deliver(app, method, params).await, 404, "{method}");
         }
     }
-    assert_eq!(sent.status(0), "sent");
-    assert_eq!(codes_for(app, &sent.phone(0)), 1);
+    assert_eq!(sent.status(0).await, "sent");
+    assert_eq!(codes_for(app, &sent.phone(0)).await, 1);
 }
 
 /// `check-config` with `toml` as the file: exit code and stderr.
