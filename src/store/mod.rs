@@ -36,6 +36,7 @@ mod migrate;
 pub mod outbox;
 pub mod passkeys;
 pub mod proofs;
+mod rate_limits;
 pub mod receipts;
 pub mod sessions;
 mod sql;

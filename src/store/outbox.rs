@@ -25,19 +25,19 @@ pub struct Queued {
     pub expires_at: i64,
 }
 
-/// Queues the message of a challenge that `tx` has just stored.
+/// Queues the message of a challenge that `tx` has just stored, with what
+/// to refund if it is never delivered (`rate_limits::refund_note`).
 pub(super) fn enqueue(
     tx: &Db,
     challenge_id: &str,
     sealed: &[u8],
-    refund_event_ids: &[i64],
+    refund: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let refund: Vec<String> = refund_event_ids.iter().map(i64::to_string).collect();
     tx.execute(
         "INSERT INTO sms_outbox (challenge_id, sealed, refund_event_ids, next_attempt_at)
          VALUES (?1, ?2, ?3, ?4)",
-        args![challenge_id, sealed, refund.join(","), now],
+        args![challenge_id, sealed, refund, now],
     )?;
     Ok(())
 }
