@@ -55,9 +55,12 @@ pub fn claim_due(
     // skipped (SKIP LOCKED), and the claim is written before the row locks
     // go: each message goes to one worker of one instance.
     db.transaction(Begin::Immediate, |tx| {
+        // From the outbox's few rows to their codes by key: the plain
+        // `IN (SELECT id FROM otp_challenges WHERE ...)` read every code.
         tx.execute(
-            "DELETE FROM sms_outbox WHERE challenge_id IN
-               (SELECT id FROM otp_challenges WHERE superseded = 1 OR consumed_at IS NOT NULL)",
+            "DELETE FROM sms_outbox WHERE EXISTS (SELECT 1 FROM otp_challenges c
+               WHERE c.id = sms_outbox.challenge_id
+                 AND (c.superseded = 1 OR c.consumed_at IS NOT NULL))",
             &[],
         )?;
         let due = tx
