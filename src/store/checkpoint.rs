@@ -4,27 +4,34 @@
 //! commit then copied those pages into the database and waited for two
 //! fsyncs, and every call queued behind it waited too (the `request-otp`
 //! own-time tail). Here a thread of its own, with its own connection, runs
-//! a PASSIVE checkpoint every [`INTERVAL`] (it never blocks the store's
-//! writes), and the store's connection checkpoints only as a backstop, when
-//! the WAL reaches [`BACKSTOP_PAGES`]: by then the passive checkpoints have
-//! copied nearly everything, so that one is short, and it lets the WAL
-//! start again from its beginning (the file never grows past about
-//! [`BACKSTOP_PAGES`] pages; `tests/api/store_engines` checks it).
+//! a PASSIVE checkpoint every [`INTERVAL`], or [`BUSY_INTERVAL`] while the
+//! WAL grows fast (it never blocks the store's writes), and the store's
+//! connection checkpoints only as a backstop, when the WAL reaches
+//! [`BACKSTOP_PAGES`]: by then the passive checkpoints have copied nearly
+//! everything, so that one is short, and it lets the WAL start again from
+//! its beginning (the file never grows past about [`BACKSTOP_PAGES`]
+//! pages; the test below checks it).
 
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
 use super::StoreError;
 
-/// How often the checkpoint thread looks at the WAL while it is quiet ...
-const INTERVAL: Duration = Duration::from_millis(200);
-/// ... and while it grows: each pass then copies a few hundred pages, so the
-/// backstop checkpoint finds little left to copy or to sync.
+/// How often the checkpoint thread copies the WAL while it is small. Each
+/// time it has copied everything, the store's next commit starts the WAL
+/// again from its beginning and syncs its header (SQLite does so with
+/// `synchronous = NORMAL`): one fsync on the store's thread per pass that
+/// caught up, so passes are rare while the load is light ...
+const INTERVAL: Duration = Duration::from_secs(1);
+/// ... and frequent while the WAL grows by [`BUSY_PAGES`] a second or
+/// more: each pass then copies a few hundred pages, so the backstop
+/// checkpoint, when it comes, finds little left to copy or to sync.
 const BUSY_INTERVAL: Duration = Duration::from_millis(10);
+const BUSY_PAGES: f64 = 2_000.0;
 
 /// The store connection's `wal_autocheckpoint`: the WAL's most pages
 /// before the committing connection checkpoints itself (SQLite's default
@@ -56,15 +63,25 @@ pub(super) fn start(path: &Path) -> Result<Checkpointer, StoreError> {
     let thread = std::thread::Builder::new()
         .name("gatehouse-db-checkpoint".into())
         .spawn(move || {
-            let (mut wait, mut last) = (INTERVAL, None);
+            let (mut wait, mut last) = (INTERVAL, (0, Instant::now()));
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(wait) {
-                let wal_pages = checkpoint(&conn);
-                wait = if wal_pages.is_some() && wal_pages != last {
+                let Some(pages) = checkpoint(&conn) else {
+                    continue;
+                };
+                // After a restart the WAL holds fewer pages than before:
+                // all of them are new.
+                let grown = if pages >= last.0 {
+                    pages - last.0
+                } else {
+                    pages
+                };
+                let per_second = grown as f64 / last.1.elapsed().as_secs_f64().max(1e-3);
+                wait = if per_second >= BUSY_PAGES {
                     BUSY_INTERVAL
                 } else {
                     INTERVAL
                 };
-                last = wal_pages;
+                last = (pages, Instant::now());
             }
         })
         .map_err(|e| StoreError::Task(format!("cannot start the checkpoint thread: {e}")))?;
