@@ -56,7 +56,7 @@ impl Default for Retention {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Purged {
     pub challenges: usize,
-    pub rate_limit_events: usize,
+    pub rate_limit_buckets: usize,
     pub headless_sessions: usize,
     pub audit_events: usize,
     /// Events given up: not delivered within `events.max_age`.
@@ -88,7 +88,7 @@ pub async fn purge_expired(
                 let otp = codes::purge(conn, now, now - LONGEST_LIMIT_WINDOW, days_before)?;
                 Ok(Purged {
                     challenges: otp.challenges,
-                    rate_limit_events: otp.rate_limit_events,
+                    rate_limit_buckets: otp.rate_limit_buckets,
                     headless_sessions: sessions::purge(conn, now)?,
                     events_given_up: event_outbox::purge(conn, events_before)?,
                     audit_events: 0,
@@ -130,7 +130,7 @@ pub async fn purge_expired(
     }
     tracing::info!(
         otp_challenges = purged.challenges,
-        rate_limit_events = purged.rate_limit_events,
+        rate_limit_buckets = purged.rate_limit_buckets,
         headless_sessions = purged.headless_sessions,
         audit_events = purged.audit_events,
         spent_proofs = purged.spent_proofs,

@@ -4,7 +4,7 @@
 //! stores and atomically changes rows.
 
 use super::sql::{args, Begin, Row};
-use super::{Db, StoreError};
+use super::{rate_limits, Db, StoreError};
 
 /// A challenge about to be stored.
 pub struct NewChallenge<'a> {
@@ -78,13 +78,8 @@ pub fn issue_challenge<L: Clone>(
         if let Some(exceeded) = worst {
             return Ok(Err(exceeded));
         }
-        let mut event_ids = Vec::with_capacity(keys.len());
-        for (kind, key) in keys {
-            let row = tx.query_row(
-                "INSERT INTO rate_limit_events (kind, key, at) VALUES (?1, ?2, ?3) RETURNING id",
-                args![kind, key, now],
-            )?;
-            event_ids.push(row.map(|r| r.get(0)).transpose()?.unwrap_or_default());
+        for &(kind, key) in &keys {
+            rate_limits::add(tx, kind, key, now, 1)?;
         }
         tx.execute(
             "UPDATE otp_challenges SET superseded = 1 WHERE flow = ?1 AND superseded = 0",
@@ -104,7 +99,8 @@ pub fn issue_challenge<L: Clone>(
             ],
         )?;
         if let Some(sealed) = challenge.message {
-            super::outbox::enqueue(tx, challenge.id, sealed, &event_ids, now)?;
+            let refund = rate_limits::refund_note(now, keys.iter().copied());
+            super::outbox::enqueue(tx, challenge.id, sealed, &refund, now)?;
         }
         Ok(Ok(reported))
     })
@@ -147,21 +143,14 @@ fn reached<L: Clone>(
 
 /// Seconds until `limit` has room again, or None when it has room now.
 fn retry_after<L>(conn: &Db, limit: &WindowLimit<L>, now: i64) -> Result<Option<i64>, StoreError> {
+    // Events inside the window: `at > now - window`.
+    let since = now - limit.window + 1;
+    let need = i64::from(limit.max).max(1);
+    if rate_limits::count_since(conn, limit.kind, &limit.key, since)? < need {
+        return Ok(None);
+    }
     // The event that must leave the window before one more fits.
-    let blocking: Option<i64> = conn
-        .query_row(
-            "SELECT at FROM rate_limit_events
-             WHERE kind = ?1 AND key = ?2 AND at > ?3
-             ORDER BY at DESC LIMIT 1 OFFSET ?4",
-            args![
-                limit.kind,
-                &limit.key,
-                now - limit.window,
-                i64::from(limit.max) - 1
-            ],
-        )?
-        .map(|row| row.get(0))
-        .transpose()?;
+    let blocking = rate_limits::nth_newest(conn, limit.kind, &limit.key, since, need)?;
     Ok(blocking.map(|at| (at + limit.window - now).max(1)))
 }
 
@@ -233,23 +222,12 @@ pub fn failures_exceeded(
 /// Records one event of `kind` for `key` (a limit's count, as
 /// [`WindowLimit`] reads them).
 pub fn record_event(db: &Db, kind: &str, key: &str, now: i64) -> Result<(), StoreError> {
-    db.execute(
-        "INSERT INTO rate_limit_events (kind, key, at) VALUES (?1, ?2, ?3)",
-        args![kind, key, now],
-    )?;
-    Ok(())
+    rate_limits::add(db, kind, key, now, 1)
 }
 
 /// Events of `kind` for `key` after `since`.
 pub fn count_events(db: &Db, kind: &str, key: &str, since: i64) -> Result<u32, StoreError> {
-    let row = db.query_row(
-        "SELECT COUNT(*) FROM rate_limit_events WHERE kind = ?1 AND key = ?2 AND at > ?3",
-        args![kind, key, since],
-    )?;
-    let count: i64 = match row {
-        Some(row) => row.get(0)?,
-        None => 0,
-    };
+    let count = rate_limits::count_since(db, kind, key, since + 1)?;
     Ok(u32::try_from(count).unwrap_or(u32::MAX))
 }
 
@@ -289,11 +267,7 @@ pub fn refund_unsent<L>(
         keys.sort_unstable();
         keys.dedup();
         for (kind, key) in keys {
-            tx.execute(
-                "DELETE FROM rate_limit_events WHERE id = (SELECT id FROM rate_limit_events
-                 WHERE kind = ?1 AND key = ?2 AND at = ?3 ORDER BY id DESC LIMIT 1)",
-                args![kind, key, created_at],
-            )?;
+            rate_limits::add(tx, kind, key, created_at, -1)?;
         }
         Ok(())
     })
@@ -355,11 +329,12 @@ pub fn verified_days(
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Purged {
     pub challenges: usize,
-    pub rate_limit_events: usize,
+    /// Rate-limit counters (a second's, a minute's or an hour's) removed.
+    pub rate_limit_buckets: usize,
 }
 
 /// Deletes challenges that can no longer be used (expired, consumed or
-/// superseded), rate-limit events older than `events_before` and verified
+/// superseded), rate-limit counts of events at or before `events_before` and verified
 /// counts of days before `days_before`.
 pub fn purge(
     db: &Db,
@@ -376,12 +351,8 @@ pub fn purge(
          WHERE expires_at <= ?1 OR consumed_at IS NOT NULL OR superseded = 1",
         args![now],
     )?;
-    let rate_limit_events = db.execute(
-        "DELETE FROM rate_limit_events WHERE at <= ?1",
-        args![events_before],
-    )?;
     Ok(Purged {
         challenges,
-        rate_limit_events,
+        rate_limit_buckets: rate_limits::purge(db, events_before)?,
     })
 }

@@ -21,6 +21,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 pub mod audit;
+mod checkpoint;
 pub mod codes;
 pub mod copy;
 pub mod credentials;
@@ -36,6 +37,7 @@ mod migrate;
 pub mod outbox;
 pub mod passkeys;
 pub mod proofs;
+mod rate_limits;
 pub mod receipts;
 pub mod sessions;
 mod sql;
@@ -107,12 +109,25 @@ pub struct Store {
 struct Worker {
     jobs: Option<mpsc::Sender<Job>>,
     threads: Vec<JoinHandle<()>>,
+    /// SQLite's WAL checkpoints, on a thread of their own.
+    checkpointer: Option<checkpoint::Checkpointer>,
+}
+
+impl Worker {
+    fn new(jobs: mpsc::Sender<Job>, threads: Vec<JoinHandle<()>>) -> Worker {
+        Worker {
+            jobs: Some(jobs),
+            threads,
+            checkpointer: None,
+        }
+    }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
         // Closing the queue ends the threads; waiting for them means the
         // connections are closed (and the WAL checkpointed) when this returns.
+        self.checkpointer.take();
         self.jobs.take();
         for thread in self.threads.drain(..) {
             if thread.thread().id() != std::thread::current().id() {
@@ -146,6 +161,8 @@ impl Store {
         configure_connection(&mut conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         migrate::sqlite(&mut conn)?;
+        conn.pragma_update(None, "wal_autocheckpoint", checkpoint::BACKSTOP_PAGES)?;
+        let checkpointer = checkpoint::start(path)?;
 
         let mut db = Db::sqlite(conn);
         let (jobs, queue) = mpsc::channel::<Job>();
@@ -156,7 +173,9 @@ impl Store {
                 let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(Ok(&mut db))));
             }
         })?;
-        Ok(Store::with_threads(jobs, vec![thread], Engine::Sqlite))
+        let mut worker = Worker::new(jobs, vec![thread]);
+        worker.checkpointer = Some(checkpointer);
+        Ok(Store::with_worker(worker, Engine::Sqlite))
     }
 
     /// Connects to PostgreSQL and applies migrations; then `pool_size`
@@ -189,19 +208,15 @@ impl Store {
                 serve_postgres(&queue, &target, db)
             })?);
         }
-        Ok(Store::with_threads(jobs, threads, Engine::Postgres))
+        Ok(Store::with_worker(
+            Worker::new(jobs, threads),
+            Engine::Postgres,
+        ))
     }
 
-    fn with_threads(
-        jobs: mpsc::Sender<Job>,
-        threads: Vec<JoinHandle<()>>,
-        engine: Engine,
-    ) -> Store {
+    fn with_worker(worker: Worker, engine: Engine) -> Store {
         Store {
-            worker: Arc::new(Worker {
-                jobs: Some(jobs),
-                threads,
-            }),
+            worker: Arc::new(worker),
             health: health::Health::default(),
             engine,
         }
@@ -248,6 +263,18 @@ impl Store {
         answered
             .await
             .map_err(|_| StoreError::Task("the database work panicked".into()))?
+    }
+
+    /// [`Store::run`] with `work` in one transaction: its writes are
+    /// committed together (on SQLite one WAL commit instead of one per
+    /// statement), or not at all when it fails.
+    pub async fn run_atomically<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Db) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run(move |db| db.transaction(sql::Begin::Deferred, work))
+            .await
     }
 
     /// Is `other` a handle on this same store (the same threads and connections)?

@@ -25,19 +25,19 @@ pub struct Queued {
     pub expires_at: i64,
 }
 
-/// Queues the message of a challenge that `tx` has just stored.
+/// Queues the message of a challenge that `tx` has just stored, with what
+/// to refund if it is never delivered (`rate_limits::refund_note`).
 pub(super) fn enqueue(
     tx: &Db,
     challenge_id: &str,
     sealed: &[u8],
-    refund_event_ids: &[i64],
+    refund: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let refund: Vec<String> = refund_event_ids.iter().map(i64::to_string).collect();
     tx.execute(
         "INSERT INTO sms_outbox (challenge_id, sealed, refund_event_ids, next_attempt_at)
          VALUES (?1, ?2, ?3, ?4)",
-        args![challenge_id, sealed, refund.join(","), now],
+        args![challenge_id, sealed, refund, now],
     )?;
     Ok(())
 }
@@ -55,9 +55,12 @@ pub fn claim_due(
     // skipped (SKIP LOCKED), and the claim is written before the row locks
     // go: each message goes to one worker of one instance.
     db.transaction(Begin::Immediate, |tx| {
+        // From the outbox's few rows to their codes by key: the plain
+        // `IN (SELECT id FROM otp_challenges WHERE ...)` read every code.
         tx.execute(
-            "DELETE FROM sms_outbox WHERE challenge_id IN
-               (SELECT id FROM otp_challenges WHERE superseded = 1 OR consumed_at IS NOT NULL)",
+            "DELETE FROM sms_outbox WHERE EXISTS (SELECT 1 FROM otp_challenges c
+               WHERE c.id = sms_outbox.challenge_id
+                 AND (c.superseded = 1 OR c.consumed_at IS NOT NULL))",
             &[],
         )?;
         let due = tx

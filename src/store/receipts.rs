@@ -130,12 +130,9 @@ pub fn record(
     })
 }
 
-/// Gives back the sends a message counted (`refund`: their ids, comma-separated).
+/// Gives back the sends a message counted (`refund`: `rate_limits::refund_note`).
 pub(super) fn refund_events(tx: &Db, refund: &str) -> Result<(), StoreError> {
-    for id in refund.split(',').filter_map(|id| id.parse::<i64>().ok()) {
-        tx.execute("DELETE FROM rate_limit_events WHERE id = ?1", args![id])?;
-    }
-    Ok(())
+    super::rate_limits::refund(tx, refund)
 }
 
 /// Forgets messages sent before `before`; how many.

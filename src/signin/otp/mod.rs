@@ -394,7 +394,7 @@ impl OtpService {
         let verified_in = country.clone();
         let outcome = self
             .store
-            .run(move |conn| {
+            .run_atomically(move |conn| {
                 let user = lookup.resolve(conn)?;
                 if let Err(refused) = use_code(conn, &flow, &phone, &code, &key, now)? {
                     return Ok(Err(refused));

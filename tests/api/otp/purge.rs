@@ -22,7 +22,10 @@ async fn purge_removes_dead_rows_and_keeps_live_ones() {
         .await
         .unwrap();
     assert_eq!(purged.challenges, 2, "the expired and the used code");
-    assert_eq!(purged.rate_limit_events, 0, "all sends are within the hour");
+    assert_eq!(
+        purged.rate_limit_buckets, 0,
+        "all sends are within the hour"
+    );
     let phones: Vec<String> = fx
         .rows("SELECT phone FROM otp_challenges")
         .await
@@ -40,15 +43,30 @@ async fn purge_removes_dead_rows_and_keeps_live_ones() {
     let purged = gatehouse::jobs::purge_expired(&fx.store, &fx.clock, &Default::default())
         .await
         .unwrap();
-    assert_eq!(purged.rate_limit_events, 0, "the day is not over");
+    assert_eq!(purged.rate_limit_buckets, 0, "the day is not over");
     fx.clock.advance(86_400 - 3600);
     let purged = gatehouse::jobs::purge_expired(&fx.store, &fx.clock, &Default::default())
         .await
         .unwrap();
+    // Three sends (at START and twice at START + 240), each counted for its
+    // phone, the IP, the instance and the country, in a second, a minute and
+    // an hour bucket: 9 seconds and 9 minutes have ended a day ago ...
     assert_eq!(
-        purged.rate_limit_events, 12,
-        "phone, IP, instance and country rows of three sends"
+        purged.rate_limit_buckets, 18,
+        "the seconds and minutes of three sends"
     );
+    // ... and the 6 hours (3 phones, IP, instance, country) an hour later.
+    fx.clock.advance(3600);
+    let purged = gatehouse::jobs::purge_expired(&fx.store, &fx.clock, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(purged.rate_limit_buckets, 6, "their hours");
+    let left: i64 = crate::helpers::app::database(&fx.config.data_dir)
+        .query_row("SELECT COUNT(*) FROM rate_limit_counters", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(left, 0, "nothing is kept past the longest window");
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod hydra_on_postgres;
 mod instances;
 mod kill;
 mod operations;
+mod rate_limits;
 mod store_copy;
 mod two_apps;
 mod two_apps_browser;
