@@ -191,6 +191,15 @@ impl WebhookSink {
 
     /// Waits until at least `count` requests arrived, and returns them all.
     pub async fn wait_for_requests(&self, count: usize) -> Vec<ReceivedRequest> {
+        self.wait_for_requests_within(count, DELIVERY_LIMIT).await
+    }
+
+    /// [`Self::wait_for_requests`], waiting at most `limit`.
+    pub async fn wait_for_requests_within(
+        &self,
+        count: usize,
+        limit: Duration,
+    ) -> Vec<ReceivedRequest> {
         let started = Instant::now();
         loop {
             let received = self.received();
@@ -198,8 +207,8 @@ impl WebhookSink {
                 return received;
             }
             assert!(
-                started.elapsed() < DELIVERY_LIMIT,
-                "{} of {count} requests within {DELIVERY_LIMIT:?}",
+                started.elapsed() < limit,
+                "{} of {count} requests within {limit:?}",
                 received.len()
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
