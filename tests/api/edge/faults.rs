@@ -213,6 +213,17 @@ async fn a_full_disk_answers_503_and_readyz_says_so_until_a_write_succeeds() {
     let data_dir = disk.dir.path().join("data");
     let (world, browser, login) = world_on_the_login_page(Some(data_dir)).await;
 
+    // An empty WAL first: a write that fits in a WAL with room left
+    // succeeds, rightly, even on a full disk (the checkpoint thread keeps
+    // restarting the WAL); a write that needs a new block must fail.
+    let (busy, _, _): (i64, i64, i64) = world
+        .app
+        .database()
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(busy, 0, "the WAL was emptied");
     let filler = disk.fill();
     let page = world.send_code(&browser, &login, PHONE).await;
     assert_paused(&page);

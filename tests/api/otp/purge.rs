@@ -61,11 +61,7 @@ async fn purge_removes_dead_rows_and_keeps_live_ones() {
         .await
         .unwrap();
     assert_eq!(purged.rate_limit_buckets, 6, "their hours");
-    let left: i64 = crate::helpers::app::database(&fx.config.data_dir)
-        .query_row("SELECT COUNT(*) FROM rate_limit_counters", [], |row| {
-            row.get(0)
-        })
-        .unwrap();
+    let left = fx.number("SELECT COUNT(*) FROM rate_limit_counters").await;
     assert_eq!(left, 0, "nothing is kept past the longest window");
 }
 
