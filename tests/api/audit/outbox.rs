@@ -55,9 +55,11 @@ async fn receiver(
     (sink, log)
 }
 
-/// Moves the manual clock `step` seconds every 20 ms until `done` holds.
+/// Moves the manual clock `step` seconds every 20 ms until `done` holds
+/// (at most 30 s of real time: a busy machine delivers slowly).
 async fn advance_until(fx: &StandaloneTrail, step: i64, what: &str, done: impl Fn() -> bool) {
-    for _ in 0..500 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
         if done() {
             return;
         }
