@@ -10,6 +10,7 @@ pub mod lock;
 pub mod metrics;
 pub mod notify;
 pub mod open_files;
+pub mod postgres_bin;
 pub mod postgres_tls;
 pub mod random;
 pub mod secrets;

@@ -6,7 +6,7 @@
 //! the `otp` scenario's) and drops them at the end.
 
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -202,29 +202,11 @@ fn as_user(command: &mut Command, run_as: Option<(u32, u32)>) {
     }
 }
 
-/// Where postgres and initdb are: PATH first, then Debian's
-/// /usr/lib/postgresql/<version>/bin, newest first.
+/// Where postgres and initdb are (`infra::postgres_bin`), or an error
+/// saying how to install them.
 fn bin_dir() -> Result<PathBuf> {
-    let has_both = |dir: &Path| dir.join("postgres").is_file() && dir.join("initdb").is_file();
-    let on_path = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .unwrap_or_default();
-    if let Some(dir) = on_path.into_iter().find(|dir| has_both(dir)) {
-        return Ok(dir);
-    }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            Some((version, entry.path().join("bin")))
-        })
-        .filter(|(_, dir)| has_both(dir))
-        .collect();
-    versions.sort();
-    match versions.pop() {
-        Some((_, dir)) => Ok(dir),
+    match gatehouse::infra::postgres_bin::find() {
+        Some(dir) => Ok(dir),
         None => bail!(
             "PostgreSQL is not installed (no postgres and initdb on PATH or in \
              /usr/lib/postgresql/*/bin): run scripts/install-postgres, or pass --postgres-url"

@@ -412,35 +412,15 @@ async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client {
     client
 }
 
-/// Where postgres and initdb are: PATH first, then Debian's
-/// /usr/lib/postgresql/<version>/bin, newest first. Panics (failing the
-/// test) when there are none.
+/// Where postgres and initdb are (`infra::postgres_bin`). Panics (failing
+/// the test) when there are none.
 pub fn bin_dir() -> PathBuf {
-    let has_both = |dir: &Path| dir.join("postgres").is_file() && dir.join("initdb").is_file();
-    let on_path = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .unwrap_or_default();
-    if let Some(dir) = on_path.into_iter().find(|dir| has_both(dir)) {
-        return dir;
-    }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            Some((version, entry.path().join("bin")))
-        })
-        .filter(|(_, dir)| has_both(dir))
-        .collect();
-    versions.sort();
-    match versions.pop() {
-        Some((_, dir)) => dir,
-        None => panic!(
+    gatehouse::infra::postgres_bin::find().unwrap_or_else(|| {
+        panic!(
             "PostgreSQL is not installed (no postgres and initdb on PATH or in \
              /usr/lib/postgresql/*/bin): run scripts/install-postgres"
-        ),
-    }
+        )
+    })
 }
 
 /// The `postgres` user's uid and gid when we are root, else None.
