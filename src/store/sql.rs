@@ -10,6 +10,8 @@
 //! single writer serializes anyway), [`Db::for_update`] and
 //! [`Db::skip_locked`] (row locks, which SQLite neither has nor needs).
 
+use std::cell::Cell;
+
 use super::StoreError;
 
 pub(super) mod postgres;
@@ -165,6 +167,10 @@ pub enum Begin {
 /// and never see SQL or an engine.
 pub struct Db {
     pub(super) conn: Conn,
+    /// Transactions open on the connection: a transaction begun inside
+    /// another (a call's inside the store thread's group commit, or one
+    /// operation's inside another's) is a savepoint of it.
+    nesting: Cell<u32>,
 }
 
 pub(super) enum Conn {
@@ -174,8 +180,17 @@ pub(super) enum Conn {
 
 impl Db {
     pub(super) fn sqlite(conn: rusqlite::Connection) -> Db {
+        Db::on(Conn::Sqlite(conn))
+    }
+
+    pub(super) fn postgres(conn: PgConn) -> Db {
+        Db::on(Conn::Postgres(conn))
+    }
+
+    fn on(conn: Conn) -> Db {
         Db {
-            conn: Conn::Sqlite(conn),
+            conn,
+            nesting: Cell::new(0),
         }
     }
 
@@ -208,25 +223,65 @@ impl Db {
     }
 
     /// Runs `work` in a transaction: committed when it returns `Ok`, rolled
-    /// back when it returns an error or panics.
+    /// back when it returns an error or panics. Inside another transaction
+    /// it is a savepoint: its work is undone alone, and kept when the outer
+    /// one commits.
     pub(super) fn transaction<T>(
         &self,
         begin: Begin,
         work: impl FnOnce(&Db) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let start = match (self.engine(), begin) {
-            (Engine::Sqlite, Begin::Immediate) => "BEGIN IMMEDIATE",
-            _ => "BEGIN",
-        };
-        self.batch(start)?;
-        let mut open = Open {
-            db: self,
-            committed: false,
-        };
+        let open = self.begin(begin)?;
         let result = work(self)?;
-        self.batch("COMMIT")?;
-        open.committed = true;
+        open.commit()?;
         Ok(result)
+    }
+
+    /// Opens a transaction (a savepoint when one is open already), rolled
+    /// back unless [`Open::commit`] is called.
+    fn begin(&self, begin: Begin) -> Result<Open<'_>, StoreError> {
+        Ok(Open {
+            db: self,
+            nested: self.enter(begin)?,
+            done: false,
+        })
+    }
+
+    /// Opens a transaction, or a savepoint when one is open already (then
+    /// true), for work that [`Db::leave`] ends: the guard-free form, for
+    /// the store thread's group commit, which lends the database mutably to
+    /// each call in between.
+    pub(super) fn enter(&self, begin: Begin) -> Result<bool, StoreError> {
+        let nested = self.nesting.get() > 0;
+        self.control(match (nested, self.engine(), begin) {
+            (true, _, _) => "SAVEPOINT nested",
+            (false, Engine::Sqlite, Begin::Immediate) => "BEGIN IMMEDIATE",
+            (false, _, _) => "BEGIN",
+        })?;
+        self.nesting.set(self.nesting.get() + 1);
+        Ok(nested)
+    }
+
+    /// Ends what [`Db::enter`] opened: its work kept (committed, or
+    /// released into the outer transaction) or undone. Work that cannot be
+    /// kept is undone.
+    pub(super) fn leave(&self, nested: bool, keep: bool) -> Result<(), StoreError> {
+        self.nesting.set(self.nesting.get().saturating_sub(1));
+        let kept = match (keep, nested) {
+            (false, _) => Ok(()),
+            (true, true) => self.control("RELEASE nested"),
+            (true, false) => self.control("COMMIT"),
+        };
+        if !keep || kept.is_err() {
+            if nested {
+                // Undone, then let go: a savepoint rolled back stays open.
+                let _ = self.control("ROLLBACK TO nested");
+                let _ = self.control("RELEASE nested");
+            } else {
+                let _ = self.control("ROLLBACK");
+            }
+        }
+        kept
     }
 
     /// Inside a transaction on PostgreSQL: waits for, and holds until the
@@ -298,9 +353,11 @@ impl Db {
         }
     }
 
-    fn batch(&self, sql: &str) -> Result<(), StoreError> {
+    /// A statement that only steers the transaction (`BEGIN`, `SAVEPOINT`,
+    /// `COMMIT` ...): on SQLite prepared once and kept, as its statements are.
+    fn control(&self, sql: &str) -> Result<(), StoreError> {
         match &self.conn {
-            Conn::Sqlite(conn) => Ok(conn.execute_batch(sql)?),
+            Conn::Sqlite(conn) => sqlite::execute(conn, sql, &[]).map(|_| ()),
             Conn::Postgres(conn) => conn.batch(sql),
         }
     }
@@ -310,13 +367,21 @@ impl Db {
 /// rolls back, so the connection is clean for the next piece of work.
 struct Open<'a> {
     db: &'a Db,
-    committed: bool,
+    nested: bool,
+    done: bool,
+}
+
+impl Open<'_> {
+    fn commit(mut self) -> Result<(), StoreError> {
+        self.done = true;
+        self.db.leave(self.nested, true)
+    }
 }
 
 impl Drop for Open<'_> {
     fn drop(&mut self) {
-        if !self.committed {
-            let _ = self.db.batch("ROLLBACK");
+        if !self.done {
+            let _ = self.db.leave(self.nested, false);
         }
     }
 }

@@ -126,6 +126,11 @@ impl EventDelivery {
                 self.measure_backlog().await;
                 measured = Some(Instant::now());
             }
+            // Every finished delivery leaves the set before the room is
+            // counted (`join_next` below takes one a turn).
+            while let Some(done) = in_flight.try_join_next() {
+                pace.attempted(done.unwrap_or(false), self.clock.now());
+            }
             let room = pace.room(in_flight.len(), self.clock.now());
             if room > 0 {
                 for event in self.claim(room).await {

@@ -88,6 +88,11 @@ impl Delivery {
         // Owned here, so stopping the worker stops its sends too.
         let mut in_flight = JoinSet::new();
         loop {
+            // Every finished send leaves the set before the room is
+            // counted: `join_next` below takes one a turn, and a set of
+            // finished sends left room for one text per claim (one store
+            // round trip per text under load, issue 25).
+            while in_flight.try_join_next().is_some() {}
             let room = MAX_IN_FLIGHT - in_flight.len();
             if room > 0 {
                 for message in self.claim(room).await {
