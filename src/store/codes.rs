@@ -19,6 +19,9 @@ pub struct NewChallenge<'a> {
     /// The sealed text message to queue with it (none when no message is
     /// sent: closed sign-up and a stranger's number).
     pub message: Option<&'a [u8]>,
+    /// The message is claimed until then (unix seconds) by this process's
+    /// outbox worker, which is handed it at once; None: it waits for a claim.
+    pub claimed_until: Option<i64>,
 }
 
 /// A stored challenge, as verification needs it.
@@ -100,7 +103,8 @@ pub fn issue_challenge<L: Clone>(
         )?;
         if let Some(sealed) = challenge.message {
             let refund = rate_limits::refund_note(now, keys.iter().copied());
-            super::outbox::enqueue(tx, challenge.id, sealed, &refund, now)?;
+            let claimed_until = challenge.claimed_until;
+            super::outbox::enqueue(tx, challenge.id, sealed, &refund, now, claimed_until)?;
         }
         Ok(Ok(reported))
     })

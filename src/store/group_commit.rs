@@ -28,14 +28,19 @@ pub(super) struct Job {
     /// Runs outside any transaction: the readiness probe, which takes the
     /// write lock itself.
     pub(super) alone: bool,
-    pub(super) work: Box<dyn FnOnce(Result<&mut Db, StoreError>) -> Done + Send>,
+    pub(super) work: Work,
 }
+
+/// A call's work: on its database, or told why there is none.
+pub(super) type Work = Box<dyn FnOnce(Result<&mut Db, StoreError>) -> Done + Send>;
+/// How a call's caller is answered, given the outcome of its commit.
+pub(super) type Answer = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
 /// What a call did: whether its writes are to be undone, and how to answer
 /// its caller once they are committed (or cannot be).
 pub(super) struct Done {
     pub(super) failed: bool,
-    pub(super) answer: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+    pub(super) answer: Answer,
 }
 
 impl Job {
@@ -96,12 +101,14 @@ fn group(queue: &mpsc::Receiver<Job>, db: &mut Db, first: Job, second: Option<Jo
     for answer in answers {
         answer(committed.as_ref().map(|_| ()).map_err(clone_error));
     }
-    left_over
+    // A group closed by its limits before it got to `second` leaves it to
+    // run next, with its caller still waiting.
+    left_over.or(second)
 }
 
 /// Runs `job` in a savepoint, undone when it fails; its answer, unless it
 /// panicked (then its caller has already heard so).
-fn in_savepoint(job: Job, db: &mut Db) -> Option<Box<dyn FnOnce(Result<(), StoreError>) + Send>> {
+fn in_savepoint(job: Job, db: &mut Db) -> Option<Answer> {
     let opened = db.enter(Begin::Deferred);
     if let Err(error) = opened {
         job.run_alone(Err(error));
@@ -112,8 +119,7 @@ fn in_savepoint(job: Job, db: &mut Db) -> Option<Box<dyn FnOnce(Result<(), Store
     if let Err(error) = db.leave(true, keep).map_err(StoreError::classified) {
         // Its writes could not be kept in the group: say so, not "done".
         return done.map(|done| {
-            let answer: Box<dyn FnOnce(Result<(), StoreError>) + Send> =
-                Box::new(move |_| (done.answer)(Err(error)));
+            let answer: Answer = Box::new(move |_| (done.answer)(Err(error)));
             answer
         });
     }
@@ -214,6 +220,35 @@ mod tests {
         }
         let kept: Vec<i64> = (0..40).filter(|n| n % 3 == 0).collect();
         assert_eq!(rows(&store).await, kept);
+    }
+
+    /// A group that closes on its time limit before it ran the second call
+    /// it took leaves that call to the next group; nobody is left without
+    /// an answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_after_one_longer_than_a_group_is_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, release) = held_store(&dir).await;
+        let spawn = |n: i64, takes: Duration| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .run(move |db| {
+                        std::thread::sleep(takes);
+                        db.execute("INSERT INTO t (n) VALUES (?1)", args![n])
+                    })
+                    .await
+            })
+        };
+        let slow = spawn(1, GROUP_TIME * 3);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let next = spawn(2, Duration::ZERO);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(release);
+        assert!(slow.await.unwrap().is_ok());
+        let next = next.await.unwrap();
+        assert!(next.is_ok(), "{next:?}");
+        assert_eq!(rows(&store).await, vec![1, 2]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,18 +26,20 @@ pub struct Queued {
 }
 
 /// Queues the message of a challenge that `tx` has just stored, with what
-/// to refund if it is never delivered (`rate_limits::refund_note`).
+/// to refund if it is never delivered (`rate_limits::refund_note`); claimed
+/// until `claimed_until` when it is handed to this process's worker at once.
 pub(super) fn enqueue(
     tx: &Db,
     challenge_id: &str,
     sealed: &[u8],
     refund: &str,
     now: i64,
+    claimed_until: Option<i64>,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO sms_outbox (challenge_id, sealed, refund_event_ids, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4)",
-        args![challenge_id, sealed, refund, now],
+        "INSERT INTO sms_outbox (challenge_id, sealed, refund_event_ids, next_attempt_at, claimed_until)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        args![challenge_id, sealed, refund, now, claimed_until],
     )?;
     Ok(())
 }

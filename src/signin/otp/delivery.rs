@@ -12,11 +12,12 @@
 //! so the person can simply ask again. A message a provider took with an id
 //! is remembered for its delivery receipt (`super::receipts`).
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
 
 use super::pumping::country_key;
 use super::sealed::SealingKey;
@@ -51,9 +52,34 @@ pub struct Delivery {
     pub(super) clock: Clock,
     pub(super) metrics: Metrics,
     pub(super) policy: DeliveryPolicy,
-    /// Rung when a message is queued, so it goes out at once.
+    /// Rung when a message is queued without being handed over, so it
+    /// is claimed at once.
     pub(super) wake: Arc<Notify>,
+    pub(super) handoff: Arc<Handoff>,
     pub(super) poll_every: Duration,
+}
+
+/// How a request hands its text to this process's worker (issue 25): a
+/// place in the worker's queue is reserved before the code is stored, the
+/// text is stored claimed by this worker, and the worker sends it without
+/// a trip to the store to claim it. Without a place (the worker has
+/// [`MAX_IN_FLIGHT`] texts in flight and as many waiting, has not started,
+/// or has stopped), the text is stored unclaimed and the worker woken to
+/// claim it.
+#[derive(Default)]
+pub struct Handoff {
+    /// Opened by the worker once it has freed the claims left from before
+    /// it started: a text handed over earlier would be freed, claimed from
+    /// the outbox and sent twice.
+    places: RwLock<Option<mpsc::Sender<Queued>>>,
+}
+
+/// A reserved place in the worker's queue, for a text claimed until
+/// `claimed_until`.
+pub(super) struct Handing {
+    place: mpsc::OwnedPermit<Queued>,
+    text: Queued,
+    pub(super) claimed_until: i64,
 }
 
 /// A running outbox worker (this one, or the events worker); dropping it
@@ -79,30 +105,92 @@ impl Delivery {
         DeliveryTask(tokio::spawn(self.run()))
     }
 
+    /// A place for the text of challenge `challenge_id` in the worker's
+    /// queue, if one is free.
+    pub(super) fn reserve(
+        &self,
+        now: i64,
+        challenge_id: &str,
+        sealed: &[u8],
+        expires_at: i64,
+    ) -> Option<Handing> {
+        let places = self.handoff.places.read().ok()?.clone()?;
+        let place = places.try_reserve_owned().ok()?;
+        // Handed texts start before the worker claims any from the outbox,
+        // and every send in flight ends within one attempt: a handed text
+        // starts within one attempt's time, and takes one.
+        let attempt = self.policy.attempt_timeout.as_secs() as i64;
+        Some(Handing {
+            place,
+            text: Queued {
+                challenge_id: challenge_id.to_string(),
+                sealed: sealed.to_vec(),
+                attempts: 0,
+                expires_at,
+            },
+            claimed_until: now + 2 * attempt + CLAIM_MARGIN_SECS,
+        })
+    }
+
+    /// A text just stored goes to the worker: `handing` it over, or (with
+    /// no place reserved) waking the worker to claim it.
+    pub(super) fn hand_over(&self, handing: Option<Handing>) {
+        match handing {
+            Some(handing) => {
+                handing.place.send(handing.text);
+            }
+            None => self.wake.notify_one(),
+        }
+    }
+
     async fn run(self) {
         // The data dir lock says nobody else is sending: what a crashed
         // process had claimed is due again now.
         if let Err(error) = self.store.run(|db| outbox::release_claims(db)).await {
             tracing::error!(%error, "cannot read the SMS outbox");
         }
-        // Owned here, so stopping the worker stops its sends too.
+        // Owned here, so stopping the worker stops its sends too (and the
+        // texts handed over: stored claimed, they are due again at the
+        // next start, or when their claim runs out).
         let mut in_flight = JoinSet::new();
+        let (places, mut handed) = mpsc::channel(MAX_IN_FLIGHT);
+        if let Ok(mut open) = self.handoff.places.write() {
+            *open = Some(places);
+        }
+        let (mut claim_next, mut next_poll) = (true, Instant::now() + self.poll_every);
         loop {
             // Every finished send leaves the set before the room is
             // counted: `join_next` below takes one a turn, and a set of
             // finished sends left room for one text per claim (one store
             // round trip per text under load, issue 25).
             while in_flight.try_join_next().is_some() {}
+            // Handed texts first: their claims count on starting soon.
+            while in_flight.len() < MAX_IN_FLIGHT {
+                let Ok(text) = handed.try_recv() else { break };
+                in_flight.spawn(self.clone().deliver(text));
+            }
             let room = MAX_IN_FLIGHT - in_flight.len();
-            if room > 0 {
-                for message in self.claim(room).await {
+            if claim_next && room > 0 {
+                let claimed = self.claim(room).await;
+                // A full claim may have left more in the outbox.
+                claim_next = claimed.len() == room;
+                for message in claimed {
                     in_flight.spawn(self.clone().deliver(message));
                 }
             }
+            let has_room = in_flight.len() < MAX_IN_FLIGHT;
             tokio::select! {
-                () = self.wake.notified() => {}
+                () = self.wake.notified() => claim_next = true,
+                Some(text) = handed.recv(), if has_room => {
+                    in_flight.spawn(self.clone().deliver(text));
+                }
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
-                () = tokio::time::sleep(self.poll_every) => {}
+                // Retries that came due, and texts left by a crash or by
+                // another instance: on a timer that busy turns do not reset.
+                () = tokio::time::sleep_until(next_poll) => {
+                    claim_next = true;
+                    next_poll = Instant::now() + self.poll_every;
+                }
             }
         }
     }

@@ -17,16 +17,16 @@ mod limits;
 mod pumping;
 pub mod receipts;
 pub(super) mod sealed;
+mod text;
 
-use crate::config::{Config, OtpConfig, ProofKind, Signup, SmsPolicy, DEFAULT_TEMPLATE};
+use crate::config::{Config, OtpConfig, ProofKind, Signup, SmsPolicy};
 use crate::directory::{Directory, DirectoryError, DirectoryUser};
 use crate::domain::{FlowId, OtpCode, PhoneNumber};
-use crate::i18n;
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
 use crate::infra::random::random_hex;
 use crate::sms::delegate::{CodeDelegate, DelegateError};
-use crate::sms::{self, SmsSender};
+use crate::sms::SmsSender;
 use crate::store::codes::{self, NewChallenge};
 use crate::store::users;
 use crate::store::{Db, Store, StoreError};
@@ -38,6 +38,7 @@ pub use delivery::{Delivery, DeliveryPolicy, DeliveryTask};
 pub use limits::Limit;
 use pumping::{country_key, Pumping};
 use sealed::{QueuedMessage, SealingKey};
+use text::MessageText;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OtpError {
@@ -165,6 +166,7 @@ impl OtpService {
             metrics: Metrics::default(),
             policy: policy.delivery,
             wake: Arc::default(),
+            handoff: Arc::default(),
             poll_every: Duration::from_secs(1),
         };
         OtpService {
@@ -279,6 +281,13 @@ impl OtpService {
         // same work; only a member's is queued.
         let sealed = self.seal(&challenge_id, phone, &code);
         let delegated = self.delegate.is_some();
+        let handing = (!delegated)
+            .then(|| {
+                self.delivery
+                    .reserve(now, &challenge_id, &sealed, expires_at)
+            })
+            .flatten();
+        let claimed_until = handing.as_ref().map(|handing| handing.claimed_until);
         let (withheld, subject, reported, counted) = {
             let (number, flow, pumping) = (phone.clone(), flow.clone(), self.pumping.clone());
             let challenge_id = challenge_id.clone();
@@ -303,6 +312,7 @@ impl OtpService {
                         max_attempts,
                         // A delegate sends its own code: nothing for the outbox.
                         message: (withheld.is_none() && !delegated).then_some(sealed.as_slice()),
+                        claimed_until,
                     };
                     let issued = codes::issue_challenge(conn, &new, &limits)?;
                     Ok(issued.map(|reported| (withheld, subject, reported, limits)))
@@ -313,7 +323,7 @@ impl OtpService {
         for limit in reported {
             self.pumping.report(limit.label(), phone, &self.metrics);
         }
-        self.dispatch(withheld, &challenge_id, phone, now, counted)
+        self.dispatch(withheld, &challenge_id, phone, now, counted, handing)
             .await?;
         let answer = IssuedCode {
             expires_in: Duration::from_secs((expires_at - now).max(0) as u64),
@@ -322,8 +332,9 @@ impl OtpService {
         Ok((answer, Recipient { subject, withheld }))
     }
 
-    /// A code just recorded goes out: to the delegate, or the outbox's
-    /// worker is woken; nowhere when `withheld` says why not.
+    /// A code just recorded goes out: to the delegate, or to the outbox's
+    /// worker (`handing` it over, or waking it to claim it); nowhere when
+    /// `withheld` says why not.
     async fn dispatch(
         &self,
         withheld: Option<&'static str>,
@@ -331,6 +342,7 @@ impl OtpService {
         phone: &PhoneNumber,
         now: i64,
         counted: Vec<codes::WindowLimit<Limit>>,
+        handing: Option<delivery::Handing>,
     ) -> Result<(), OtpError> {
         if withheld.is_some() {
             self.metrics.code("withheld");
@@ -342,7 +354,7 @@ impl OtpService {
             self.delegate_send(delegate, challenge_id, phone, now, counted)
                 .await?;
         } else {
-            self.delivery.wake.notify_one();
+            self.delivery.hand_over(handing);
         }
         Ok(())
     }
@@ -442,31 +454,6 @@ impl OtpService {
 
     fn hash(&self, challenge_id: &str, code: &OtpCode) -> Vec<u8> {
         hash_code(&self.key, challenge_id, code)
-    }
-}
-
-/// What a text message says: `sms.template` when the operator changed it,
-/// else `sms-code` in the request's language; then the autofill line.
-#[derive(Debug)]
-struct MessageText {
-    template: String,
-    app_name: String,
-    autofill_host: Option<String>,
-}
-
-impl MessageText {
-    fn render(&self, code: &OtpCode) -> String {
-        let mut text = if self.template == DEFAULT_TEMPLATE {
-            i18n::sms_text(&self.app_name, code.digits())
-        } else {
-            sms::render(&self.template, &self.app_name, code)
-        };
-        if let Some(host) = &self.autofill_host {
-            // The origin-bound one-time code format (WICG sms-one-time-codes):
-            // the last line, after a blank one.
-            text.push_str(&format!("\n\n@{host} #{}", code.digits()));
-        }
-        text
     }
 }
 

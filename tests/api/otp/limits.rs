@@ -117,9 +117,12 @@ async fn caps_survive_a_restart_of_the_app() {
     // Queued before the restart, sent after it at the latest. A restart
     // that caught the text mid-send leaves its claim: SQLite frees it at
     // start, PostgreSQL (other instances may hold claims) only after its
-    // lease, the attempt timeout and 5 s (15 s), so wait past that.
-    let lease = Duration::from_secs(15);
-    let sent = sink.wait_for_requests_within(1, lease * 2).await;
+    // lease: the text was handed to the worker as its code was stored, so
+    // two attempts' timeouts and 5 s (25 s); wait past that.
+    let lease = Duration::from_secs(25);
+    let sent = sink
+        .wait_for_requests_within(1, lease + Duration::from_secs(10))
+        .await;
     assert_eq!(sent.len(), 1);
     app.outbox_drained().await;
     assert_eq!(sink.received().len(), 1);

@@ -2,6 +2,7 @@
 //! dies with its code, is never kept in the clear, and a replaced code's
 //! message is not sent.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::response::IntoResponse;
@@ -34,12 +35,11 @@ async fn a_message_being_sent_when_gatehouse_crashed_is_sent_after_the_restart()
     fx.sink.wait_for_requests(1).await;
     // The worker dies mid-request. On SQLite (one instance, the data dir's
     // lock) its claim on the message dies with it; on PostgreSQL another
-    // instance may be sending, so the claim holds until its lease (the
-    // attempt's timeout and 5 s) runs out.
+    // instance may be sending, so the claim holds until its lease runs out
+    // (a text handed to the worker at once: two attempts' timeouts and 5 s).
     fx.reopen();
     if crate::helpers::white_box::is_postgres(&fx.config) {
-        fx.clock
-            .advance(fx.config.sms.attempt_timeout().as_secs() as i64 + 5);
+        fx.clock.advance(handed_lease(&fx));
     }
     fx.sink.wait_for_requests(2).await;
     fx.outbox_drained().await;
@@ -48,6 +48,59 @@ async fn a_message_being_sent_when_gatehouse_crashed_is_sent_after_the_restart()
         .verify(&test_flow(&phone), &phone, &code)
         .await
         .expect("the code sent after the restart works");
+}
+
+/// How long a text handed to the worker when its code was stored is
+/// claimed: one attempt's time waiting for a free place, one attempt, 5 s.
+fn handed_lease(fx: &StandaloneOtp) -> i64 {
+    2 * fx.config.sms.attempt_timeout().as_secs() as i64 + 5
+}
+
+/// Texts handed to a busy worker wait for it, claimed, and texts beyond
+/// its queue wait in the outbox for a claim: a poll that comes meanwhile
+/// (the clock past the lease of a text claimed from the outbox) sends none
+/// of them twice, and every one is sent once the gateway answers.
+#[tokio::test]
+async fn texts_waiting_for_a_busy_worker_are_each_sent_once() {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let held = gate.clone();
+    let sink = WebhookSink::answering("/sms", move |_, _| {
+        let held = held.clone();
+        async move {
+            let _ = held.acquire().await.map(|permit| permit.forget());
+            axum::http::StatusCode::OK.into_response()
+        }
+    })
+    .await;
+    let fx = StandaloneOtp::with(sink, |c| {
+        c.sms.policy.max_per_country_per_hour = 1_000;
+        c.sms.policy.adaptive_floor = 1_000;
+    })
+    .await;
+    // 32 in flight (the gateway holds them), 32 handed over and waiting,
+    // the rest in the outbox.
+    let phones: Vec<_> = (0..70).map(|n| phone(100 + n)).collect();
+    for phone in &phones {
+        fx.otp.issue(&test_flow(phone), phone, None).await.unwrap();
+    }
+    fx.sink.wait_for_requests(32).await;
+    let outbox_lease = fx.config.sms.attempt_timeout().as_secs() as i64 + 5;
+    fx.clock.advance(outbox_lease + 1);
+    assert!(outbox_lease + 1 < handed_lease(&fx));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    gate.add_permits(1_000);
+    fx.outbox_drained().await;
+    let mut sent: Vec<String> = fx
+        .sink
+        .received()
+        .iter()
+        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["phone"].to_string())
+        .collect();
+    sent.sort();
+    let before = sent.len();
+    sent.dedup();
+    assert_eq!(before, sent.len(), "a text was sent twice");
+    assert_eq!(sent.len(), phones.len(), "a text was not sent");
 }
 
 #[tokio::test]

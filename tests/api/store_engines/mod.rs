@@ -82,6 +82,7 @@ fn challenge<'a>(
         expires_at: now + 300,
         max_attempts: 3,
         message: message.then_some(&b"sealed"[..]),
+        claimed_until: None,
     }
 }
 
