@@ -267,26 +267,23 @@ impl OtpService {
         if let Clearance::Unproven { free_sends, .. } = clearance {
             limits.extend(free_send_limits(Some(phone), client_ip, free_sends));
         }
-        let mut expires_at = now + self.policy.ttl.as_secs() as i64;
-        if let Some(deadline) = deadline {
-            expires_at = expires_at.min(deadline);
-        }
+        let ttl_end = now + self.policy.ttl.as_secs() as i64;
+        let expires_at = deadline.map_or(ttl_end, |deadline| ttl_end.min(deadline));
         let max_attempts = self.policy.max_attempts;
         // Asked before anything is counted: an outage must not cost the
         // person one of their codes for the hour.
         let lookup = self.directory.phone_lookup(phone, &self.store).await?;
         let signup = self.signup;
-
         // Sealed for members and strangers alike, so both answers take the
         // same work; only a member's is queued.
         let sealed = self.seal(&challenge_id, phone, &code);
         let delegated = self.delegate.is_some();
-        let handing = (!delegated)
-            .then(|| {
-                self.delivery
-                    .reserve(now, &challenge_id, &sealed, expires_at)
-            })
-            .flatten();
+        let handing = match delegated {
+            false => self
+                .delivery
+                .reserve(now, &challenge_id, &sealed, expires_at),
+            true => None,
+        };
         let claimed_until = handing.as_ref().map(|handing| handing.claimed_until);
         let (withheld, subject, reported, counted) = {
             let (number, flow, pumping) = (phone.clone(), flow.clone(), self.pumping.clone());

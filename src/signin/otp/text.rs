@@ -2,7 +2,8 @@
 
 use crate::config::DEFAULT_TEMPLATE;
 use crate::domain::OtpCode;
-use crate::{i18n, sms};
+use crate::i18n;
+use crate::sms;
 
 /// What a text message says: `sms.template` when the operator changed it,
 /// else `sms-code` in the request's language; then the autofill line.
