@@ -84,7 +84,7 @@ fn group(queue: &mpsc::Receiver<Job>, db: &mut Db, first: Job, second: Option<Jo
     let mut answers = Vec::new();
     let mut next = Some(first);
     let mut second = second;
-    let mut left_over = None;
+    let (mut left_over, mut lost) = (None, false);
     while let Some(job) = next.take() {
         if job.alone {
             left_over = Some(job);
@@ -93,11 +93,25 @@ fn group(queue: &mpsc::Receiver<Job>, db: &mut Db, first: Job, second: Option<Jo
         if let Some(answer) = in_savepoint(job, db) {
             answers.push(answer);
         }
+        if !db.in_transaction() {
+            // SQLite undid the whole group (a full disk, an I/O error): the
+            // work so far is lost, and what is still queued goes on alone.
+            lost = true;
+            break;
+        }
         if answers.len() < GROUP_CALLS && started.elapsed() < GROUP_TIME {
             next = second.take().or_else(|| queue.try_recv().ok());
         }
     }
-    let committed = db.leave(false, true).map_err(StoreError::classified);
+    let committed = match lost {
+        false => db.leave(false, true).map_err(StoreError::classified),
+        true => {
+            let _ = db.leave(false, false);
+            Err(StoreError::Full(
+                "the database undid the transaction".into(),
+            ))
+        }
+    };
     for answer in answers {
         answer(committed.as_ref().map(|_| ()).map_err(clone_error));
     }
@@ -249,6 +263,44 @@ mod tests {
         let next = next.await.unwrap();
         assert!(next.is_ok(), "{next:?}");
         assert_eq!(rows(&store).await, vec![1, 2]);
+    }
+
+    /// When SQLite undoes the whole group's transaction by itself (as it
+    /// may on a full disk; a call's own `ROLLBACK` stands in for that),
+    /// the calls before it hear that their work is lost, and the calls
+    /// after it run in a transaction of their own: none is committed on
+    /// its own and then told it failed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_undone_by_sqlite_tells_its_calls_and_the_rest_run_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, release) = held_store(&dir).await;
+        let spawn = |n: i64, undoes: bool| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .run(move |db| {
+                        db.execute("INSERT INTO t (n) VALUES (?1)", args![n])?;
+                        if undoes {
+                            db.execute("ROLLBACK", &[])?;
+                            return Err(StoreError::Full("disk full".into()));
+                        }
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        let before = spawn(1, false);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let undoing = spawn(2, true);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let after = spawn(3, false);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(release);
+        assert!(before.await.unwrap().is_err(), "its work was undone");
+        assert!(undoing.await.unwrap().is_err());
+        let after = after.await.unwrap();
+        assert!(after.is_ok(), "{after:?}");
+        assert_eq!(rows(&store).await, vec![3]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -345,6 +345,16 @@ impl Db {
         }
     }
 
+    /// Is a transaction open on the connection? False inside a group
+    /// commit means SQLite rolled the group back by itself (it may, on a
+    /// full disk or an I/O error). Only asked on SQLite.
+    pub(super) fn in_transaction(&self) -> bool {
+        match &self.conn {
+            Conn::Sqlite(conn) => !conn.is_autocommit(),
+            Conn::Postgres(_) => self.nesting.get() > 0,
+        }
+    }
+
     /// Rows changed so far on this connection (for the store's health).
     pub(super) fn changes(&self) -> u64 {
         match &self.conn {
