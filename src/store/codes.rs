@@ -81,9 +81,7 @@ pub fn issue_challenge<L: Clone>(
         if let Some(exceeded) = worst {
             return Ok(Err(exceeded));
         }
-        for &(kind, key) in &keys {
-            rate_limits::add(tx, kind, key, now, 1)?;
-        }
+        rate_limits::add_event(tx, &keys, now)?;
         tx.execute(
             "UPDATE otp_challenges SET superseded = 1 WHERE flow = ?1 AND superseded = 0",
             args![challenge.flow],

@@ -81,26 +81,41 @@ fn group(queue: &mpsc::Receiver<Job>, db: &mut Db, first: Job, second: Option<Jo
         }
         return None;
     }
-    let mut answers = Vec::new();
-    let mut next = Some(first);
-    let mut second = second;
+    // The first call needs no savepoint: were it to fail, the group holds
+    // nothing else yet, and is undone whole. (A savepoint copies each page
+    // a call changes before it changes it.)
+    let mut answers = match caught(first, Ok(&mut *db)) {
+        Some(done) if !done.failed => vec![done.answer],
+        failed => {
+            let _ = db.leave(false, false);
+            if let Some(done) = failed {
+                (done.answer)(Ok(()));
+            }
+            return second;
+        }
+    };
+    let mut next = second;
     let (mut left_over, mut lost) = (None, false);
-    while let Some(job) = next.take() {
+    loop {
+        if !db.in_transaction() {
+            // SQLite undid the whole group (a full disk, an I/O error): the
+            // work so far is lost, and what is still queued goes on alone.
+            lost = true;
+            left_over = next;
+            break;
+        }
+        if next.is_none() && answers.len() < GROUP_CALLS && started.elapsed() < GROUP_TIME {
+            next = queue.try_recv().ok();
+        }
+        let Some(job) = next.take() else {
+            break;
+        };
         if job.alone {
             left_over = Some(job);
             break;
         }
         if let Some(answer) = in_savepoint(job, db) {
             answers.push(answer);
-        }
-        if !db.in_transaction() {
-            // SQLite undid the whole group (a full disk, an I/O error): the
-            // work so far is lost, and what is still queued goes on alone.
-            lost = true;
-            break;
-        }
-        if answers.len() < GROUP_CALLS && started.elapsed() < GROUP_TIME {
-            next = second.take().or_else(|| queue.try_recv().ok());
         }
     }
     let committed = match lost {
@@ -115,9 +130,7 @@ fn group(queue: &mpsc::Receiver<Job>, db: &mut Db, first: Job, second: Option<Jo
     for answer in answers {
         answer(committed.as_ref().map(|_| ()).map_err(clone_error));
     }
-    // A group closed by its limits before it got to `second` leaves it to
-    // run next, with its caller still waiting.
-    left_over.or(second)
+    left_over
 }
 
 /// Runs `job` in a savepoint, undone when it fails; its answer, unless it
@@ -234,6 +247,62 @@ mod tests {
         }
         let kept: Vec<i64> = (0..40).filter(|n| n % 3 == 0).collect();
         assert_eq!(rows(&store).await, kept);
+    }
+
+    /// The first call of a group runs without a savepoint of its own: when
+    /// it fails (or panics), the group is undone whole, which holds only
+    /// its writes, and the calls after it run in the next group.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_whose_first_call_fails_keeps_only_the_calls_after_it() {
+        for panics in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let (store, release) = held_store(&dir).await;
+            let spawn = |n: i64, fails: bool| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .run(move |db| {
+                            db.execute("INSERT INTO t (n) VALUES (?1)", args![n])?;
+                            assert!(!(fails && panics), "the work panics");
+                            match fails {
+                                true => Err(StoreError::Conflict("no".into())),
+                                false => Ok(()),
+                            }
+                        })
+                        .await
+                })
+            };
+            let first = spawn(1, true);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let later: Vec<_> = (2..6).map(|n| spawn(n, false)).collect();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            drop(release);
+            assert!(first.await.unwrap().is_err());
+            for call in later {
+                let answer = call.await.unwrap();
+                assert!(answer.is_ok(), "panics {panics}: {answer:?}");
+            }
+            assert_eq!(rows(&store).await, vec![2, 3, 4, 5], "panics {panics}");
+        }
+    }
+
+    /// .cargo/config.toml's options reached the bundled SQLite: without
+    /// them a savepoint's journal takes 1 KiB at a time, each allocation
+    /// under a global lock.
+    #[tokio::test]
+    async fn the_bundled_sqlite_has_the_store_threads_compile_options() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("o.sqlite")).unwrap();
+        let options: Vec<String> = store
+            .run(|db| {
+                let rows = db.query("PRAGMA compile_options", &[])?;
+                rows.iter().map(|row| row.get::<String>(0)).collect()
+            })
+            .await
+            .unwrap();
+        for wanted in ["DEFAULT_MEMSTATUS=0", "STMTJRNL_SPILL=262144"] {
+            assert!(options.iter().any(|o| o == wanted), "{wanted}: {options:?}");
+        }
     }
 
     /// A group that closes on its time limit before it ran the second call

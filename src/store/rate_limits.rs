@@ -17,7 +17,9 @@
 //! Refunds subtract the event from its three buckets again; the clean-up
 //! job removes buckets that ended before the longest window.
 
-use super::sql::args;
+use std::fmt::Write as _;
+
+use super::sql::{args, Value};
 use super::{Db, StoreError};
 
 /// The bucket widths, coarsest first: an hour, a minute, a second.
@@ -52,6 +54,35 @@ pub(super) fn add(db: &Db, kind: &str, key: &str, at: i64, delta: i64) -> Result
             args![kind, key, hour, minute, second, delta],
         )?;
     }
+    Ok(())
+}
+
+/// Counts one event at `at` for each of `keys` (kind, key; no two the
+/// same), in one statement: one statement journal and one trip for all of
+/// them, where a statement each was a sixth of the store thread's time
+/// under load.
+pub(super) fn add_event(db: &Db, keys: &[(&str, &str)], at: i64) -> Result<(), StoreError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let [hour, minute, second] = WIDTHS.map(|width| floor_to(at, width));
+    let mut sql =
+        String::from("INSERT INTO rate_limit_counters (kind, key, width, bucket, hits) VALUES ");
+    let mut values: Vec<Value> = vec![hour.into(), minute.into(), second.into()];
+    for (i, &(kind, key)) in keys.iter().enumerate() {
+        let (k, n) = (values.len() + 1, values.len() + 2);
+        let comma = if i == 0 { "" } else { ", " };
+        let _ = write!(
+            sql,
+            "{comma}(?{k}, ?{n}, 3600, ?1, 1), (?{k}, ?{n}, 60, ?2, 1), (?{k}, ?{n}, 1, ?3, 1)"
+        );
+        values.extend([kind.into(), key.into()]);
+    }
+    sql.push_str(
+        " ON CONFLICT (kind, key, width, bucket)
+         DO UPDATE SET hits = rate_limit_counters.hits + excluded.hits",
+    );
+    db.execute(&sql, &values)?;
     Ok(())
 }
 

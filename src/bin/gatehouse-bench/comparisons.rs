@@ -87,10 +87,14 @@ fn forward_auth(report: &Report, targets: &mut Vec<Target>) {
         rate,
         20_000.0,
     ));
-    let p99 = cached
-        .latency_ms
-        .map(|p| (-p.p99, format!("{:.2} ms", p.p99)));
-    targets.push(at_least("fa-cached p99 < 2 ms".into(), p99, -2.0));
+    targets.push(Target {
+        target: "fa-cached p99 as fast as it goes (64 / rate is its mean)".into(),
+        status: RATIO,
+        value: cached
+            .latency_ms
+            .map_or("-".into(), |p| format!("{:.2} ms", p.p99)),
+    });
+    targets.push(paced_p99(report));
     for case in ["cached", "uncached", "jwt", "garbage"] {
         let ours = find(report, &format!("fa-{case}"), variant);
         let peer = find(report, &format!("oathkeeper-{case}"), variant);
@@ -108,6 +112,29 @@ fn forward_auth(report: &Report, targets: &mut Vec<Target>) {
                 });
             }
         }
+    }
+}
+
+/// `fa-paced`: p99 under 2 ms with 20,000 verifications a second offered,
+/// every one of them started in time.
+fn paced_p99(report: &Report) -> Target {
+    let rate = report.forward_auth_rate;
+    let target = format!(
+        "fa-paced p99 < 2 ms at {rate}/s offered (concurrency {})",
+        report.forward_auth_concurrency
+    );
+    let paced = report.scenarios.iter().find(|s| s.name == "fa-paced");
+    let Some((paced, p)) = paced.and_then(|s| Some((s, s.latency_ms?))) else {
+        return at_least(target, None, 0.0);
+    };
+    let kept = paced.errors == 0 && rate >= 20_000;
+    Target {
+        target,
+        status: if kept && p.p99 < 2.0 { "met" } else { "missed" },
+        value: format!(
+            "p50 {:.2}, p99 {:.2} ms; {:.0}/s done, {} errors",
+            p.p50, p.p99, paced.flows_per_s, paced.errors
+        ),
     }
 }
 

@@ -26,6 +26,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::flows::{FlowResult, Owner, StepInfo, Steps};
+use crate::lean_http::Connections;
 use crate::server::{self, free_port, Binary, Server};
 
 /// The client whose tokens are verified.
@@ -64,6 +65,8 @@ pub struct ForwardAuth {
     pub oathkeeper: Option<Verifier>,
     pub opaque_tokens: Vec<String>,
     pub jwt_tokens: Vec<String>,
+    /// `fa-paced`'s verifications a second.
+    pub rate: u32,
 }
 
 /// Which case a scenario measures, and at whom.
@@ -84,6 +87,7 @@ impl ForwardAuth {
         binary: &Binary,
         oathkeeper: Option<&Path>,
         workers: usize,
+        rate: u32,
     ) -> Result<ForwardAuth> {
         let http = reqwest::Client::builder().no_proxy().build()?;
         register(&http, server, API_CLIENT, "opaque").await?;
@@ -109,6 +113,7 @@ impl ForwardAuth {
             oathkeeper,
             opaque_tokens,
             jwt_tokens,
+            rate,
         })
     }
 
@@ -151,22 +156,24 @@ impl ForwardAuth {
     }
 }
 
-/// One verification: 200 for a good token, 401 for garbage.
-pub async fn flow(http: reqwest::Client, url: Arc<str>, token: Option<Arc<str>>) -> FlowResult {
+/// One verification, on `worker`'s connection: 200 for a good token, 401
+/// for garbage.
+pub async fn flow(
+    connections: Arc<Connections>,
+    worker: usize,
+    token: Option<Arc<str>>,
+) -> FlowResult {
     let (token, expected) = match token {
         Some(token) => (token.to_string(), 200),
         None => (garbage_token(), 401),
     };
     let started = Instant::now();
-    let status = http
-        .get(&*url)
-        .bearer_auth(&token)
-        .send()
+    let status = connections
+        .get(worker, &token)
         .await
-        .map_err(|e| format!("verify: {e}"))?
-        .status();
+        .map_err(|e| format!("verify: {e}"))?;
     let steps: Steps = vec![("verify", started.elapsed())];
-    if status.as_u16() != expected {
+    if status != expected {
         return Err(format!("verify: {status}, expected {expected}"));
     }
     Ok(steps)

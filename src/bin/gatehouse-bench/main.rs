@@ -14,6 +14,7 @@ mod audit_size;
 mod comparisons;
 mod flows;
 mod forward_auth;
+mod lean_http;
 mod measure;
 mod own_times;
 mod postgres;
@@ -77,6 +78,10 @@ struct Cli {
     /// Verifications in flight at once in the forward-auth scenarios.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
     forward_auth_concurrency: u16,
+    /// The verifications a second `fa-paced` offers (on
+    /// `--forward-auth-concurrency` connections).
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    forward_auth_rate: u32,
     /// The settings of the Hydra gatehouse runs: gatehouse's `[hydra.tuning]`
     /// defaults, Hydra's stock ones, or both in turns (with their ratios).
     #[arg(long, value_enum, default_value = "gatehouse")]
@@ -153,6 +158,7 @@ fn main() -> ExitCode {
         cli.duration = Duration::from_secs(2);
         cli.concurrency = 2;
         cli.forward_auth_concurrency = 2;
+        cli.forward_auth_rate = 200;
     }
     if let Some(i) = cli
         .scenarios
@@ -288,7 +294,8 @@ async fn bench_on(
         let fa = if forward_auth {
             let peer = oathkeeper.as_deref().filter(|_| i == 0);
             let workers = usize::from(cli.forward_auth_concurrency);
-            Some(forward_auth::ForwardAuth::start(&server, &binary, peer, workers).await?)
+            let rate = cli.forward_auth_rate;
+            Some(forward_auth::ForwardAuth::start(&server, &binary, peer, workers, rate).await?)
         } else {
             None
         };

@@ -50,6 +50,7 @@ pub async fn run_scenarios(cli: &Cli, variants: &[Variant], hydra: &Path) -> Res
         duration_s: cli.duration.as_secs_f64(),
         concurrency: usize::from(cli.concurrency),
         forward_auth_concurrency: usize::from(cli.forward_auth_concurrency),
+        forward_auth_rate: cli.forward_auth_rate,
         gatehouse: first.server.measured.clone(),
         hydra: hydra.display().to_string(),
         database: match cli.database {

@@ -24,6 +24,8 @@ pub struct Report {
     pub concurrency: usize,
     /// Verifications in flight at once in the forward-auth scenarios.
     pub forward_auth_concurrency: usize,
+    /// The verifications a second `fa-paced` offered.
+    pub forward_auth_rate: u32,
     /// The gatehouse executable measured, and the Hydra it supervised.
     pub gatehouse: String,
     pub hydra: String,

@@ -11,6 +11,7 @@ use clap::ValueEnum;
 
 use crate::flows::{self, Ctx, StepInfo};
 use crate::forward_auth::{self, Case};
+use crate::lean_http::Connections;
 use crate::measure::Variant;
 use crate::stats::{self, Outcome};
 
@@ -26,6 +27,9 @@ pub enum Scenario {
     /// All the `fa-*` and `oathkeeper-*` scenarios, in turns.
     ForwardAuth,
     FaCached,
+    /// `fa-cached` offered at `--forward-auth-rate`, not as fast as it goes:
+    /// the latency at that load.
+    FaPaced,
     FaUncached,
     FaJwt,
     FaGarbage,
@@ -36,9 +40,10 @@ pub enum Scenario {
 }
 
 /// What `forward-auth` stands for.
-pub const FORWARD_AUTH: [Scenario; 8] = [
+pub const FORWARD_AUTH: [Scenario; 9] = [
     Scenario::FaCached,
     Scenario::OathkeeperCached,
+    Scenario::FaPaced,
     Scenario::FaUncached,
     Scenario::OathkeeperUncached,
     Scenario::FaJwt,
@@ -58,6 +63,7 @@ impl Scenario {
             Scenario::Proof => "proof",
             Scenario::ForwardAuth => "forward-auth",
             Scenario::FaCached => "fa-cached",
+            Scenario::FaPaced => "fa-paced",
             Scenario::FaUncached => "fa-uncached",
             Scenario::FaJwt => "fa-jwt",
             Scenario::FaGarbage => "fa-garbage",
@@ -71,7 +77,7 @@ impl Scenario {
     /// A forward-auth scenario's case, and whether Oathkeeper answers it.
     pub fn forward_auth(self) -> Option<(Case, bool)> {
         Some(match self {
-            Scenario::FaCached => (Case::Cached, false),
+            Scenario::FaCached | Scenario::FaPaced => (Case::Cached, false),
             Scenario::FaUncached => (Case::Uncached, false),
             Scenario::FaJwt => (Case::Jwt, false),
             Scenario::FaGarbage => (Case::Garbage, false),
@@ -124,13 +130,18 @@ impl Scenario {
         concurrency: usize,
         duration: Duration,
     ) -> Result<Outcome> {
-        let ctx = &variant.ctxs[0];
         if let Some((case, oathkeeper)) = self.forward_auth() {
             let fa = variant.forward_auth.as_ref();
             let fa = fa.ok_or_else(|| anyhow::anyhow!("forward auth was not set up"))?;
+            let rate = (self == Scenario::FaPaced).then_some(fa.rate);
             return Ok(match fa.target(case, oathkeeper) {
                 Some((url, tokens)) => {
-                    run_forward_auth(ctx, url, tokens, concurrency, duration).await
+                    let load = Load {
+                        concurrency,
+                        duration,
+                        rate,
+                    };
+                    run_forward_auth(url, tokens, load).await?
                 }
                 None => Outcome::setup_failed(
                     "Oathkeeper is not installed: run scripts/install-oathkeeper".into(),
@@ -180,22 +191,27 @@ fn alternating(ctxs: &[Arc<Ctx>]) -> impl Fn() -> Arc<Ctx> + Clone + Send + 'sta
     }
 }
 
-/// Worker n asks `url` with token n (or garbage, when there are none).
-async fn run_forward_auth(
-    ctx: &Arc<Ctx>,
-    url: String,
-    tokens: Vec<String>,
+/// How a forward-auth scenario loads its verifier: as fast as
+/// `concurrency` workers go, or at `rate` verifications a second.
+struct Load {
     concurrency: usize,
     duration: Duration,
-) -> Outcome {
-    let url: Arc<str> = url.into();
+    rate: Option<u32>,
+}
+
+/// Worker n asks `url` with token n (or garbage, when there are none).
+async fn run_forward_auth(url: String, tokens: Vec<String>, load: Load) -> Result<Outcome> {
+    let connections = Arc::new(Connections::new(&url, load.concurrency)?);
     let tokens: Arc<Vec<Arc<str>>> = Arc::new(tokens.into_iter().map(Into::into).collect());
-    let http = ctx.http.clone();
-    stats::run(concurrency, duration, forward_auth::STEPS, move |worker| {
+    let flow = move |worker: usize| {
         let token = (!tokens.is_empty()).then(|| tokens[worker % tokens.len()].clone());
-        forward_auth::flow(http.clone(), url.clone(), token)
+        forward_auth::flow(connections.clone(), worker, token)
+    };
+    let (concurrency, duration, steps) = (load.concurrency, load.duration, forward_auth::STEPS);
+    Ok(match load.rate {
+        Some(rate) => stats::run_paced(concurrency, duration, rate, steps, flow).await,
+        None => stats::run(concurrency, duration, steps, flow).await,
     })
-    .await
 }
 
 /// One flow of each HTTP scenario, not measured: Hydra creates its signing

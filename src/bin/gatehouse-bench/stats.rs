@@ -1,12 +1,23 @@
 //! Running flows on N workers for a while, and what came of it.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
 
 use crate::flows::{FlowResult, StepInfo};
 
 /// Error messages kept per scenario (all errors are counted).
 const KEPT_ERRORS: usize = 5;
+
+/// How often the pacer of [`run_paced`] releases the flows that came due.
+const PACER_STEP: Duration = Duration::from_micros(100);
+
+/// How long after its end a paced run still starts flows that came due
+/// late; the ones left are errors.
+const LATE_GRACE: Duration = Duration::from_secs(2);
 
 /// Latencies in microseconds, sorted when read.
 #[derive(Default, Debug, Clone)]
@@ -144,6 +155,90 @@ where
     all
 }
 
+/// Offered load, as wrk2 runs it: `rate` flows a second for `duration`, on
+/// `concurrency` workers. Each flow is due at its own time; its latency
+/// counts from then, so a flow that waited for a free worker counts the
+/// wait (no coordinated omission). A flow that could not start before the
+/// end is an error: the offered rate was not kept.
+pub async fn run_paced<F, Fut>(
+    concurrency: usize,
+    duration: Duration,
+    rate: u32,
+    steps: &'static [StepInfo],
+    flow: F,
+) -> Outcome
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = FlowResult> + Send,
+{
+    let rate = f64::from(rate.max(1));
+    let total = (duration.as_secs_f64() * rate) as u64;
+    let started = Instant::now();
+    let due = Arc::new(Semaphore::new(0));
+    let ticket = Arc::new(AtomicU64::new(0));
+    // A thread of its own: tokio's timers tick by the millisecond, which
+    // would release the flows in bursts of rate / 1000.
+    let pacer = {
+        let due = due.clone();
+        std::thread::spawn(move || {
+            let mut released = 0u64;
+            while released < total {
+                let now = (started.elapsed().as_secs_f64() * rate) as u64;
+                let now = now.min(total);
+                due.add_permits((now - released) as usize);
+                released = now;
+                std::thread::sleep(PACER_STEP);
+            }
+            // Wakes each worker once more, to find there is no flow left.
+            due.add_permits(concurrency);
+        })
+    };
+    let deadline = started + duration + LATE_GRACE;
+    let workers: Vec<_> = (0..concurrency)
+        .map(|worker| {
+            let (flow, due, ticket) = (flow.clone(), due.clone(), ticket.clone());
+            tokio::spawn(async move {
+                let mut outcome = Outcome::default();
+                loop {
+                    let Ok(permit) = due.acquire().await else {
+                        break;
+                    };
+                    permit.forget();
+                    let n = ticket.fetch_add(1, Ordering::Relaxed);
+                    if n >= total || Instant::now() > deadline {
+                        break;
+                    }
+                    let at = started + Duration::from_secs_f64(n as f64 / rate);
+                    let result = flow(worker).await;
+                    outcome.record(at, result, steps);
+                }
+                outcome
+            })
+        })
+        .collect();
+    let mut all = Outcome::default();
+    for worker in workers {
+        match worker.await {
+            Ok(outcome) => all.merge(outcome),
+            Err(e) => {
+                all.errors += 1;
+                all.first_errors.push(format!("worker failed: {e}"));
+            }
+        }
+    }
+    let _ = pacer.join();
+    all.elapsed = started.elapsed();
+    let missed = total.saturating_sub(all.flows + all.errors);
+    if missed > 0 {
+        all.errors += missed;
+        all.first_errors.insert(
+            0,
+            format!("{missed} of {total} flows due never started: the rate was not kept"),
+        );
+    }
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +251,48 @@ mod tests {
         }
         assert_eq!(samples.percentiles(), Some([50.0, 90.0, 99.0]));
         assert_eq!(Samples::default().percentiles(), None);
+    }
+
+    async fn ok_after(wait: Duration) -> FlowResult {
+        tokio::time::sleep(wait).await;
+        Ok(vec![("verify", wait)])
+    }
+
+    const STEP: &[StepInfo] = &[StepInfo {
+        name: "verify",
+        owner: crate::flows::Owner::Verifier,
+        route: None,
+    }];
+
+    #[tokio::test]
+    async fn a_paced_run_starts_each_flow_due() {
+        let period = Duration::from_millis(300);
+        let outcome = run_paced(4, period, 200, STEP, |_| ok_after(Duration::ZERO)).await;
+        assert_eq!((outcome.flows, outcome.errors), (60, 0));
+    }
+
+    /// One worker, 5 ms a flow, 1,000 due a second: the 100th flow is due
+    /// at 99 ms and cannot start before 99 x 5 ms, so its latency counts
+    /// the wait (at least 390 ms); a closed loop would say 5 ms.
+    #[tokio::test]
+    async fn a_paced_flow_counts_its_wait_for_a_worker() {
+        let period = Duration::from_millis(100);
+        let slow = |_| ok_after(Duration::from_millis(5));
+        let mut outcome = run_paced(1, period, 1_000, STEP, slow).await;
+        assert_eq!((outcome.flows, outcome.errors), (100, 0));
+        let [_, _, p99] = outcome.total.percentiles().unwrap();
+        assert!(p99 >= 390.0, "p99 {p99} ms");
+    }
+
+    #[tokio::test]
+    async fn flows_a_paced_run_could_not_start_are_errors() {
+        // 10 flows of 400 ms each, due in 100 ms, with 2 s of grace: at
+        // most 6 start in time.
+        let period = Duration::from_millis(100);
+        let slow = |_| ok_after(Duration::from_millis(400));
+        let outcome = run_paced(1, period, 100, STEP, slow).await;
+        assert!(outcome.flows <= 6, "{} flows", outcome.flows);
+        assert_eq!(outcome.flows + outcome.errors, 10);
+        assert!(outcome.first_errors[0].contains("never started"));
     }
 }
