@@ -141,16 +141,7 @@ where
             })
         })
         .collect();
-    let mut all = Outcome::default();
-    for worker in workers {
-        match worker.await {
-            Ok(outcome) => all.merge(outcome),
-            Err(e) => {
-                all.errors += 1;
-                all.first_errors.push(format!("worker failed: {e}"));
-            }
-        }
-    }
+    let mut all = gather(workers).await;
     all.elapsed = started.elapsed();
     all
 }
@@ -216,16 +207,7 @@ where
             })
         })
         .collect();
-    let mut all = Outcome::default();
-    for worker in workers {
-        match worker.await {
-            Ok(outcome) => all.merge(outcome),
-            Err(e) => {
-                all.errors += 1;
-                all.first_errors.push(format!("worker failed: {e}"));
-            }
-        }
-    }
+    let mut all = gather(workers).await;
     let _ = pacer.join();
     all.elapsed = started.elapsed();
     let missed = total.saturating_sub(all.flows + all.errors);
@@ -235,6 +217,21 @@ where
             0,
             format!("{missed} of {total} flows due never started: the rate was not kept"),
         );
+    }
+    all
+}
+
+/// The workers' outcomes, added up; a worker that died is an error.
+async fn gather(workers: Vec<tokio::task::JoinHandle<Outcome>>) -> Outcome {
+    let mut all = Outcome::default();
+    for worker in workers {
+        match worker.await {
+            Ok(outcome) => all.merge(outcome),
+            Err(e) => {
+                all.errors += 1;
+                all.first_errors.push(format!("worker failed: {e}"));
+            }
+        }
     }
     all
 }
