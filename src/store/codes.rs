@@ -224,7 +224,7 @@ pub fn failures_exceeded(
 /// Records one event of `kind` for `key` (a limit's count, as
 /// [`WindowLimit`] reads them).
 pub fn record_event(db: &Db, kind: &str, key: &str, now: i64) -> Result<(), StoreError> {
-    rate_limits::add(db, kind, key, now, 1)
+    rate_limits::add_event(db, &[(kind, key)], now)
 }
 
 /// Events of `kind` for `key` after `since`.
@@ -269,7 +269,7 @@ pub fn refund_unsent<L>(
         keys.sort_unstable();
         keys.dedup();
         for (kind, key) in keys {
-            rate_limits::add(tx, kind, key, created_at, -1)?;
+            rate_limits::remove_event(tx, kind, key, created_at)?;
         }
         Ok(())
     })

@@ -33,27 +33,17 @@ fn ceil_to(at: i64, width: i64) -> i64 {
     floor_to(at + width - 1, width)
 }
 
-/// Adds `delta` events of `kind` for `key` at `at` (its second, minute and
-/// hour). A negative `delta` refunds; a bucket never goes below zero.
-pub(super) fn add(db: &Db, kind: &str, key: &str, at: i64, delta: i64) -> Result<(), StoreError> {
+/// Takes back one event of `kind` for `key` at `at` (a refund) from its
+/// second, minute and hour; a bucket never goes below zero.
+pub(super) fn remove_event(db: &Db, kind: &str, key: &str, at: i64) -> Result<(), StoreError> {
     let [hour, minute, second] = WIDTHS.map(|width| floor_to(at, width));
-    if delta > 0 {
-        db.execute(
-            "INSERT INTO rate_limit_counters (kind, key, width, bucket, hits)
-             VALUES (?1, ?2, 3600, ?3, ?6), (?1, ?2, 60, ?4, ?6), (?1, ?2, 1, ?5, ?6)
-             ON CONFLICT (kind, key, width, bucket)
-             DO UPDATE SET hits = rate_limit_counters.hits + excluded.hits",
-            args![kind, key, hour, minute, second, delta],
-        )?;
-    } else {
-        db.execute(
-            "UPDATE rate_limit_counters
-             SET hits = CASE WHEN hits + ?6 > 0 THEN hits + ?6 ELSE 0 END
-             WHERE kind = ?1 AND key = ?2 AND ((width = 3600 AND bucket = ?3)
-               OR (width = 60 AND bucket = ?4) OR (width = 1 AND bucket = ?5))",
-            args![kind, key, hour, minute, second, delta],
-        )?;
-    }
+    db.execute(
+        "UPDATE rate_limit_counters
+         SET hits = CASE WHEN hits > 1 THEN hits - 1 ELSE 0 END
+         WHERE kind = ?1 AND key = ?2 AND ((width = 3600 AND bucket = ?3)
+           OR (width = 60 AND bucket = ?4) OR (width = 1 AND bucket = ?5))",
+        args![kind, key, hour, minute, second],
+    )?;
     Ok(())
 }
 
@@ -219,7 +209,7 @@ pub(super) fn refund(db: &Db, note: &str) -> Result<(), StoreError> {
         return Ok(());
     };
     for (kind, key) in lines.filter_map(|line| line.split_once('\t')) {
-        add(db, kind, key, at, -1)?;
+        remove_event(db, kind, key, at)?;
     }
     Ok(())
 }
