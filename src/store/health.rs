@@ -15,6 +15,10 @@ use super::{Db, StoreError};
 
 /// How long one statement waits for a lock another process holds.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+/// The same once a call has found the lock held and no write has succeeded
+/// since: a request's writes one after another do not each wait the full
+/// second while another process keeps the database locked.
+pub const BUSY_TIMEOUT_WHILE_LOCKED: Duration = Duration::from_millis(100);
 /// A call that waited this long in the store's queue (behind calls stuck on
 /// a lock) is answered "busy" without running, so waits do not add up.
 pub const MAX_QUEUE_WAIT: Duration = Duration::from_secs(1);
@@ -38,6 +42,8 @@ const PROBE_BUSY_TIMEOUT: Duration = Duration::from_millis(300);
 #[derive(Clone, Default)]
 pub struct Health {
     writes_failing: Arc<AtomicBool>,
+    /// Set by a call answered "busy"; cleared by the next write that succeeds.
+    locked_elsewhere: Arc<AtomicBool>,
 }
 
 impl Health {
@@ -45,8 +51,21 @@ impl Health {
         self.writes_failing.load(Ordering::Relaxed)
     }
 
+    /// How long the next call's statements wait for another process's lock.
+    pub(super) fn lock_wait(&self) -> Duration {
+        match self.locked_elsewhere.load(Ordering::Relaxed) {
+            true => BUSY_TIMEOUT_WHILE_LOCKED,
+            false => BUSY_TIMEOUT,
+        }
+    }
+
     /// Records how a call went: `wrote` says whether it changed rows.
     pub(super) fn record<T>(&self, result: &Result<T, StoreError>, wrote: bool) {
+        match result {
+            Err(StoreError::Busy) => self.locked_elsewhere.store(true, Ordering::Relaxed),
+            Ok(_) if wrote => self.locked_elsewhere.store(false, Ordering::Relaxed),
+            _ => {}
+        }
         let failing = match result {
             Err(StoreError::Full(_)) => true,
             Ok(_) if wrote => false,
@@ -104,12 +123,58 @@ pub(super) fn probe(db: &mut Db, writes_failing: bool, now: i64) -> Result<(), S
         Conn::Postgres(_) if writes_failing => return db.execute(WRITE, args![now]).map(|_| ()),
         Conn::Postgres(_) => return db.query("SELECT 1", &[]).map(|_| ()),
     };
-    conn.busy_timeout(PROBE_BUSY_TIMEOUT)?;
+    // The next call sets its own wait again.
+    db.wait_for_locks(PROBE_BUSY_TIMEOUT)?;
     let probed = if writes_failing {
         conn.execute(WRITE, [now]).map(|_| ())
     } else {
         conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
     };
-    conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(probed?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::store::Store;
+
+    /// One write through the store, and how long it took.
+    async fn timed_write(store: &Store) -> (Result<usize, StoreError>, Duration) {
+        const BUMP: &str = "INSERT INTO store_probe (id, checked_at) VALUES (1, 0)
+                            ON CONFLICT (id) DO UPDATE SET checked_at = checked_at + 1";
+        let started = Instant::now();
+        let result = store.run(|db| db.execute(BUMP, &[])).await;
+        (result, started.elapsed())
+    }
+
+    #[tokio::test]
+    async fn writes_after_one_found_the_lock_held_do_not_each_wait_the_full_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.sqlite");
+        let store = Store::open(&path).unwrap();
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+
+        let (first, waited) = timed_write(&store).await;
+        assert!(matches!(first, Err(StoreError::Busy)), "{first:?}");
+        assert!(waited >= BUSY_TIMEOUT, "the first waits the full time: {waited:?}");
+        for _ in 0..3 {
+            let (next, waited) = timed_write(&store).await;
+            assert!(matches!(next, Err(StoreError::Busy)), "{next:?}");
+            assert!(waited < BUSY_TIMEOUT / 2, "later ones give up sooner: {waited:?}");
+        }
+
+        other.execute_batch("ROLLBACK").unwrap();
+        let (freed, _) = timed_write(&store).await;
+        assert_eq!(freed.unwrap(), 1, "the lock released, writes go through");
+        other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let (again, waited) = timed_write(&store).await;
+        assert!(matches!(again, Err(StoreError::Busy)), "{again:?}");
+        assert!(
+            waited >= BUSY_TIMEOUT,
+            "after a write went through, the full wait again: {waited:?}"
+        );
+    }
 }

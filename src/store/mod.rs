@@ -249,7 +249,10 @@ impl Store {
             let (result, wrote) = match db {
                 Ok(db) => {
                     let changes = db.changes();
-                    let result = work(db).map_err(StoreError::classified);
+                    let result = db
+                        .wait_for_locks(health.lock_wait())
+                        .and_then(|()| work(db))
+                        .map_err(StoreError::classified);
                     (result, db.changes() > changes)
                 }
                 Err(e) => (Err(e), false),

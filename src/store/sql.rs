@@ -11,6 +11,7 @@
 //! [`Db::skip_locked`] (row locks, which SQLite neither has nor needs).
 
 use std::cell::Cell;
+use std::time::Duration;
 
 use super::StoreError;
 
@@ -171,6 +172,8 @@ pub struct Db {
     /// another (a call's inside the store thread's group commit, or one
     /// operation's inside another's) is a savepoint of it.
     nesting: Cell<u32>,
+    /// The SQLite busy timeout last set here (none yet: the connection's own).
+    lock_wait: Cell<Option<Duration>>,
 }
 
 pub(super) enum Conn {
@@ -191,7 +194,21 @@ impl Db {
         Db {
             conn,
             nesting: Cell::new(0),
+            lock_wait: Cell::new(None),
         }
+    }
+
+    /// How long a statement waits for a lock another process holds (SQLite's
+    /// busy timeout; PostgreSQL's waits are bounded by its `lock_timeout`).
+    pub(super) fn wait_for_locks(&self, patience: Duration) -> Result<(), StoreError> {
+        let Conn::Sqlite(conn) = &self.conn else {
+            return Ok(());
+        };
+        if self.lock_wait.get() != Some(patience) {
+            conn.busy_timeout(patience)?;
+            self.lock_wait.set(Some(patience));
+        }
+        Ok(())
     }
 
     pub fn engine(&self) -> Engine {
