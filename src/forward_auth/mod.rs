@@ -58,7 +58,8 @@ pub enum Denied {
 pub struct ForwardAuth {
     hydra: HydraClient,
     config: Arc<ForwardAuthConfig>,
-    cache: Arc<TtlCache<Principal>>,
+    /// Shared, so that a cache hit costs no copy of the claims.
+    cache: Arc<TtlCache<Arc<Principal>>>,
     /// Tokens Hydra called inactive (or not ours), refused without asking
     /// again for `negative_cache_ttl`.
     refused: Arc<TtlCache<()>>,
@@ -94,12 +95,11 @@ fn could_be_an_access_token(token: &str) -> bool {
     if token.len() > MAX_TOKEN_LENGTH {
         return false;
     }
-    let parts: Vec<&str> = match token.strip_prefix("ory_at_") {
-        Some(opaque) => opaque.split('.').collect(),
-        None => token.split('.').collect(),
+    let (parts, expected) = match token.strip_prefix("ory_at_") {
+        Some(opaque) => (opaque, 2),
+        None => (token, 3),
     };
-    let expected = if token.starts_with("ory_at_") { 2 } else { 3 };
-    parts.len() == expected && parts.into_iter().all(base64url)
+    parts.split('.').count() == expected && parts.split('.').all(base64url)
 }
 
 /// Where JWT access tokens are checked: Hydra's keys at its public URL,
@@ -165,7 +165,7 @@ impl ForwardAuth {
         token: Option<&str>,
         target: Option<&str>,
         extra_scopes: &[String],
-    ) -> Result<Principal, Denied> {
+    ) -> Result<Arc<Principal>, Denied> {
         let decision = self.decide(token, target, extra_scopes).await;
         self.metrics.forward_auth(match &decision {
             Ok(_) => "allowed",
@@ -182,7 +182,7 @@ impl ForwardAuth {
         token: Option<&str>,
         target: Option<&str>,
         extra_scopes: &[String],
-    ) -> Result<Principal, Denied> {
+    ) -> Result<Arc<Principal>, Denied> {
         // The path first: a request no rule can be judged for costs no
         // introspection.
         let required = self.required_scopes(target)?;
@@ -215,7 +215,7 @@ impl ForwardAuth {
             .unwrap_or_default())
     }
 
-    async fn principal(&self, token: &str) -> Result<Principal, Denied> {
+    async fn principal(&self, token: &str) -> Result<Arc<Principal>, Denied> {
         // A flood of tokens Hydra cannot have issued costs no introspection.
         if !could_be_an_access_token(token) {
             return Err(Denied::InvalidToken);
@@ -239,7 +239,7 @@ impl ForwardAuth {
             return answer;
         }
         let now = self.clock.now();
-        let answer = self.introspect(token, now).await;
+        let answer = self.introspect(token, now).await.map(Arc::new);
         match &answer {
             Ok(principal) => self.remember(key, principal, now),
             // A refused token stays refused; a Hydra outage is not cached.
@@ -264,8 +264,8 @@ impl ForwardAuth {
         jwt: &jwt::JwtVerifier,
         token: &str,
         key: TokenHash,
-    ) -> Result<Principal, Denied> {
-        let principal = jwt.verify(token).await?;
+    ) -> Result<Arc<Principal>, Denied> {
+        let principal = Arc::new(jwt.verify(token).await?);
         let now = self.clock.now();
         if principal.expires_at <= now {
             return Err(Denied::InvalidToken);
@@ -315,14 +315,14 @@ impl ForwardAuth {
 
     /// Caches a good answer for at most `cache_ttl` and never past the
     /// token's expiry, so a revoked token stops working within `cache_ttl`.
-    fn remember(&self, key: TokenHash, principal: &Principal, now: i64) {
+    fn remember(&self, key: TokenHash, principal: &Arc<Principal>, now: i64) {
         let ttl = self.config.cache_ttl.as_secs() as i64;
         let until = (now + ttl).min(principal.expires_at);
         self.cache.insert(key, principal.clone(), until, now);
     }
 
     /// A cached answer, good or refused, counted as a cache hit.
-    fn cached(&self, key: &TokenHash) -> Option<Result<Principal, Denied>> {
+    fn cached(&self, key: &TokenHash) -> Option<Result<Arc<Principal>, Denied>> {
         let now = self.clock.now();
         let answer = match self.cache.get(key, now) {
             Some(principal) => Ok(principal),

@@ -159,11 +159,17 @@ mod tests {
 
         let (first, waited) = timed_write(&store).await;
         assert!(matches!(first, Err(StoreError::Busy)), "{first:?}");
-        assert!(waited >= BUSY_TIMEOUT, "the first waits the full time: {waited:?}");
+        assert!(
+            waited >= BUSY_TIMEOUT,
+            "the first waits the full time: {waited:?}"
+        );
         for _ in 0..3 {
             let (next, waited) = timed_write(&store).await;
             assert!(matches!(next, Err(StoreError::Busy)), "{next:?}");
-            assert!(waited < BUSY_TIMEOUT / 2, "later ones give up sooner: {waited:?}");
+            assert!(
+                waited < BUSY_TIMEOUT / 2,
+                "later ones give up sooner: {waited:?}"
+            );
         }
 
         other.execute_batch("ROLLBACK").unwrap();

@@ -3,13 +3,13 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::api_error::error_response;
-use crate::forward_auth::Denied;
+use crate::forward_auth::{Denied, Principal};
 use crate::web::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -22,9 +22,11 @@ pub struct VerifyQuery {
 pub async fn verify(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     query: Result<Query<VerifyQuery>, axum::extract::rejection::QueryRejection>,
+    // The request itself, not its headers: those would be copied.
+    request: Request,
 ) -> Response {
+    let headers = request.headers();
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -41,36 +43,13 @@ pub async fn verify(
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
-    let target = original_target(&state, peer, &headers);
+    let target = original_target(&state, peer, headers);
     match state
         .forward_auth
         .check(token, target.as_deref(), &extra)
         .await
     {
-        Ok(principal) => {
-            let mut response = StatusCode::OK.into_response();
-            let out = response.headers_mut();
-            for (name, value) in [
-                ("x-auth-subject", principal.subject.as_str()),
-                ("x-auth-client-id", principal.client_id.as_str()),
-                ("x-auth-scope", &principal.scopes.join(" ")),
-            ] {
-                if let Ok(value) = HeaderValue::from_str(value) {
-                    out.insert(HeaderName::from_static(name), value);
-                }
-            }
-            for (claim, name) in &state.config.forward_auth.claim_headers {
-                let value = match principal.claims.get(claim) {
-                    Some(serde_json::Value::String(text)) => text.clone(),
-                    Some(serde_json::Value::Null) | None => continue,
-                    Some(other) => other.to_string(),
-                };
-                if let Ok(value) = HeaderValue::from_str(&value) {
-                    out.insert(name.clone(), value);
-                }
-            }
-            response
-        }
+        Ok(principal) => allowed(&state, &principal),
         Err(Denied::MissingToken | Denied::InvalidToken) => {
             challenge(StatusCode::UNAUTHORIZED, r#"Bearer error="invalid_token""#)
         }
@@ -97,6 +76,35 @@ pub async fn verify(
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
+}
+
+/// 200 with who the token is for, and the claims the configuration asks
+/// for, as headers for the upstream.
+fn allowed(state: &AppState, principal: &Principal) -> Response {
+    let mut response = StatusCode::OK.into_response();
+    let out = response.headers_mut();
+    // Room for these and the headers every answer gets, at once.
+    out.reserve(16);
+    for (name, value) in [
+        ("x-auth-subject", principal.subject.as_str()),
+        ("x-auth-client-id", principal.client_id.as_str()),
+        ("x-auth-scope", &principal.scopes.join(" ")),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            out.insert(HeaderName::from_static(name), value);
+        }
+    }
+    for (claim, name) in &state.config.forward_auth.claim_headers {
+        let value = match principal.claims.get(claim) {
+            Some(serde_json::Value::String(text)) => text.clone(),
+            Some(serde_json::Value::Null) | None => continue,
+            Some(other) => other.to_string(),
+        };
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            out.insert(name.clone(), value);
+        }
+    }
+    response
 }
 
 fn challenge(status: StatusCode, www_authenticate: &str) -> Response {

@@ -30,11 +30,18 @@ pub mod token_hook;
 mod ui;
 mod views;
 
+use axum::extract::Request;
 use axum::http::{header, HeaderValue};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::Response;
 use axum::routing::{any, get, post};
 use axum::Router;
 pub use csrf::Csrf;
+use tower::ServiceBuilder;
+use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use proxy::HydraProxy;
 
@@ -46,118 +53,122 @@ pub use ui::{Branding, Ui};
 const HYDRA_PUBLIC_PATHS: &[&str] = &["/oauth2/{*rest}", "/.well-known/{*rest}", "/userinfo"];
 
 pub fn router(state: AppState) -> Router {
-    let own = with_security_headers(
-        Router::new()
-            .route("/healthz", get(health::healthz))
-            .route("/readyz", get(health::readyz))
-            .route("/login", get(login::show).post(login::submit))
-            .route(enrol::PATH, get(enrol::show).post(enrol::submit))
-            .route("/login/passkey/start", post(passkey::sign_in_start))
-            .route("/login/passkey/finish", post(passkey::sign_in_finish))
-            .route("/enrol/passkey/start", post(passkey::register_start))
-            .route("/enrol/passkey/finish", post(passkey::register_finish))
-            .route(passkey::SCRIPT_PATH, get(passkey::script))
-            .route(account::PATH, get(account::show).post(account::submit))
-            .route(account::SIGN_IN_PATH, get(account::sign_in))
-            .route(
-                crate::signin::account::CALLBACK_PATH,
-                get(account::callback),
-            )
-            .route("/consent", get(consent::show).post(consent::submit))
-            .route("/logout", get(logout::show).post(logout::submit))
-            .route("/logged-out", get(logout::logged_out))
-            .route("/error", get(error::show))
-            .route(views::STYLESHEET_PATH, get(ui::stylesheet))
-            .route(ui::EXTRA_CSS_PATH, get(ui::extra_css))
-            .route(ui::LOGO_PATH, get(ui::logo))
-            .route(
-                bot_challenge::POW_SCRIPT_PATH,
-                get(bot_challenge::pow_script),
-            )
-            .route(views::FAVICON_PATH, get(views::favicon))
-            .route(&state.config.forward_auth.path, any(forward_auth::verify))
-            .route(TWILIO_RECEIPT_PATH, post(receipts::twilio))
-            .route(
-                VONAGE_RECEIPT_PATH,
-                get(receipts::vonage).post(receipts::vonage),
-            )
-            .merge(headless_api::routes())
-            .fallback(health::not_found)
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                audit::with_context,
-            )),
-    );
-
     let mut hydra = Router::new();
     for path in HYDRA_PUBLIC_PATHS {
         hydra = hydra.route(path, any(proxy::forward));
     }
-    let metrics = state.metrics.clone();
-    let https = state.config.server.public_url.scheme() == "https";
-    let router = own
+    // Only what needs the matched route is layered on each route: axum
+    // boxes every route's layers one inside the other and clones the chain
+    // at each of them on every request.
+    let routes = own_routes(&state)
         .merge(hydra)
-        .layer(axum::middleware::from_fn_with_state(
+        .layer(from_fn_with_state(
             state.clone(),
             canonical_host::redirect_other_hosts,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            metrics,
+        .layer(from_fn_with_state(
+            state.metrics.clone(),
             crate::infra::metrics::track_http,
         ))
-        .layer(axum::middleware::from_fn(edge::refuse_long_targets))
-        // Outermost: every page, the edge's and the proxy's faults too,
-        // speaks the request's language.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            ui::with_language,
-        ))
-        .with_state(state);
-    with_request_ids(with_hsts(router, https))
+        .with_state(state.clone());
+    let https = state.config.server.public_url.scheme() == "https";
+    // The rest wraps the whole router once, the first listed outermost.
+    let edge = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(request_trace())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .option_layer(https.then(hsts))
+        // Every page, the edge's and the proxy's faults too, speaks the
+        // request's language.
+        .layer(from_fn_with_state(state, ui::with_language))
+        .layer(from_fn(edge::refuse_long_targets))
+        .service(routes);
+    Router::new().fallback_service(edge)
+}
+
+/// The pages and APIs gatehouse serves itself, with the audit context and
+/// the security headers.
+fn own_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/login", get(login::show).post(login::submit))
+        .route(enrol::PATH, get(enrol::show).post(enrol::submit))
+        .route("/login/passkey/start", post(passkey::sign_in_start))
+        .route("/login/passkey/finish", post(passkey::sign_in_finish))
+        .route("/enrol/passkey/start", post(passkey::register_start))
+        .route("/enrol/passkey/finish", post(passkey::register_finish))
+        .route(passkey::SCRIPT_PATH, get(passkey::script))
+        .route(account::PATH, get(account::show).post(account::submit))
+        .route(account::SIGN_IN_PATH, get(account::sign_in))
+        .route(
+            crate::signin::account::CALLBACK_PATH,
+            get(account::callback),
+        )
+        .route("/consent", get(consent::show).post(consent::submit))
+        .route("/logout", get(logout::show).post(logout::submit))
+        .route("/logged-out", get(logout::logged_out))
+        .route("/error", get(error::show))
+        .route(views::STYLESHEET_PATH, get(ui::stylesheet))
+        .route(ui::EXTRA_CSS_PATH, get(ui::extra_css))
+        .route(ui::LOGO_PATH, get(ui::logo))
+        .route(
+            bot_challenge::POW_SCRIPT_PATH,
+            get(bot_challenge::pow_script),
+        )
+        .route(views::FAVICON_PATH, get(views::favicon))
+        .route(&state.config.forward_auth.path, any(forward_auth::verify))
+        .route(TWILIO_RECEIPT_PATH, post(receipts::twilio))
+        .route(
+            VONAGE_RECEIPT_PATH,
+            get(receipts::vonage).post(receipts::vonage),
+        )
+        .merge(headless_api::routes())
+        .fallback(health::not_found)
+        .layer(from_fn(security_headers))
+        .layer(from_fn_with_state(state.clone(), audit::with_context))
 }
 
 /// On an https origin every answer, Hydra's included, tells the browser to
 /// use https only for a year (no `includeSubDomains`: the other hosts of
 /// the domain are not gatehouse's to decide for).
-fn with_hsts(router: Router, https: bool) -> Router {
-    if !https {
-        return router;
-    }
-    router.layer(SetResponseHeaderLayer::if_not_present(
+fn hsts() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
         header::STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=31536000"),
-    ))
+    )
 }
 
-/// Gives each request an id (`X-Request-Id`, kept when the proxy in front set
-/// one), returns it in the response, and puts it on a span so that every log
-/// line about the request carries it.
-fn with_request_ids(router: Router) -> Router {
-    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-    use tower_http::trace::{DefaultOnResponse, TraceLayer};
-    let trace = TraceLayer::new_for_http()
-        .make_span_with(|request: &axum::http::Request<axum::body::Body>| {
-            let id = request
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            let path = edge::loggable(request.uri().path());
-            tracing::info_span!("request", id = %id, method = %request.method(), path = %path)
-        })
+type MakeSpan = fn(&axum::http::Request<axum::body::Body>) -> tracing::Span;
+type RequestTrace =
+    TraceLayer<SharedClassifier<ServerErrorsAsFailures>, MakeSpan, (), DefaultOnResponse>;
+
+/// Puts each request on a span with its id (`X-Request-Id`, kept when the
+/// proxy in front set one, else made up), so that every log line about the
+/// request carries it.
+fn request_trace() -> RequestTrace {
+    TraceLayer::new_for_http()
+        .make_span_with(request_span as MakeSpan)
         .on_request(())
-        .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG));
-    // The last layer added runs first: set the id, then trace, then echo it.
-    router
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(trace)
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG))
 }
 
-/// Headers every page gatehouse renders itself carries. Hydra's responses
-/// keep Hydra's own headers.
-fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
-    let headers = [
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let path = edge::loggable(request.uri().path());
+    tracing::info_span!("request", id = %id, method = %request.method(), path = %path)
+}
+
+/// Headers every page gatehouse renders itself carries (unless the page
+/// set its own). Hydra's responses keep Hydra's own headers.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -165,11 +176,10 @@ fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
             header::CONTENT_SECURITY_POLICY,
             views::CONTENT_SECURITY_POLICY,
         ),
-    ];
-    headers.into_iter().fold(router, |router, (name, value)| {
-        router.layer(SetResponseHeaderLayer::if_not_present(
-            name,
-            HeaderValue::from_static(value),
-        ))
-    })
+    ] {
+        if let header::Entry::Vacant(entry) = headers.entry(name) {
+            entry.insert(HeaderValue::from_static(value));
+        }
+    }
+    response
 }
