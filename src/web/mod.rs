@@ -30,10 +30,8 @@ pub mod token_hook;
 mod ui;
 mod views;
 
-use axum::extract::Request;
-use axum::http::{header, HeaderValue};
-use axum::middleware::{from_fn, from_fn_with_state, Next};
-use axum::response::Response;
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{any, get, post};
 use axum::Router;
 pub use csrf::Csrf;
@@ -125,7 +123,19 @@ fn own_routes(state: &AppState) -> Router<AppState> {
         )
         .merge(headless_api::routes())
         .fallback(health::not_found)
-        .layer(from_fn(security_headers))
+        // Headers every page gatehouse renders itself carries, unless the
+        // page set its own (Hydra's answers keep Hydra's): one layer on each
+        // route, the four headers inside it.
+        .layer(
+            ServiceBuilder::new()
+                .layer(keep_or_set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .layer(keep_or_set(header::X_FRAME_OPTIONS, "DENY"))
+                .layer(keep_or_set(header::REFERRER_POLICY, "no-referrer"))
+                .layer(keep_or_set(
+                    header::CONTENT_SECURITY_POLICY,
+                    views::CONTENT_SECURITY_POLICY,
+                )),
+        )
         .layer(from_fn_with_state(state.clone(), audit::with_context))
 }
 
@@ -133,10 +143,12 @@ fn own_routes(state: &AppState) -> Router<AppState> {
 /// use https only for a year (no `includeSubDomains`: the other hosts of
 /// the domain are not gatehouse's to decide for).
 fn hsts() -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::if_not_present(
-        header::STRICT_TRANSPORT_SECURITY,
-        HeaderValue::from_static("max-age=31536000"),
-    )
+    keep_or_set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000")
+}
+
+/// Sets `name` on every answer that does not carry it already.
+fn keep_or_set(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
 type MakeSpan = fn(&axum::http::Request<axum::body::Body>) -> tracing::Span;
@@ -161,25 +173,4 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
         .unwrap_or("-");
     let path = edge::loggable(request.uri().path());
     tracing::info_span!("request", id = %id, method = %request.method(), path = %path)
-}
-
-/// Headers every page gatehouse renders itself carries (unless the page
-/// set its own). Hydra's responses keep Hydra's own headers.
-async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    for (name, value) in [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            views::CONTENT_SECURITY_POLICY,
-        ),
-    ] {
-        if let header::Entry::Vacant(entry) = headers.entry(name) {
-            entry.insert(HeaderValue::from_static(value));
-        }
-    }
-    response
 }
