@@ -61,14 +61,13 @@ impl Health {
 
     /// Records how a call went: `wrote` says whether it changed rows.
     pub(super) fn record<T>(&self, result: &Result<T, StoreError>, wrote: bool) {
-        match result {
-            Err(StoreError::Busy) => self.locked_elsewhere.store(true, Ordering::Relaxed),
-            Ok(_) if wrote => self.locked_elsewhere.store(false, Ordering::Relaxed),
-            _ => {}
-        }
         let failing = match result {
+            Err(StoreError::Busy) => return self.locked_elsewhere.store(true, Ordering::Relaxed),
             Err(StoreError::Full(_)) => true,
-            Ok(_) if wrote => false,
+            Ok(_) if wrote => {
+                self.locked_elsewhere.store(false, Ordering::Relaxed);
+                false
+            }
             _ => return,
         };
         match (
