@@ -99,7 +99,10 @@ fn could_be_an_access_token(token: &str) -> bool {
         Some(opaque) => (opaque, 2),
         None => (token, 3),
     };
-    parts.split('.').count() == expected && parts.split('.').all(base64url)
+    let base64url_parts = parts
+        .split('.')
+        .try_fold(0, |count, part| base64url(part).then_some(count + 1));
+    base64url_parts == Some(expected)
 }
 
 /// Where JWT access tokens are checked: Hydra's keys at its public URL,
