@@ -78,6 +78,11 @@ pub struct ForwardAuth {
 
 const IN_FLIGHT_SHARDS: usize = 64;
 
+/// A window in the cache's unit (milliseconds), however long it was set.
+fn millis(window: std::time::Duration) -> i64 {
+    i64::try_from(window.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Longer than any access token Hydra issues (a JWT with many custom
 /// claims stays far below).
 const MAX_TOKEN_LENGTH: usize = 8192;
@@ -224,7 +229,7 @@ impl ForwardAuth {
             return Err(Denied::InvalidToken);
         }
         let key: TokenHash = Sha256::digest(token.as_bytes()).into();
-        if let Some(answer) = self.cached(&key) {
+        if let Some(answer) = self.cached(token, &key) {
             return answer;
         }
         if let Some(jwt) = &self.jwt {
@@ -235,26 +240,50 @@ impl ForwardAuth {
                 return Err(Denied::InvalidToken);
             }
         }
-        let _one_at_a_time = self.in_flight[usize::from(key[0]) % IN_FLIGHT_SHARDS]
-            .lock()
-            .await;
-        if let Some(answer) = self.cached(&key) {
+        let _one_at_a_time = self.one_at_a_time(&key).await;
+        if let Some(answer) = self.cached(token, &key) {
             return answer;
         }
-        let now = self.clock.now();
-        let answer = self.introspect(token, now).await.map(Arc::new);
+        self.ask_hydra(token, key).await
+    }
+
+    /// Concurrent requests with the same token wait for one introspection
+    /// instead of each making one.
+    async fn one_at_a_time(&self, key: &TokenHash) -> tokio::sync::MutexGuard<'_, ()> {
+        self.in_flight[usize::from(key[0]) % IN_FLIGHT_SHARDS]
+            .lock()
+            .await
+    }
+
+    /// Introspects `token` and keeps the answer: a good one as
+    /// [`ForwardAuth::remember`] says, a refusal for `negative_cache_ttl`
+    /// (in place of a good one kept before); a Hydra outage is not kept.
+    async fn ask_hydra(&self, token: &str, key: TokenHash) -> Result<Arc<Principal>, Denied> {
+        let now = self.clock.now_millis();
+        let answer = self.introspect(token, now / 1000).await.map(Arc::new);
         match &answer {
-            Ok(principal) => self.remember(key, principal, now),
-            // A refused token stays refused; a Hydra outage is not cached.
-            Err(Denied::InvalidToken) => self.refused.insert(
-                key,
-                (),
-                now + self.config.negative_cache_ttl.as_secs() as i64,
-                now,
-            ),
+            Ok(principal) => self.remember(key, principal, now, true),
+            Err(Denied::InvalidToken) => {
+                self.cache.remove(&key);
+                let until = now.saturating_add(millis(self.config.negative_cache_ttl));
+                self.refused.insert(key, (), until, None, now);
+            }
             Err(_) => {}
         }
         answer
+    }
+
+    /// Asks Hydra about a cached token again while its answer still holds,
+    /// so that no request waits when it would have expired; one revoked
+    /// meanwhile is refused from then on.
+    fn refresh_in_background(&self, token: &str, key: TokenHash) {
+        let this = self.clone();
+        let token = token.to_owned();
+        tokio::spawn(async move {
+            let _one_at_a_time = this.one_at_a_time(&key).await;
+            // A failed refresh keeps the old answer until it expires.
+            let _ = this.ask_hydra(&token, key).await;
+        });
     }
 
     /// Checks a JWT access token's signature and claims locally. A good
@@ -269,11 +298,11 @@ impl ForwardAuth {
         key: TokenHash,
     ) -> Result<Arc<Principal>, Denied> {
         let principal = Arc::new(jwt.verify(token).await?);
-        let now = self.clock.now();
-        if principal.expires_at <= now {
+        let now = self.clock.now_millis();
+        if principal.expires_at.saturating_mul(1000) <= now {
             return Err(Denied::InvalidToken);
         }
-        self.remember(key, &principal, now);
+        self.remember(key, &principal, now, false);
         Ok(principal)
     }
 
@@ -318,18 +347,32 @@ impl ForwardAuth {
 
     /// Caches a good answer for at most `cache_ttl` and never past the
     /// token's expiry, so a revoked token stops working within `cache_ttl`.
-    fn remember(&self, key: TokenHash, principal: &Arc<Principal>, now: i64) {
-        let ttl = self.config.cache_ttl.as_secs() as i64;
-        let until = (now + ttl).min(principal.expires_at);
-        self.cache.insert(key, principal.clone(), until, now);
+    /// An introspected one (`ask_again`) is asked about again ahead of its
+    /// expiry, at a random point between half and three quarters of its
+    /// window: answers cached together (the first requests after a start)
+    /// are then not all asked about again at once.
+    fn remember(&self, key: TokenHash, principal: &Arc<Principal>, now: i64, ask_again: bool) {
+        let ttl = millis(self.config.cache_ttl);
+        let expires = principal.expires_at.saturating_mul(1000);
+        let until = now.saturating_add(ttl).min(expires);
+        let refresh_at =
+            (ask_again && expires > until).then(|| now + ttl / 2 + rand::random_range(0..=ttl / 4));
+        self.cache
+            .insert(key, principal.clone(), until, refresh_at, now);
     }
 
-    /// A cached answer, good or refused, counted as a cache hit.
-    fn cached(&self, key: &TokenHash) -> Option<Result<Arc<Principal>, Denied>> {
-        let now = self.clock.now();
+    /// A cached answer, good or refused, counted as a cache hit; a good one
+    /// due for its refresh starts that.
+    fn cached(&self, token: &str, key: &TokenHash) -> Option<Result<Arc<Principal>, Denied>> {
+        let now = self.clock.now_millis();
         let answer = match self.cache.get(key, now) {
-            Some(principal) => Ok(principal),
-            None => Err(self.refused.get(key, now).map(|()| Denied::InvalidToken)?),
+            Some(hit) => {
+                if hit.refresh {
+                    self.refresh_in_background(token, *key);
+                }
+                Ok(hit.value)
+            }
+            None => Err(self.refused.get(key, now).map(|_| Denied::InvalidToken)?),
         };
         self.metrics.forward_auth_cache_hit();
         Some(answer)

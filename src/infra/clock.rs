@@ -32,6 +32,18 @@ impl Clock {
         }
     }
 
+    /// The same time in unix milliseconds, for windows shorter than a few
+    /// seconds (a manual clock counts whole seconds).
+    pub fn now_millis(&self) -> i64 {
+        match &self.manual {
+            Some(now) => now.load(Ordering::SeqCst).saturating_mul(1000),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
+        }
+    }
+
     /// Moves a manual clock forward (a system clock ignores it).
     pub fn advance(&self, seconds: i64) {
         if let Some(now) = &self.manual {

@@ -13,8 +13,8 @@ use hyper::header::{AUTHORIZATION, HOST};
 use hyper_util::rt::TokioIo;
 use tokio::sync::Mutex;
 
-/// One connection per worker to one `http://` URL, opened on first use,
-/// and again after one fails.
+/// One connection per worker to one `http://` URL, opened on first use
+/// (a scenario's warm-up), and again after one fails.
 pub struct Connections {
     /// host:port, to connect to and for the Host header.
     authority: String,

@@ -199,14 +199,41 @@ struct Load {
     rate: Option<u32>,
 }
 
-/// Worker n asks `url` with token n (or garbage, when there are none).
+/// Worker n asks `url` with token n (or garbage, when there are none), on
+/// a thread of its own with a one-thread runtime: an event loop per
+/// thread, as wrk and wrk2 generate load. On these two CPUs a pool of
+/// generator threads waking each other takes CPU from the measured
+/// process: `fa-paced`'s p99 was 2.7 to 3.1 ms with two, 2.2 to 2.5 with
+/// one (BENCHMARKS.md).
 async fn run_forward_auth(url: String, tokens: Vec<String>, load: Load) -> Result<Outcome> {
+    let generator = std::thread::Builder::new().name("fa-generator".into());
+    let run = move || -> Result<Outcome> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(forward_auth_flows(url, tokens, load))
+    };
+    let (done, outcome) = tokio::sync::oneshot::channel();
+    generator.spawn(move || done.send(run()))?;
+    outcome.await?
+}
+
+async fn forward_auth_flows(url: String, tokens: Vec<String>, load: Load) -> Result<Outcome> {
     let connections = Arc::new(Connections::new(&url, load.concurrency)?);
     let tokens: Arc<Vec<Arc<str>>> = Arc::new(tokens.into_iter().map(Into::into).collect());
     let flow = move |worker: usize| {
         let token = (!tokens.is_empty()).then(|| tokens[worker % tokens.len()].clone());
         forward_auth::flow(connections.clone(), worker, token)
     };
+    // One flow per worker, one after the other, before the clock starts:
+    // the run then begins on open connections, as a reverse proxy's
+    // keep-alive pool does (wrk2 connects before its clock starts too),
+    // and with the answers the tokens' first requests would have cached.
+    for worker in 0..load.concurrency {
+        flow(worker)
+            .await
+            .map_err(|e| anyhow::anyhow!("warm-up: {e}"))?;
+    }
     let (concurrency, duration, steps) = (load.concurrency, load.duration, forward_auth::STEPS);
     Ok(match load.rate {
         Some(rate) => stats::run_paced(concurrency, duration, rate, steps, flow).await,

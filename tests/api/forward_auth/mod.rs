@@ -1,8 +1,9 @@
 //! `/auth/verify` against the real Hydra: the answers reverse proxies get
-//! (paths a rule must not be dodged by in `dodges`, the refusal cache in
-//! `refusals`).
+//! (paths a rule must not be dodged by in `dodges`, answers asked about again
+//! ahead of their expiry in `refreshes`, the refusal cache in `refusals`).
 
 mod dodges;
+mod refreshes;
 mod refusals;
 
 use std::time::Duration;
@@ -34,6 +35,16 @@ async fn verify_with(app: &TestApp, token: &str, headers: &[(&str, &str)]) -> re
         request = request.header(*name, *value);
     }
     request.send().await.unwrap()
+}
+
+/// Sends `token` `times` times, 32 at once; every answer must be `expected`.
+async fn flood(app: &TestApp, token: &str, times: usize, expected: u16) {
+    let statuses: Vec<u16> = futures_util::stream::iter(0..times)
+        .map(|_| async { verify_with(app, token, &[]).await.status().as_u16() })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert!(statuses.iter().all(|s| *s == expected), "{statuses:?}");
 }
 
 /// A machine client's (client_credentials) access token with `scope`.

@@ -8,9 +8,8 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256, Sha512_256};
 
-use super::{machine_token, verify_with};
+use super::{flood, machine_token};
 use crate::helpers::TestApp;
-use futures_util::StreamExt;
 use gatehouse::infra::data_dir::DataDir;
 
 /// A token Hydra never issued but whose signature it would accept: signed
@@ -24,16 +23,6 @@ fn signed_garbage(app: &TestApp, key: &str) -> String {
     mac.update(key.as_bytes());
     let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
     format!("ory_at_{}.{signature}", URL_SAFE_NO_PAD.encode(key))
-}
-
-/// Sends `token` `times` times, 32 at once; every answer must be `expected`.
-async fn flood(app: &TestApp, token: &str, times: usize, expected: u16) {
-    let statuses: Vec<u16> = futures_util::stream::iter(0..times)
-        .map(|_| async { verify_with(app, token, &[]).await.status().as_u16() })
-        .buffer_unordered(32)
-        .collect()
-        .await;
-    assert!(statuses.iter().all(|s| *s == expected), "{statuses:?}");
 }
 
 #[tokio::test]
