@@ -25,10 +25,7 @@ impl Clock {
     pub fn now(&self) -> i64 {
         match &self.manual {
             Some(now) => now.load(Ordering::SeqCst),
-            None => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0),
+            None => self.now_millis() / 1000,
         }
     }
 
