@@ -54,6 +54,21 @@ struct MachineToken {
     access: String,
 }
 
+impl MachineToken {
+    /// Revokes the access token at Hydra, as its client would.
+    async fn revoke(&self, app: &TestApp) {
+        let answer = app
+            .http
+            .post(app.url("/oauth2/revoke"))
+            .basic_auth(&self.client_id, Some(&self.secret))
+            .form(&[("token", self.access.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+}
+
 async fn machine_token(app: &TestApp, scope: &str) -> MachineToken {
     let client = app
         .create_client(json!({

@@ -57,15 +57,7 @@ async fn a_token_revoked_while_cached_is_refused_from_its_refresh_on() {
     let before = forward_auth.introspection_calls();
     let cached_at = Instant::now();
     flood(&app, &token.access, 1, 200).await;
-    let answer = app
-        .http
-        .post(app.url("/oauth2/revoke"))
-        .basic_auth(&token.client_id, Some(&token.secret))
-        .form(&[("token", token.access.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200);
+    token.revoke(&app).await;
 
     // Within cache_ttl the cached answer still holds (what the setting
     // promises); the first request past three quarters starts the refresh.
