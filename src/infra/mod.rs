@@ -1,11 +1,12 @@
 //! Plumbing every layer may use: time, the data-dir lock, generated secrets,
 //! TLS (served, probed, and to PostgreSQL), systemd notifications, logging,
-//! metrics and outbound HTTP.
+//! metrics, outbound HTTP, and the attempts an outbox worker runs.
 
 pub mod clock;
 pub mod data_dir;
 pub mod grpc;
 pub mod http;
+pub mod in_flight;
 pub mod lock;
 pub mod metrics;
 pub mod notify;

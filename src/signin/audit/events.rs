@@ -17,13 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
-use tokio::task::JoinSet;
 use url::Url;
 
 use super::EventJson;
 use crate::config::{EventsConfig, Secret};
 use crate::infra::clock::Clock;
 use crate::infra::http::{self, Peer};
+use crate::infra::in_flight::InFlight;
 use crate::infra::metrics::Metrics;
 use crate::signin::otp::{backoff, DeliveryTask};
 use crate::sms::{error_chain, sign, SIGNATURE_HEADER};
@@ -118,7 +118,7 @@ impl EventDelivery {
         if let Err(error) = self.store.run(|db| event_outbox::release_claims(db)).await {
             tracing::error!(%error, "cannot read the events outbox");
         }
-        let mut in_flight = JoinSet::new();
+        let mut in_flight = InFlight::new();
         let mut pace = Pace::default();
         let mut measured: Option<Instant> = None;
         loop {
@@ -127,19 +127,19 @@ impl EventDelivery {
                 measured = Some(Instant::now());
             }
             // Every finished delivery leaves the set before the room is
-            // counted (`join_next` below takes one a turn).
-            while let Some(done) = in_flight.try_join_next() {
+            // counted (`finished` below takes one a turn).
+            while let Some(done) = in_flight.try_finished() {
                 pace.attempted(done.unwrap_or(false), self.clock.now());
             }
             let room = pace.room(in_flight.len(), self.clock.now());
             if room > 0 {
                 for event in self.claim(room).await {
-                    in_flight.spawn(self.clone().deliver(event));
+                    in_flight.start(event.event.id, self.clone().deliver(event));
                 }
             }
             tokio::select! {
                 () = self.wake.notified() => {}
-                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                Some(done) = in_flight.finished(), if !in_flight.is_empty() => {
                     pace.attempted(done.unwrap_or(false), self.clock.now());
                 }
                 () = tokio::time::sleep(self.poll_every) => {}

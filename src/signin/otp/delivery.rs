@@ -16,13 +16,14 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::pumping::country_key;
 use super::sealed::SealingKey;
 use crate::domain::{OtpCode, PhoneNumber};
 use crate::infra::clock::Clock;
+use crate::infra::in_flight::InFlight;
 use crate::infra::metrics::Metrics;
 use crate::sms::{Sent, SmsError, SmsMessage, SmsSender};
 use crate::store::outbox::{self, Queued};
@@ -152,7 +153,7 @@ impl Delivery {
         // Owned here, so stopping the worker stops its sends too (and the
         // texts handed over: stored claimed, they are due again at the
         // next start, or when their claim runs out).
-        let mut in_flight = JoinSet::new();
+        let mut in_flight = InFlight::new();
         let (places, mut handed) = mpsc::channel(MAX_IN_FLIGHT);
         if let Ok(mut open) = self.handoff.places.write() {
             *open = Some(places);
@@ -160,14 +161,14 @@ impl Delivery {
         let (mut claim_next, mut next_poll) = (true, Instant::now() + self.poll_every);
         loop {
             // Every finished send leaves the set before the room is
-            // counted: `join_next` below takes one a turn, and a set of
+            // counted: `finished` below takes one a turn, and a set of
             // finished sends left room for one text per claim (one store
             // round trip per text under load, issue 25).
-            while in_flight.try_join_next().is_some() {}
+            while in_flight.try_finished().is_some() {}
             // Handed texts first: their claims count on starting soon.
             while in_flight.len() < MAX_IN_FLIGHT {
                 let Ok(text) = handed.try_recv() else { break };
-                in_flight.spawn(self.clone().deliver(text));
+                in_flight.start(text.challenge_id.clone(), self.clone().deliver(text));
             }
             let room = MAX_IN_FLIGHT - in_flight.len();
             if claim_next && room > 0 {
@@ -175,16 +176,16 @@ impl Delivery {
                 // A full claim may have left more in the outbox.
                 claim_next = claimed.len() == room;
                 for message in claimed {
-                    in_flight.spawn(self.clone().deliver(message));
+                    in_flight.start(message.challenge_id.clone(), self.clone().deliver(message));
                 }
             }
             let has_room = in_flight.len() < MAX_IN_FLIGHT;
             tokio::select! {
                 () = self.wake.notified() => claim_next = true,
                 Some(text) = handed.recv(), if has_room => {
-                    in_flight.spawn(self.clone().deliver(text));
+                    in_flight.start(text.challenge_id.clone(), self.clone().deliver(text));
                 }
-                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                Some(_) = in_flight.finished(), if !in_flight.is_empty() => {}
                 // Retries that came due, and texts left by a crash or by
                 // another instance: on a timer that busy turns do not reset.
                 () = tokio::time::sleep_until(next_poll) => {

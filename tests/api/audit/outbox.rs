@@ -1,6 +1,7 @@
 //! The events worker alone, on a manual clock: a receiver down for an hour
 //! gets every event afterwards, once each, in order per person; a failing
-//! event holds back only its own person's.
+//! event holds back only its own person's; an event whose claim runs out
+//! during its attempt is not sent twice.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -203,4 +204,38 @@ async fn a_failing_event_holds_back_only_its_own_persons_events() {
     })
     .await;
     assert_eq!(delivered(&log)[2..], alice, "alice's in order, once each");
+}
+
+#[tokio::test]
+async fn an_event_claimed_again_during_its_attempt_is_not_sent_twice() {
+    // The receiver holds the first request while the clock passes its claim
+    // (`events.timeout` 10 s plus a margin): the worker claims the event
+    // again, and must not send it a second time.
+    let (release, held) = tokio::sync::watch::channel(false);
+    let sink = WebhookSink::answering("/events", move |_, _| {
+        let mut held = held.clone();
+        async move {
+            let _ = held.wait_for(|released| *released).await;
+            axum::http::StatusCode::OK.into_response()
+        }
+    })
+    .await;
+    let mut fx = StandaloneTrail::new(events_to(&sink.url)).await;
+    fx.start_worker();
+    fx.trail
+        .record(Event::new(EventKind::SigninSucceeded).subject("carol"))
+        .await;
+    sink.wait_for_requests(1).await;
+    fx.clock.advance(60);
+    // The worker looks at the outbox every 20 ms.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    release.send(true).unwrap();
+
+    let delivered = "gatehouse_event_deliveries_total{result=\"delivered\"} 1\n";
+    eventually(Duration::from_secs(5), "the event delivered", || {
+        fx.metrics.render().contains(delivered)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(sink.received().len(), 1, "sent once");
 }

@@ -1,6 +1,7 @@
 //! The SMS outbox (issue 17, point 3): a queued message outlives a crash,
-//! dies with its code, is never kept in the clear, and a replaced code's
-//! message is not sent.
+//! dies with its code, is never kept in the clear, is not sent twice when
+//! its claim runs out mid-attempt, and a replaced code's message is not
+//! sent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,6 +102,34 @@ async fn texts_waiting_for_a_busy_worker_are_each_sent_once() {
     sent.dedup();
     assert_eq!(before, sent.len(), "a text was sent twice");
     assert_eq!(sent.len(), phones.len(), "a text was not sent");
+}
+
+/// A text whose claim runs out while the gateway still holds its request
+/// (the clock past the lease) is claimed again, and not sent a second time.
+#[tokio::test]
+async fn a_text_claimed_again_during_its_attempt_is_not_sent_twice() {
+    let (release, held) = tokio::sync::watch::channel(false);
+    let sink = WebhookSink::answering("/sms", move |_, _| {
+        let mut held = held.clone();
+        async move {
+            let _ = held.wait_for(|released| *released).await;
+            axum::http::StatusCode::OK.into_response()
+        }
+    })
+    .await;
+    let fx = StandaloneOtp::with(sink, |_| {}).await;
+    let phone = phone(52);
+    fx.otp
+        .issue(&test_flow(&phone), &phone, None)
+        .await
+        .unwrap();
+    fx.sink.wait_for_requests(1).await;
+    fx.clock.advance(handed_lease(&fx) + 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    release.send(true).unwrap();
+    fx.outbox_drained().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(fx.sink.received().len(), 1, "sent once");
 }
 
 #[tokio::test]
