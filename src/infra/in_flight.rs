@@ -15,14 +15,16 @@ pub struct InFlight<K, T> {
     rows: HashMap<task::Id, K>,
 }
 
-impl<K: PartialEq, T: Send + 'static> InFlight<K, T> {
-    pub fn new() -> InFlight<K, T> {
+impl<K, T> Default for InFlight<K, T> {
+    fn default() -> InFlight<K, T> {
         InFlight {
             attempts: JoinSet::new(),
             rows: HashMap::new(),
         }
     }
+}
 
+impl<K: PartialEq, T: Send + 'static> InFlight<K, T> {
     pub fn len(&self) -> usize {
         self.attempts.len()
     }
@@ -69,7 +71,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_row_runs_once_at_a_time_and_again_after_it_finished() {
-        let mut in_flight = InFlight::new();
+        let mut in_flight = InFlight::default();
         let (release, wait) = tokio::sync::oneshot::channel::<()>();
         in_flight.start(7, async move { wait.await.map(|()| 7).unwrap_or(0) });
         in_flight.start(7, async { 70 });
@@ -94,8 +96,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicked_attempt_frees_its_row() {
-        let mut in_flight = InFlight::new();
-        in_flight.start("a", async { None::<u8>.expect("the attempt fails") });
+        let mut in_flight = InFlight::default();
+        fn fails() -> u8 {
+            panic!("the attempt fails")
+        }
+        in_flight.start("a", async { fails() });
         assert_eq!(in_flight.finished().await, Some(None));
         in_flight.start("a", async { 1 });
         assert_eq!(in_flight.finished().await, Some(Some(1)));

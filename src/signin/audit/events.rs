@@ -118,7 +118,7 @@ impl EventDelivery {
         if let Err(error) = self.store.run(|db| event_outbox::release_claims(db)).await {
             tracing::error!(%error, "cannot read the events outbox");
         }
-        let mut in_flight = InFlight::new();
+        let mut in_flight = InFlight::default();
         let mut pace = Pace::default();
         let mut measured: Option<Instant> = None;
         loop {

@@ -153,7 +153,7 @@ impl Delivery {
         // Owned here, so stopping the worker stops its sends too (and the
         // texts handed over: stored claimed, they are due again at the
         // next start, or when their claim runs out).
-        let mut in_flight = InFlight::new();
+        let mut in_flight = InFlight::default();
         let (places, mut handed) = mpsc::channel(MAX_IN_FLIGHT);
         if let Ok(mut open) = self.handoff.places.write() {
             *open = Some(places);
