@@ -211,15 +211,7 @@ async fn an_event_claimed_again_during_its_attempt_is_not_sent_twice() {
     // The receiver holds the first request while the clock passes its claim
     // (`events.timeout` 10 s plus a margin): the worker claims the event
     // again, and must not send it a second time.
-    let (release, held) = tokio::sync::watch::channel(false);
-    let sink = WebhookSink::answering("/events", move |_, _| {
-        let mut held = held.clone();
-        async move {
-            let _ = held.wait_for(|released| *released).await;
-            axum::http::StatusCode::OK.into_response()
-        }
-    })
-    .await;
+    let (sink, release) = WebhookSink::held("/events").await;
     let mut fx = StandaloneTrail::new(events_to(&sink.url)).await;
     fx.start_worker();
     fx.trail

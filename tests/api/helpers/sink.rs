@@ -77,6 +77,21 @@ impl WebhookSink {
         Self::answering("/sms", |_, _| std::future::pending()).await
     }
 
+    /// A sink at `path` that holds every request until the sender it
+    /// returns says `true`, then answers 200.
+    pub async fn held(path: &str) -> (WebhookSink, tokio::sync::watch::Sender<bool>) {
+        let (release, held) = tokio::sync::watch::channel(false);
+        let sink = Self::answering(path, move |_, _| {
+            let mut held = held.clone();
+            async move {
+                let _ = held.wait_for(|released| *released).await;
+                axum::http::StatusCode::OK.into_response()
+            }
+        })
+        .await;
+        (sink, release)
+    }
+
     /// A sink at `path` answering each request with `answer(n, request)`,
     /// `n` counting from 0; the request is recorded first.
     pub async fn answering<F, A>(path: &str, answer: F) -> WebhookSink

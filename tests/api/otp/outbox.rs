@@ -108,15 +108,7 @@ async fn texts_waiting_for_a_busy_worker_are_each_sent_once() {
 /// (the clock past the lease) is claimed again, and not sent a second time.
 #[tokio::test]
 async fn a_text_claimed_again_during_its_attempt_is_not_sent_twice() {
-    let (release, held) = tokio::sync::watch::channel(false);
-    let sink = WebhookSink::answering("/sms", move |_, _| {
-        let mut held = held.clone();
-        async move {
-            let _ = held.wait_for(|released| *released).await;
-            axum::http::StatusCode::OK.into_response()
-        }
-    })
-    .await;
+    let (sink, release) = WebhookSink::held("/sms").await;
     let fx = StandaloneOtp::with(sink, |_| {}).await;
     let phone = phone(52);
     fx.otp
