@@ -100,6 +100,16 @@ impl StandaloneOtp {
         self.otp = otp;
     }
 
+    /// Issues a code for `phone` and waits until the gateway has its text
+    /// (the fixture's first request).
+    async fn code_sent_to_gateway(&self, phone: &PhoneNumber) {
+        self.otp
+            .issue(&test_flow(phone), phone, None)
+            .await
+            .unwrap();
+        self.sink.wait_for_requests(1).await;
+    }
+
     /// Waits until the outbox has nothing left to send.
     async fn outbox_drained(&self) {
         crate::helpers::outbox_drained(&self.store).await;

@@ -29,11 +29,7 @@ async fn gateway_hanging_once() -> WebhookSink {
 async fn a_message_being_sent_when_gatehouse_crashed_is_sent_after_the_restart() {
     let mut fx = StandaloneOtp::with(gateway_hanging_once().await, |_| {}).await;
     let phone = phone(50);
-    fx.otp
-        .issue(&test_flow(&phone), &phone, None)
-        .await
-        .unwrap();
-    fx.sink.wait_for_requests(1).await;
+    fx.code_sent_to_gateway(&phone).await;
     // The worker dies mid-request. On SQLite (one instance, the data dir's
     // lock) its claim on the message dies with it; on PostgreSQL another
     // instance may be sending, so the claim holds until its lease runs out
@@ -111,11 +107,7 @@ async fn a_text_claimed_again_during_its_attempt_is_not_sent_twice() {
     let (sink, release) = WebhookSink::held("/sms").await;
     let fx = StandaloneOtp::with(sink, |_| {}).await;
     let phone = phone(52);
-    fx.otp
-        .issue(&test_flow(&phone), &phone, None)
-        .await
-        .unwrap();
-    fx.sink.wait_for_requests(1).await;
+    fx.code_sent_to_gateway(&phone).await;
     fx.clock.advance(handed_lease(&fx) + 1);
     tokio::time::sleep(Duration::from_millis(300)).await;
     release.send(true).unwrap();
@@ -128,11 +120,7 @@ async fn a_text_claimed_again_during_its_attempt_is_not_sent_twice() {
 async fn a_retry_scheduled_before_a_restart_happens_after_it() {
     let mut fx = StandaloneOtp::with(WebhookSink::scripted(vec![503, 200]).await, |_| {}).await;
     let phone = phone(51);
-    fx.otp
-        .issue(&test_flow(&phone), &phone, None)
-        .await
-        .unwrap();
-    fx.sink.wait_for_requests(1).await;
+    fx.code_sent_to_gateway(&phone).await;
     fx.reopen();
     fx.clock.advance(1);
     fx.sink.wait_for_requests(2).await;
@@ -151,11 +139,7 @@ async fn a_message_whose_code_expired_while_gatehouse_was_down_is_dropped_and_re
     })
     .await;
     let phone = phone(52);
-    fx.otp
-        .issue(&test_flow(&phone), &phone, None)
-        .await
-        .unwrap();
-    fx.sink.wait_for_requests(1).await;
+    fx.code_sent_to_gateway(&phone).await;
     fx.reopen();
     fx.clock.advance(301);
     fx.outbox_drained().await;

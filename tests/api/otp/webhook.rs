@@ -132,11 +132,7 @@ async fn rate_limiting_gateway(retry_after: &'static str) -> WebhookSink {
 async fn retry_after_is_honoured() {
     let fx = StandaloneOtp::with(rate_limiting_gateway("120").await, |_| {}).await;
     let phone = phone(13);
-    fx.otp
-        .issue(&test_flow(&phone), &phone, None)
-        .await
-        .unwrap();
-    fx.sink.wait_for_requests(1).await;
+    fx.code_sent_to_gateway(&phone).await;
     // Well past gatehouse's own backoff, still inside the gateway's 120 s.
     fx.clock.advance(119);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -180,11 +176,7 @@ async fn a_webhook_that_never_answers_is_given_up_and_no_code_is_logged() {
     })
     .await;
     let phone = phone(12);
-    fx.otp
-        .issue(&test_flow(&phone), &phone, None)
-        .await
-        .unwrap();
-    fx.sink.wait_for_requests(1).await;
+    fx.code_sent_to_gateway(&phone).await;
     // The first attempt times out after 1 s; the second is due 1 s later.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     fx.clock.advance(1);
@@ -193,11 +185,7 @@ async fn a_webhook_that_never_answers_is_given_up_and_no_code_is_logged() {
 
     // A delivery that works, with a retry, to have something in the logs.
     let fx2 = StandaloneOtp::with(WebhookSink::scripted(vec![503, 200]).await, |_| {}).await;
-    fx2.otp
-        .issue(&test_flow(&phone), &phone, None)
-        .await
-        .unwrap();
-    fx2.sink.wait_for_requests(1).await;
+    fx2.code_sent_to_gateway(&phone).await;
     fx2.clock.advance(1);
     fx2.sink.wait_for_requests(2).await;
     fx2.outbox_drained().await;
