@@ -5,7 +5,6 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-mod cache;
 mod jwt;
 mod opaque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +17,7 @@ use crate::domain::{RequestPath, RequestPathError};
 use crate::hydra::{HydraClient, HydraError};
 use crate::infra::clock::Clock;
 use crate::infra::metrics::Metrics;
-use cache::{TokenHash, TtlCache};
+use crate::infra::ttl_cache::{SecretHash, TtlCache};
 pub use opaque::HydraTokenSignature;
 
 /// What the upstream learns about an accepted token.
@@ -228,7 +227,7 @@ impl ForwardAuth {
         if !could_be_an_access_token(token) {
             return Err(Denied::InvalidToken);
         }
-        let key: TokenHash = Sha256::digest(token.as_bytes()).into();
+        let key: SecretHash = Sha256::digest(token.as_bytes()).into();
         if let Some(answer) = self.cached(token, &key) {
             return answer;
         }
@@ -249,7 +248,7 @@ impl ForwardAuth {
 
     /// Concurrent requests with the same token wait for one introspection
     /// instead of each making one.
-    async fn one_at_a_time(&self, key: &TokenHash) -> tokio::sync::MutexGuard<'_, ()> {
+    async fn one_at_a_time(&self, key: &SecretHash) -> tokio::sync::MutexGuard<'_, ()> {
         self.in_flight[usize::from(key[0]) % IN_FLIGHT_SHARDS]
             .lock()
             .await
@@ -258,7 +257,7 @@ impl ForwardAuth {
     /// Introspects `token` and keeps the answer: a good one as
     /// [`ForwardAuth::remember`] says, a refusal for `negative_cache_ttl`
     /// (in place of a good one kept before); a Hydra outage is not kept.
-    async fn ask_hydra(&self, token: &str, key: TokenHash) -> Result<Arc<Principal>, Denied> {
+    async fn ask_hydra(&self, token: &str, key: SecretHash) -> Result<Arc<Principal>, Denied> {
         let now = self.clock.now_millis();
         let answer = self.introspect(token, now / 1000).await.map(Arc::new);
         match &answer {
@@ -276,7 +275,7 @@ impl ForwardAuth {
     /// Asks Hydra about a cached token again while its answer still holds,
     /// so that no request waits when it would have expired; one revoked
     /// meanwhile is refused from then on.
-    fn refresh_in_background(&self, token: &str, key: TokenHash) {
+    fn refresh_in_background(&self, token: &str, key: SecretHash) {
         let this = self.clone();
         let token = token.to_owned();
         tokio::spawn(async move {
@@ -295,7 +294,7 @@ impl ForwardAuth {
         &self,
         jwt: &jwt::JwtVerifier,
         token: &str,
-        key: TokenHash,
+        key: SecretHash,
     ) -> Result<Arc<Principal>, Denied> {
         let principal = Arc::new(jwt.verify(token).await?);
         let now = self.clock.now_millis();
@@ -351,7 +350,7 @@ impl ForwardAuth {
     /// expiry, at a random point between half and three quarters of its
     /// window: answers cached together (the first requests after a start)
     /// are then not all asked about again at once.
-    fn remember(&self, key: TokenHash, principal: &Arc<Principal>, now: i64, ask_again: bool) {
+    fn remember(&self, key: SecretHash, principal: &Arc<Principal>, now: i64, ask_again: bool) {
         let ttl = millis(self.config.cache_ttl);
         let expires = principal.expires_at.saturating_mul(1000);
         let until = now.saturating_add(ttl).min(expires);
@@ -363,7 +362,7 @@ impl ForwardAuth {
 
     /// A cached answer, good or refused, counted as a cache hit; a good one
     /// due for its refresh starts that.
-    fn cached(&self, token: &str, key: &TokenHash) -> Option<Result<Arc<Principal>, Denied>> {
+    fn cached(&self, token: &str, key: &SecretHash) -> Option<Result<Arc<Principal>, Denied>> {
         let now = self.clock.now_millis();
         let answer = match self.cache.get(key, now) {
             Some(hit) => {

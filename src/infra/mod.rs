@@ -1,6 +1,7 @@
 //! Plumbing every layer may use: time, the data-dir lock, generated secrets,
 //! TLS (served, probed, and to PostgreSQL), systemd notifications, logging,
-//! metrics, outbound HTTP, and the attempts an outbox worker runs.
+//! metrics, outbound HTTP, the attempts an outbox worker runs, and a bounded
+//! cache of answers keyed by a secret's hash.
 
 pub mod clock;
 pub mod data_dir;
@@ -19,3 +20,4 @@ pub mod serve;
 pub mod telemetry;
 pub mod tls;
 pub mod tls_probe;
+pub mod ttl_cache;

@@ -19,6 +19,7 @@ use super::audit::{AuditTrail, Event};
 use super::bot_challenge::{BotChallenge, Proof};
 use super::challenges::ChallengeMemory;
 use super::error::SignInError;
+use super::login_requests::LoginRequests;
 use super::methods::passkey::PasskeyError;
 use super::methods::Methods;
 use super::otp::{IssuedCode, OtpService};
@@ -106,6 +107,7 @@ pub struct BrowserSignIn {
     methods: Methods,
     bot: BotChallenge,
     challenges: ChallengeMemory,
+    requests: LoginRequests,
     metrics: Metrics,
     audit: AuditTrail,
 }
@@ -130,6 +132,7 @@ impl BrowserSignIn {
         challenges: ChallengeMemory,
         metrics: Metrics,
     ) -> BrowserSignIn {
+        let requests = LoginRequests::new(hydra.clone(), challenges.clone(), otp.clock().clone());
         BrowserSignIn {
             hydra,
             accept,
@@ -137,6 +140,7 @@ impl BrowserSignIn {
             methods,
             bot,
             challenges,
+            requests,
             metrics,
             audit: AuditTrail::default(),
         }
@@ -164,8 +168,9 @@ impl BrowserSignIn {
     /// session was proved with less: then the person steps up); otherwise
     /// the form is shown.
     pub async fn start(&self, challenge: &str) -> Result<Started, ChallengeError> {
-        let (request, deadline) = self.login_request(challenge).await?;
-        let login = self.open(challenge, request.clone(), deadline);
+        let fetched = self.requests.fetch(challenge).await;
+        let (request, deadline) = fetched.map_err(ChallengeError::Lookup)?;
+        let login = self.open(challenge, &request, deadline);
         if request.skip {
             let session = request.session_id.as_deref();
             let proof = self.accept.session_proof(session, &request.subject).await?;
@@ -222,8 +227,10 @@ impl BrowserSignIn {
         if let Some(redirect_to) = self.challenges.answer(challenge).await {
             return Ok(Resumed::Answered { redirect_to });
         }
-        let (request, deadline) = self.login_request(challenge).await?;
-        Ok(Resumed::Open(self.open(challenge, request, deadline)))
+        // The page's own request, when this instance showed it.
+        let kept = self.requests.get(challenge).await;
+        let (request, deadline) = kept.map_err(ChallengeError::Lookup)?;
+        Ok(Resumed::Open(self.open(challenge, &request, deadline)))
     }
 
     /// The person cancelled: Hydra tells the client `access_denied`.
@@ -396,30 +403,19 @@ impl BrowserSignIn {
         Ok((redirect.redirect_to, user.id))
     }
 
-    /// Hydra's login request, remembered with its deadline.
-    async fn login_request(&self, challenge: &str) -> Result<(LoginRequest, i64), ChallengeError> {
-        let request = self
-            .hydra
-            .login_request(challenge)
-            .await
-            .map_err(ChallengeError::Lookup)?;
-        let deadline = self.challenges.seen(challenge, &request.request_url).await;
-        Ok((request, deadline))
-    }
-
-    fn open(&self, challenge: &str, request: LoginRequest, deadline: i64) -> OpenLogin {
+    fn open(&self, challenge: &str, request: &LoginRequest, deadline: i64) -> OpenLogin {
         let now = self.otp.clock().now();
         OpenLogin {
             challenge: challenge.to_string(),
-            client_name: client_name(&request),
+            client_name: client_name(request),
             client_id: request.client.client_id.clone(),
-            login_hint: request.oidc_context.login_hint.unwrap_or_default(),
-            ui_locales: request.oidc_context.ui_locales,
+            login_hint: request.oidc_context.login_hint.clone().unwrap_or_default(),
+            ui_locales: request.oidc_context.ui_locales.clone(),
             time_left: Duration::from_secs((deadline - now).max(0) as u64),
             deadline,
             required: Assurance::required_by(&request.oidc_context.acr_values),
             step_up_subject: request.skip.then(|| request.subject.clone()),
-            session_id: request.session_id,
+            session_id: request.session_id.clone(),
         }
     }
 

@@ -12,5 +12,6 @@ pub mod claims;
 pub mod error;
 pub mod headless;
 pub mod legacy_session;
+pub mod login_requests;
 pub mod methods;
 pub mod otp;

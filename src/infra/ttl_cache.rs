@@ -1,15 +1,18 @@
-//! Answers about tokens, kept by the token's SHA-256 for a while and
-//! bounded in size, so a flood of made-up tokens cannot grow memory.
+//! Answers about bearer secrets (tokens, login challenges), kept by the
+//! secret's SHA-256 for a while and bounded in size, so a flood of made-up
+//! secrets cannot grow memory.
 //!
 //! An answer may name a time from which it is asked again ahead of its
 //! expiry: the first lookup after that time is told to refresh it (and only
 //! that one), while every lookup keeps getting the answer until it expires.
-//! Times are unix milliseconds.
+//! Times are in the one unit a cache's owner picks (forward auth: unix
+//! milliseconds; the login requests: unix seconds).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-pub type TokenHash = [u8; 32];
+/// A bearer secret's SHA-256: the secret itself is never kept.
+pub type SecretHash = [u8; 32];
 
 struct Entry<V> {
     value: V,
@@ -28,7 +31,7 @@ pub struct Hit<V> {
 }
 
 pub struct TtlCache<V> {
-    entries: Mutex<HashMap<TokenHash, Entry<V>>>,
+    entries: Mutex<HashMap<SecretHash, Entry<V>>>,
     max_entries: usize,
 }
 
@@ -41,7 +44,7 @@ impl<V: Clone> TtlCache<V> {
     }
 
     /// The answer for `key` if it still holds at `now`.
-    pub fn get(&self, key: &TokenHash, now: i64) -> Option<Hit<V>> {
+    pub fn get(&self, key: &SecretHash, now: i64) -> Option<Hit<V>> {
         let mut entries = self.lock();
         let entry = entries.get_mut(key).filter(|entry| entry.until > now)?;
         let refresh = entry.refresh_at.is_some_and(|at| at <= now);
@@ -57,7 +60,7 @@ impl<V: Clone> TtlCache<V> {
     /// Keeps `value` until `until`, to be refreshed from `refresh_at`; when
     /// full, expired entries go first, and if every entry is still live,
     /// all of them (start over rather than grow).
-    pub fn insert(&self, key: TokenHash, value: V, until: i64, refresh_at: Option<i64>, now: i64) {
+    pub fn insert(&self, key: SecretHash, value: V, until: i64, refresh_at: Option<i64>, now: i64) {
         if until <= now {
             return;
         }
@@ -76,7 +79,7 @@ impl<V: Clone> TtlCache<V> {
         entries.insert(key, entry);
     }
 
-    pub fn remove(&self, key: &TokenHash) {
+    pub fn remove(&self, key: &SecretHash) {
         self.lock().remove(key);
     }
 
@@ -84,7 +87,11 @@ impl<V: Clone> TtlCache<V> {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TokenHash, Entry<V>>> {
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SecretHash, Entry<V>>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -106,7 +113,7 @@ mod tests {
         cache.insert([2; 32], "dead on arrival", 5, None, 5);
         assert_eq!(cache.len(), 1, "an answer already past is not kept");
         cache.remove(&[1; 32]);
-        assert_eq!(cache.len(), 0);
+        assert!(cache.is_empty());
     }
 
     #[test]
