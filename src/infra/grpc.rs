@@ -78,12 +78,5 @@ pub fn failure(status: &tonic::Status) -> String {
 
 /// An error and its sources, "a: b: c".
 fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut words = error.to_string();
-    let mut next = error.source();
-    while let Some(cause) = next {
-        words.push_str(": ");
-        words.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    words
+    super::http::error_chain(error)
 }

@@ -2,8 +2,13 @@
 //! object a service answers with (the user directory, the legacy-session
 //! verifier) without buffering a runaway body.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::ClientConfig;
 use serde_json::{Map, Value};
 
 use crate::config::CaFile;
@@ -97,6 +102,80 @@ fn builder(peer: Peer<'_>) -> reqwest::ClientBuilder {
             with_ca_file(builder, ca_file)
         }
     }
+}
+
+/// The client of the proxy to Hydra's public port: hyper's own, which
+/// hands requests and answers on as they are. reqwest parses each URL again
+/// in its redirect layer (the request's and the redirect's, on every
+/// answer: Hydra 2's verifier URLs are long), which the proxy, following no
+/// redirect, does not need. Never through a proxy from the environment;
+/// HTTPS verified as [`client`] verifies it.
+pub type PassThrough =
+    hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, axum::body::Body>;
+
+/// A [`PassThrough`] client; `ca_file` for an external Hydra's https URL
+/// behind a private CA.
+pub fn pass_through(ca_file: Option<&CaFile>) -> PassThrough {
+    install_crypto_provider();
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(HYDRA_CONNECT_TIMEOUT));
+    let tls = tls_config(ca_file).unwrap_or_else(|error| {
+        tracing::warn!(%error, "https connections to Hydra will fail");
+        roots_only(ca_file)
+    });
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .build(connector)
+}
+
+/// TLS as the HTTP clients verify it: the system's CAs plus `ca_file`'s,
+/// the host name checked, ring's crypto.
+pub fn tls_config(ca_file: Option<&CaFile>) -> Result<ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let extra_roots = ca_file.map(CaFile::der_certificates).unwrap_or_default();
+    let verifier =
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, provider.clone())
+            .map_err(|e| format!("no certificate store: {e}"))?;
+    Ok(ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
+}
+
+/// TLS trusting `ca_file`'s authorities alone: what is left on a host
+/// without a certificate store (as [`client`] does).
+fn roots_only(ca_file: Option<&CaFile>) -> ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in ca_file.map(CaFile::der_certificates).unwrap_or_default() {
+        let _ = roots.add(certificate);
+    }
+    ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+/// An error with its causes: an HTTP client's top-level message hides the
+/// cause ("error sending request", "client error (Connect)").
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[derive(Debug)]

@@ -218,14 +218,7 @@ pub fn scrub(secrets: &[String], mut message: String) -> String {
 /// An error and its causes: tokio-postgres keeps the useful part (the
 /// server's message, the socket error) in `source()`.
 pub fn error_chain(error: &tokio_postgres::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        message.push_str(": ");
-        message.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    message
+    super::http::error_chain(error)
 }
 
 /// The certificate problem that failed a connection, said so that the

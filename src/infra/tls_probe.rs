@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::ServerName;
-use rustls::{CertificateError, ClientConfig};
+use rustls::CertificateError;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -36,7 +36,8 @@ pub async fn handshake(
     ca_file: Option<&CaFile>,
     timeout: Duration,
 ) -> Result<(), HandshakeError> {
-    let connector = TlsConnector::from(Arc::new(client_config(ca_file)?));
+    let config = super::http::tls_config(ca_file).map_err(HandshakeError::Other)?;
+    let connector = TlsConnector::from(Arc::new(config));
     let name = ServerName::try_from(host.to_string())
         .map_err(|e| HandshakeError::Other(format!("{host} is no server name: {e}")))?;
     let attempt = async {
@@ -48,20 +49,6 @@ pub async fn handshake(
         Ok(Err(error)) => Err(explain(host, error)),
         Err(_) => Err(HandshakeError::Timeout(timeout)),
     }
-}
-
-fn client_config(ca_file: Option<&CaFile>) -> Result<ClientConfig, HandshakeError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let extra_roots = ca_file.map(CaFile::der_certificates).unwrap_or_default();
-    let verifier =
-        rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, provider.clone())
-            .map_err(|e| HandshakeError::Other(format!("no certificate store: {e}")))?;
-    Ok(ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| HandshakeError::Other(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth())
 }
 
 /// The certificate problem inside an I/O error from the handshake.

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::domain::{Assurance, FlowId, OtpCode, PhoneNumber, SignInMethod};
-use crate::hydra::{HydraClient, HydraError, LoginRequest};
+use crate::hydra::{HydraClient, HydraError};
 use crate::infra::metrics::Metrics;
 
 use super::accept::{self, Acceptor, LoginRef};
@@ -19,7 +19,7 @@ use super::audit::{AuditTrail, Event};
 use super::bot_challenge::{BotChallenge, Proof};
 use super::challenges::ChallengeMemory;
 use super::error::SignInError;
-use super::login_requests::LoginRequests;
+use super::login_requests::{Login, LoginRequests};
 use super::methods::passkey::PasskeyError;
 use super::methods::Methods;
 use super::otp::{IssuedCode, OtpService};
@@ -168,9 +168,9 @@ impl BrowserSignIn {
     /// session was proved with less: then the person steps up); otherwise
     /// the form is shown.
     pub async fn start(&self, challenge: &str) -> Result<Started, ChallengeError> {
-        let fetched = self.requests.fetch(challenge).await;
-        let (request, deadline) = fetched.map_err(ChallengeError::Lookup)?;
-        let login = self.open(challenge, &request, deadline);
+        let request = self.requests.fetch(challenge).await;
+        let request = request.map_err(ChallengeError::Lookup)?;
+        let login = self.open(challenge, &request);
         if request.skip {
             let session = request.session_id.as_deref();
             let proof = self.accept.session_proof(session, &request.subject).await?;
@@ -181,8 +181,7 @@ impl BrowserSignIn {
                     .remembered_login(challenge, &request.subject, proof)
                     .await
                     .map(|redirect| (redirect, request.subject.clone()));
-                let attempt =
-                    Event::sign_in(SignInMethod::Remembered).client(&request.client.client_id);
+                let attempt = Event::sign_in(SignInMethod::Remembered).client(&request.client_id);
                 let redirect = self.audit.signed_in(attempt, accepted).await?;
                 self.answered(challenge, &redirect.redirect_to, "remembered")
                     .await;
@@ -228,9 +227,9 @@ impl BrowserSignIn {
             return Ok(Resumed::Answered { redirect_to });
         }
         // The page's own request, when this instance showed it.
-        let kept = self.requests.get(challenge).await;
-        let (request, deadline) = kept.map_err(ChallengeError::Lookup)?;
-        Ok(Resumed::Open(self.open(challenge, &request, deadline)))
+        let request = self.requests.get(challenge).await;
+        let request = request.map_err(ChallengeError::Lookup)?;
+        Ok(Resumed::Open(self.open(challenge, &request)))
     }
 
     /// The person cancelled: Hydra tells the client `access_denied`.
@@ -403,17 +402,17 @@ impl BrowserSignIn {
         Ok((redirect.redirect_to, user.id))
     }
 
-    fn open(&self, challenge: &str, request: &LoginRequest, deadline: i64) -> OpenLogin {
-        let now = self.otp.clock().now();
+    fn open(&self, challenge: &str, request: &Login) -> OpenLogin {
+        let (now, deadline) = (self.otp.clock().now(), request.deadline);
         OpenLogin {
             challenge: challenge.to_string(),
-            client_name: client_name(request),
-            client_id: request.client.client_id.clone(),
-            login_hint: request.oidc_context.login_hint.clone().unwrap_or_default(),
-            ui_locales: request.oidc_context.ui_locales.clone(),
+            client_name: request.client_name.clone(),
+            client_id: request.client_id.clone(),
+            login_hint: request.login_hint.clone().unwrap_or_default(),
+            ui_locales: request.ui_locales.clone(),
             time_left: Duration::from_secs((deadline - now).max(0) as u64),
             deadline,
-            required: Assurance::required_by(&request.oidc_context.acr_values),
+            required: Assurance::required_by(&request.acr_values),
             step_up_subject: request.skip.then(|| request.subject.clone()),
             session_id: request.session_id.clone(),
         }
@@ -443,15 +442,5 @@ pub enum ChallengeError {
 impl From<HydraError> for ChallengeError {
     fn from(error: HydraError) -> Self {
         ChallengeError::SignIn(error.into())
-    }
-}
-
-/// The client's display name, falling back to its id.
-pub fn client_name(request: &LoginRequest) -> String {
-    let client = &request.client;
-    if client.client_name.trim().is_empty() {
-        client.client_id.clone()
-    } else {
-        client.client_name.clone()
     }
 }

@@ -16,8 +16,8 @@ use serde_json::Value;
 use url::Url;
 
 use crate::config::{Secret, TokenExchangeConfig};
+use crate::infra::http::error_chain;
 use crate::infra::http::{self, AnswerError, Peer};
-use crate::sms::error_chain;
 
 /// A verifier's answer is a short JSON object; more is not read.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;

@@ -30,15 +30,52 @@ const KEPT_SECONDS: i64 = 600;
 /// on whether it has expired counts.
 const END_MARGIN_SECONDS: i64 = 30;
 
-/// A login request and its challenge's deadline (unix seconds).
-pub type Request = (Arc<LoginRequest>, i64);
+/// What the sign-in reads of Hydra's login request, with its challenge's
+/// deadline. Small, since up to [`MAX_KEPT`] are kept: a whole request, its
+/// client's registration included, takes several KB.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Login {
+    /// The client's display name, or its id.
+    pub client_name: String,
+    pub client_id: String,
+    pub login_hint: Option<String>,
+    pub ui_locales: Vec<String>,
+    pub acr_values: Vec<String>,
+    /// Hydra remembers this browser's sign-in, as `subject`.
+    pub skip: bool,
+    pub subject: String,
+    pub session_id: Option<String>,
+    /// Unix seconds when the challenge expires (first sight + its lifetime).
+    pub deadline: i64,
+}
+
+impl Login {
+    fn new(request: LoginRequest, deadline: i64) -> Login {
+        let client = request.client;
+        let client_name = match client.client_name.trim().is_empty() {
+            true => client.client_id.clone(),
+            false => client.client_name,
+        };
+        Login {
+            client_name,
+            client_id: client.client_id,
+            login_hint: request.oidc_context.login_hint,
+            ui_locales: request.oidc_context.ui_locales,
+            acr_values: request.oidc_context.acr_values,
+            skip: request.skip,
+            subject: request.subject,
+            session_id: request.session_id,
+            deadline,
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct LoginRequests {
     hydra: HydraClient,
     challenges: ChallengeMemory,
     clock: Clock,
-    kept: Arc<TtlCache<Request>>,
+    kept: Arc<TtlCache<Arc<Login>>>,
 }
 
 impl LoginRequests {
@@ -53,23 +90,19 @@ impl LoginRequests {
 
     /// Asks Hydra, records the challenge's first sight, and keeps both for
     /// the sign-in's form posts.
-    pub async fn fetch(&self, challenge: &str) -> Result<Request, HydraError> {
-        let request = Arc::new(self.hydra.login_request(challenge).await?);
+    pub async fn fetch(&self, challenge: &str) -> Result<Arc<Login>, HydraError> {
+        let request = self.hydra.login_request(challenge).await?;
         let deadline = self.challenges.seen(challenge, &request.request_url).await;
+        let login = Arc::new(Login::new(request, deadline));
         let now = self.clock.now();
         let until = (deadline - END_MARGIN_SECONDS).min(now + KEPT_SECONDS);
-        self.kept.insert(
-            key(challenge),
-            (request.clone(), deadline),
-            until,
-            None,
-            now,
-        );
-        Ok((request, deadline))
+        self.kept
+            .insert(key(challenge), login.clone(), until, None, now);
+        Ok(login)
     }
 
     /// The request as kept, else as [`LoginRequests::fetch`] gets it.
-    pub async fn get(&self, challenge: &str) -> Result<Request, HydraError> {
+    pub async fn get(&self, challenge: &str) -> Result<Arc<Login>, HydraError> {
         match self.kept.get(&key(challenge), self.clock.now()) {
             Some(hit) => Ok(hit.value),
             None => self.fetch(challenge).await,
@@ -118,7 +151,7 @@ mod tests {
             "requested_scope": ["openid"],
             "requested_access_token_audience": [],
             "skip": false,
-            "subject": "",
+            "subject": challenge,
             "oidc_context": {},
             "client": {"client_id": "app", "client_name": "App"},
             "request_url": format!("http://127.0.0.1/oauth2/auth?state={challenge}"),
@@ -166,12 +199,17 @@ mod tests {
     #[tokio::test]
     async fn the_form_posts_take_the_pages_request_and_hydra_is_asked_once() {
         let setup = started(1800).await;
-        let (page, deadline) = setup.requests.fetch("known-1").await.unwrap();
-        assert_eq!(deadline, 10_000 + 1800, "first sight plus the lifetime");
+        let page = setup.requests.fetch("known-1").await.unwrap();
+        assert_eq!(
+            page.deadline,
+            10_000 + 1800,
+            "first sight plus the lifetime"
+        );
+        assert_eq!((&*page.client_name, page.skip), ("App", false));
         setup.clock.advance(60);
         for _ in 0..3 {
-            let (post, kept_deadline) = setup.requests.get("known-1").await.unwrap();
-            assert_eq!((&post, kept_deadline), (&page, deadline));
+            let post = setup.requests.get("known-1").await.unwrap();
+            assert_eq!(post, page);
         }
         assert_eq!(setup.asked(), ["known-1"]);
         // A reload of the page asks again.
@@ -184,8 +222,8 @@ mod tests {
         let setup = started(1800).await;
         setup.requests.fetch("known-a").await.unwrap();
         for other in ["known-a ", "known-A", "known-", "known-ab"] {
-            let (request, _) = setup.requests.get(other).await.unwrap();
-            assert_eq!(request.challenge, other, "its own request");
+            let login = setup.requests.get(other).await.unwrap();
+            assert_eq!(login.subject, other, "its own request");
         }
         assert_eq!(setup.asked().len(), 5, "each one asked of Hydra");
         // One Hydra does not know is refused, and asked again next time.
@@ -199,15 +237,15 @@ mod tests {
     #[tokio::test]
     async fn near_its_end_a_challenge_is_asked_of_hydra_again() {
         let setup = started(1800).await;
-        let (_, deadline) = setup.requests.fetch("known-1").await.unwrap();
+        let deadline = setup.requests.fetch("known-1").await.unwrap().deadline;
         // Kept for ten minutes at most.
         setup.clock.advance(KEPT_SECONDS - 1);
         setup.requests.get("known-1").await.unwrap();
         assert_eq!(setup.asked().len(), 1);
         setup.clock.advance(1);
-        let (_, again) = setup.requests.get("known-1").await.unwrap();
+        let again = setup.requests.get("known-1").await.unwrap();
         assert_eq!(setup.asked().len(), 2, "asked again after ten minutes");
-        assert_eq!(again, deadline, "the first sight's deadline stays");
+        assert_eq!(again.deadline, deadline, "the first sight's deadline stays");
 
         // A challenge with less than the margin left is never kept.
         let short = started(END_MARGIN_SECONDS).await;

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
 
-use super::webhook::error_chain;
 use super::SmsError;
+use crate::infra::http::error_chain;
 
 /// A provider's answer is small; anything longer is cut here.
 const MAX_ANSWER: usize = 64 * 1024;

@@ -27,7 +27,7 @@ pub use failover::Failover;
 pub use provider::{CredentialCheck, Provider};
 pub use sigv4::{sign as sigv4_sign, SigV4Request, SigV4Signing};
 pub use webhook::WebhookSender;
-pub use webhook::{error_chain, sign, SIGNATURE_HEADER};
+pub use webhook::{sign, SIGNATURE_HEADER};
 
 /// One text message carrying a sign-in code.
 pub struct SmsMessage<'a> {

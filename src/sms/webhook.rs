@@ -98,15 +98,3 @@ pub fn sign(secret: &Secret, timestamp: i64, body: &[u8]) -> String {
         hex::encode(mac.finalize().into_bytes())
     )
 }
-
-/// reqwest's top-level message hides the cause ("error sending request").
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 use url::Url;
 
 use crate::config::CaFile;
 use crate::i18n::t;
-use crate::infra::http::{self, Peer};
+use crate::infra::http::{self, error_chain, PassThrough};
 use crate::web::edge::{fault, loggable, Fault};
 use crate::web::AppState;
 
@@ -31,10 +31,24 @@ const HOP_BY_HOP: &[&str] = &[
 
 /// Tries for a GET/HEAD whose connection Hydra refuses (about 1 s in all).
 const CONNECT_ATTEMPTS: u32 = 5;
+/// The longest Hydra may take to answer (its headers) before the client
+/// is told it is unreachable.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a request to Hydra's public port got no answer.
+#[derive(Debug, thiserror::Error)]
+enum Unanswered {
+    #[error("{}", error_chain(.0))]
+    Failed(#[from] hyper_util::client::legacy::Error),
+    #[error("no answer within {0:?}")]
+    TimedOut(Duration),
+    #[error("{0} is no URI")]
+    BadUri(String),
+}
 
 #[derive(Clone)]
 pub struct HydraProxy {
-    http: reqwest::Client,
+    http: PassThrough,
     upstream: String,
     forwarded_proto: HeaderValue,
     forwarded_host: HeaderValue,
@@ -44,10 +58,7 @@ impl HydraProxy {
     /// `upstream` is Hydra's public URL (`ca_file` for an https one behind
     /// a private CA); `public_url` is what clients see.
     pub fn new(upstream: &Url, public_url: &Url, ca_file: Option<&CaFile>) -> HydraProxy {
-        let http = http::client(Peer::Hydra {
-            timeout: Duration::from_secs(30),
-            ca_file,
-        });
+        let http = http::pass_through(ca_file);
         let host = match public_url.port() {
             Some(port) => format!("{}:{port}", public_url.host_str().unwrap_or_default()),
             None => public_url.host_str().unwrap_or_default().to_string(),
@@ -119,26 +130,19 @@ pub async fn forward(
     let headers = proxy.upstream_headers(request.headers(), peer);
     // GET and HEAD carry no body and are safe to repeat: while a crashed
     // Hydra is being restarted, a few short retries hide the gap.
-    let retryable = method == axum::http::Method::GET || method == axum::http::Method::HEAD;
-    let mut body = Some(reqwest::Body::wrap_stream(
-        request.into_body().into_data_stream(),
-    ));
+    let retryable = method == Method::GET || method == Method::HEAD;
+    let mut body = Some(request.into_body());
     let mut attempt = 0;
     let upstream = loop {
         attempt += 1;
-        let request = proxy
-            .http
-            .request(method.clone(), &url)
-            .headers(headers.clone())
-            .body(
-                body.take()
-                    .unwrap_or_else(|| reqwest::Body::from(Vec::new())),
-            );
-        let sent = crate::infra::metrics::upstream(request.send()).await;
-        match sent {
+        let body = body.take().unwrap_or_else(Body::empty);
+        let sent = proxy.send(&method, &url, &headers, body);
+        match crate::infra::metrics::upstream(sent).await {
             Ok(response) => break response,
-            Err(e) if retryable && e.is_connect() && attempt < CONNECT_ATTEMPTS => {
-                let error = e.without_url();
+            Err(Unanswered::Failed(e))
+                if retryable && e.is_connect() && attempt < CONNECT_ATTEMPTS =>
+            {
+                let error = error_chain(&e);
                 tracing::debug!(%error, attempt, "hydra public endpoint not accepting; retrying");
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
@@ -159,11 +163,31 @@ pub async fn forward(
             return super::error::csrf_explained(&without_verifiers(&start_again), location);
         }
     }
-    let headers = strip_hop_by_hop(upstream.headers());
-    let mut response = Response::new(Body::from_stream(upstream.bytes_stream()));
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    response
+    let (mut parts, incoming) = upstream.into_parts();
+    parts.headers = strip_hop_by_hop(&parts.headers);
+    Response::from_parts(parts, Body::new(incoming))
+}
+
+impl HydraProxy {
+    /// One request to Hydra's public port; its answer's headers within
+    /// [`ANSWER_TIMEOUT`].
+    async fn send(
+        &self,
+        method: &Method,
+        url: &str,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<axum::http::Response<hyper::body::Incoming>, Unanswered> {
+        let uri = Uri::try_from(url).map_err(|_| Unanswered::BadUri(url.to_string()))?;
+        let mut request = axum::http::Request::new(body);
+        *request.method_mut() = method.clone();
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers.clone();
+        match tokio::time::timeout(ANSWER_TIMEOUT, self.http.request(request)).await {
+            Ok(answer) => Ok(answer?),
+            Err(_) => Err(Unanswered::TimedOut(ANSWER_TIMEOUT)),
+        }
+    }
 }
 
 /// Hydra did not answer: a page with a "Try again" link (for a GET) when
@@ -171,12 +195,12 @@ pub async fn forward(
 /// log gets the path, cut short, never the whole address (it can be long,
 /// and its query holds the client's state).
 fn unreachable(
-    error: reqwest::Error,
+    error: Unanswered,
     path: &str,
     headers: &HeaderMap,
     try_again: Option<&str>,
 ) -> Response {
-    let reason = error.without_url().to_string();
+    let reason = error.to_string();
     tracing::warn!(
         error = %loggable(&reason),
         path = %loggable(path),
@@ -198,6 +222,11 @@ fn unreachable(
 /// Hydra's CSRF failure, on its way to the client as a redirect: the person
 /// would see a cryptic error inside the app, so gatehouse explains it first.
 fn is_csrf_failure(location: &str) -> bool {
+    // Every sign-in's first redirect passes here, with a long challenge:
+    // parse only what may be the failure.
+    if !location.contains("request_forbidden") {
+        return false;
+    }
     let Ok(url) = Url::parse(location) else {
         return false;
     };

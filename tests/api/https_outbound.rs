@@ -201,3 +201,39 @@ async fn the_http_code_delegate_is_reached_over_https_with_its_ca_file_only() {
     assert_eq!(ask_for_a_code(&world, "+12015550188").await, 503);
     assert!(untrusted.received().is_empty());
 }
+
+#[tokio::test]
+async fn the_proxy_to_hydras_public_port_verifies_https_against_its_ca_file() {
+    use gatehouse::infra::http::pass_through;
+    let ca = TestCa::new("Hydra's private CA");
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = CaFile::load("hydra.ca_file", ca.file(&dir)).unwrap();
+    let hydra = |(cert, key): (String, String)| async move {
+        WebhookSink::answering_tls("/", &cert, &key, |_, _| {
+            std::future::ready(StatusCode::OK.into_response())
+        })
+        .await
+    };
+    let get = |url: &str| axum::http::Request::get(url).body(axum::body::Body::empty());
+
+    let trusted = hydra(ca.server_certificate()).await;
+    let client = pass_through(Some(&ca_file));
+    let answer = client.request(get(&trusted.url).unwrap()).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(trusted.received().len(), 1);
+
+    let refused = pass_through(None).request(get(&trusted.url).unwrap()).await;
+    assert!(
+        refused.unwrap_err().is_connect(),
+        "a private CA, no ca_file"
+    );
+    let another_name = ca.certificate_for(&["hydra.example"], false);
+    let expired = ca.certificate_for(&["127.0.0.1"], true);
+    for (certificate, what) in [(another_name, "another name"), (expired, "expired")] {
+        let hydra = hydra(certificate).await;
+        let refused = client.request(get(&hydra.url).unwrap()).await;
+        assert!(refused.unwrap_err().is_connect(), "{what}");
+        assert!(hydra.received().is_empty(), "{what}");
+    }
+    assert_eq!(trusted.received().len(), 1);
+}

@@ -22,11 +22,12 @@ use url::Url;
 use super::EventJson;
 use crate::config::{EventsConfig, Secret};
 use crate::infra::clock::Clock;
+use crate::infra::http::error_chain;
 use crate::infra::http::{self, Peer};
 use crate::infra::in_flight::InFlight;
 use crate::infra::metrics::Metrics;
 use crate::signin::otp::{backoff, DeliveryTask};
-use crate::sms::{error_chain, sign, SIGNATURE_HEADER};
+use crate::sms::{sign, SIGNATURE_HEADER};
 use crate::store::event_outbox::{self, QueuedEvent};
 use crate::store::Store;
 

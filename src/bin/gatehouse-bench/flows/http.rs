@@ -2,17 +2,19 @@
 //! API call, and the bits of URLs and bodies that error messages and the
 //! next step need.
 //!
-//! Cookies are kept by reqwest's cookie store, one per flow (a fresh
-//! browser each time), and applied by hand to requests of the client that
+//! Cookies are kept in a cookie store (the one reqwest's own uses), one per
+//! flow (a fresh browser each time), and applied by hand to requests of the client that
 //! all flows share, so that they share its connection pool too. Everything
 //! the benchmark talks to is on 127.0.0.1, which the store counts as a
 //! secure context: a `Secure` cookie set over plain http there is kept and
 //! sent back (and gatehouse's and Hydra's cookies in the benchmark's setup,
 //! an http issuer with Hydra in `--dev` mode, are not `Secure` anyway).
 
-use gatehouse::sms::error_chain;
-use reqwest::cookie::{CookieStore, Jar};
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use std::sync::{Mutex, MutexGuard};
+
+use cookie_store::CookieStore;
+use gatehouse::infra::http::error_chain;
+use reqwest::header::{HeaderValue, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::RequestBuilder;
 use serde_json::Value;
 use url::Url;
@@ -21,7 +23,7 @@ use url::Url;
 /// cookies, gatehouse's CSRF cookie), sent back where they belong.
 #[derive(Default)]
 pub struct Browser {
-    cookies: Jar,
+    cookies: Mutex<CookieStore>,
 }
 
 /// One hop as a browser sees it; `location` is resolved against the URL
@@ -39,7 +41,7 @@ impl Browser {
     pub async fn hop(&self, request: RequestBuilder, what: &str) -> Result<Hop, String> {
         let (client, request) = request.build_split();
         let mut request = request.map_err(|e| format!("{what}: {}", error_chain(&e)))?;
-        if let Some(cookies) = self.cookies.cookies(request.url()) {
+        if let Some(cookies) = self.cookie_header(request.url()) {
             request.headers_mut().insert(COOKIE, cookies);
         }
         let response = client
@@ -48,8 +50,7 @@ impl Browser {
             .map_err(|e| format!("{what}: {}", error_chain(&e)))?;
         let url = response.url().clone();
         let headers = response.headers();
-        self.cookies
-            .set_cookies(&mut headers.get_all(SET_COOKIE).iter(), &url);
+        self.keep_cookies(headers, &url);
         let status = response.status().as_u16();
         let location = headers
             .get(LOCATION)
@@ -64,6 +65,32 @@ impl Browser {
             location,
             body,
         })
+    }
+
+    /// The `Cookie` header for a request to `url`, if any cookie is for it.
+    fn cookie_header(&self, url: &Url) -> Option<HeaderValue> {
+        let cookies: Vec<String> = (self.jar().get_request_values(url))
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        if cookies.is_empty() {
+            return None;
+        }
+        HeaderValue::from_str(&cookies.join("; ")).ok()
+    }
+
+    /// Keeps the cookies an answer from `url` sets.
+    fn keep_cookies(&self, headers: &reqwest::header::HeaderMap, url: &Url) {
+        let mut jar = self.jar();
+        for set_cookie in headers.get_all(SET_COOKIE) {
+            if let Ok(set_cookie) = set_cookie.to_str() {
+                // One the store refuses (bad domain, ...) a browser drops too.
+                let _ = jar.parse(set_cookie, url);
+            }
+        }
+    }
+
+    fn jar(&self) -> MutexGuard<'_, CookieStore> {
+        self.cookies.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -132,28 +159,36 @@ pub fn param(url: &Url, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use reqwest::header::HeaderMap;
+
+    fn set_cookies(values: &[&'static str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(SET_COOKIE, HeaderValue::from_static(value));
+        }
+        headers
+    }
 
     /// What the flows rely on: set over plain http on 127.0.0.1, a cookie
     /// is sent back to any port of it, a `Secure` one too, and one deleted
     /// with `Max-Age=0` is gone.
     #[test]
     fn loopback_cookies_come_back_secure_or_not() {
-        let jar = Jar::default();
+        let browser = Browser::default();
         let hydra = Url::parse("http://127.0.0.1:4444/oauth2/auth").unwrap();
-        let set = [
+        let set = set_cookies(&[
             "ory_hydra_login_csrf_dev_1=abc; Path=/; Max-Age=1800; HttpOnly; SameSite=Lax",
             "secure_one=s3; Path=/; HttpOnly; Secure; SameSite=Lax",
             "gone=x; Path=/",
-        ]
-        .map(HeaderValue::from_static);
-        jar.set_cookies(&mut set.iter(), &hydra);
-        let deleted = [HeaderValue::from_static(
-            "gone=x; Path=/; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0",
-        )];
-        jar.set_cookies(&mut deleted.iter(), &hydra);
+        ]);
+        browser.keep_cookies(&set, &hydra);
+        let deleted =
+            set_cookies(&["gone=x; Path=/; Expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0"]);
+        browser.keep_cookies(&deleted, &hydra);
         let gatehouse = Url::parse("http://127.0.0.1:8080/login?x=1").unwrap();
-        let sent = jar.cookies(&gatehouse).expect("cookies for 127.0.0.1");
+        let sent = browser
+            .cookie_header(&gatehouse)
+            .expect("cookies for 127.0.0.1");
         let mut sent: Vec<&str> = sent.to_str().unwrap().split("; ").collect();
         sent.sort_unstable();
         assert_eq!(sent, ["ory_hydra_login_csrf_dev_1=abc", "secure_one=s3"]);
