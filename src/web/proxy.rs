@@ -42,8 +42,9 @@ enum Unanswered {
     Failed(#[from] hyper_util::client::legacy::Error),
     #[error("no answer within {0:?}")]
     TimedOut(Duration),
-    #[error("{0} is no URI")]
-    BadUri(String),
+    /// Never the address itself: its query holds the client's state.
+    #[error("the upstream address is no URI")]
+    BadUri,
 }
 
 #[derive(Clone)]
@@ -178,7 +179,7 @@ impl HydraProxy {
         headers: &HeaderMap,
         body: Body,
     ) -> Result<axum::http::Response<hyper::body::Incoming>, Unanswered> {
-        let uri = Uri::try_from(url).map_err(|_| Unanswered::BadUri(url.to_string()))?;
+        let uri = Uri::try_from(url).map_err(|_| Unanswered::BadUri)?;
         let mut request = axum::http::Request::new(body);
         *request.method_mut() = method.clone();
         *request.uri_mut() = uri;
