@@ -122,7 +122,11 @@ pub fn pass_through(ca_file: Option<&CaFile>) -> PassThrough {
     http.set_nodelay(true);
     http.set_connect_timeout(Some(HYDRA_CONNECT_TIMEOUT));
     let tls = tls_config(ca_file).unwrap_or_else(|error| {
-        tracing::warn!(%error, "https connections to Hydra will fail");
+        tracing::warn!(
+            %error,
+            "no CA certificates found on this host (install ca-certificates, or set \
+             hydra.ca_file): https to Hydra trusts only hydra.ca_file"
+        );
         roots_only(ca_file)
     });
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
