@@ -91,6 +91,26 @@ impl HydraProxy {
         }
         headers
     }
+
+    /// One request to Hydra's public port; its answer's headers within
+    /// [`ANSWER_TIMEOUT`].
+    async fn send(
+        &self,
+        method: &Method,
+        url: &str,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<axum::http::Response<hyper::body::Incoming>, Unanswered> {
+        let uri = Uri::try_from(url).map_err(|_| Unanswered::BadUri)?;
+        let mut request = axum::http::Request::new(body);
+        *request.method_mut() = method.clone();
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers.clone();
+        match tokio::time::timeout(ANSWER_TIMEOUT, self.http.request(request)).await {
+            Ok(answer) => Ok(answer?),
+            Err(_) => Err(Unanswered::TimedOut(ANSWER_TIMEOUT)),
+        }
+    }
 }
 
 fn strip_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
@@ -167,28 +187,6 @@ pub async fn forward(
     let (mut parts, incoming) = upstream.into_parts();
     parts.headers = strip_hop_by_hop(&parts.headers);
     Response::from_parts(parts, Body::new(incoming))
-}
-
-impl HydraProxy {
-    /// One request to Hydra's public port; its answer's headers within
-    /// [`ANSWER_TIMEOUT`].
-    async fn send(
-        &self,
-        method: &Method,
-        url: &str,
-        headers: &HeaderMap,
-        body: Body,
-    ) -> Result<axum::http::Response<hyper::body::Incoming>, Unanswered> {
-        let uri = Uri::try_from(url).map_err(|_| Unanswered::BadUri)?;
-        let mut request = axum::http::Request::new(body);
-        *request.method_mut() = method.clone();
-        *request.uri_mut() = uri;
-        *request.headers_mut() = headers.clone();
-        match tokio::time::timeout(ANSWER_TIMEOUT, self.http.request(request)).await {
-            Ok(answer) => Ok(answer?),
-            Err(_) => Err(Unanswered::TimedOut(ANSWER_TIMEOUT)),
-        }
-    }
 }
 
 /// Hydra did not answer: a page with a "Try again" link (for a GET) when
