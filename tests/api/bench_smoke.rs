@@ -138,6 +138,7 @@ fn smoke_run_compares_forward_auth_and_hydra_settings_without_errors() {
         "fa-cached >= 20,000 verifications/s",
         "fa-jwt >= 2 x oathkeeper-jwt",
         "fa-garbage: CPU per verification (verifier + Hydra)",
+        "uncached: verifier's own CPU, oathkeeper / gatehouse",
     ] {
         assert!(stdout.contains(line), "{line} in\n{stdout}");
     }
