@@ -2,13 +2,14 @@
 //! object a service answers with (the user directory, the legacy-session
 //! verifier) without buffering a runaway body.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::ClientConfig;
+use rustls_platform_verifier::Verifier;
 use serde_json::{Map, Value};
 
 use crate::config::CaFile;
@@ -42,17 +43,6 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// Trusts `ca_file`'s authorities besides the system's.
-fn with_ca_file(
-    builder: reqwest::ClientBuilder,
-    ca_file: Option<&CaFile>,
-) -> reqwest::ClientBuilder {
-    match ca_file {
-        Some(ca_file) => builder.tls_certs_merge(ca_file.certificates()),
-        None => builder,
-    }
-}
-
 /// Connecting to Hydra takes well under this when it is up.
 const HYDRA_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -63,44 +53,31 @@ const HYDRA_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// rustls; nothing turns verification off.
 pub fn client(peer: Peer<'_>) -> reqwest::Client {
     install_crypto_provider();
-    match builder(peer).build() {
-        Ok(client) => client,
-        // The one way building fails: no CA certificate on this host (no
-        // ca-certificates package, no ca_file). Plain http still works,
-        // and https fails verification with a clear error at each call.
-        Err(error) => {
-            tracing::warn!(
-                %error,
-                "no CA certificates found on this host (install ca-certificates, or set the \
-                 target's ca_file): https connections will fail"
-            );
-            // The ca_file's roots (if any) are in the builder already.
-            builder(peer)
-                .tls_certs_only(std::iter::empty())
-                .build()
-                .expect("an HTTP client that trusts only the given roots")
-        }
-    }
+    let (ca_file, setting) = match peer {
+        Peer::Hydra { ca_file, .. } => (ca_file, "hydra.ca_file"),
+        Peer::Service { ca_file, .. } => (ca_file, "the target's ca_file"),
+    };
+    let mut tls = verified_tls(ca_file, setting);
+    // reqwest's own TLS settings are replaced whole: HTTP/1.1, as it offers.
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    builder(peer)
+        .tls_backend_preconfigured(tls)
+        .build()
+        .expect("an HTTP client on a rustls configuration")
 }
 
 /// The client settings for `peer` (see [`client`]).
 fn builder(peer: Peer<'_>) -> reqwest::ClientBuilder {
     let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
     match peer {
-        Peer::Hydra { timeout, ca_file } => with_ca_file(
-            builder
-                .no_proxy()
-                .connect_timeout(HYDRA_CONNECT_TIMEOUT.min(timeout))
-                .timeout(timeout),
-            ca_file,
-        ),
-        Peer::Service { timeout, ca_file } => {
-            let builder = match timeout {
-                Some(timeout) => builder.connect_timeout(timeout).timeout(timeout),
-                None => builder,
-            };
-            with_ca_file(builder, ca_file)
-        }
+        Peer::Hydra { timeout, .. } => builder
+            .no_proxy()
+            .connect_timeout(HYDRA_CONNECT_TIMEOUT.min(timeout))
+            .timeout(timeout),
+        Peer::Service { timeout, .. } => match timeout {
+            Some(timeout) => builder.connect_timeout(timeout).timeout(timeout),
+            None => builder,
+        },
     }
 }
 
@@ -121,16 +98,8 @@ pub fn pass_through(ca_file: Option<&CaFile>) -> PassThrough {
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(HYDRA_CONNECT_TIMEOUT));
-    let tls = tls_config(ca_file).unwrap_or_else(|error| {
-        tracing::warn!(
-            %error,
-            "no CA certificates found on this host (install ca-certificates, or set \
-             hydra.ca_file): https to Hydra trusts only hydra.ca_file"
-        );
-        roots_only(ca_file)
-    });
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
+        .with_tls_config(verified_tls(ca_file, "hydra.ca_file"))
         .https_or_http()
         .enable_http1()
         .wrap_connector(http);
@@ -139,24 +108,55 @@ pub fn pass_through(ca_file: Option<&CaFile>) -> PassThrough {
         .build(connector)
 }
 
+/// [`tls_config`]; on a host without a certificate store, `ca_file`'s
+/// authorities alone, with a warning naming `setting`: plain http still
+/// works, and https to anyone else fails verification at each call.
+fn verified_tls(ca_file: Option<&CaFile>, setting: &str) -> ClientConfig {
+    tls_config(ca_file).unwrap_or_else(|error| {
+        tracing::warn!(
+            %error,
+            "no CA certificates found on this host (install ca-certificates, or set \
+             {setting}): https trusts only {setting}"
+        );
+        roots_only(ca_file)
+    })
+}
+
 /// TLS as the HTTP clients verify it: the system's CAs plus `ca_file`'s,
 /// the host name checked, ring's crypto.
 pub fn tls_config(ca_file: Option<&CaFile>) -> Result<ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let extra_roots = ca_file.map(CaFile::der_certificates).unwrap_or_default();
-    let verifier =
-        rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, provider.clone())
-            .map_err(|e| format!("no certificate store: {e}"))?;
+    let verifier = match ca_file {
+        None => system_verifier()?,
+        Some(ca_file) => Arc::new(
+            Verifier::new_with_extra_roots(ca_file.der_certificates(), provider.clone())
+                .map_err(|e| format!("no certificate store: {e}"))?,
+        ),
+    };
     Ok(ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_custom_certificate_verifier(verifier)
         .with_no_client_auth())
 }
 
+/// The verifier of the system's CAs, built once: building one reads and
+/// parses every file of the certificate store (a few hundred in
+/// /etc/ssl/certs), and the process builds a client per service.
+fn system_verifier() -> Result<Arc<Verifier>, String> {
+    static SYSTEM: OnceLock<Result<Arc<Verifier>, String>> = OnceLock::new();
+    SYSTEM
+        .get_or_init(|| {
+            Verifier::new(Arc::new(rustls::crypto::ring::default_provider()))
+                .map(Arc::new)
+                .map_err(|e| format!("no certificate store: {e}"))
+        })
+        .clone()
+}
+
 /// TLS trusting `ca_file`'s authorities alone: what is left on a host
-/// without a certificate store (as [`client`] does).
+/// without a certificate store.
 fn roots_only(ca_file: Option<&CaFile>) -> ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     for certificate in ca_file.map(CaFile::der_certificates).unwrap_or_default() {
@@ -207,5 +207,20 @@ pub async fn json_object(
     match serde_json::from_slice(&body) {
         Ok(Value::Object(object)) => Ok(object),
         _ => Err(AnswerError::NotAnObject),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_systems_certificate_store_is_read_once_for_every_client() {
+        match (system_verifier(), system_verifier()) {
+            (Ok(first), Ok(second)) => assert!(Arc::ptr_eq(&first, &second)),
+            (first, second) => {
+                panic!("a certificate store on the test host: {first:?}, {second:?}")
+            }
+        }
     }
 }
