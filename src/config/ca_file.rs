@@ -56,11 +56,13 @@ impl CaFile {
         &self.pem
     }
 
-    /// The certificates, as the HTTP client takes them. They parsed when the
-    /// configuration was read; should that fail now, none is added, and the
-    /// connection fails verification (closed, not open).
-    pub fn certificates(&self) -> Vec<reqwest::Certificate> {
-        reqwest::Certificate::from_pem_bundle(&self.pem).unwrap_or_default()
+    /// The certificates in DER, as rustls takes them. They parsed when the
+    /// configuration was read; one that fails now is left out, and a
+    /// connection relying on it fails verification (closed, not open).
+    pub fn der_certificates(&self) -> Vec<CertificateDer<'static>> {
+        CertificateDer::pem_slice_iter(&self.pem)
+            .filter_map(Result::ok)
+            .collect()
     }
 }
 
@@ -72,15 +74,6 @@ impl PartialEq for CaFile {
 }
 
 impl Eq for CaFile {}
-
-impl CaFile {
-    /// The certificates in DER, as rustls takes them (see [`CaFile::certificates`]).
-    pub fn der_certificates(&self) -> Vec<CertificateDer<'static>> {
-        CertificateDer::pem_slice_iter(&self.pem)
-            .filter_map(Result::ok)
-            .collect()
-    }
-}
 
 impl fmt::Debug for CaFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -128,6 +121,6 @@ mod tests {
         std::fs::write(&good, cert.pem()).unwrap();
         let ca = CaFile::load("sms.webhook.ca_file", good.clone()).unwrap();
         assert_eq!(ca.path(), good);
-        assert_eq!(ca.certificates().len(), 1);
+        assert_eq!(ca.der_certificates().len(), 1);
     }
 }

@@ -148,8 +148,7 @@ fn paced_p99(report: &Report) -> Target {
     }
 }
 
-/// The verifying process's and Hydra's CPU per flow, in microseconds.
-/// CPU per verification in microseconds, the verifier's and Hydra's.
+/// CPU per flow in microseconds: the verifying process's and Hydra's.
 struct CpuPerFlow {
     verifier: f64,
     hydra: f64,
