@@ -67,6 +67,16 @@ pub struct OAuth2Client {
     pub other: Map<String, Value>,
 }
 
+impl OAuth2Client {
+    /// The name people see: the client's name, or its id when it has none.
+    pub fn display_name(&self) -> &str {
+        match self.client_name.trim().is_empty() {
+            true => &self.client_id,
+            false => &self.client_name,
+        }
+    }
+}
+
 /// What `create_client` sends. Hydra fills in what is left empty (for
 /// example `response_types` defaults to `["code"]`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -307,6 +317,18 @@ mod tests {
         assert!(request.requested_scope.is_empty());
         assert_eq!(request.session_id, None);
         assert!(!request.skip);
+    }
+
+    #[test]
+    fn a_client_without_a_name_is_shown_by_its_id() {
+        let client = |name: &str| OAuth2Client {
+            client_id: "app-id".into(),
+            client_name: name.into(),
+            ..OAuth2Client::default()
+        };
+        assert_eq!(client("Shop").display_name(), "Shop");
+        assert_eq!(client("").display_name(), "app-id");
+        assert_eq!(client(" \t").display_name(), "app-id");
     }
 
     #[test]

@@ -52,12 +52,8 @@ pub struct Login {
 impl Login {
     fn new(request: LoginRequest, deadline: i64) -> Login {
         let client = request.client;
-        let client_name = match client.client_name.trim().is_empty() {
-            true => client.client_id.clone(),
-            false => client.client_name,
-        };
         Login {
-            client_name,
+            client_name: client.display_name().to_owned(),
             client_id: client.client_id,
             login_hint: request.oidc_context.login_hint,
             ui_locales: request.oidc_context.ui_locales,

@@ -264,11 +264,7 @@ fn render(
     request: &ConsentRequest,
     shown: Shown<'_>,
 ) -> Response {
-    let client = if request.client.client_name.trim().is_empty() {
-        request.client.client_id.as_str()
-    } else {
-        request.client.client_name.as_str()
-    };
+    let client = request.client.display_name();
     let title = strings::consent_title(client);
     let secret = state.csrf.browser_secret(headers);
     let token = state.csrf.token(&secret, challenge);
